@@ -1,0 +1,39 @@
+"""Build hook: compile the C shim and check the prebuilt labextension.
+
+The wheel carries ``heapscope/_lib/libheapscope.so`` (built by ``make -C shim``)
+and the labextension built by ``npm run build:prod``. The shim links no
+libpython, so the wheel is tagged ``py3-none-<platform>``.
+"""
+
+import json
+import os
+import subprocess
+import sysconfig
+from pathlib import Path
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+class CustomBuildHook(BuildHookInterface):
+    """Compile ``shim/`` into the package and tag the wheel for this platform."""
+
+    def initialize(self, version, build_data):
+        if self.target_name != "wheel":
+            return
+        root = Path(self.root)
+        pkg_version = json.loads((root / "package.json").read_text())["version"]
+        subprocess.run(
+            ["make", "-C", str(root / "shim"), f"VERSION={pkg_version}", "lib"],
+            check=True,
+        )
+        lib = root / "shim" / "build" / "libheapscope.so"
+        build_data["force_include"][str(lib)] = "heapscope/_lib/libheapscope.so"
+        labext = root / "kernel-launcher" / "heapscope" / "labextension" / "package.json"
+        if not labext.exists() and not os.environ.get("HEAPSCOPE_SKIP_LABEXTENSION"):
+            raise RuntimeError(
+                "The prebuilt labextension is missing: run `npm ci && npm run build:prod` first "
+                "(or `make setup`, which does everything)."
+            )
+        build_data["pure_python"] = False
+        platform = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+        build_data["tag"] = f"py3-none-{platform}"
