@@ -1,0 +1,10 @@
+"""Server configuration for the Galata tests (never use it for a real server: it disables security)."""
+
+from jupyterlab.galata import configure_jupyter_server
+
+configure_jupyter_server(c)  # noqa: F821
+c.ServerApp.port = 8891  # noqa: F821  (not 8888: leave a developer's own JupyterLab alone)
+c.ServerApp.ip = "127.0.0.1"  # noqa: F821
+c.ServerApp.allow_root = True  # noqa: F821  (CI runs as root)
+c.LabApp.news_url = None  # noqa: F821  (no network)
+c.LabServerApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"  # noqa: F821

@@ -1,0 +1,70 @@
+/**
+ * Shared helpers for the heapscope UI tests: fixture notebooks and the DOM contract of
+ * docs/architecture.md (panel id, chart class, badge class and data-cell-id).
+ */
+import { expect, IJupyterLabPageFixture } from '@jupyterlab/galata';
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** The bundled demo notebook, as users open it. */
+export const DEMO = path.resolve(__dirname, '..', '..', 'examples', 'demo.ipynb');
+
+/** A code cell of a fixture notebook. */
+export interface IFixtureCell {
+  id: string;
+  index: number;
+  source: string;
+}
+
+/** The code cells of a notebook file, with their index among all cells. */
+export function codeCells(file: string): IFixtureCell[] {
+  const nb = JSON.parse(fs.readFileSync(file, 'utf-8'));
+  return nb.cells
+    .map((c: any, index: number) => ({
+      id: c.id,
+      index,
+      type: c.cell_type,
+      source: Array.isArray(c.source) ? c.source.join('') : c.source
+    }))
+    .filter((c: any) => c.type === 'code')
+    .map(({ id, index, source }: any) => ({ id, index, source }));
+}
+
+/** Upload a fixture notebook into the test's folder and open it. */
+export async function openFixture(
+  page: IJupyterLabPageFixture,
+  tmpPath: string,
+  file: string
+): Promise<string> {
+  const name = path.basename(file);
+  await page.contents.uploadFile(file, `${tmpPath}/${name}`);
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  await waitForKernelIdle(page);
+  return name;
+}
+
+/** Wait until the active notebook's kernel is idle (after start or restart). */
+export async function waitForKernelIdle(page: IJupyterLabPageFixture): Promise<void> {
+  await expect(page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')).toHaveCount(1, {
+    timeout: 60000
+  });
+}
+
+/** The badge locator of one cell. */
+export function badge(page: IJupyterLabPageFixture, cellId: string) {
+  return page.locator(`.jp-heapscope-badge[data-cell-id="${cellId}"]`);
+}
+
+/** Parses a badge text such as "+200 MB · peak +200 MB" into signed bytes (decimal units). */
+export function parseBadge(text: string): { net: number; peak: number } {
+  const m = /^\s*([+\-−]?[\d.]+)\s*(B|kB|MB|GB|TB)\s*·\s*peak\s*\+?([\d.]+)\s*(B|kB|MB|GB|TB)/.exec(text);
+  if (!m) {
+    throw new Error(`badge text not understood: ${JSON.stringify(text)}`);
+  }
+  const unit: Record<string, number> = { B: 1, kB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
+  return {
+    net: parseFloat(m[1].replace('−', '-')) * unit[m[2]],
+    peak: parseFloat(m[3]) * unit[m[4]]
+  };
+}
