@@ -54,6 +54,11 @@ void heapscope_get_stats(struct heapscope_stats *out);
 /** Sets peak_bytes to current_bytes; returns the new peak. Used at the start of each cell. */
 uint64_t heapscope_reset_peak(void);
 
+/** Returns 1 once the shim could not grow its own bookkeeping (its map of anonymous mappings):
+ *  from then on new anonymous mappings are not counted, so the totals may be low. The process is
+ *  never harmed. Added in ABI 1 (additive; check with dlsym before calling). */
+int heapscope_degraded(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,199 @@
+/*
+ * regions.c — the interval map of tracked anonymous mappings (contract in regions.h).
+ *
+ * Storage: an array of struct hs_range sorted by start, disjoint, so ends are sorted too. It grows
+ * by doubling into a fresh mapping (real mmap) and the old one is unmapped; it never shrinks.
+ * Thread-safety: every public function takes `lock`; helpers suffixed _locked expect it held.
+ */
+#include "regions.h"
+
+#include "lock.h"
+#include "real.h"
+
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+
+#define HIDDEN __attribute__((visibility("hidden")))
+#define INITIAL_CAPACITY 1024
+
+static struct hs_range *tab;
+static size_t len, cap;
+static hs_lock_t lock;
+static _Atomic int degraded;
+static size_t page;
+
+HIDDEN size_t hs_page_size(void)
+{
+    if (__builtin_expect(page != 0, 1))
+        return page;
+    unsigned long ps = getauxval(AT_PAGESZ);
+    page = ps ? (size_t)ps : 4096;
+    return page;
+}
+
+/* Room for `need` entries; on failure the map is degraded for good. */
+static int reserve_locked(size_t need)
+{
+    if (need <= cap)
+        return 0;
+    if (atomic_load_explicit(&degraded, memory_order_relaxed))
+        return -1;
+    size_t ncap = cap ? cap * 2 : INITIAL_CAPACITY;
+    while (ncap < need)
+        ncap *= 2;
+    void *m = hs_real.mmap(NULL, ncap * sizeof *tab, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        atomic_store_explicit(&degraded, 1, memory_order_relaxed);
+        return -1;
+    }
+    if (tab) {
+        memcpy(m, tab, len * sizeof *tab);
+        hs_real.munmap(tab, cap * sizeof *tab);
+    }
+    tab = m;
+    cap = ncap;
+    return 0;
+}
+
+/* First index whose range ends after `addr` (len if none). */
+static size_t first_ending_after_locked(uintptr_t addr)
+{
+    size_t lo = 0, hi = len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tab[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void note_undo(struct hs_regions_undo *undo, uintptr_t s, uintptr_t e)
+{
+    if (!undo)
+        return;
+    if (undo->n < HS_REGIONS_UNDO)
+        undo->piece[undo->n++] = (struct hs_range){s, e};
+    else
+        undo->overflow = 1;
+}
+
+static uint64_t remove_locked(uintptr_t s, uintptr_t e, struct hs_regions_undo *undo)
+{
+    uint64_t bytes = 0;
+    size_t i = first_ending_after_locked(s);
+    size_t del_from = i, del_n = 0;
+    while (i < len && tab[i].start < e) {
+        struct hs_range r = tab[i];
+        uintptr_t os = r.start > s ? r.start : s, oe = r.end < e ? r.end : e;
+        note_undo(undo, os, oe);
+        bytes += oe - os;
+        if (r.start < s && r.end > e) { /* hole in the middle: split */
+            tab[i].end = s;
+            if (reserve_locked(len + 1) == 0) {
+                memmove(&tab[i + 2], &tab[i + 1], (len - i - 1) * sizeof *tab);
+                tab[i + 1] = (struct hs_range){e, r.end};
+                len++;
+            } else {
+                bytes += r.end - e; /* degraded: drop the right piece */
+            }
+            return bytes;
+        }
+        if (r.start < s) { /* keep the left part */
+            tab[i].end = s;
+            del_from = ++i;
+        } else if (r.end > e) { /* keep the right part */
+            tab[i].start = e;
+            break;
+        } else { /* fully covered */
+            del_n++;
+            i++;
+        }
+    }
+    if (del_n) {
+        memmove(&tab[del_from], &tab[del_from + del_n], (len - del_from - del_n) * sizeof *tab);
+        len -= del_n;
+    }
+    return bytes;
+}
+
+static uint64_t add_locked(uintptr_t s, uintptr_t e, int *added)
+{
+    uint64_t stale = remove_locked(s, e, NULL);
+    *added = 0;
+    if (s >= e || atomic_load_explicit(&degraded, memory_order_relaxed) || reserve_locked(len + 1) != 0)
+        return stale; /* degraded: mappings are no longer tracked */
+    size_t i = first_ending_after_locked(s);
+    memmove(&tab[i + 1], &tab[i], (len - i) * sizeof *tab);
+    tab[i] = (struct hs_range){s, e};
+    len++;
+    *added = 1;
+    return stale;
+}
+
+HIDDEN uint64_t hs_regions_add(uintptr_t start, uintptr_t end, int *added)
+{
+    hs_lock(&lock);
+    uint64_t stale = add_locked(start, end, added);
+    hs_unlock(&lock);
+    return stale;
+}
+
+HIDDEN uint64_t hs_regions_remove(uintptr_t start, uintptr_t end, struct hs_regions_undo *undo)
+{
+    if (undo) {
+        undo->n = 0;
+        undo->overflow = 0;
+    }
+    if (start >= end)
+        return 0;
+    hs_lock(&lock);
+    uint64_t bytes = len ? remove_locked(start, end, undo) : 0;
+    hs_unlock(&lock);
+    return bytes;
+}
+
+HIDDEN uint64_t hs_regions_restore(const struct hs_regions_undo *undo)
+{
+    uint64_t bytes = 0;
+    hs_lock(&lock);
+    for (size_t k = 0; k < undo->n; k++) {
+        int added;
+        (void)add_locked(undo->piece[k].start, undo->piece[k].end, &added);
+        if (added)
+            bytes += undo->piece[k].end - undo->piece[k].start;
+    }
+    hs_unlock(&lock);
+    if (undo->overflow)
+        atomic_store_explicit(&degraded, 1, memory_order_relaxed);
+    return bytes;
+}
+
+HIDDEN uint64_t hs_regions_overlap(uintptr_t s, uintptr_t e)
+{
+    uint64_t bytes = 0;
+    hs_lock(&lock);
+    for (size_t i = first_ending_after_locked(s); i < len && tab[i].start < e; i++) {
+        uintptr_t os = tab[i].start > s ? tab[i].start : s, oe = tab[i].end < e ? tab[i].end : e;
+        bytes += oe - os;
+    }
+    hs_unlock(&lock);
+    return bytes;
+}
+
+HIDDEN int hs_regions_degraded(void) { return atomic_load_explicit(&degraded, memory_order_relaxed); }
+
+HIDDEN size_t hs_regions_count(void)
+{
+    hs_lock(&lock);
+    size_t n = len;
+    hs_unlock(&lock);
+    return n;
+}
+
+HIDDEN void hs_regions_atfork_prepare(void) { hs_lock(&lock); }
+HIDDEN void hs_regions_atfork_parent(void) { hs_unlock(&lock); }
+HIDDEN void hs_regions_atfork_child(void) { hs_lock_init(&lock); }

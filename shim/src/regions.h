@@ -1,0 +1,68 @@
+/*
+ * regions.h — the interval map of tracked anonymous mappings.
+ *
+ * Contract
+ *   A sorted array of disjoint page-aligned [start, end) ranges, kept in memory the shim mmaps itself
+ *   (never malloc). A byte is counted in the totals if and only if it is in the map, so partial
+ *   munmap, mremap and MAP_FIXED replacement stay exact:
+ *     hs_regions_add(s, e, &added)   first removes any stale overlap (a mapping that disappeared
+ *                                    without us seeing it, or one replaced by MAP_FIXED) and returns
+ *                                    its bytes; then inserts [s, e) and sets *added.
+ *     hs_regions_remove(s, e, undo)  removes every tracked byte in [s, e), splitting ranges, and
+ *                                    returns how many; the removed pieces are recorded in *undo
+ *                                    (if given) so that hs_regions_restore can put them back when
+ *                                    the real munmap/mremap fails.
+ *     hs_regions_overlap(s, e)       tracked bytes in [s, e), without changing anything.
+ *   Failure policy: if the map cannot grow (the shim's own mmap fails), the map is marked degraded:
+ *   no new mapping is tracked from then on (hs_regions_add sets *added = 0), and a split that needs
+ *   a slot drops the piece it cannot keep (its bytes are returned as removed). The totals then miss
+ *   some anonymous mappings but stay consistent (never negative, never double counted);
+ *   hs_regions_degraded() reports it (heapscope_degraded()). Nothing ever aborts.
+ *   Cost: O(log n) search plus an O(n) memmove per insert/delete; n is the number of live anonymous
+ *   mappings made through the PLT (pymalloc arenas, mmap.mmap, allocators such as jemalloc):
+ *   typically thousands.
+ *
+ * Thread-safety
+ *   One spinlock (lock.h) inside each call; never held across a real allocator call. Fork: call
+ *   prepare/parent/child from pthread_atfork handlers (the child gets a copy of the map).
+ */
+#ifndef HS_REGIONS_H
+#define HS_REGIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HS_REGIONS_UNDO 16
+
+struct hs_range {
+    uintptr_t start, end;
+};
+
+struct hs_regions_undo {
+    size_t n;           /* pieces recorded */
+    int overflow;       /* more pieces were removed than fit: they cannot be restored */
+    struct hs_range piece[HS_REGIONS_UNDO];
+};
+
+#define HS_RHIDDEN __attribute__((visibility("hidden")))
+
+HS_RHIDDEN size_t hs_page_size(void);
+static inline uintptr_t hs_page_round(size_t len)
+{
+    size_t ps = hs_page_size();
+    return ((uintptr_t)len + ps - 1) & ~(uintptr_t)(ps - 1);
+}
+
+HS_RHIDDEN uint64_t hs_regions_add(uintptr_t start, uintptr_t end, int *added);
+HS_RHIDDEN uint64_t hs_regions_remove(uintptr_t start, uintptr_t end, struct hs_regions_undo *undo);
+/* returns the bytes put back (tracked again) */
+HS_RHIDDEN uint64_t hs_regions_restore(const struct hs_regions_undo *undo);
+HS_RHIDDEN uint64_t hs_regions_overlap(uintptr_t start, uintptr_t end);
+HS_RHIDDEN int hs_regions_degraded(void);
+HS_RHIDDEN size_t hs_regions_count(void);
+
+HS_RHIDDEN void hs_regions_atfork_prepare(void);
+HS_RHIDDEN void hs_regions_atfork_parent(void);
+HS_RHIDDEN void hs_regions_atfork_child(void);
+
+#endif
