@@ -1,0 +1,8 @@
+"""Environment variables shared by the launcher, the shim and the agent."""
+
+#: Path of the shim library to preload, instead of the one inside the package.
+SHIM_PATH = "HEAPSCOPE_SHIM_PATH"
+#: Set to 1 by the launcher for the kernel process; the shim counts only when it is set, and unsets it.
+ENABLE = "HEAPSCOPE_ENABLE"
+#: Set by the launcher when it starts the kernel without the shim: why (for the agent to tell the UI).
+SHIM_ERROR = "HEAPSCOPE_SHIM_ERROR"

@@ -1,0 +1,73 @@
+"""The report written by ``heapscope report`` (schema: ``docs/report-schema.json``).
+
+Pure functions, shared by every command that writes a report, so that the format lives in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+REPORT_VERSION = 1
+OUTCOMES = ("ok", "error", "unprofiled")
+
+
+def build_report(
+    *,
+    cells: Iterable[Mapping[str, Any]],
+    target_kind: str,
+    target_path: Optional[str],
+    kernel_name: Optional[str],
+    kernel_status: Optional[Mapping[str, Any]],
+    outcome: str,
+    message: Optional[str] = None,
+    failed_cell: Optional[Mapping[str, Any]] = None,
+    version: str,
+) -> dict:
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {OUTCOMES}")
+    return {
+        "heapscope_report": REPORT_VERSION,
+        "generator": {"name": "heapscope", "version": version},
+        "created_at": time.time(),
+        "target": {"kind": target_kind, "path": target_path},
+        "kernel": {"name": kernel_name, "status": None if kernel_status is None else dict(kernel_status)},
+        "outcome": {
+            "status": outcome,
+            "message": message,
+            "failed_cell": None if failed_cell is None else dict(failed_cell),
+        },
+        "cells": [dict(c) for c in cells],
+    }
+
+
+def write_json(report: Mapping[str, Any], path: Path) -> None:
+    """Write atomically: a reader never sees half a report."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(report, out, indent=1)
+            out.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def format_bytes(n: int, signed: bool = False) -> str:
+    """Decimal units (1 MB = 10^6 bytes), as the badges show them."""
+    sign = ("+" if n >= 0 else "-") if signed else ("-" if n < 0 else "")
+    value = abs(n)
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if value >= scale:
+            return f"{sign}{value / scale:.1f} {unit}"
+    return f"{sign}{value} B"
