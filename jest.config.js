@@ -22,6 +22,7 @@ const baseConfig = jestJupyterLab(__dirname);
 module.exports = {
   ...baseConfig,
   automock: false,
+  reporters: ['default'],
   roots: ['<rootDir>/lab-extension'],
   testRegex: 'lab-extension/.*\\.spec\\.ts$',
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]

@@ -1,0 +1,173 @@
+/**
+ * The badges of one notebook, kept in step with its heap model and its cells.
+ */
+import type { Cell } from '@jupyterlab/cells';
+import type { CellList, Notebook } from '@jupyterlab/notebook';
+import { IDisposable } from '@lumino/disposable';
+import { Signal } from '@lumino/signaling';
+import type { PanelLayout } from '@lumino/widgets';
+
+import type { HeapModel } from '../model/model';
+import { CellBadge } from './badge';
+import { badgeLevel, BadgeSettings } from './thresholds';
+
+/**
+ * Puts a badge under every code cell of a notebook that has a finished run in the heap model.
+ *
+ * #### Notes
+ * Badges are Lumino widgets appended to the cell's layout, so they go away with their cell.
+ * A cell not rendered yet (notebook windowing) gets its badge when it is rendered (`cell.ready`).
+ * Cells are found by model id on every change of the notebook's cell list, so re-created
+ * (moved, re-run, re-rendered) cells get their badge back. Nothing is written to the notebook.
+ */
+export class NotebookBadges implements IDisposable {
+  /**
+   * Construct the badges of a notebook.
+   *
+   * @param options - the notebook, its heap model and the badge settings.
+   */
+  constructor(options: NotebookBadges.IOptions) {
+    this._notebook = options.notebook;
+    this._model = options.model;
+    this._settings = options.settings;
+    this._model.changed.connect(this._onModelChanged, this);
+    this._settings.changed.connect(this._refreshAll, this);
+    this._notebook.modelChanged.connect(this._onNotebookModelChanged, this);
+    this._onNotebookModelChanged();
+  }
+
+  /**
+   * Whether the badges are disposed.
+   */
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /**
+   * Remove every badge (idempotent).
+   */
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._cells?.changed.disconnect(this._refreshAll, this);
+    this._badges.forEach(badge => badge.dispose());
+    this._badges.clear();
+    Signal.disconnectReceiver(this);
+  }
+
+  private _onNotebookModelChanged(): void {
+    this._cells?.changed.disconnect(this._refreshAll, this);
+    this._cells = this._notebook.model?.cells ?? null;
+    this._cells?.changed.connect(this._refreshAll, this);
+    this._refreshAll();
+  }
+
+  private _onModelChanged(_: HeapModel, args: HeapModel.IChangedArgs): void {
+    if (args.kind === 'status' || args.kind === 'samples') {
+      return;
+    }
+    if ((args.kind === 'cell' || args.kind === 'cell-start') && args.cellId !== null) {
+      for (const cell of this._notebook.widgets) {
+        if (cell.model.id === args.cellId) {
+          this._render(cell);
+        }
+      }
+      return;
+    }
+    this._refreshAll();
+  }
+
+  /**
+   * Render the badge of every cell, and drop badges of cells that are gone.
+   */
+  private _refreshAll(): void {
+    const present = new Set<Cell>();
+    for (const cell of this._notebook.widgets) {
+      present.add(cell);
+      this._render(cell);
+    }
+    this._badges.forEach((badge, cell) => {
+      if (!present.has(cell)) {
+        badge.dispose();
+        this._badges.delete(cell);
+      }
+    });
+  }
+
+  /**
+   * Create, update or remove the badge of one cell.
+   */
+  private _render(cell: Cell): void {
+    let badge = this._badges.get(cell);
+    if (badge?.isDisposed) {
+      // Disposed with its cell.
+      this._badges.delete(cell);
+      badge = undefined;
+    }
+    const cellId = cell.model.id;
+    const record = cell.model.type === 'code' ? this._model.lastRun(cellId) : undefined;
+    if (!record) {
+      if (badge) {
+        badge.dispose();
+        this._badges.delete(cell);
+      }
+      return;
+    }
+    if (!badge) {
+      badge = new CellBadge({ cellId });
+      this._badges.set(cell, badge);
+      Private.attachWhenReady(cell, badge);
+    }
+    const running = this._model.running?.cell_id === cellId;
+    const level = badgeLevel(record, this._settings.thresholds);
+    badge.setRun(record, this._model.runs(cellId).length, level, running);
+  }
+
+  private _notebook: Notebook;
+  private _model: HeapModel;
+  private _settings: BadgeSettings;
+  private _cells: CellList | null = null;
+  private _badges = new Map<Cell, CellBadge>();
+  private _isDisposed = false;
+}
+
+/**
+ * A namespace for NotebookBadges statics.
+ */
+export namespace NotebookBadges {
+  /**
+   * The options of a notebook's badges.
+   */
+  export interface IOptions {
+    /**
+     * The notebook widget.
+     */
+    notebook: Notebook;
+    /**
+     * The heap model of the notebook's kernel.
+     */
+    model: HeapModel;
+    /**
+     * The badge settings.
+     */
+    settings: BadgeSettings;
+  }
+}
+
+/**
+ * A module-private namespace.
+ */
+namespace Private {
+  /**
+   * Append a badge to a cell once the cell has built its DOM (at once unless it is windowed out).
+   */
+  export function attachWhenReady(cell: Cell, badge: CellBadge): void {
+    void cell.ready.then(() => {
+      if (!cell.isDisposed && !badge.isDisposed && !badge.parent) {
+        (cell.layout as PanelLayout).addWidget(badge);
+      }
+    });
+  }
+}

@@ -1,0 +1,454 @@
+/**
+ * Protocol v1 between the in-kernel agent and the browser (docs/protocol.md).
+ *
+ * Pure code: {@link parseKernelMessage} checks a comm payload against the document and turns it
+ * into a typed message, or says what is wrong with it. It never throws, so a bad message can
+ * only be dropped, never break the panel.
+ */
+
+/**
+ * The protocol version this extension speaks.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * The comm target the agent registers in the kernel.
+ */
+export const COMM_TARGET = 'heapscope';
+
+/**
+ * The profiler's state in the kernel (`status` messages and `history.status`).
+ */
+export interface IProfilerStatus {
+  /**
+   * Whether the shim is loaded and counting.
+   */
+  readonly active: boolean;
+  /**
+   * Why the profiler is not active, in words a user can act on; null when active.
+   */
+  readonly reason: string | null;
+  /**
+   * The version of the loaded shim, or null when none is loaded.
+   */
+  readonly shim_version: string | null;
+  /**
+   * The profiling mode.
+   */
+  readonly mode: ProfilerMode;
+  /**
+   * The kernel's process id.
+   */
+  readonly pid: number;
+  /**
+   * The kernel's Python version.
+   */
+  readonly python: string;
+  /**
+   * The tracked heap now, in bytes.
+   */
+  readonly current_bytes: number;
+  /**
+   * Memory the profiler itself uses, in bytes.
+   */
+  readonly profiler_bytes: number;
+  /**
+   * The version of the Python package the agent comes from (optional).
+   */
+  readonly agent_version?: string;
+}
+
+/**
+ * The profiling modes.
+ */
+export type ProfilerMode = 'default' | 'exact';
+
+/**
+ * How a cell's execution ended.
+ */
+export type CellStatus = 'ok' | 'error' | 'aborted';
+
+/**
+ * A cell that started executing (`cell_start.cell` and `history.running`).
+ */
+export interface ICellStart {
+  /**
+   * JupyterLab's cell id, or null when the client sent none.
+   */
+  readonly cell_id: string | null;
+  /**
+   * IPython's execution count.
+   */
+  readonly execution_count: number | null;
+  /**
+   * The tracked heap when the cell started, in bytes.
+   */
+  readonly start_bytes: number;
+  /**
+   * When the cell started, in seconds since the Unix epoch.
+   */
+  readonly started_at: number;
+  /**
+   * The cell's position in the kernel process's ledger, in the order cells start; the same in
+   * `cell_start` and the later CellRecord (optional).
+   */
+  readonly seq?: number;
+}
+
+/**
+ * One finished execution of a cell (the CellRecord of docs/protocol.md).
+ */
+export interface ICellRecord extends ICellStart {
+  /**
+   * The cell's source as executed.
+   */
+  readonly source: string;
+  /**
+   * The highest tracked heap while the cell ran (≥ start and end), in bytes.
+   */
+  readonly peak_bytes: number;
+  /**
+   * The tracked heap when the cell finished, in bytes.
+   */
+  readonly end_bytes: number;
+  /**
+   * How the cell ended.
+   */
+  readonly status: CellStatus;
+  /**
+   * When the cell finished, in seconds since the Unix epoch.
+   */
+  readonly ended_at: number;
+  /**
+   * Bytes allocated while the cell ran (optional).
+   */
+  readonly allocated_bytes?: number;
+  /**
+   * Bytes freed while the cell ran (optional).
+   */
+  readonly freed_bytes?: number;
+  /**
+   * Allocations while the cell ran (optional).
+   */
+  readonly alloc_count?: number;
+  /**
+   * Frees while the cell ran (optional).
+   */
+  readonly free_count?: number;
+}
+
+/**
+ * A `status` message.
+ */
+export interface IStatusMessage {
+  readonly type: 'status';
+  readonly status: IProfilerStatus;
+}
+
+/**
+ * A `cell_start` message.
+ */
+export interface ICellStartMessage {
+  readonly type: 'cell_start';
+  readonly cell: ICellStart;
+}
+
+/**
+ * A `cell` message: one finished execution.
+ */
+export interface ICellMessage {
+  readonly type: 'cell';
+  readonly cell: ICellRecord;
+}
+
+/**
+ * A `history` message: the kernel's whole state, answering `sync` and after `clear`.
+ */
+export interface IHistoryMessage {
+  readonly type: 'history';
+  readonly status: IProfilerStatus;
+  readonly cells: ReadonlyArray<ICellRecord>;
+  readonly running: ICellStart | null;
+}
+
+/**
+ * One live sample: `[unix time in seconds, tracked heap in bytes]`.
+ */
+export type HeapSample = readonly [number, number];
+
+/**
+ * A `samples` message: a batch of live heap samples taken while a cell runs.
+ */
+export interface ISamplesMessage {
+  readonly type: 'samples';
+  /**
+   * The running cell's `seq`, or null.
+   */
+  readonly seq: number | null;
+  /**
+   * The samples, oldest first.
+   */
+  readonly samples: ReadonlyArray<HeapSample>;
+}
+
+/**
+ * An `error` message: the kernel could not accept something the browser sent.
+ */
+export interface IErrorMessage {
+  readonly type: 'error';
+  readonly message: string;
+}
+
+/**
+ * Every message the kernel sends.
+ */
+export type KernelMessage =
+  | IStatusMessage
+  | ICellStartMessage
+  | ICellMessage
+  | IHistoryMessage
+  | ISamplesMessage
+  | IErrorMessage;
+
+/**
+ * Every message the browser sends.
+ */
+export type BrowserMessage = { readonly protocol: 1; readonly type: 'sync' | 'clear' };
+
+/**
+ * The outcome of {@link parseKernelMessage}.
+ */
+export type ParseResult =
+  | { readonly ok: true; readonly message: KernelMessage }
+  | { readonly ok: false; readonly error: string };
+
+/**
+ * Build a browser → kernel message.
+ *
+ * @param type - `sync` (ask for a `history` answer) or `clear` (forget finished cells).
+ * @returns the message, ready to be sent as comm data.
+ */
+export function browserMessage(type: BrowserMessage['type']): BrowserMessage {
+  return { protocol: PROTOCOL_VERSION, type };
+}
+
+/**
+ * Check a kernel → browser comm payload against protocol v1.
+ *
+ * Unknown extra keys are allowed and left out of the typed result.
+ *
+ * @param data - the `data` of a comm message, as received.
+ * @returns the typed message, or the first problem found.
+ */
+export function parseKernelMessage(data: unknown): ParseResult {
+  try {
+    return { ok: true, message: Private.message(data) };
+  } catch (error) {
+    if (error instanceof Private.ProtocolError) {
+      return { ok: false, error: error.message };
+    }
+    throw error;
+  }
+}
+
+/**
+ * A module-private namespace.
+ */
+namespace Private {
+  /**
+   * A payload that does not follow the protocol.
+   */
+  export class ProtocolError extends Error {}
+
+  type Obj = { [key: string]: unknown };
+
+  const MODES: ReadonlyArray<string> = ['default', 'exact'];
+  const CELL_STATUSES: ReadonlyArray<string> = ['ok', 'error', 'aborted'];
+  const OPTIONAL_BYTES = ['allocated_bytes', 'freed_bytes', 'alloc_count', 'free_count'] as const;
+
+  /**
+   * Parse a whole message.
+   */
+  export function message(data: unknown): KernelMessage {
+    const msg = object(data, 'message');
+    if (msg.protocol !== PROTOCOL_VERSION) {
+      fail(
+        `unsupported protocol ${JSON.stringify(msg.protocol)} (this extension speaks ${PROTOCOL_VERSION})`
+      );
+    }
+    const type = msg.type;
+    switch (type) {
+      case 'status':
+        return { type, status: status(msg.status, 'status') };
+      case 'cell_start':
+        return { type, cell: cellStart(msg.cell, 'cell') };
+      case 'cell':
+        return { type, cell: cellRecord(msg.cell, 'cell') };
+      case 'history':
+        return history(msg);
+      case 'samples':
+        return {
+          type,
+          seq: optionalInteger(msg, 'seq', 'samples'),
+          samples: samples(field(msg, 'samples', 'samples'))
+        };
+      case 'error':
+        return { type, message: string(msg, 'message', 'error') };
+      default:
+        return fail(
+          typeof type === 'string'
+            ? `unknown message type ${JSON.stringify(type)}`
+            : "'type' must be a string"
+        );
+    }
+  }
+
+  function history(msg: Obj): IHistoryMessage {
+    if (!Array.isArray(msg.cells)) {
+      fail('history.cells must be a list');
+    }
+    const cells = (msg.cells as unknown[]).map((cell, i) => cellRecord(cell, `cells[${i}]`));
+    if (!('running' in msg)) {
+      fail("history lacks 'running'");
+    }
+    return {
+      type: 'history',
+      status: status(msg.status, 'status'),
+      cells,
+      running: msg.running === null ? null : cellStart(msg.running, 'running')
+    };
+  }
+
+  function samples(value: unknown): HeapSample[] {
+    const pair = (s: unknown): s is [number, number] =>
+      Array.isArray(s) &&
+      s.length === 2 &&
+      typeof s[0] === 'number' &&
+      Number.isFinite(s[0]) &&
+      Number.isSafeInteger(s[1]) &&
+      s[1] >= 0;
+    if (!Array.isArray(value) || !value.every(pair)) {
+      fail('samples.samples must be a list of [time, bytes] pairs');
+    }
+    return (value as [number, number][]).map(([t, b]) => [t, b] as const);
+  }
+
+  function status(value: unknown, where: string): IProfilerStatus {
+    const obj = object(value, where);
+    const result: IProfilerStatus = {
+      active: boolean(obj, 'active', where),
+      reason: optionalString(obj, 'reason', where),
+      shim_version: optionalString(obj, 'shim_version', where),
+      mode: oneOf(obj, 'mode', where, MODES) as ProfilerMode,
+      pid: integer(obj, 'pid', where),
+      python: string(obj, 'python', where),
+      current_bytes: bytes(obj, 'current_bytes', where),
+      profiler_bytes: bytes(obj, 'profiler_bytes', where)
+    };
+    if (!result.active && !result.reason) {
+      fail(`${where}.reason must say why the profiler is not active`);
+    }
+    return 'agent_version' in obj
+      ? { ...result, agent_version: string(obj, 'agent_version', where) }
+      : result;
+  }
+
+  function cellStart(value: unknown, where: string): ICellStart {
+    const obj = object(value, where);
+    const start: ICellStart = {
+      cell_id: optionalString(obj, 'cell_id', where),
+      execution_count: optionalInteger(obj, 'execution_count', where),
+      start_bytes: bytes(obj, 'start_bytes', where),
+      started_at: number(obj, 'started_at', where)
+    };
+    return 'seq' in obj ? { ...start, seq: integer(obj, 'seq', where) } : start;
+  }
+
+  function cellRecord(value: unknown, where: string): ICellRecord {
+    const obj = object(value, where);
+    const record: { -readonly [K in keyof ICellRecord]: ICellRecord[K] } = {
+      ...cellStart(obj, where),
+      source: string(obj, 'source', where),
+      peak_bytes: bytes(obj, 'peak_bytes', where),
+      end_bytes: bytes(obj, 'end_bytes', where),
+      status: oneOf(obj, 'status', where, CELL_STATUSES) as CellStatus,
+      ended_at: number(obj, 'ended_at', where)
+    };
+    if (record.peak_bytes < Math.max(record.start_bytes, record.end_bytes)) {
+      fail(`${where}.peak_bytes is below start_bytes or end_bytes`);
+    }
+    for (const key of OPTIONAL_BYTES) {
+      if (key in obj) {
+        record[key] = bytes(obj, key, where);
+      }
+    }
+    return record;
+  }
+
+  function fail(reason: string): never {
+    throw new ProtocolError(reason);
+  }
+
+  function object(value: unknown, where: string): Obj {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      fail(`${where} must be an object`);
+    }
+    return value as Obj;
+  }
+
+  function field(obj: Obj, key: string, where: string): unknown {
+    if (!(key in obj)) {
+      fail(`${where} lacks '${key}'`);
+    }
+    return obj[key];
+  }
+
+  function check<T>(ok: boolean, value: unknown, where: string, key: string, what: string): T {
+    if (!ok) {
+      fail(`${where}.${key} must be ${what}`);
+    }
+    return value as T;
+  }
+
+  function boolean(obj: Obj, key: string, where: string): boolean {
+    const v = field(obj, key, where);
+    return check(typeof v === 'boolean', v, where, key, 'a boolean');
+  }
+
+  function string(obj: Obj, key: string, where: string): string {
+    const v = field(obj, key, where);
+    return check(typeof v === 'string', v, where, key, 'a string');
+  }
+
+  function optionalString(obj: Obj, key: string, where: string): string | null {
+    const v = field(obj, key, where);
+    return check(v === null || typeof v === 'string', v, where, key, 'a string or null');
+  }
+
+  function number(obj: Obj, key: string, where: string): number {
+    const v = field(obj, key, where);
+    return check(typeof v === 'number' && Number.isFinite(v), v, where, key, 'a number');
+  }
+
+  function integer(obj: Obj, key: string, where: string): number {
+    const v = field(obj, key, where);
+    return check(Number.isSafeInteger(v), v, where, key, 'an integer');
+  }
+
+  function optionalInteger(obj: Obj, key: string, where: string): number | null {
+    const v = field(obj, key, where);
+    return check(v === null || Number.isSafeInteger(v), v, where, key, 'an integer or null');
+  }
+
+  function bytes(obj: Obj, key: string, where: string): number {
+    const v = field(obj, key, where);
+    const ok = Number.isSafeInteger(v) && (v as number) >= 0;
+    return check(ok, v, where, key, 'a non-negative integer');
+  }
+
+  function oneOf(obj: Obj, key: string, where: string, allowed: ReadonlyArray<string>): string {
+    const v = field(obj, key, where);
+    const ok = typeof v === 'string' && allowed.includes(v);
+    return check(ok, v, where, key, `one of ${allowed.join(', ')}`);
+  }
+}

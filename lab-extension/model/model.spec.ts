@@ -1,0 +1,189 @@
+import { HeapModel } from './model';
+import { cellPayload, cellStartPayload, statusPayload } from '../testing/fixtures';
+
+/** A model that records every change it emits. */
+function watchedModel(): { model: HeapModel; changes: HeapModel.IChangedArgs[] } {
+  const model = new HeapModel();
+  const changes: HeapModel.IChangedArgs[] = [];
+  model.changed.connect((_, args) => changes.push(args));
+  return { model, changes };
+}
+
+describe('HeapModel', () => {
+  it('starts empty', () => {
+    const model = new HeapModel();
+    expect(model.status).toBeNull();
+    expect(model.cells).toEqual([]);
+    expect(model.running).toBeNull();
+    expect(model.lastRun('c0ffee')).toBeUndefined();
+  });
+
+  it('stores the status', () => {
+    const { model, changes } = watchedModel();
+    model.apply({ type: 'status', status: statusPayload({ mode: 'exact' }) });
+    expect(model.status?.mode).toBe('exact');
+    expect(changes).toEqual([{ kind: 'status', cellId: null }]);
+  });
+
+  it('tracks a cell from cell_start to cell', () => {
+    const { model, changes } = watchedModel();
+    model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'a' }) });
+    expect(model.running?.cell_id).toBe('a');
+    expect(model.cells).toHaveLength(0);
+
+    const record = cellPayload({ cell_id: 'a' });
+    model.apply({ type: 'cell', cell: record });
+    expect(model.running).toBeNull();
+    expect(model.cells).toEqual([record]);
+    expect(model.lastRun('a')).toBe(record);
+    expect(changes).toEqual([
+      { kind: 'cell-start', cellId: 'a' },
+      { kind: 'cell', cellId: 'a' }
+    ]);
+  });
+
+  it('keeps the running cell when another cell finishes', () => {
+    const { model } = watchedModel();
+    model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'b' }) });
+    model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'a' }) });
+    expect(model.running?.cell_id).toBe('b');
+  });
+
+  it('keeps every run of a re-run cell in execution order, the last one as lastRun', () => {
+    const { model } = watchedModel();
+    const first = cellPayload({ cell_id: 'a', execution_count: 1, started_at: 1 });
+    const other = cellPayload({ cell_id: 'b', execution_count: 2, started_at: 2 });
+    const again = cellPayload({
+      cell_id: 'a',
+      execution_count: 3,
+      started_at: 3,
+      start_bytes: 100,
+      peak_bytes: 300,
+      end_bytes: 200
+    });
+    [first, other, again].forEach(cell => model.apply({ type: 'cell', cell }));
+
+    expect(model.cells).toEqual([first, other, again]);
+    expect(model.lastRun('a')).toBe(again);
+    expect(model.runs('a')).toEqual([first, again]);
+    expect(model.runs('b')).toEqual([other]);
+  });
+
+  it('does not count the same execution twice', () => {
+    const { model } = watchedModel();
+    const record = cellPayload({ cell_id: 'a' });
+    model.apply({ type: 'history', status: statusPayload(), cells: [record], running: null });
+    model.apply({ type: 'cell', cell: { ...record } });
+    expect(model.cells).toHaveLength(1);
+    expect(model.runs('a')).toHaveLength(1);
+  });
+
+  it('merges a cell with the same seq as one it holds, even if other fields differ', () => {
+    const { model } = watchedModel();
+    const inHistory = cellPayload({ cell_id: 'a', seq: 4, started_at: 1 });
+    model.apply({ type: 'history', status: statusPayload(), cells: [inHistory], running: null });
+    const broadcast = cellPayload({ cell_id: 'a', seq: 4, started_at: 1.5 });
+    model.apply({ type: 'cell', cell: broadcast });
+    expect(model.cells).toEqual([broadcast]);
+    expect(model.runs('a')).toEqual([broadcast]);
+  });
+
+  it('keeps two runs with different seq apart even with equal other fields', () => {
+    const { model } = watchedModel();
+    model.apply({ type: 'cell', cell: cellPayload({ seq: 1 }) });
+    model.apply({ type: 'cell', cell: cellPayload({ seq: 2 }) });
+    expect(model.cells.map(c => c.seq)).toEqual([1, 2]);
+  });
+
+  it('orders nested cells, which finish before the cell around them, by seq', () => {
+    const { model } = watchedModel();
+    model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'outer', seq: 2 }) });
+    model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'inner', seq: 3 }) });
+    model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'inner', seq: 3 }) });
+    model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'outer', seq: 2 }) });
+    model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'next', seq: 4 }) });
+    expect(model.cells.map(c => c.cell_id)).toEqual(['outer', 'inner', 'next']);
+  });
+
+  it('clears the running cell only when that run finishes', () => {
+    const { model } = watchedModel();
+    model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'a', seq: 5 }) });
+    model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'a', seq: 4 }) });
+    expect(model.running?.seq).toBe(5);
+    model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'a', seq: 5 }) });
+    expect(model.running).toBeNull();
+  });
+
+  it('keeps the live samples of the running cell only', () => {
+    const { model, changes } = watchedModel();
+    model.apply({ type: 'samples', seq: 1, samples: [[1, 10]] });
+    expect(model.samples).toEqual([]);
+    model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'a', seq: 2 }) });
+    model.apply({ type: 'samples', seq: 2, samples: [[1, 10], [2, 20]] });
+    model.apply({ type: 'samples', seq: 9, samples: [[3, 99]] });
+    model.apply({ type: 'samples', seq: 2, samples: [[3, 30]] });
+    expect(model.samples).toEqual([[1, 10], [2, 20], [3, 30]]);
+    expect(changes.filter(c => c.kind === 'samples')).toEqual([
+      { kind: 'samples', cellId: 'a' },
+      { kind: 'samples', cellId: 'a' }
+    ]);
+    model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'a', seq: 2 }) });
+    expect(model.samples).toEqual([]);
+  });
+
+  it('lists cells without an id but does not index them', () => {
+    const { model } = watchedModel();
+    model.apply({ type: 'cell', cell: cellPayload({ cell_id: null }) });
+    expect(model.cells).toHaveLength(1);
+    expect(model.runs('null')).toEqual([]);
+  });
+
+  it('replaces its whole state with a history', () => {
+    const { model, changes } = watchedModel();
+    model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'old' }) });
+    model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'old2' }) });
+
+    const cells = [cellPayload({ cell_id: 'a', started_at: 1 }), cellPayload({ cell_id: 'b', started_at: 2 })];
+    const running = cellStartPayload({ cell_id: 'c' });
+    const status = statusPayload({ current_bytes: 7 });
+    model.apply({ type: 'history', status, cells, running });
+
+    expect(model.cells).toEqual(cells);
+    expect(model.lastRun('old')).toBeUndefined();
+    expect(model.lastRun('b')).toBe(cells[1]);
+    expect(model.running).toBe(running);
+    expect(model.status).toBe(status);
+    expect(changes[changes.length - 1]).toEqual({ kind: 'history', cellId: null });
+  });
+
+  it('forgets everything on clear', () => {
+    const { model, changes } = watchedModel();
+    model.apply({
+      type: 'history',
+      status: statusPayload(),
+      cells: [cellPayload()],
+      running: cellStartPayload()
+    });
+    model.clear();
+    expect(model.cells).toEqual([]);
+    expect(model.running).toBeNull();
+    expect(model.status).toBeNull();
+    expect(model.lastRun('c0ffee')).toBeUndefined();
+    expect(changes[changes.length - 1]).toEqual({ kind: 'clear', cellId: null });
+  });
+
+  it('ignores error messages', () => {
+    const { model, changes } = watchedModel();
+    model.apply({ type: 'error', message: 'nope' });
+    expect(changes).toEqual([]);
+  });
+
+  it('disposes idempotently and stops emitting', () => {
+    const { model, changes } = watchedModel();
+    model.dispose();
+    model.dispose();
+    expect(model.isDisposed).toBe(true);
+    model.clear();
+    expect(changes).toEqual([]);
+  });
+});

@@ -1,0 +1,265 @@
+/**
+ * The heap ledger of one kernel, as the browser knows it. Pure state: no DOM, no kernel.
+ */
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import type {
+  HeapSample,
+  ICellRecord,
+  ICellStart,
+  IProfilerStatus,
+  KernelMessage
+} from '../comm/protocol';
+
+/**
+ * The per-kernel heap model: every finished execution in execution order, the running cell and
+ * the profiler's status, fed with protocol v1 messages.
+ */
+export class HeapModel implements IDisposable {
+  /**
+   * The profiler's status, or null before the kernel reported it.
+   */
+  get status(): IProfilerStatus | null {
+    return this._status;
+  }
+
+  /**
+   * Every finished execution, in the order cells started (`seq`); a re-run cell appears once
+   * per run.
+   */
+  get cells(): ReadonlyArray<ICellRecord> {
+    return this._cells;
+  }
+
+  /**
+   * The cell that is executing now, or null.
+   */
+  get running(): ICellStart | null {
+    return this._running;
+  }
+
+  /**
+   * The live samples of the running cell, oldest first (empty when no cell runs).
+   */
+  get samples(): ReadonlyArray<HeapSample> {
+    return this._samples;
+  }
+
+  /**
+   * Emitted after every change.
+   */
+  get changed(): ISignal<this, HeapModel.IChangedArgs> {
+    return this._changed;
+  }
+
+  /**
+   * Whether the model is disposed.
+   */
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /**
+   * The most recent finished execution of a cell.
+   *
+   * @param cellId - JupyterLab's cell id.
+   * @returns the record, or undefined when the cell has not finished a run.
+   */
+  lastRun(cellId: string): ICellRecord | undefined {
+    const runs = this._byCellId.get(cellId);
+    return runs ? runs[runs.length - 1] : undefined;
+  }
+
+  /**
+   * Every finished execution of a cell, oldest first.
+   *
+   * @param cellId - JupyterLab's cell id.
+   */
+  runs(cellId: string): ReadonlyArray<ICellRecord> {
+    return this._byCellId.get(cellId) ?? [];
+  }
+
+  /**
+   * Apply a message from the kernel.
+   *
+   * @param message - a parsed protocol v1 message; `error` messages change nothing.
+   */
+  apply(message: KernelMessage): void {
+    switch (message.type) {
+      case 'status':
+        this._status = message.status;
+        this._emit('status', null);
+        break;
+      case 'cell_start':
+        this._running = message.cell;
+        this._samples = [];
+        this._emit('cell-start', message.cell.cell_id);
+        break;
+      case 'samples': {
+        const running = this._running;
+        if (!running || (message.seq !== null && running.seq !== undefined && message.seq !== running.seq)) {
+          return;
+        }
+        this._samples = this._samples.concat(message.samples).slice(-Private.MAX_SAMPLES);
+        this._emit('samples', running.cell_id);
+        break;
+      }
+      case 'cell':
+        this._addCell(message.cell);
+        this._emit('cell', message.cell.cell_id);
+        break;
+      case 'history':
+        this._status = message.status;
+        this._running = message.running;
+        this._samples = [];
+        this._cells = [];
+        this._byCellId.clear();
+        message.cells.forEach(cell => this._addCell(cell));
+        this._emit('history', null);
+        break;
+      case 'error':
+        break;
+    }
+  }
+
+  /**
+   * Forget everything, e.g. when the kernel restarts or changes.
+   */
+  clear(): void {
+    this._status = null;
+    this._running = null;
+    this._samples = [];
+    this._cells = [];
+    this._byCellId.clear();
+    this._emit('clear', null);
+  }
+
+  /**
+   * Dispose of the model (idempotent).
+   */
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    Signal.clearData(this);
+  }
+
+  /**
+   * Add a finished execution in `seq` order, replacing a record of the same execution (a
+   * `cell` broadcast may arrive just before or just after a `history` that holds it).
+   */
+  private _addCell(cell: ICellRecord): void {
+    if (this._running && Private.sameRun(this._running, cell)) {
+      this._running = null;
+      this._samples = [];
+    }
+    const runs = cell.cell_id === null ? null : this._byCellId.get(cell.cell_id) ?? [];
+    const known = Private.findRun(this._cells, cell);
+    if (known >= 0) {
+      const old = this._cells[known];
+      this._cells[known] = cell;
+      const at = runs ? runs.indexOf(old) : -1;
+      if (at >= 0) {
+        runs![at] = cell;
+      }
+      return;
+    }
+    Private.insertInOrder(this._cells, cell);
+    if (runs && cell.cell_id !== null) {
+      Private.insertInOrder(runs, cell);
+      this._byCellId.set(cell.cell_id, runs);
+    }
+  }
+
+  private _emit(kind: HeapModel.ChangeKind, cellId: string | null): void {
+    this._changed.emit({ kind, cellId });
+  }
+
+  private _status: IProfilerStatus | null = null;
+  private _running: ICellStart | null = null;
+  private _samples: HeapSample[] = [];
+  private _cells: ICellRecord[] = [];
+  private _byCellId = new Map<string, ICellRecord[]>();
+  private _changed = new Signal<this, HeapModel.IChangedArgs>(this);
+  private _isDisposed = false;
+}
+
+/**
+ * A namespace for HeapModel statics.
+ */
+export namespace HeapModel {
+  /**
+   * What changed: the status, a cell started, live samples of the running cell arrived, a cell
+   * finished, the whole state was replaced from the kernel (`history`), or it was forgotten
+   * (`clear`).
+   */
+  export type ChangeKind = 'status' | 'cell-start' | 'samples' | 'cell' | 'history' | 'clear';
+
+  /**
+   * The arguments of {@link HeapModel.changed}.
+   */
+  export interface IChangedArgs {
+    /**
+     * What changed.
+     */
+    readonly kind: ChangeKind;
+    /**
+     * The cell concerned by `cell-start`, `samples` and `cell`; null otherwise or without an id.
+     */
+    readonly cellId: string | null;
+  }
+}
+
+/**
+ * A module-private namespace.
+ */
+namespace Private {
+  /**
+   * How many live samples of the running cell are kept.
+   */
+  export const MAX_SAMPLES = 10_000;
+
+  /**
+   * Whether two records describe the same execution: the same `seq` when both have one,
+   * otherwise the same cell id, execution count and start time.
+   */
+  export function sameRun(a: ICellStart, b: ICellStart): boolean {
+    if (a.seq !== undefined && b.seq !== undefined) {
+      return a.seq === b.seq;
+    }
+    return (
+      a.cell_id === b.cell_id &&
+      a.execution_count === b.execution_count &&
+      a.started_at === b.started_at
+    );
+  }
+
+  /**
+   * The index of the record of the same execution, searching from the most recent; -1 if none.
+   */
+  export function findRun(records: ReadonlyArray<ICellRecord>, cell: ICellRecord): number {
+    for (let i = records.length - 1; i >= 0; i--) {
+      if (sameRun(records[i], cell)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Insert a record in `seq` order: after every record with a smaller or no `seq` (nested cells
+   * finish before the cell around them, so their `cell` messages come out of order).
+   */
+  export function insertInOrder(records: ICellRecord[], cell: ICellRecord): void {
+    let i = records.length;
+    if (cell.seq !== undefined) {
+      const seq = cell.seq;
+      while (i > 0 && (records[i - 1].seq ?? -Infinity) > seq) {
+        i--;
+      }
+    }
+    records.splice(i, 0, cell);
+  }
+}

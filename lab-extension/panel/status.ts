@@ -1,0 +1,83 @@
+/**
+ * What the Heap panel says about the current notebook. Pure: session state in, text out.
+ */
+import type { TranslationBundle } from '@jupyterlab/translation';
+
+import { formatBytes } from '../format/bytes';
+import type { IHeapSession } from '../tracker/tokens';
+
+/**
+ * The panel's status line and whether it shows the chart.
+ */
+export interface IPanelStatus {
+  /**
+   * The status text (plain text; kernel strings included as they are).
+   */
+  readonly text: string;
+  /**
+   * `warning` when the user has to act to get heap data.
+   */
+  readonly level: 'info' | 'warning';
+  /**
+   * Whether there is data to chart.
+   */
+  readonly showChart: boolean;
+}
+
+/**
+ * Describe a notebook's heap session for the panel.
+ *
+ * @param session - the current notebook's session, or null without a notebook.
+ * @param trans - the translation bundle.
+ */
+export function panelStatus(session: IHeapSession | null, trans: TranslationBundle): IPanelStatus {
+  const info = (text: string, showChart = false): IPanelStatus => ({ text, level: 'info', showChart });
+  const warning = (text: string, showChart = false): IPanelStatus => ({ text, level: 'warning', showChart });
+  if (!session) {
+    return info(trans.__('Open a notebook to see its heap.'));
+  }
+  const model = session.model;
+  const hasData = model.cells.length > 0 || model.running !== null;
+  switch (session.state) {
+    case 'no-kernel':
+      return info(trans.__('This notebook has no running kernel.'));
+    case 'connecting':
+      return info(trans.__('Connecting to the kernel…'));
+    case 'not-heapscope':
+      return warning(
+        trans.__(
+          'The kernel “%1” does not run the heapscope agent, so there is no heap data. Choose the kernel “Python 3 (heapscope)” to profile this notebook.',
+          session.sessionContext.kernelDisplayName
+        )
+      );
+    case 'closed':
+      return warning(
+        trans.__('The kernel closed the heapscope connection. Restart the kernel to reconnect.'),
+        hasData
+      );
+    case 'connected':
+      break;
+  }
+  const status = model.status;
+  if (status && !status.active) {
+    return warning(trans.__('Profiling is off: %1', status.reason ?? ''), hasData);
+  }
+  if (!hasData) {
+    return info(trans.__('Run a cell to see its heap.'));
+  }
+  const last = model.cells[model.cells.length - 1];
+  const sample = model.samples[model.samples.length - 1];
+  const heapNow = formatBytes(
+    model.running ? (sample ? sample[1] : model.running.start_bytes) : last.end_bytes
+  );
+  if (model.running) {
+    return info(
+      trans.__('Cell [%1] is running · heap %2', String(model.running.execution_count ?? '?'), heapNow),
+      true
+    );
+  }
+  return info(
+    trans._n('%1 cell run · heap now %2', '%1 cell runs · heap now %2', model.cells.length, heapNow),
+    true
+  );
+}
