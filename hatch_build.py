@@ -1,8 +1,11 @@
 """Build hook: compile the C shim and check the prebuilt labextension.
 
-The wheel carries ``heapscope/_lib/libheapscope.so`` (built by ``make -C shim``)
-and the labextension built by ``npm run build:prod``. The shim links no
-libpython, so the wheel is tagged ``py3-none-<platform>``.
+The wheel carries ``heapscope/_lib/libheapscope.so`` (built by ``make -C shim``),
+one ``heapscope/_bridge<EXT_SUFFIX>`` per CPython minor version found at build
+time (``make -C shim bridges``: pyenv 3.9-3.13 and the project's .venv; each is
+named by its own EXT_SUFFIX, so they sit side by side and each Python imports
+its own), and the labextension built by ``npm run build:prod``. Neither the shim
+nor the bridges link libpython, so the wheel stays ``py3-none-<platform>``.
 """
 
 import json
@@ -23,11 +26,16 @@ class CustomBuildHook(BuildHookInterface):
         root = Path(self.root)
         pkg_version = json.loads((root / "package.json").read_text())["version"]
         subprocess.run(
-            ["make", "-C", str(root / "shim"), f"VERSION={pkg_version}", "lib"],
+            ["make", "-C", str(root / "shim"), f"VERSION={pkg_version}", "lib", "bridges"],
             check=True,
         )
         lib = root / "shim" / "build" / "libheapscope.so"
         build_data["force_include"][str(lib)] = "heapscope/_lib/libheapscope.so"
+        bridges = sorted((root / "shim" / "build" / "bridge").glob("_bridge.cpython-3*.so"))
+        if not bridges:
+            raise RuntimeError("no heapscope._bridge was built: no CPython 3.9-3.13 found by `make -C shim bridges`")
+        for bridge in bridges:
+            build_data["force_include"][str(bridge)] = f"heapscope/{bridge.name}"
         labext = root / "kernel-launcher" / "heapscope" / "labextension" / "package.json"
         if not labext.exists() and not os.environ.get("HEAPSCOPE_SKIP_LABEXTENSION"):
             raise RuntimeError(

@@ -20,6 +20,7 @@
 #ifndef HEAPSCOPE_H
 #define HEAPSCOPE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -54,10 +55,128 @@ void heapscope_get_stats(struct heapscope_stats *out);
 /** Sets peak_bytes to current_bytes; returns the new peak. Used at the start of each cell. */
 uint64_t heapscope_reset_peak(void);
 
-/** Returns 1 once the shim could not grow its own bookkeeping (its map of anonymous mappings):
- *  from then on new anonymous mappings are not counted, so the totals may be low. The process is
- *  never harmed. Added in ABI 1 (additive; check with dlsym before calling). */
+/** Returns 1 once the shim could not grow its own bookkeeping (its map of anonymous mappings, or
+ *  the engine's pointer/stack tables): from then on new anonymous mappings are not counted (totals
+ *  may be low), or new allocations are not attributed (heapscope_degraded_reason() says which).
+ *  The process is never harmed. Added in ABI 1 (additive; check with dlsym before calling). */
 int heapscope_degraded(void);
+
+
+/* ==== The engine (issue 3): attribution of allocations to Python stacks =========================
+ *
+ * Added in ABI 1 (additive: find each function with dlsym before use). Used by the per-Python-version
+ * bridge extension heapscope._bridge (shim/bridge/), and by the C tests. Design: docs/engine.md.
+ *
+ * Thread-safety: every function may be called from any thread. heapscope_engine_install,
+ * heapscope_cell_begin/end and heapscope_set_locator are meant for one controlling thread (the
+ * bridge calls them with the GIL held); the others only read or take short internal locks.
+ */
+
+/** One frame of a stack: a code object pointer and the byte offset of the instruction in it.
+ *  code < HEAPSCOPE_PSEUDO_MAX is not a pointer but a pseudo frame (HEAPSCOPE_FRAME_*). */
+struct heapscope_frame {
+    uintptr_t code;
+    uint32_t lasti;
+    uint32_t pad;
+};
+
+#define HEAPSCOPE_FRAME_ROOT 0u      /* the epoch root: lasti = epoch (never returned by heapscope_stack) */
+#define HEAPSCOPE_FRAME_ARENAS 1u    /* "<pymalloc arenas>": arena bytes minus attributed small objects */
+#define HEAPSCOPE_FRAME_NATIVE 2u    /* "<native thread>": a thread without Python frames, spawner unknown */
+#define HEAPSCOPE_FRAME_NOPYTHON 3u  /* "<no Python frame>": a Python thread outside any frame */
+#define HEAPSCOPE_FRAME_TRUNCATED 4u /* "<truncated>": the stack table could not grow (degraded) */
+#define HEAPSCOPE_PSEUDO_MAX 4096u
+
+/** Locator: fills out[0..] with the calling thread's Python frames, innermost first, at most max;
+ *  returns how many (0: a Python thread with no frame), or -1 when the thread has no Python thread
+ *  state. Called inside allocation hooks: it must not allocate, lock, or call the Python API. */
+typedef int (*heapscope_locator_fn)(struct heapscope_frame *out, int max);
+/** Pin: called once per new stack node with a code pointer (>= HEAPSCOPE_PSEUDO_MAX) the engine now
+ *  refers to, so that the object stays alive. Same restrictions as the locator. */
+typedef void (*heapscope_pin_fn)(uintptr_t code);
+
+#define HEAPSCOPE_MODE_DEFAULT 0 /* >= exact_threshold exact, smaller sampled (Poisson, byte-weighted) */
+#define HEAPSCOPE_MODE_EXACT 1   /* every allocation in the table */
+
+struct heapscope_config {
+    int mode;                 /* HEAPSCOPE_MODE_* */
+    int max_depth;            /* frames per stack, 1..HEAPSCOPE_MAX_DEPTH */
+    uint64_t exact_threshold; /* default mode: allocations of at least this many bytes are exact */
+    uint64_t sample_interval; /* default mode: mean bytes between samples (fixed by the first install) */
+    unsigned sampler_hz;      /* native sampler frequency (0: do not start it) */
+};
+#define HEAPSCOPE_MAX_DEPTH 64
+
+/** Turns attribution on (or changes mode/threshold/depth). Returns 0, or -1 (bad arguments, or a
+ *  different sample_interval than the first install: it cannot change while sampled blocks live). */
+int heapscope_engine_install(const struct heapscope_config *cfg);
+/** Registers the locator and the pin callback (NULL, NULL: allocations get "<no Python frame>"). */
+void heapscope_set_locator(heapscope_locator_fn locator, heapscope_pin_fn pin);
+
+/** PEP 445: the layout of CPython's PyMemAllocatorEx (identical in 3.9-3.13). */
+struct heapscope_allocator {
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+    void (*free)(void *ctx, void *ptr);
+};
+/** Fills *hook with an allocator that records pymalloc-served blocks and forwards to *orig (copied).
+ *  Returns 0, or -1 when no wrapper slot is left (64). Install *hook with PyMem_SetAllocator. */
+int heapscope_pymem_wrap(const struct heapscope_allocator *orig, struct heapscope_allocator *hook);
+/** Number of calls that went through any wrapper so far (to check a wrapper is still in the chain). */
+uint64_t heapscope_pymem_calls(void);
+
+/** A stack's counters. bytes/count are estimates in default mode for sampled allocations. */
+struct heapscope_site {
+    uint32_t stack;
+    uint32_t epoch;
+    int64_t bytes;
+    int64_t count;
+};
+
+struct heapscope_cell {
+    uint64_t epoch, start_bytes, peak_bytes, end_bytes;
+    uint64_t allocated_bytes, freed_bytes, alloc_count, free_count;
+};
+
+/** Opens a new epoch (cell): resets the peak, returns the epoch id (1, 2, ...). */
+uint32_t heapscope_cell_begin(void);
+/** Closes the current epoch: fills *out and sites[] with every stack's contribution at the epoch's
+ *  high-water mark (nonzero ones, unsorted). Returns the number of sites, or -(needed) when cap is
+ *  too small (then nothing is closed: call again with a bigger buffer). */
+long heapscope_cell_end(struct heapscope_cell *out, struct heapscope_site *sites, size_t cap);
+/** Live attributed memory per stack (nonzero ones); epoch < 0: all epochs. Same return convention. */
+long heapscope_live(long epoch, struct heapscope_site *sites, size_t cap);
+/** Frames of a stack, innermost first (at most cap); returns the depth or -1 for an unknown id. */
+int heapscope_stack(uint32_t stack, uint32_t *epoch, struct heapscope_frame *out, int cap);
+
+struct heapscope_sample {
+    double time;     /* unix time, seconds */
+    uint64_t bytes;  /* current_bytes */
+};
+/** Starts the native sampler thread if not running (hz 1..1000). Returns 0 or -1. */
+int heapscope_sampler_start(unsigned hz);
+/** Copies the samples taken since the previous call (oldest first, at most cap). */
+size_t heapscope_samples(struct heapscope_sample *out, size_t cap);
+
+struct heapscope_engine_stats {
+    int32_t installed, mode;
+    uint32_t epoch, max_depth;
+    uint64_t exact_threshold, sample_interval;
+    uint64_t tracked_blocks;   /* entries in the pointer table */
+    uint64_t table_bytes;      /* memory of the pointer table */
+    uint64_t profiler_bytes;   /* all memory the engine mapped for itself */
+    uint64_t stack_nodes;      /* nodes of the stack trie */
+    int64_t attributed_bytes;  /* sum of the live per-stack bytes */
+    uint64_t collisions;       /* allocations at an address still in the table (a missed free) */
+    uint64_t untracked;        /* allocations not recorded because the table could not grow */
+    uint64_t samples_taken;    /* native sampler */
+    int32_t sampler_running, pad;
+};
+void heapscope_engine_stats(struct heapscope_engine_stats *out);
+/** Why the engine is degraded (NULL when it is not). heapscope_degraded() covers it too. */
+const char *heapscope_degraded_reason(void);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /*
  * api.c — the public functions of include/heapscope.h.
+ * heapscope_degraded() covers the region map (regions.h) and the engine (engine.h).
  * Thread-safety: every function may be called from any thread at any time (atomics only).
  */
 #include "heapscope.h"
@@ -29,4 +30,4 @@ HS_EXPORT void heapscope_get_stats(struct heapscope_stats *out)
 
 HS_EXPORT uint64_t heapscope_reset_peak(void) { return hs_stats_reset_peak(); }
 
-HS_EXPORT int heapscope_degraded(void) { return hs_regions_degraded(); }
+HS_EXPORT int heapscope_degraded(void) { return hs_regions_degraded() || heapscope_degraded_reason() != NULL; }

@@ -13,14 +13,20 @@
  *   - mappings made inside a counted hook (glibc's malloc) are never counted a second time: glibc's
  *     are internal calls anyway, and the guard catches other allocators calling mmap.
  *   errno is what the real call left.
+ *   Attribution (engine on): a new anonymous mapping is tagged in the region map with the stack of
+ *   the caller (or "<pymalloc arenas>" inside a PEP 445 wrapper, see pymem.c), and every piece the
+ *   map removes or restores moves the per-stack counters of its tag (sites_hwm.h), so partial
+ *   munmap, mremap and MAP_FIXED stay exact per stack. mremap keeps the old mapping's tag.
  *
  * Thread-safety
  *   regions.h locks its map; no lock is held during the real call.
  */
-#include "account.h"
+#include "engine.h"
+#include "stats.h"
 #include "guard.h"
 #include "real.h"
 #include "regions.h"
+#include "sites_hwm.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -33,20 +39,55 @@
 #define MREMAP_DONTUNMAP 4
 #endif
 
-/* Bookkeeping after a successful mapping at [s, e): count it if anonymous, drop replaced pages. */
-static void note_mapped(uintptr_t s, uintptr_t e, int anonymous, int replaces)
+/* Per-stack counters of the pieces in *u: sign -1 removed, +1 put back. */
+static void attr_pieces(const struct hs_regions_undo *u, int sign)
+{
+    if (!hs_engine_on())
+        return;
+    for (size_t k = 0; k < u->n; k++)
+        if (u->piece[k].tag)
+            hs_sites_apply(u->piece[k].tag, sign * (int64_t)(u->piece[k].end - u->piece[k].start),
+                           sign * (int64_t)(u->piece[k].flags & HS_RANGE_HEAD));
+}
+
+/* Bookkeeping after a successful mapping at [s, e): count it if anonymous, drop replaced pages.
+   tag: the stack to attribute it to (0: the caller's); heads: how many mappings it counts as per
+   stack (1 for a new mapping; for mremap, whether the moved pieces held their mapping's count). */
+static void note_mapped(uintptr_t s, uintptr_t e, int anonymous, int replaces, uint32_t tag, int heads)
 {
     uint64_t stale = 0;
+    struct hs_regions_undo undo;
+    undo.n = 0;
     if (anonymous) {
         int added;
-        stale = hs_regions_add(s, e, &added);
-        if (added)
-            hs_account_alloc((void *)s, e - s);
+        if (!tag)
+            tag = hs_engine_map_stack();
+        stale = hs_regions_add_tagged(s, e, tag, heads ? HS_RANGE_HEAD : 0, &added, &undo);
+        if (added) {
+            hs_stats_alloc(e - s);
+            if (tag)
+                hs_sites_apply(tag, (int64_t)(e - s), heads);
+        }
     } else if (replaces) {
-        stale = hs_regions_remove(s, e, NULL);
+        stale = hs_regions_remove(s, e, &undo);
     }
-    if (stale)
-        hs_account_free((void *)s, stale);
+    if (stale) {
+        hs_stats_free(stale);
+        attr_pieces(&undo, -1);
+    }
+}
+
+/* After a failed munmap/mremap: put back what hs_regions_remove took (counters and attribution);
+   what cannot be put back (the map is degraded) is a free. */
+static void restore_removed(struct hs_regions_undo *undo, uint64_t removed)
+{
+    uint64_t back = hs_regions_restore(undo);
+    if (back) {
+        hs_stats_unrelease(back);
+        attr_pieces(undo, +1);
+    }
+    if (removed > back)
+        hs_stats_commit_free(removed - back);
 }
 
 static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off64_t off, int is64)
@@ -63,7 +104,7 @@ static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off64_
     if (r != MAP_FAILED) {
         int saved = errno;
         uintptr_t s = (uintptr_t)r;
-        note_mapped(s, s + hs_page_round(len), flags & MAP_ANONYMOUS, flags & MAP_FIXED);
+        note_mapped(s, s + hs_page_round(len), flags & MAP_ANONYMOUS, flags & MAP_FIXED, 0, 1);
         errno = saved;
     }
     hs_leave();
@@ -91,17 +132,16 @@ HS_EXPORT int munmap(void *addr, size_t len)
     hs_enter();
     struct hs_regions_undo undo;
     uint64_t removed = hs_regions_remove(s, s + hs_page_round(len), &undo);
-    if (removed)
-        hs_account_release(addr, removed);
+    if (removed) {
+        hs_stats_release(removed);
+        attr_pieces(&undo, -1);
+    }
     int r = hs_real.munmap(addr, len);
     int saved = errno;
-    if (removed) {
-        uint64_t back = r == 0 ? 0 : hs_regions_restore(&undo);
-        if (back)
-            hs_account_unrelease(addr, back);
-        if (removed > back)
-            hs_account_commit_free(addr, removed - back);
-    }
+    if (removed && r == 0)
+        hs_stats_commit_free(removed);
+    else if (removed)
+        restore_removed(&undo, removed);
     errno = saved;
     hs_leave();
     return r;
@@ -127,28 +167,33 @@ HS_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
     uintptr_t oe = os + hs_page_round(old_len);
     struct hs_regions_undo undo;
     uint64_t removed = 0;
-    int tracked;
+    int tracked, heads = 0;
+    uint32_t tag = 0;
     if (old_len == 0 || (flags & MREMAP_DONTUNMAP)) { /* the old range stays mapped */
         tracked = hs_regions_overlap(os, old_len ? oe : os + 1) > 0;
+        if (tracked && hs_engine_on())
+            tag = hs_regions_tag_at(os);
     } else {
         removed = hs_regions_remove(os, oe, &undo);
         tracked = removed > 0;
-        if (removed)
-            hs_account_release(old, removed);
+        if (removed) {
+            hs_stats_release(removed);
+            attr_pieces(&undo, -1);
+            tag = undo.n ? undo.piece[0].tag : 0;
+            for (size_t k = 0; k < undo.n; k++)
+                heads |= (int)(undo.piece[k].flags & HS_RANGE_HEAD);
+        }
     }
     void *r = hs_real.mremap(old, old_len, new_len, flags, new_addr);
     int saved = errno;
     if (r != MAP_FAILED) {
         if (removed)
-            hs_account_commit_free(old, removed);
+            hs_stats_commit_free(removed);
         uintptr_t ns = (uintptr_t)r;
-        note_mapped(ns, ns + hs_page_round(new_len), tracked, flags & MREMAP_FIXED);
+        note_mapped(ns, ns + hs_page_round(new_len), tracked, flags & MREMAP_FIXED, tag,
+                    removed ? heads : 1);
     } else if (removed) {
-        uint64_t back = hs_regions_restore(&undo);
-        if (back)
-            hs_account_unrelease(old, back);
-        if (removed > back)
-            hs_account_commit_free(old, removed - back);
+        restore_removed(&undo, removed);
     }
     errno = saved;
     hs_leave();

@@ -10,7 +10,8 @@
  *   - The constructor consumes the environment (env.h) and, when counting, registers pthread_atfork
  *     handlers: prepare takes every shim lock, parent releases them, child re-initialises them,
  *     clears the forking thread's guard and resets the peak to the current heap (the child keeps
- *     counting: it is its own process).
+ *     counting: it is its own process). The engine's locks (table shards, stack trie, sites,
+ *     sampler ring) are handled the same way; the sampler thread does not exist in the child.
  *   - The destructor switches to FORWARD: hooks that run after it (exit-time frees, TLS teardown) only
  *     forward.
  *
@@ -19,6 +20,7 @@
  *   is a CAS from PENDING. The constructor and destructor run single-threaded in practice.
  */
 #include "boot.h"
+#include "engine.h"
 #include "env.h"
 #include "guard.h"
 #include "real.h"
@@ -63,11 +65,20 @@ HS_HIDDEN int hs_init_slow(void)
     return HS_PATH_FORWARD;
 }
 
-static void atfork_prepare(void) { hs_regions_atfork_prepare(); }
-static void atfork_parent(void) { hs_regions_atfork_parent(); }
+static void atfork_prepare(void)
+{
+    hs_engine_atfork_prepare();
+    hs_regions_atfork_prepare();
+}
+static void atfork_parent(void)
+{
+    hs_regions_atfork_parent();
+    hs_engine_atfork_parent();
+}
 static void atfork_child(void)
 {
     hs_regions_atfork_child();
+    hs_engine_atfork_child();
     hs_tls_depth = 0;
     hs_stats_atfork_child();
 }

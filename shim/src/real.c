@@ -134,6 +134,12 @@ static void *fb_mremap(void *a, size_t o, size_t n, int flags, ...)
     return (void *)syscall(SYS_mremap, a, o, n, flags, na);
 }
 
+static int fb_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*f)(void *), void *arg)
+{
+    (void)t; (void)a; (void)f; (void)arg;
+    return EAGAIN;
+}
+
 /* ---- resolution --------------------------------------------------------------------------------- */
 
 #define RESOLVE(field, fallback)                                                                   \
@@ -165,6 +171,7 @@ static void resolve_all(void)
     RESOLVE(mremap, fb_mremap);
     RESOLVE(free_sized, fb_free_sized);
     RESOLVE(free_aligned_sized, fb_free_aligned_sized);
+    RESOLVE(pthread_create, fb_pthread_create);
 }
 
 HIDDEN void hs_real_resolve(void)

@@ -7,7 +7,7 @@
  *   hard-wired __libc_malloc. After it returns every pointer in hs_real is non-NULL: a function the
  *   C library lacks is replaced by a fallback built on the others (reallocarray → realloc with an
  *   overflow check, memalign/aligned_alloc/valloc/pvalloc → posix_memalign, mmap family → raw
- *   syscalls; free_sized/free_aligned_sized → free). While the resolving thread is inside dlsym,
+ *   syscalls; free_sized/free_aligned_sized → free; pthread_create → fails with EAGAIN). While the resolving thread is inside dlsym,
  *   hs_real_resolving_here() is 1 and its allocations must be served from boot.h.
  *
  * Thread-safety
@@ -18,6 +18,7 @@
 #ifndef HS_REAL_H
 #define HS_REAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -39,6 +40,7 @@ struct hs_real_fns {
     void *(*mmap64)(void *, size_t, int, int, int, off64_t);
     int (*munmap)(void *, size_t);
     void *(*mremap)(void *, size_t, size_t, int, ...);
+    int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 };
 
 extern __attribute__((visibility("hidden"))) struct hs_real_fns hs_real;

@@ -71,12 +71,13 @@ static size_t first_ending_after_locked(uintptr_t addr)
     return lo;
 }
 
-static void note_undo(struct hs_regions_undo *undo, uintptr_t s, uintptr_t e)
+static void note_undo(struct hs_regions_undo *undo, uintptr_t s, uintptr_t e, const struct hs_range *r)
 {
     if (!undo)
         return;
+    int whole = r->start >= s && r->end <= e;
     if (undo->n < HS_REGIONS_UNDO)
-        undo->piece[undo->n++] = (struct hs_range){s, e};
+        undo->piece[undo->n++] = (struct hs_range){s, e, r->tag, whole ? (r->flags & HS_RANGE_HEAD) : 0};
     else
         undo->overflow = 1;
 }
@@ -89,13 +90,13 @@ static uint64_t remove_locked(uintptr_t s, uintptr_t e, struct hs_regions_undo *
     while (i < len && tab[i].start < e) {
         struct hs_range r = tab[i];
         uintptr_t os = r.start > s ? r.start : s, oe = r.end < e ? r.end : e;
-        note_undo(undo, os, oe);
+        note_undo(undo, os, oe, &r);
         bytes += oe - os;
         if (r.start < s && r.end > e) { /* hole in the middle: split */
             tab[i].end = s;
             if (reserve_locked(len + 1) == 0) {
                 memmove(&tab[i + 2], &tab[i + 1], (len - i - 1) * sizeof *tab);
-                tab[i + 1] = (struct hs_range){e, r.end};
+                tab[i + 1] = (struct hs_range){e, r.end, r.tag, 0};
                 len++;
             } else {
                 bytes += r.end - e; /* degraded: drop the right piece */
@@ -120,26 +121,48 @@ static uint64_t remove_locked(uintptr_t s, uintptr_t e, struct hs_regions_undo *
     return bytes;
 }
 
-static uint64_t add_locked(uintptr_t s, uintptr_t e, int *added)
+static uint64_t add_locked(uintptr_t s, uintptr_t e, uint32_t tag, uint32_t flags, int *added,
+                           struct hs_regions_undo *stale_undo)
 {
-    uint64_t stale = remove_locked(s, e, NULL);
+    uint64_t stale = remove_locked(s, e, stale_undo);
     *added = 0;
     if (s >= e || atomic_load_explicit(&degraded, memory_order_relaxed) || reserve_locked(len + 1) != 0)
         return stale; /* degraded: mappings are no longer tracked */
     size_t i = first_ending_after_locked(s);
     memmove(&tab[i + 1], &tab[i], (len - i) * sizeof *tab);
-    tab[i] = (struct hs_range){s, e};
+    tab[i] = (struct hs_range){s, e, tag, flags};
     len++;
     *added = 1;
     return stale;
 }
 
-HIDDEN uint64_t hs_regions_add(uintptr_t start, uintptr_t end, int *added)
+HIDDEN uint64_t hs_regions_add_tagged(uintptr_t start, uintptr_t end, uint32_t tag, uint32_t flags, int *added,
+                                     struct hs_regions_undo *stale_undo)
 {
+    if (stale_undo) {
+        stale_undo->n = 0;
+        stale_undo->overflow = 0;
+    }
     hs_lock(&lock);
-    uint64_t stale = add_locked(start, end, added);
+    uint64_t stale = add_locked(start, end, tag, flags, added, stale_undo);
     hs_unlock(&lock);
     return stale;
+}
+
+HIDDEN uint64_t hs_regions_add(uintptr_t start, uintptr_t end, int *added)
+{
+    return hs_regions_add_tagged(start, end, 0, HS_RANGE_HEAD, added, NULL);
+}
+
+HIDDEN uint32_t hs_regions_tag_at(uintptr_t a)
+{
+    uint32_t tag = 0;
+    hs_lock(&lock);
+    size_t i = first_ending_after_locked(a);
+    if (i < len && tab[i].start <= a)
+        tag = tab[i].tag;
+    hs_unlock(&lock);
+    return tag;
 }
 
 HIDDEN uint64_t hs_regions_remove(uintptr_t start, uintptr_t end, struct hs_regions_undo *undo)
@@ -162,7 +185,8 @@ HIDDEN uint64_t hs_regions_restore(const struct hs_regions_undo *undo)
     hs_lock(&lock);
     for (size_t k = 0; k < undo->n; k++) {
         int added;
-        (void)add_locked(undo->piece[k].start, undo->piece[k].end, &added);
+        (void)add_locked(undo->piece[k].start, undo->piece[k].end, undo->piece[k].tag, undo->piece[k].flags,
+                         &added, NULL);
         if (added)
             bytes += undo->piece[k].end - undo->piece[k].start;
     }

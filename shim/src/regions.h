@@ -13,6 +13,13 @@
  *                                    (if given) so that hs_regions_restore can put them back when
  *                                    the real munmap/mremap fails.
  *     hs_regions_overlap(s, e)       tracked bytes in [s, e), without changing anything.
+ *     hs_regions_add_tagged(s, e, tag, flags, &added, stale)  as hs_regions_add, tagging the new range
+ *                                    with the engine's stack id; the stale pieces it removed are
+ *                                    recorded in *stale (if given) with their tags.
+ *     hs_regions_tag_at(a)           the tag of the range containing address a (0 if none).
+ *   Every piece recorded in an undo carries its range's tag, and HS_RANGE_HEAD when the piece
+ *   removed a whole range that held the mapping's count, so the engine can attribute exactly
+ *   (up to HS_REGIONS_UNDO pieces per call; beyond that the pieces are only counted in bytes).
  *   Failure policy: if the map cannot grow (the shim's own mmap fails), the map is marked degraded:
  *   no new mapping is tracked from then on (hs_regions_add sets *added = 0), and a split that needs
  *   a slot drops the piece it cannot keep (its bytes are returned as removed). The totals then miss
@@ -32,10 +39,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HS_REGIONS_UNDO 16
+#define HS_REGIONS_UNDO 64
 
+/* tag: the engine's stack id of the mapping (0: none); flags: HS_RANGE_HEAD when this range still
+   holds the mapping's "one mapping" count (the first piece of a split keeps it). */
+#define HS_RANGE_HEAD 1u
 struct hs_range {
     uintptr_t start, end;
+    uint32_t tag, flags;
 };
 
 struct hs_regions_undo {
@@ -54,6 +65,9 @@ static inline uintptr_t hs_page_round(size_t len)
 }
 
 HS_RHIDDEN uint64_t hs_regions_add(uintptr_t start, uintptr_t end, int *added);
+HS_RHIDDEN uint64_t hs_regions_add_tagged(uintptr_t start, uintptr_t end, uint32_t tag, uint32_t flags,
+                                         int *added, struct hs_regions_undo *stale);
+HS_RHIDDEN uint32_t hs_regions_tag_at(uintptr_t addr);
 HS_RHIDDEN uint64_t hs_regions_remove(uintptr_t start, uintptr_t end, struct hs_regions_undo *undo);
 /* returns the bytes put back (tracked again) */
 HS_RHIDDEN uint64_t hs_regions_restore(const struct hs_regions_undo *undo);

@@ -39,7 +39,7 @@ check() { # check NAME COMMAND...: one test from a shell command's exit status
 
 exports_ok() {
   local want got
-  want="aligned_alloc calloc free free_aligned_sized free_sized malloc malloc_usable_size memalign mmap mmap64 mremap munmap posix_memalign pvalloc realloc reallocarray valloc"
+  want="aligned_alloc calloc free free_aligned_sized free_sized malloc malloc_usable_size memalign mmap mmap64 mremap munmap posix_memalign pthread_create pvalloc realloc reallocarray valloc"
   got=$(nm -D --defined-only "$LIB" | awk '{print $3}' | grep -v '^heapscope_' | sort | tr '\n' ' ')
   [ "$got" = "$want " ] || { echo "exports: $got" >&2; return 1; }
   nm -D --defined-only "$LIB" | grep -q ' heapscope_degraded$'
@@ -56,6 +56,9 @@ ON=(LD_PRELOAD="$LIB" HEAPSCOPE_ENABLE=1)
 run units 60 X=1 -- "$B/tests/test_units" "$LIB"
 for g in counters mmap peak threads fork degraded; do
   run "$g" 300 "${ON[@]}" -- "$B/tests/test_shim" "$g"
+done
+for g in realloc hwm sampling sampler inherit exhaust churn fork big; do
+  run "engine-$g" 300 "${ON[@]}" -- "$B/tests/test_engine" "$g"
 done
 run env-alone 60 "${ON[@]}" HS_EXPECT_PRELOAD= -- "$B/tests/test_shim" env
 run env-colon 60 LD_PRELOAD="$DUMMY:$LIB" HEAPSCOPE_ENABLE=1 HS_EXPECT_PRELOAD="$DUMMY" -- "$B/tests/test_shim" env

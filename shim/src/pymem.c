@@ -1,0 +1,187 @@
+/*
+ * pymem.c — PEP 445 wrappers for CPython's MEM and OBJ domains, version-independent.
+ *
+ * Contract
+ *   heapscope_pymem_wrap(orig, hook) gives the bridge an allocator (struct heapscope_allocator ==
+ *   PyMemAllocatorEx) that forwards every call to a copy of *orig (whatever was installed: pymalloc,
+ *   tracemalloc's hooks, a debug allocator) and records the blocks that *pymalloc* served:
+ *   - around the forwarded call the thread's pm_depth is raised; the libc hooks note in pm_libc the
+ *     block they served meanwhile (they record it themselves, with its stack), and anonymous
+ *     mappings made meanwhile (pymalloc arenas) are tagged "<pymalloc arenas>";
+ *   - a returned block that is not pm_libc was served by pymalloc (requests of 1..512 bytes, or a
+ *     realloc that pymalloc kept in place): it is recorded here (exact mode, or sampled by its size
+ *     class (n + 15) & ~15 in default mode) as a *move* of its weight from "<pymalloc arenas>" to its
+ *     stack, so arena bytes are never counted twice (docs/engine.md);
+ *   - free/realloc remove a pymalloc entry before forwarding (the address may be reused at once)
+ *     and move its weight back; a libc block is left to the libc hooks; a failed realloc puts the
+ *     old entry back.
+ *   heapscope_pymem_calls() counts calls through any wrapper, so the bridge can check with a test
+ *   allocation that its wrapper is still in the chain after someone (tracemalloc) swapped
+ *   allocators, and wrap the new chain if not. Up to 64 wrappers (slots are never reused, so an
+ *   allocator that captured an older wrapper keeps working).
+ *
+ * Thread-safety
+ *   The PEP 445 domains are called with the GIL held; nothing here relies on it: per-thread state
+ *   is in hs_tls, the table and sites have their own locks. Nested calls (an allocator inside the
+ *   hook) forward only.
+ */
+#include "engine.h"
+#include "sampling.h"
+#include "sites_hwm.h"
+#include "stacks.h"
+#include "table.h"
+
+#define SLOTS 64
+
+struct pm_ctx {
+    struct heapscope_allocator orig;
+};
+
+static struct pm_ctx slots[SLOTS];
+static _Atomic unsigned used;
+static _Atomic uint64_t calls;
+
+/* a plain (racy) increment: only used to see whether a wrapper is reached at all */
+static inline void bump(void)
+{
+    atomic_store_explicit(&calls, atomic_load_explicit(&calls, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+static inline int pm_active(void)
+{
+    return hs_engine_on() && hs_path() == HS_PATH_COUNT;
+}
+
+static void pm_record(void *p, size_t n)
+{
+    size_t sc = (n + 15) & ~(size_t)15;
+    if (!sc || sc > 1008)
+        return;
+    int exact = atomic_load_explicit(&hs_eng.exact, memory_order_relaxed);
+    if (!exact && !hs_sample_take(sc))
+        return;
+    hs_enter();
+    uint32_t st = hs_stack_here();
+    uint16_t meta = HS_META_MAKE(HS_KIND_PYMALLOC, exact, sc / 16);
+    struct hs_tentry old;
+    int r = hs_table_insert((uintptr_t)p, st, meta, &old);
+    if (r) {
+        int64_t w = (int64_t)sc, c = 1;
+        if (!exact)
+            hs_sample_weight(sc, &w, &c);
+        if (r == 2)
+            atomic_fetch_add_explicit(&hs_eng.collisions, 1, memory_order_relaxed);
+        hs_sites_move(hs_engine_arenas_stack(), st, w, 0, c);
+    } else {
+        atomic_fetch_add_explicit(&hs_eng.untracked, 1, memory_order_relaxed);
+    }
+    hs_leave();
+}
+
+/* Removes p's pymalloc entry (if any) and moves its weight back to the arenas; *e gets the entry. */
+static int pm_unrecord(void *p, struct hs_tentry *e, int64_t *w, int64_t *c)
+{
+    if (!atomic_load_explicit(&hs_eng.exact, memory_order_relaxed) && !hs_table_maybe((uintptr_t)p))
+        return 0;
+    hs_enter();
+    int found = hs_table_remove((uintptr_t)p, HS_KIND_PYMALLOC, e);
+    if (found) {
+        size_t sc = HS_META_SC(e->meta) * 16u;
+        *w = (int64_t)sc;
+        *c = 1;
+        if (!(e->meta & HS_META_EXACT))
+            hs_sample_weight(sc, w, c);
+        hs_sites_move(e->stack, hs_engine_arenas_stack(), *w, -*c, 0);
+    }
+    hs_leave();
+    return found;
+}
+
+static void *pm_malloc(void *ctx, size_t n)
+{
+    struct pm_ctx *c = ctx;
+    bump();
+    if (!pm_active())
+        return c->orig.malloc(c->orig.ctx, n);
+    struct hs_tls *t = &hs_tls;
+    t->pm_depth++;
+    t->pm_libc = NULL;
+    void *p = c->orig.malloc(c->orig.ctx, n);
+    t->pm_depth--;
+    if (p && p != t->pm_libc)
+        pm_record(p, n);
+    return p;
+}
+
+static void *pm_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    struct pm_ctx *c = ctx;
+    bump();
+    size_t n;
+    if (!pm_active() || __builtin_mul_overflow(nelem, elsize, &n))
+        return c->orig.calloc(c->orig.ctx, nelem, elsize);
+    struct hs_tls *t = &hs_tls;
+    t->pm_depth++;
+    t->pm_libc = NULL;
+    void *p = c->orig.calloc(c->orig.ctx, nelem, elsize);
+    t->pm_depth--;
+    if (p && p != t->pm_libc)
+        pm_record(p, n);
+    return p;
+}
+
+static void *pm_realloc(void *ctx, void *p, size_t n)
+{
+    struct pm_ctx *c = ctx;
+    bump();
+    if (!pm_active())
+        return c->orig.realloc(c->orig.ctx, p, n);
+    struct hs_tentry e;
+    int64_t w = 0, cnt = 0;
+    int had = p ? pm_unrecord(p, &e, &w, &cnt) : 0;
+    struct hs_tls *t = &hs_tls;
+    t->pm_depth++;
+    t->pm_libc = NULL;
+    void *q = c->orig.realloc(c->orig.ctx, p, n);
+    t->pm_depth--;
+    if (q) {
+        if (q != t->pm_libc)
+            pm_record(q, n);
+    } else if (had) { /* failed: p is still valid */
+        hs_enter();
+        if (hs_table_insert((uintptr_t)p, e.stack, e.meta, NULL))
+            hs_sites_move(hs_engine_arenas_stack(), e.stack, w, 0, cnt);
+        hs_leave();
+    }
+    return q;
+}
+
+static void pm_free(void *ctx, void *p)
+{
+    struct pm_ctx *c = ctx;
+    bump();
+    if (p && pm_active()) {
+        struct hs_tentry e;
+        int64_t w, cnt;
+        (void)pm_unrecord(p, &e, &w, &cnt);
+    }
+    c->orig.free(c->orig.ctx, p);
+}
+
+HS_EXPORT int heapscope_pymem_wrap(const struct heapscope_allocator *orig, struct heapscope_allocator *hook)
+{
+    if (!orig || !hook || !orig->malloc || !orig->calloc || !orig->realloc || !orig->free)
+        return -1;
+    unsigned i = atomic_fetch_add_explicit(&used, 1, memory_order_relaxed);
+    if (i >= SLOTS)
+        return -1;
+    slots[i].orig = *orig;
+    hook->ctx = &slots[i];
+    hook->malloc = pm_malloc;
+    hook->calloc = pm_calloc;
+    hook->realloc = pm_realloc;
+    hook->free = pm_free;
+    return 0;
+}
+
+HS_EXPORT uint64_t heapscope_pymem_calls(void) { return atomic_load_explicit(&calls, memory_order_relaxed); }

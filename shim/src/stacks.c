@@ -1,0 +1,184 @@
+/*
+ * stacks.c — the stack trie and the per-thread stack cache (contract in stacks.h).
+ * Thread-safety: `lock` guards the index and node creation; nodes are read by id lock-free.
+ */
+#include "stacks.h"
+
+#include "engine.h"
+#include "lock.h"
+
+#include <string.h>
+
+#define CHUNK (1u << HS_NODE_CHUNK_BITS)
+
+HS_SHIDDEN struct hs_node *_Atomic hs_node_chunks[HS_NODE_CHUNKS];
+HS_SHIDDEN _Atomic uint32_t hs_node_count;
+
+static hs_lock_t lock;
+static uint32_t *idx;         /* open addressing, node ids, 0 = empty */
+static uint32_t idx_cap, idx_used;
+static _Atomic uint64_t mapped_bytes;
+
+static inline uint64_t mix(uint32_t parent, uint64_t code, uint32_t lasti)
+{
+    uint64_t h = code * 0x9E3779B97F4A7C15ull ^ ((uint64_t)parent << 32 | lasti) * 0xC2B2AE3D27D4EB4Full;
+    return h ^ (h >> 29);
+}
+
+static int idx_grow_locked(void)
+{
+    uint32_t ncap = idx_cap ? idx_cap * 2 : 4096;
+    uint32_t *n = hs_sys_map((size_t)ncap * sizeof *n);
+    if (!n)
+        return -1;
+    atomic_fetch_add_explicit(&mapped_bytes, (size_t)ncap * sizeof *n, memory_order_relaxed);
+    for (uint32_t i = 0; i < idx_cap; i++) {
+        uint32_t id = idx[i];
+        if (!id)
+            continue;
+        struct hs_node *nd = hs_node(id);
+        uint32_t j = (uint32_t)mix(nd->parent, nd->code, nd->lasti) & (ncap - 1);
+        while (n[j])
+            j = (j + 1) & (ncap - 1);
+        n[j] = id;
+    }
+    if (idx) {
+        hs_sys_unmap(idx, (size_t)idx_cap * sizeof *idx);
+        atomic_fetch_sub_explicit(&mapped_bytes, (size_t)idx_cap * sizeof *idx, memory_order_relaxed);
+    }
+    idx = n;
+    idx_cap = ncap;
+    return 0;
+}
+
+/* A new node id with its chunk mapped, or 0. */
+static uint32_t new_node_locked(void)
+{
+    uint32_t id = atomic_load_explicit(&hs_node_count, memory_order_relaxed);
+    if (id == 0)
+        id = 1; /* id 0 is "none" */
+    uint32_t c = id >> HS_NODE_CHUNK_BITS;
+    if (c >= HS_NODE_CHUNKS)
+        return 0;
+    if (!atomic_load_explicit(&hs_node_chunks[c], memory_order_relaxed)) {
+        struct hs_node *m = hs_sys_map(CHUNK * sizeof(struct hs_node));
+        if (!m)
+            return 0;
+        atomic_fetch_add_explicit(&mapped_bytes, CHUNK * sizeof(struct hs_node), memory_order_relaxed);
+        atomic_store_explicit(&hs_node_chunks[c], m, memory_order_release);
+    }
+    return id;
+}
+
+HS_SHIDDEN uint32_t hs_stack_intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t epoch)
+{
+    uint64_t h = mix(parent, code, lasti);
+    uintptr_t pin = 0;
+    uint32_t id = 0;
+    hs_lock(&lock);
+    if ((idx_used + 1) * 10 > idx_cap * 7 && idx_grow_locked() != 0) {
+        if (!idx || idx_used + 1 >= idx_cap) {
+            hs_unlock(&lock);
+            hs_engine_degrade("stack table memory exhausted: stacks are truncated");
+            return parent;
+        }
+    }
+    uint32_t j = (uint32_t)h & (idx_cap - 1);
+    for (;;) {
+        uint32_t cand = idx[j];
+        if (!cand)
+            break;
+        struct hs_node *nd = hs_node(cand);
+        if (nd->code == code && nd->lasti == lasti && nd->parent == parent) {
+            hs_unlock(&lock);
+            return cand;
+        }
+        j = (j + 1) & (idx_cap - 1);
+    }
+    id = new_node_locked();
+    if (!id) {
+        hs_unlock(&lock);
+        hs_engine_degrade("stack table memory exhausted: stacks are truncated");
+        return parent;
+    }
+    struct hs_node *nd = hs_node(id);
+    memset(nd, 0, sizeof *nd);
+    nd->code = code;
+    nd->lasti = lasti;
+    nd->parent = parent;
+    nd->epoch = epoch;
+    idx[j] = id;
+    idx_used++;
+    atomic_store_explicit(&hs_node_count, id + 1, memory_order_release);
+    if (code >= HEAPSCOPE_PSEUDO_MAX)
+        pin = code;
+    hs_unlock(&lock);
+    if (pin) {
+        heapscope_pin_fn fn = atomic_load_explicit(&hs_eng.pin, memory_order_acquire);
+        if (fn)
+            fn(pin);
+    }
+    return id;
+}
+
+HS_SHIDDEN uint32_t hs_stack_root(uint32_t epoch) { return hs_stack_intern(0, HEAPSCOPE_FRAME_ROOT, epoch, epoch); }
+
+HS_SHIDDEN uint32_t hs_stack_pseudo(uint32_t code, uint32_t epoch)
+{
+    uint32_t r = hs_stack_root(epoch);
+    return r ? hs_stack_intern(r, code, 0, epoch) : 0;
+}
+
+HS_SHIDDEN uint32_t hs_stack_here(void)
+{
+    struct hs_tls *t = &hs_tls;
+    uint32_t ep = atomic_load_explicit(&hs_eng.epoch, memory_order_relaxed);
+    heapscope_locator_fn loc = atomic_load_explicit(&hs_eng.locator, memory_order_acquire);
+    int max = atomic_load_explicit(&hs_eng.max_depth, memory_order_relaxed);
+    int n = loc ? loc(t->buf, max) : 0;
+    if (n <= 0) {
+        if (n < 0 && t->inherit)
+            return t->inherit;
+        uint32_t code = n < 0 ? HEAPSCOPE_FRAME_NATIVE : HEAPSCOPE_FRAME_NOPYTHON;
+        if (t->native_id && t->native_epoch == ep && hs_node(t->native_id)->code == code)
+            return t->native_id;
+        t->native_id = hs_stack_pseudo(code, ep);
+        t->native_epoch = ep;
+        return t->native_id;
+    }
+    if (n > max)
+        n = max;
+    /* common prefix (outermost frames) with the cached stack of this thread */
+    int keep = 0;
+    if (t->cache_epoch == ep && t->cache_n > 0) {
+        int lim = n < t->cache_n ? n : t->cache_n;
+        while (keep < lim) {
+            const struct heapscope_frame *a = &t->buf[n - 1 - keep], *b = &t->cache[t->cache_n - 1 - keep];
+            if (a->code != b->code || a->lasti != b->lasti)
+                break;
+            keep++;
+        }
+        if (keep == n && n == t->cache_n)
+            return t->path[n - 1];
+    }
+    uint32_t parent = keep ? t->path[keep - 1] : hs_stack_root(ep);
+    for (int k = keep; k < n; k++) {
+        const struct heapscope_frame *f = &t->buf[n - 1 - k];
+        uint32_t id = hs_stack_intern(parent, f->code, f->lasti, ep);
+        if (id == parent) { /* degraded: stop here, do not cache */
+            t->cache_n = 0;
+            return parent ? parent : 0;
+        }
+        t->path[k] = parent = id;
+    }
+    memcpy(t->cache, t->buf, (size_t)n * sizeof t->buf[0]);
+    t->cache_n = n;
+    t->cache_epoch = ep;
+    return parent;
+}
+
+HS_SHIDDEN uint64_t hs_stack_bytes(void) { return atomic_load_explicit(&mapped_bytes, memory_order_relaxed); }
+
+HS_SHIDDEN void hs_stacks_atfork_prepare(void) { hs_lock(&lock); }
+HS_SHIDDEN void hs_stacks_atfork_parent(void) { hs_unlock(&lock); }
+HS_SHIDDEN void hs_stacks_atfork_child(void) { hs_lock_init(&lock); }
