@@ -22,9 +22,11 @@ module.exports = {
     }
   },
   webServer: {
-    command: 'jupyter lab --config jupyter_server_test_config.py',
+    command: 'mkdir -p logs && jupyter lab --config jupyter_server_test_config.py > logs/jupyter-server.log 2>&1',
     url: 'http://127.0.0.1:8891/lab',
     timeout: 120000,
-    reuseExistingServer: false
+    reuseExistingServer: false,
+    stdout: 'ignore',
+    stderr: 'pipe'
   }
 };

@@ -68,3 +68,4 @@ export function parseBadge(text: string): { net: number; peak: number } {
     peak: parseFloat(m[3]) * unit[m[4]]
   };
 }
+

@@ -1,0 +1,149 @@
+/**
+ * Issue 4 end to end: badges, the chart, the cell drill-down and the jump to a cell line, the
+ * exported report, hostile names rendered as text, and switching a plain Python notebook to
+ * heapscope from the Heap panel.
+ */
+import { expect, test } from '@jupyterlab/galata';
+import {
+  badge,
+  codeCells,
+  failOnDialog,
+  HEAP_UI,
+  openDetailFromBadge,
+  openFixture,
+  parseBadge,
+  PAYLOADS,
+  PLAIN_PYTHON,
+  readTextFile,
+  waitForKernelIdle
+} from './helpers';
+
+test.use({ autoGoto: true });
+
+const cells = codeCells(HEAP_UI);
+const onesCell = cells.find(c => c.id === 'ones')!;
+const tempCell = cells.find(c => c.id === 'temp')!;
+const payloadCell = cells.find(c => c.id === 'payload')!;
+
+test.describe('heap UI on the fixture notebook', () => {
+  test('badges, chart, drill-down and the jump to the cell line', async ({ page, tmpPath }) => {
+    const dialogs = failOnDialog(page);
+    await openFixture(page, tmpPath, HEAP_UI);
+    await page.notebook.run();
+    await page.notebook.waitForRun();
+
+    for (const cell of cells) {
+      await expect(badge(page, cell.id)).toHaveCount(1);
+    }
+    const ones = parseBadge(await badge(page, onesCell.id).innerText());
+    expect(ones.net).toBeGreaterThan(78e6);
+    expect(ones.net).toBeLessThan(84e6);
+    const temp = parseBadge(await badge(page, tempCell.id).innerText());
+    expect(temp.peak).toBeGreaterThan(295e6);
+    expect(Math.abs(temp.net)).toBeLessThan(5e6);
+    expect(await badge(page, tempCell.id).getAttribute('title')).toContain('Click for where the memory was allocated.');
+
+    await page.sidebar.openTab('heapscope-panel');
+    await expect(page.locator('#heapscope-panel .jp-heapscope-Chart .js-plotly-plot .main-svg').first()).toBeVisible();
+
+    // The badge opens the cell's detail: the 80 MB line is cell line 2.
+    await openDetailFromBadge(page, onesCell.id);
+    const detail = page.locator('#heapscope-panel-cell');
+    const row = detail.locator('.jp-heapscope-Site-main', { hasText: 'line 2' }).first();
+    await expect(row).toBeVisible();
+    await expect(row.locator('.jp-heapscope-Site-source')).toHaveText(/np\.ones\(10_000_000\)/);
+    await expect(detail.locator('.jp-heapscope-Icicle .js-plotly-plot')).toBeVisible();
+
+    // Expanding the stack is a separate button; clicking the row jumps to the cell line.
+    await detail.locator('.jp-heapscope-Toggle').first().click();
+    await expect(detail.locator('.jp-heapscope-Stack').first()).toBeVisible();
+    await row.click();
+    await expect
+      .poll(() =>
+        page.evaluate(() => {
+          const nb = (window as any).jupyterapp.shell.currentWidget.content;
+          return { id: nb.activeCell.model.id, line: nb.activeCell.editor.getCursorPosition().line };
+        })
+      )
+      .toEqual({ id: onesCell.id, line: 1 });
+
+    // The retained-by-cell view lists the cells still holding memory.
+    await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="retained"]').click();
+    await expect(page.locator('#heapscope-panel-retained .jp-heapscope-Retained').first()).toBeVisible();
+    expect(dialogs).toEqual([]);
+  });
+
+  test('hostile file and function names render as text, and the export holds every cell', async ({
+    page,
+    tmpPath,
+    context
+  }) => {
+    const dialogs = failOnDialog(page);
+    const name = await openFixture(page, tmpPath, HEAP_UI);
+    await page.notebook.run();
+    await page.notebook.waitForRun();
+    await expect(badge(page, payloadCell.id)).toHaveCount(1);
+
+    await page.sidebar.openTab('heapscope-panel');
+    await openDetailFromBadge(page, payloadCell.id);
+    const detail = page.locator('#heapscope-panel-cell');
+    await expect(detail.locator('.jp-heapscope-Site-function', { hasText: PAYLOADS[1] }).first()).toBeVisible();
+    await expect(detail.locator('.jp-heapscope-Site-file', { hasText: PAYLOADS[0] }).first()).toBeVisible();
+    await expect(page.locator('#heapscope-panel img')).toHaveCount(0);
+    await expect(page.locator('#heapscope-panel script')).toHaveCount(0);
+
+    // Export from the panel toolbar.
+    await page.locator('#heapscope-panel .jp-heapscope-Panel-toolbar [data-command="heapscope:export-report"]').click();
+    const base = `${tmpPath}/${name.replace(/\.ipynb$/, '')}`;
+    await expect.poll(() => page.contents.fileExists(`${base}.heap.html`), { timeout: 30000 }).toBe(true);
+    expect(await page.contents.fileExists(`${base}.heap.json`)).toBe(true);
+    const html = await readTextFile(page, `${base}.heap.html`);
+    expect(html).toContain('Content-Security-Policy');
+    const data = html.slice(html.indexOf('id="heapscope-report-data">'), html.indexOf('</script>'));
+    expect(data).not.toContain('<img');
+    const report = JSON.parse(data.slice(data.indexOf('>') + 1));
+    for (const cell of cells) {
+      const record = report.cells.find((c: any) => c.cell_id === cell.id);
+      expect(record).toBeTruthy();
+      expect(record.peak_bytes).toBeGreaterThanOrEqual(record.start_bytes);
+    }
+
+    // Open the page as a reader would: it renders, shows the payloads as text, opens no dialog
+    // and requests nothing from the network.
+    const reader = await context.newPage();
+    const readerDialogs = failOnDialog(reader);
+    const requests: string[] = [];
+    reader.on('request', request => requests.push(request.url()));
+    const errors: string[] = [];
+    reader.on('console', message => {
+      if (message.type() === 'error') {
+        errors.push(message.text());
+      }
+    });
+    await reader.setContent(html, { waitUntil: 'load' });
+    await expect(reader.locator('.hs-chart .js-plotly-plot')).toBeVisible();
+    await expect(reader.locator('.hs-table tbody tr')).toHaveCount(cells.length);
+    await expect(reader.locator('.jp-heapscope-Site-function', { hasText: PAYLOADS[1] }).first()).toBeVisible();
+    await expect(reader.locator('img')).toHaveCount(0);
+    expect(readerDialogs).toEqual([]);
+    expect(requests.filter(url => !url.startsWith('data:') && url !== 'about:blank')).toEqual([]);
+    expect(errors).toEqual([]);
+    await reader.close();
+    expect(dialogs).toEqual([]);
+  });
+});
+
+test('a plain Python notebook is switched to heapscope from the panel', async ({ page, tmpPath }) => {
+  await openFixture(page, tmpPath, PLAIN_PYTHON);
+  await page.sidebar.openTab('heapscope-panel');
+  const button = page.locator('#heapscope-panel .jp-heapscope-Panel-switch');
+  await expect(button).toBeVisible();
+  await expect(page.locator('#heapscope-panel .jp-heapscope-Panel-status')).toContainText('does not run the heapscope agent');
+  await button.click();
+  await expect(page.locator('.jp-Notebook-toolbar .jp-KernelName')).toHaveText(/heapscope/, { timeout: 60000 });
+  await waitForKernelIdle(page);
+  await expect(button).toBeHidden();
+  await page.notebook.runCell(0);
+  await expect(badge(page, 'plain')).toHaveCount(1);
+  expect(parseBadge(await badge(page, 'plain').innerText()).net).toBeGreaterThan(9e6);
+});
