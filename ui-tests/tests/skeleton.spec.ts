@@ -54,6 +54,9 @@ test('badges and panel keep working after a page reload', async ({ page, tmpPath
   await expect(page.getByRole('tab', { name })).toBeVisible();
   await page.notebook.activate(name);
   await waitForKernelIdle(page);
+  // Nothing lost: the badge of the cell run before the reload comes back from the kernel's history.
+  await expect(badge(page, byteArrayCell.id)).toHaveCount(1);
+  expect(parseBadge(await badge(page, byteArrayCell.id).innerText()).net).toBeGreaterThan(195e6);
   await page.notebook.runCell(delCell.index);
   await expect(badge(page, delCell.id)).toHaveCount(1);
   expect(parseBadge(await badge(page, delCell.id).innerText()).net).toBeLessThan(-195e6);
