@@ -128,6 +128,19 @@ class KernelSession:
         mine = [m for m in self.iopub if m["parent_header"].get("msg_id") == msg_id]
         return Execution(msg_id, reply, mine)
 
+    def evaluate(self, expression: str, timeout: float = TIMEOUT) -> Any:
+        """The value of a Python literal expression in the kernel (a silent execute's ``user_expressions``:
+        no cell hooks fire, so no cell is recorded)."""
+        import ast
+
+        msg_id = self.send_shell("execute_request", {"code": "", "silent": True, "store_history": False,
+                                                      "user_expressions": {"value": expression},
+                                                      "allow_stdin": False, "stop_on_error": False})
+        value = self.shell_reply(msg_id, timeout)["content"]["user_expressions"]["value"]
+        if value.get("status") != "ok":
+            raise RuntimeError(f"{expression!r} failed in the kernel: {value.get('ename')}: {value.get('evalue')}")
+        return ast.literal_eval(value["data"]["text/plain"])
+
     def open_comm(self, target: str, data: Any, subshell_id: Optional[str] = None) -> str:
         comm_id = uuid.uuid4().hex
         self.send_shell("comm_open", {"comm_id": comm_id, "target_name": target, "data": data},

@@ -1,4 +1,4 @@
-"""The report written by ``heapscope report`` (schema: ``docs/report-schema.json``).
+"""The report written by ``heapscope report`` and ``heapscope run`` (schema: ``docs/report-schema.json``).
 
 Pure functions, shared by every command that writes a report, so that the format lives in one place.
 """
@@ -27,7 +27,10 @@ def build_report(
     message: Optional[str] = None,
     failed_cell: Optional[Mapping[str, Any]] = None,
     version: str,
+    retained_by_cell: Optional[list] = None,
 ) -> dict:
+    """``retained_by_cell``: the agent's (protocol ``retained_by_cell``) at the end of the run; ``None``
+    when line-level attribution was unavailable."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}")
     return {
@@ -42,6 +45,7 @@ def build_report(
             "failed_cell": None if failed_cell is None else dict(failed_cell),
         },
         "cells": [dict(c) for c in cells],
+        "retained_by_cell": None if retained_by_cell is None else list(retained_by_cell),
     }
 
 

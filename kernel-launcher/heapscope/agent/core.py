@@ -1,9 +1,14 @@
-"""The agent: wires the shim, the ledger, the cell hooks and the comm together.
+"""The agent: wires the shim, the engine, the ledger, the cell hooks, live samples and the comm together.
 
 Every entry point (IPython hook, comm handler) is guarded; a failure is logged to the kernel's real
 stderr (the server log), and reported to the browser as an ``error`` message. When the shim is
 missing the agent still loads: it answers the browser with ``active: false`` and the reason, and
-records no cells.
+records no cells. When only the engine (``heapscope._bridge``) is missing, cells keep their totals and
+the status says why there is no line-level attribution.
+
+Engine epochs: each outermost cell opens one (``cell_begin``) and closes it (``cell_end``), and another
+epoch, owned by no cell, starts at once for the time between cells; a nested ``run_cell`` stays inside
+its enclosing cell's epoch (its record has totals but no sites).
 """
 
 from __future__ import annotations
@@ -15,33 +20,64 @@ import threading
 import time
 from typing import Any, Optional
 
+from collections import OrderedDict
+from typing import Dict, List, Tuple
+
 from . import protocol
+from .cells import CellMap, CellRun
 from .comm import CommHub
+from .engine import Engine
 from .hooks import CellEnd, CellHooks, CellStart
 from .ledger import Ledger, Stats
+from .live import LiveSampler
 from .shim import Shim
+from .sites import DEFAULT_TOP_N, DETAIL_TOP_N, SiteResolver
 
 log = logging.getLogger("heapscope.agent")
 
 #: After this many failed hooks in a row the agent stops profiling rather than keep failing.
 MAX_HOOK_FAILURES = 3
+#: Finished cells whose raw engine rows are kept for ``cell_detail`` (older cells answer with their top N).
+DETAIL_CELLS = 200
+#: Cells listed in a ``retained_by_cell`` answer (largest first).
+RETAINED_CELLS = 100
+#: Rate of the native sampler (set by the bridge's install).
+LIVE_HZ = 20
 
 
 class Agent:
-    def __init__(self, shell: Any, shim: Optional[Shim], reason: Optional[str], agent_version: str):
+    def __init__(self, shell: Any, shim: Optional[Shim], reason: Optional[str], agent_version: str,
+                 engine: Optional[Engine] = None, engine_reason: Optional[str] = None, mode: str = "default",
+                 top_n: int = DEFAULT_TOP_N, mode_store: Optional[Any] = None, root_files: Tuple[str, ...] = ()):
         self.shell = shell
         self.shim = shim
         self.reason = reason if shim is None else None
         self.agent_version = agent_version
-        self.mode = "default"
+        self.engine = engine if shim is not None else None
+        self.engine_reason = None if self.engine is not None else (
+            engine_reason or "line-level attribution needs the heapscope shim, which is not active")
+        self.mode = engine.mode if engine is not None else mode
+        self.pending_mode: Optional[str] = None
+        self.pending_applies: Optional[str] = None
+        self._mode_store = mode_store  # callable(mode) persisting a mode for the next kernel start
+        self.top_n = top_n
         self._hook_failures = 0
         self.degraded = False
         self.ledger = Ledger()
+        self.cells = CellMap()
+        self.resolver = (SiteResolver(self.engine.stack, self.cells, root_files)
+                         if self.engine is not None else None)
+        self._epoch: Optional[int] = None  # the open engine epoch
+        self._first_stack: Optional[int] = None  # the engine's stack count when it opened
+        self._detail_rows: "OrderedDict[int, Dict[str, List[Tuple[int, int, int]]]]" = OrderedDict()
         # Held while the ledger changes and the change is sent, so that a `history` snapshot taken on
         # a comm thread and a `cell` broadcast from the shell thread leave in a consistent order.
         self._send_lock = threading.RLock()
         self.hooks = CellHooks(shell, self.on_cell_start, self.on_cell_end, self.on_hook_failure)
         self.hub = CommHub(protocol.COMM_TARGET, self.on_comm_open, self.on_comm_message)
+        self.live: Optional[LiveSampler] = None
+        if self.engine is not None:
+            self.live = LiveSampler(self.engine.samples, self._send_samples, self._running_cell)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -49,11 +85,17 @@ class Agent:
         if self.shim is not None:
             self.hooks.register()
         self.hub.register()
+        if self.live is not None:
+            self.live.start()
         if self.shim is None:
             log.warning("heapscope: profiler inactive: %s", self.reason)
+        elif self.engine is None:
+            log.warning("heapscope: %s", self.engine_reason)
 
     def stop(self) -> None:
         self.hooks.unregister()
+        if self.live is not None:
+            self.live.stop()
         self.hub.unregister()
 
     # --- state ----------------------------------------------------------------------------------
@@ -63,7 +105,8 @@ class Agent:
         return shim.stats() if shim is not None else Stats()
 
     def status(self) -> dict:
-        shim = self.shim
+        shim, engine = self.shim, self.engine
+        engine_stats = _engine_stats(engine)
         return {
             "active": shim is not None,
             "reason": self.reason,
@@ -73,19 +116,73 @@ class Agent:
             "pid": os.getpid(),
             "python": platform.python_version(),
             "current_bytes": self.stats().current_bytes,
-            "profiler_bytes": 0,
+            "profiler_bytes": int(engine_stats.get("profiler_bytes", 0) or 0),
             "degraded": self.degraded,
+            "attribution": engine is not None,
+            "attribution_reason": self.engine_reason if engine is None else None,
+            "pending_mode": self.pending_mode,
+            "pending_mode_applies": self.pending_applies if self.pending_mode else None,
+            "top_n": self.top_n,
+            "live_hz": LIVE_HZ if engine is not None else 0,
+            "tracked_blocks": int(engine_stats.get("tracked_blocks", 0) or 0),
         }
+
+    def retained_by_cell(self, limit: Optional[int] = None) -> Optional[list]:
+        """Of the heap alive now, what each cell allocated and still holds (``None`` without the engine)."""
+        engine, resolver = self.engine, self.resolver
+        if engine is None or resolver is None:
+            return None
+        return resolver.retained_by_cell(engine.live(), limit or self.top_n, max_cells=RETAINED_CELLS)
 
     def history_message(self) -> dict:
         with self._send_lock:
-            return protocol.history_message(self.status(), self.ledger.history(), self.ledger.running())
+            # Sites without stacks: a reloaded page asks `cell_detail` for the cell it opens.
+            return protocol.history_message(self.status(), self.ledger.history(stacks=False),
+                                            self.ledger.running(), self.retained_by_cell())
 
     def deactivate(self, reason: str) -> None:
         """Stop profiling (the shim misbehaves) and tell every browser."""
         self.hooks.unregister()
+        if self.live is not None:
+            self.live.stop()
         self.shim = None
+        self.engine = None
         self.reason = reason
+        self.engine_reason = reason
+        self.broadcast(protocol.status_message(self.status()))
+
+    # --- modes ----------------------------------------------------------------------------------
+
+    def request_mode(self, mode: str) -> None:
+        """The browser's setting: applied at the next cell boundary, or (no engine, or it cannot switch)
+        at the next kernel start."""
+        if mode == self.mode and self.pending_mode is None:
+            return
+        self._store_mode(mode)
+        if mode == self.mode:
+            self.pending_mode = self.pending_applies = None
+        else:
+            self.pending_mode = mode
+            self.pending_applies = "next_cell" if self.engine is not None else "restart"
+
+    def _store_mode(self, mode: str) -> None:
+        if self._mode_store is not None:
+            try:
+                self._mode_store(mode)
+            except Exception:
+                log.warning("heapscope: could not remember the mode for the next kernel start", exc_info=True)
+
+    def _apply_pending_mode(self) -> None:
+        """At a cell boundary (shell thread, no epoch open)."""
+        engine, mode = self.engine, self.pending_mode
+        if engine is None or mode is None or self.pending_applies != "next_cell":
+            return
+        problem = engine.switch_mode(mode)
+        if problem is None:
+            self.mode, self.pending_mode, self.pending_applies = mode, None, None
+        else:
+            log.warning("heapscope: %s", problem)
+            self.pending_applies = "restart"
         self.broadcast(protocol.status_message(self.status()))
 
     # --- cell events (shell thread) --------------------------------------------------------------
@@ -97,10 +194,21 @@ class Agent:
         with self._send_lock:
             before = shim.stats()
             self.ledger.note_peak(before.peak_bytes)
+            engine, epoch, owns = self.engine, self._epoch, False
+            if engine is not None and self.ledger.depth() == 0:
+                self._apply_pending_mode()
+                epoch = self._epoch = engine.cell_begin()
+                self._first_stack = _engine_stats(engine).get("stack_nodes")
+                owns = True
             start_bytes = shim.reset_peak()
             payload = self.ledger.open_cell(cell.key, cell.cell_id, cell.execution_count, cell.source,
-                                            time.time(), before, start_bytes)
+                                            time.time(), before, start_bytes, epoch if owns else None)
+            if epoch is not None:
+                run = CellRun(epoch, cell.cell_id, cell.execution_count, payload["seq"], cell.filename)
+                self.cells.record(run, owns_epoch=owns)
             self.broadcast(protocol.cell_start_message(payload))
+        if owns and self.live is not None:
+            self.live.cell_started()
         self._hook_failures = 0
 
     def on_cell_end(self, end: CellEnd) -> None:
@@ -108,14 +216,63 @@ class Agent:
         if shim is None:
             return
         with self._send_lock:
-            record = self.ledger.close_cell(end.key, end.status, time.time(), shim.stats(), end.execution_count)
+            closing = self.ledger.closing(end.key)
+            # Totals are read first: closing the engine's epoch allocates (its site list), and that is
+            # the profiler's memory, not the cell's.
+            counters = shim.stats()
+            sites = None
+            if closing is not None and self.ledger.depth() == 1 and self._epoch is not None:
+                sites = self._close_epoch(closing.seq)
+            record = self.ledger.close_cell(end.key, end.status, time.time(), counters, end.execution_count,
+                                            sites=sites)
             if record is not None:
                 self.broadcast(protocol.cell_message(record.to_dict()))
-            if not self.degraded and shim.degraded():
+            if not self.degraded and (shim.degraded() or _engine_stats(self.engine).get("degraded")):
                 self.degraded = True
-                log.warning("heapscope: the shim's bookkeeping is full; totals may be low from now on")
+                log.warning("heapscope: the profiler's bookkeeping is full; totals or attribution may be low "
+                            "from now on")
                 self.broadcast(protocol.status_message(self.status()))
         self._hook_failures = 0
+
+    def _close_epoch(self, seq: int) -> Optional[dict]:
+        """End the engine epoch of the outermost cell: its top sites (kept raw for cell_detail)."""
+        engine, resolver, epoch = self.engine, self.resolver, self._epoch
+        self._epoch = None
+        if engine is None or resolver is None or epoch is None:
+            return None
+        if self.live is not None:
+            self.live.flush()
+        totals = engine.cell_end()
+        # What is allocated from now until the next cell (this bookkeeping, kernel threads) belongs to no
+        # cell: a fresh epoch that no cell owns ("outside any cell" in retained_by_cell).
+        engine.cell_begin()
+        at_peak = resolver.own_rows(totals.pop("at_peak", []) or [], epoch, DETAIL_TOP_N, self._first_stack)
+        retained = resolver.own_rows(engine.live(epoch), epoch, DETAIL_TOP_N)
+        self._detail_rows[seq] = {"top_at_peak": at_peak, "retained": retained}
+        while len(self._detail_rows) > DETAIL_CELLS:
+            self._detail_rows.popitem(last=False)
+        return {key: resolver.top_sites(rows, self.top_n) for key, rows in self._detail_rows[seq].items()}
+
+    def cell_detail(self, seq: int, limit: Optional[int] = None) -> Optional[dict]:
+        """The finished cell ``seq`` with up to ``limit`` sites per list (``None`` when unknown)."""
+        record = self.ledger.get(seq)
+        if record is None:
+            return None
+        out = record.to_dict()
+        rows, resolver = self._detail_rows.get(seq), self.resolver
+        if rows is not None and resolver is not None:
+            for key, value in rows.items():
+                out[key] = resolver.top_sites(value, limit or DETAIL_TOP_N)
+        return out
+
+    # --- live samples (sampler thread) -------------------------------------------------------------
+
+    def _running_cell(self) -> Optional[Tuple[int, float]]:
+        running = self.ledger.running()
+        return None if running is None else (running["seq"], running["started_at"])
+
+    def _send_samples(self, seq: int, samples: list) -> None:
+        self.broadcast(protocol.samples_message(seq, samples))
 
     def on_hook_failure(self, where: str, exc: BaseException) -> None:
         log.error("heapscope: %s failed", where, exc_info=exc)
@@ -138,13 +295,29 @@ class Agent:
             log.warning("heapscope: rejected a comm message: %s", problem)
             self.send(comm, protocol.error_message(problem))
             return
-        if data["type"] == "sync":
+        kind = data["type"]
+        if kind == "sync":
             with self._send_lock:
                 self.send(comm, self.history_message())
-        elif data["type"] == "clear":
+        elif kind == "clear":
             with self._send_lock:
                 self.ledger.clear()
+                self._detail_rows.clear()
                 self.broadcast(self.history_message())
+        elif kind == "configure":
+            with self._send_lock:
+                if "top_n" in data:
+                    self.top_n = data["top_n"]
+                if "mode" in data:
+                    self.request_mode(data["mode"])
+                self.broadcast(protocol.status_message(self.status()))
+        elif kind == "cell_detail":
+            with self._send_lock:
+                self.send(comm, protocol.cell_detail_message(data["seq"], self.cell_detail(data["seq"],
+                                                                                           data.get("limit"))))
+        elif kind == "retained_by_cell":
+            with self._send_lock:
+                self.send(comm, protocol.retained_message(self.retained_by_cell(data.get("limit"))))
 
     # --- sending --------------------------------------------------------------------------------
 
@@ -163,7 +336,21 @@ class Agent:
 
     # --- headless access (heapscope report) ------------------------------------------------------
 
-    def snapshot(self, since: int = 0) -> dict:
-        """Finished cells after ``since`` (a ``seq``), and the status; JSON-able."""
+    def snapshot(self, since: int = 0, retained: bool = False) -> dict:
+        """Finished cells after ``since`` (a ``seq``), and the status; JSON-able. With ``retained``, also
+        ``retained_by_cell`` (it walks the live heap: ask for it once, at the end)."""
         with self._send_lock:
-            return {"status": self.status(), "cells": self.ledger.since(since), "running": self.ledger.running()}
+            out = {"status": self.status(), "cells": self.ledger.since(since), "running": self.ledger.running()}
+            if retained:
+                out["retained_by_cell"] = self.retained_by_cell()
+            return out
+
+
+def _engine_stats(engine: Optional[Engine]) -> dict:
+    if engine is None:
+        return {}
+    try:
+        return engine.stats()
+    except Exception:
+        log.warning("heapscope: could not read the engine's stats", exc_info=True)
+        return {}

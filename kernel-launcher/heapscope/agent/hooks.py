@@ -12,6 +12,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from .cells import code_name
+
 log = logging.getLogger("heapscope.agent")
 
 
@@ -21,6 +23,7 @@ class CellStart:
     cell_id: Optional[str]
     execution_count: Optional[int]
     source: str
+    filename: Optional[str] = None  # the file name IPython compiles the cell under (co_filename)
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,14 @@ def _cell_id(shell: Any, info: Any) -> Optional[str]:
 
 def cell_start(shell: Any, info: Any) -> CellStart:
     # Only cells stored in the history have an execution count; run_cell has already incremented it.
-    count = getattr(shell, "execution_count", None)
-    count = count - 1 if isinstance(count, int) and getattr(info, "store_history", False) else None
-    return CellStart(id(info), _cell_id(shell, info), count, getattr(info, "raw_cell", "") or "")
+    current = getattr(shell, "execution_count", None)
+    stored = isinstance(current, int) and getattr(info, "store_history", False)
+    count = current - 1 if stored else None
+    raw = getattr(info, "raw_cell", "") or ""
+    # run_cell passes the count before its increment to compile.cache, which names the code.
+    number = count if stored else current
+    filename = code_name(shell, raw, getattr(info, "transformed_cell", None), number)
+    return CellStart(id(info), _cell_id(shell, info), count, raw, filename)
 
 
 def cell_end(result: Any) -> CellEnd:

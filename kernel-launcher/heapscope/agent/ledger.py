@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import asdict, dataclass, field
-from typing import Hashable, List, NamedTuple, Optional
+from dataclasses import dataclass, field
+from typing import Any, Hashable, List, Mapping, NamedTuple, Optional
 
 #: Finished cells kept in memory; older ones are forgotten first.
 MAX_HISTORY = 10_000
+#: Finished cells that keep their site lists (``top_at_peak``, ``retained``); older ones keep their totals.
+MAX_SITE_CELLS = 1_000
 
 
 class Stats(NamedTuple):
@@ -49,9 +51,19 @@ class CellRecord:
     freed_bytes: int = 0
     alloc_count: int = 0
     free_count: int = 0
+    #: Sites (docs/protocol.md) holding the cell's peak, and retained at its end; ``None`` (left out of
+    #: the protocol object) when line-level attribution is unavailable.
+    top_at_peak: Optional[List[dict]] = None
+    retained: Optional[List[dict]] = None
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def to_dict(self, stacks: bool = True) -> dict:
+        """The protocol object. ``stacks=False``: sites with empty ``stack`` lists (``history``)."""
+        out = {k: v for k, v in self.__dict__.items() if k not in ("top_at_peak", "retained")}
+        for key in ("top_at_peak", "retained"):
+            sites = getattr(self, key)
+            if sites is not None:
+                out[key] = [dict(site) if stacks else {**site, "stack": []} for site in sites]
+        return out
 
 
 @dataclass
@@ -65,6 +77,8 @@ class _OpenCell:
     start: Stats
     start_bytes: int
     peak_bytes: int = field(default=0)
+    #: The engine epoch this cell opened (``None``: no engine, or a nested cell inside another's epoch).
+    epoch: Optional[int] = None
 
     def start_payload(self) -> dict:
         return {
@@ -87,6 +101,7 @@ class Ledger:
         self._lock = threading.RLock()
         self._open: List[_OpenCell] = []
         self._done: deque = deque(maxlen=max_history)
+        self._with_sites: deque = deque()  # finished records that hold site lists, oldest first
         self._next_seq = 1
 
     def note_peak(self, peak_bytes: int) -> None:
@@ -104,6 +119,7 @@ class Ledger:
         started_at: float,
         start: Stats,
         start_bytes: int,
+        epoch: Optional[int] = None,
     ) -> dict:
         """Record a cell that starts now; returns its ``cell_start`` payload.
 
@@ -112,7 +128,7 @@ class Ledger:
         """
         with self._lock:
             cell = _OpenCell(key, self._next_seq, cell_id, execution_count, source, started_at, start,
-                             start_bytes, peak_bytes=start_bytes)
+                             start_bytes, peak_bytes=start_bytes, epoch=epoch)
             self._next_seq += 1
             self._open.append(cell)
             return cell.start_payload()
@@ -124,23 +140,52 @@ class Ledger:
         ended_at: float,
         end: Stats,
         execution_count: Optional[int] = None,
+        totals: Optional[Mapping[str, Any]] = None,
+        sites: Optional[Mapping[str, List[dict]]] = None,
     ) -> Optional[CellRecord]:
         """Close the open cell opened with ``key`` (else the innermost one); ``None`` if none is open.
 
         Cells opened after it (nested ones that never closed) are closed as ``aborted``.
+        ``totals`` (the engine's ``cell_end()``: ``peak_bytes``, ``end_bytes``, ``allocated_bytes``, ...)
+        override what ``end`` gives for the closed cell; ``sites`` gives its ``top_at_peak`` and ``retained``.
         """
         with self._lock:
             if not self._open:
                 return None
-            index = next((i for i in range(len(self._open) - 1, -1, -1) if self._open[i].key == key),
-                         len(self._open) - 1)
+            index = self._index(key)
             while len(self._open) > index + 1:
                 self._finish(self._open.pop(), "aborted", ended_at, end, None)
-            return self._finish(self._open.pop(), status, ended_at, end, execution_count)
+            return self._finish(self._open.pop(), status, ended_at, end, execution_count, totals, sites)
+
+    def _index(self, key: Hashable) -> int:
+        return next((i for i in range(len(self._open) - 1, -1, -1) if self._open[i].key == key),
+                    len(self._open) - 1)
+
+    def closing(self, key: Hashable) -> Optional[_OpenCell]:
+        """The open cell :meth:`close_cell` would close for ``key`` (``None`` if none is open)."""
+        with self._lock:
+            return self._open[self._index(key)] if self._open else None
+
+    def depth(self) -> int:
+        """How many cells are open."""
+        with self._lock:
+            return len(self._open)
 
     def _finish(self, cell: _OpenCell, status: str, ended_at: float, end: Stats,
-                execution_count: Optional[int]) -> CellRecord:
-        peak = max(cell.peak_bytes, end.peak_bytes, cell.start_bytes, end.current_bytes)
+                execution_count: Optional[int], totals: Optional[Mapping[str, Any]] = None,
+                sites: Optional[Mapping[str, List[dict]]] = None) -> CellRecord:
+        counters = {
+            "end_bytes": end.current_bytes,
+            "allocated_bytes": _delta(end.allocated_bytes, cell.start.allocated_bytes),
+            "freed_bytes": _delta(end.freed_bytes, cell.start.freed_bytes),
+            "alloc_count": _delta(end.alloc_count, cell.start.alloc_count),
+            "free_count": _delta(end.free_count, cell.start.free_count),
+        }
+        engine_peak = 0
+        if totals:
+            counters.update({k: int(totals[k]) for k in counters if k in totals})
+            engine_peak = int(totals.get("peak_bytes", 0))
+        peak = max(cell.peak_bytes, end.peak_bytes, engine_peak, cell.start_bytes, counters["end_bytes"])
         # The shim's peak covers only the time since the innermost reset; an enclosing cell
         # keeps the larger of what it saw and what is seen now.
         for outer in self._open:
@@ -152,22 +197,30 @@ class Ledger:
             source=cell.source,
             start_bytes=cell.start_bytes,
             peak_bytes=peak,
-            end_bytes=end.current_bytes,
             status=status,
             started_at=cell.started_at,
             ended_at=ended_at,
-            allocated_bytes=_delta(end.allocated_bytes, cell.start.allocated_bytes),
-            freed_bytes=_delta(end.freed_bytes, cell.start.freed_bytes),
-            alloc_count=_delta(end.alloc_count, cell.start.alloc_count),
-            free_count=_delta(end.free_count, cell.start.free_count),
+            top_at_peak=(sites or {}).get("top_at_peak"),
+            retained=(sites or {}).get("retained"),
+            **counters,
         )
         self._done.append(record)
+        if record.top_at_peak is not None or record.retained is not None:
+            self._with_sites.append(record)
+            while len(self._with_sites) > MAX_SITE_CELLS:
+                old = self._with_sites.popleft()
+                old.top_at_peak = old.retained = None
         return record
 
-    def history(self) -> List[dict]:
+    def history(self, stacks: bool = True) -> List[dict]:
         """Finished cells in execution order, as protocol dicts."""
         with self._lock:
-            return [r.to_dict() for r in self._done]
+            return [r.to_dict(stacks) for r in self._done]
+
+    def get(self, seq: int) -> Optional[CellRecord]:
+        """The finished cell with this ``seq`` (``None`` when unknown or forgotten)."""
+        with self._lock:
+            return next((r for r in reversed(self._done) if r.seq == seq), None)
 
     def since(self, seq: int) -> List[dict]:
         """Finished cells whose ``seq`` is greater than ``seq``."""
@@ -183,6 +236,7 @@ class Ledger:
         """Forget finished cells (open ones stay open)."""
         with self._lock:
             self._done.clear()
+            self._with_sites.clear()
 
     def __len__(self) -> int:
         with self._lock:
