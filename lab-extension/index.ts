@@ -2,12 +2,14 @@
  * heapscope: a per-cell heap profiler for JupyterLab.
  *
  * The plugins: `heapscope:tracker` (kernel connection and heap model per notebook),
- * `heapscope:panel` (the Heap panel) and `heapscope:badges` (the badges under cells).
+ * `heapscope:panel` (the Heap panel), `heapscope:badges` (the badges under cells) and
+ * `heapscope:report` (the exported memory report).
  */
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { badgesPlugin } from './badges/plugin';
 import { panelPlugin } from './panel/plugin';
+import { reportPlugin } from './report/plugin';
 import { trackerPlugin } from './tracker/plugin';
 
 export { CommandIDs } from './commands';
@@ -16,6 +18,6 @@ export { IHeapSession, IHeapTracker } from './tracker/tokens';
 /**
  * Every plugin of the extension.
  */
-const plugins: JupyterFrontEndPlugin<any>[] = [trackerPlugin, panelPlugin, badgesPlugin];
+const plugins: JupyterFrontEndPlugin<any>[] = [trackerPlugin, panelPlugin, badgesPlugin, reportPlugin];
 
 export default plugins;

@@ -3,7 +3,7 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import type { ICellRecord } from '../comm/protocol';
+import type { HeapSample, ICellRecord, ICellStart } from '../comm/protocol';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
 import type { BadgeLevel } from './thresholds';
 
@@ -25,24 +25,47 @@ export function badgeText(record: ICellRecord): string {
 }
 
 /**
- * A badge's tooltip: the absolute figures of the last run, how it ended and how many runs there were.
+ * A badge's tooltip: the figures of the cell's last runs (newest first), how they ended, and
+ * what a click does.
  *
- * @param record - the cell's last finished run.
- * @param runs - how many finished runs the cell had.
+ * @param runs - the cell's finished runs, oldest first.
+ * @param maxRuns - how many of the newest runs to list.
  */
-export function badgeTooltip(record: ICellRecord, runs: number): string {
-  const lines = [
-    `[${record.execution_count ?? '?'}] heap at start ${formatBytes(record.start_bytes)}, ` +
-      `peak ${formatBytes(record.peak_bytes)}, end ${formatBytes(record.end_bytes)}`
-  ];
-  if (record.status !== 'ok') {
-    lines.push(record.status === 'error' ? 'The cell raised an error.' : 'The cell was aborted.');
+export function badgeTooltip(runs: ReadonlyArray<ICellRecord>, maxRuns = 5): string {
+  const shown = runs.slice(-maxRuns).reverse();
+  const lines = shown.map(record => {
+    let line =
+      `[${record.execution_count ?? '?'}] net ${formatSignedBytes(record.end_bytes - record.start_bytes)}, ` +
+      `peak ${formatSignedBytes(record.peak_bytes - record.start_bytes)} ` +
+      `(heap ${formatBytes(record.start_bytes)} → ${formatBytes(record.peak_bytes)} → ${formatBytes(record.end_bytes)})`;
+    if (record.status !== 'ok') {
+      line += record.status === 'error' ? ', raised an error' : ', aborted';
+    }
+    return line;
+  });
+  if (runs.length > shown.length) {
+    lines.push(`… ${runs.length - shown.length} earlier runs`);
   }
-  if (runs > 1) {
-    lines.push(`${runs} runs; this is the last one.`);
-  }
-  lines.push('1 MB = 1,000,000 bytes');
+  lines.push('Click for where the memory was allocated.', '1 MB = 1,000,000 bytes');
   return lines.join('\n');
+}
+
+/**
+ * A running cell's badge text, from its live samples: `running · +120 MB · peak +300 MB`.
+ *
+ * @param start - the running cell's `cell_start`.
+ * @param samples - its live samples, oldest first.
+ */
+export function runningText(start: ICellStart, samples: ReadonlyArray<HeapSample>): string {
+  if (samples.length === 0) {
+    return 'running…';
+  }
+  let peak = start.start_bytes;
+  for (const [, bytes] of samples) {
+    peak = Math.max(peak, bytes);
+  }
+  const now = samples[samples.length - 1][1];
+  return `running · ${formatSignedBytes(now - start.start_bytes)} · peak ${formatSignedBytes(peak - start.start_bytes)}`;
 }
 
 /**
@@ -58,23 +81,47 @@ export class CellBadge extends Widget {
     super();
     this.addClass(BADGE_CLASS);
     this.node.dataset.cellId = options.cellId;
+    const activate = options.onActivate;
+    if (activate) {
+      this.addClass('jp-mod-clickable');
+      this.node.tabIndex = 0;
+      this.node.setAttribute('role', 'button');
+      this.node.addEventListener('click', event => {
+        event.stopPropagation();
+        activate(options.cellId);
+      });
+      this.node.addEventListener('keydown', event => {
+        if (event.key === 'Enter' || event.key === ' ') {
+          event.preventDefault();
+          event.stopPropagation();
+          activate(options.cellId);
+        }
+      });
+    }
   }
 
   /**
-   * Show a cell's last run.
+   * Show a cell's last run, or its live figures while it runs.
    *
-   * @param record - the last finished run.
-   * @param runs - how many finished runs the cell had.
+   * @param record - the last finished run, or undefined for a cell running for the first time.
+   * @param runs - the cell's finished runs, oldest first.
    * @param level - the badge's level from the thresholds.
-   * @param running - whether the cell is running again now.
+   * @param live - the running cell's start and samples when it is running now.
+   * @param maxRuns - how many runs the tooltip lists.
    */
-  setRun(record: ICellRecord, runs: number, level: BadgeLevel, running: boolean): void {
-    this.node.textContent = badgeText(record);
-    this.node.title = badgeTooltip(record, runs);
-    this.toggleClass('jp-mod-warn', level === 'warn');
-    this.toggleClass('jp-mod-critical', level === 'critical');
-    this.toggleClass('jp-mod-error', record.status !== 'ok');
-    this.toggleClass('jp-mod-running', running);
+  setRun(
+    record: ICellRecord | undefined,
+    runs: ReadonlyArray<ICellRecord>,
+    level: BadgeLevel,
+    live: { start: ICellStart; samples: ReadonlyArray<HeapSample> } | null,
+    maxRuns = 5
+  ): void {
+    this.node.textContent = live ? runningText(live.start, live.samples) : record ? badgeText(record) : '';
+    this.node.title = runs.length > 0 ? badgeTooltip(runs, maxRuns) : 'Running: live heap figures.';
+    this.toggleClass('jp-mod-warn', !live && level === 'warn');
+    this.toggleClass('jp-mod-critical', !live && level === 'critical');
+    this.toggleClass('jp-mod-error', !live && !!record && record.status !== 'ok');
+    this.toggleClass('jp-mod-running', !!live);
   }
 }
 
@@ -90,5 +137,9 @@ export namespace CellBadge {
      * The cell's model id, written to `data-cell-id`.
      */
     cellId: string;
+    /**
+     * Called with the cell id when the badge is clicked or activated with the keyboard.
+     */
+    onActivate?: (cellId: string) => void;
   }
 }

@@ -2,7 +2,7 @@ import { Notebook, NotebookModel, StaticNotebook } from '@jupyterlab/notebook';
 import { NBTestUtils } from '@jupyterlab/notebook/lib/testutils';
 import { Widget } from '@lumino/widgets';
 
-import { badgeText, badgeTooltip } from './badge';
+import { badgeText, badgeTooltip, runningText } from './badge';
 import { NotebookBadges } from './notebookBadges';
 import { BadgeSettings, badgeLevel, DEFAULT_THRESHOLDS, readThresholds } from './thresholds';
 import { HeapModel } from '../model/model';
@@ -19,14 +19,31 @@ describe('badgeText', () => {
 });
 
 describe('badgeTooltip', () => {
-  it('gives the absolute figures, how the run ended and the number of runs', () => {
-    expect(badgeTooltip(cellPayload(), 1)).toBe(
-      '[3] heap at start 52.4 MB, peak 252 MB, end 252 MB\n1 MB = 1,000,000 bytes'
+  it('lists the last runs, newest first, with their figures and how they ended', () => {
+    expect(badgeTooltip([cellPayload()])).toBe(
+      '[3] net +200 MB, peak +200 MB (heap 52.4 MB → 252 MB → 252 MB)\n' +
+        'Click for where the memory was allocated.\n1 MB = 1,000,000 bytes'
     );
-    expect(badgeTooltip(cellPayload({ status: 'error' }), 2)).toBe(
-      '[3] heap at start 52.4 MB, peak 252 MB, end 252 MB\nThe cell raised an error.\n' +
-        '2 runs; this is the last one.\n1 MB = 1,000,000 bytes'
-    );
+    const runs = [
+      cellPayload({ execution_count: 1 }),
+      cellPayload({ execution_count: 2, status: 'error' }),
+      cellPayload({ execution_count: 3, start_bytes: 0, peak_bytes: 10, end_bytes: 0 })
+    ];
+    expect(badgeTooltip(runs, 2).split('\n')).toEqual([
+      '[3] net +0 B, peak +10 B (heap 0 B → 10 B → 0 B)',
+      '[2] net +200 MB, peak +200 MB (heap 52.4 MB → 252 MB → 252 MB), raised an error',
+      '… 1 earlier runs',
+      'Click for where the memory was allocated.',
+      '1 MB = 1,000,000 bytes'
+    ]);
+  });
+});
+
+describe('runningText', () => {
+  it('shows the live net change and peak of a running cell', () => {
+    const start = cellStartPayload({ start_bytes: 1_000_000 });
+    expect(runningText(start, [])).toBe('running…');
+    expect(runningText(start, [[1, 301_000_000], [2, 121_000_000]])).toBe('running · +120 MB · peak +300 MB');
   });
 });
 

@@ -21,6 +21,7 @@ export class BadgeExtension implements DocumentRegistry.IWidgetExtension<Noteboo
   constructor(options: BadgeExtension.IOptions) {
     this._tracker = options.tracker;
     this._settings = options.settings;
+    this._onActivate = options.onActivate;
   }
 
   /**
@@ -32,12 +33,14 @@ export class BadgeExtension implements DocumentRegistry.IWidgetExtension<Noteboo
     return new NotebookBadges({
       notebook: panel.content,
       model: this._tracker.sessionFor(panel).model,
-      settings: this._settings
+      settings: this._settings,
+      onActivate: this._onActivate
     });
   }
 
   private _tracker: IHeapTracker;
   private _settings: BadgeSettings;
+  private _onActivate: ((cellId: string) => void) | undefined;
 }
 
 /**
@@ -56,5 +59,9 @@ export namespace BadgeExtension {
      * The badge settings.
      */
     settings: BadgeSettings;
+    /**
+     * Called with a cell's id when its badge is clicked.
+     */
+    onActivate?: (cellId: string) => void;
   }
 }

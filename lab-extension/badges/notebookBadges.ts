@@ -8,8 +8,31 @@ import { Signal } from '@lumino/signaling';
 import type { PanelLayout } from '@lumino/widgets';
 
 import type { HeapModel } from '../model/model';
+import type { ICellRecord } from '../comm/protocol';
 import { CellBadge } from './badge';
 import { badgeLevel, BadgeSettings } from './thresholds';
+
+/**
+ * The cell metadata key of the persisted figures.
+ */
+export const PERSIST_KEY = 'heapscope';
+
+/**
+ * The figures written into a cell's metadata when the `persistInMetadata` setting is on.
+ *
+ * @param record - the cell's last run.
+ */
+export function persistedSummary(record: ICellRecord): { [key: string]: number | string | null } {
+  return {
+    execution_count: record.execution_count,
+    net_bytes: record.end_bytes - record.start_bytes,
+    peak_added_bytes: record.peak_bytes - record.start_bytes,
+    start_bytes: record.start_bytes,
+    peak_bytes: record.peak_bytes,
+    end_bytes: record.end_bytes,
+    status: record.status
+  };
+}
 
 /**
  * Puts a badge under every code cell of a notebook that has a finished run in the heap model.
@@ -18,7 +41,8 @@ import { badgeLevel, BadgeSettings } from './thresholds';
  * Badges are Lumino widgets appended to the cell's layout, so they go away with their cell.
  * A cell not rendered yet (notebook windowing) gets its badge when it is rendered (`cell.ready`).
  * Cells are found by model id on every change of the notebook's cell list, so re-created
- * (moved, re-run, re-rendered) cells get their badge back. Nothing is written to the notebook.
+ * (moved, re-run, re-rendered) cells get their badge back. Nothing is written to the notebook unless the
+ * `persistInMetadata` setting asks for it.
  */
 export class NotebookBadges implements IDisposable {
   /**
@@ -30,6 +54,7 @@ export class NotebookBadges implements IDisposable {
     this._notebook = options.notebook;
     this._model = options.model;
     this._settings = options.settings;
+    this._onActivate = options.onActivate;
     this._model.changed.connect(this._onModelChanged, this);
     this._settings.changed.connect(this._refreshAll, this);
     this._notebook.modelChanged.connect(this._onNotebookModelChanged, this);
@@ -65,18 +90,49 @@ export class NotebookBadges implements IDisposable {
   }
 
   private _onModelChanged(_: HeapModel, args: HeapModel.IChangedArgs): void {
-    if (args.kind === 'status' || args.kind === 'samples') {
+    if (args.kind === 'status' || args.kind === 'detail' || args.kind === 'retained') {
       return;
     }
-    if ((args.kind === 'cell' || args.kind === 'cell-start') && args.cellId !== null) {
-      for (const cell of this._notebook.widgets) {
-        if (cell.model.id === args.cellId) {
-          this._render(cell);
-        }
+    if (
+      (args.kind === 'cell' || args.kind === 'cell-start' || args.kind === 'samples') &&
+      args.cellId !== null
+    ) {
+      if (args.kind === 'cell-start' && this._runningCell !== null && this._runningCell !== args.cellId) {
+        // The previous running cell ended without a `cell` message we saw: render it again.
+        this._renderById(this._runningCell);
+      }
+      this._runningCell = this._model.running?.cell_id ?? null;
+      this._renderById(args.cellId);
+      if (args.kind === 'cell' && this._settings.persist) {
+        this._persist(args.cellId);
       }
       return;
     }
+    this._runningCell = this._model.running?.cell_id ?? null;
     this._refreshAll();
+  }
+
+  private _renderById(cellId: string): void {
+    for (const cell of this._notebook.widgets) {
+      if (cell.model.id === cellId) {
+        this._render(cell);
+      }
+    }
+  }
+
+  /**
+   * Write a cell's last figures into its metadata (the `persistInMetadata` setting).
+   */
+  private _persist(cellId: string): void {
+    const record = this._model.lastRun(cellId);
+    const cell = this._notebook.widgets.find(c => c.model.id === cellId);
+    if (!record || !cell || cell.model.type !== 'code') {
+      return;
+    }
+    const summary = persistedSummary(record);
+    if (JSON.stringify(cell.model.getMetadata(PERSIST_KEY)) !== JSON.stringify(summary)) {
+      cell.model.setMetadata(PERSIST_KEY, summary);
+    }
   }
 
   /**
@@ -107,8 +163,10 @@ export class NotebookBadges implements IDisposable {
       badge = undefined;
     }
     const cellId = cell.model.id;
-    const record = cell.model.type === 'code' ? this._model.lastRun(cellId) : undefined;
-    if (!record) {
+    const isCode = cell.model.type === 'code';
+    const record = isCode ? this._model.lastRun(cellId) : undefined;
+    const running = isCode && this._model.running?.cell_id === cellId ? this._model.running : null;
+    if (!record && !running) {
       if (badge) {
         badge.dispose();
         this._badges.delete(cell);
@@ -116,16 +174,18 @@ export class NotebookBadges implements IDisposable {
       return;
     }
     if (!badge) {
-      badge = new CellBadge({ cellId });
+      badge = new CellBadge({ cellId, onActivate: this._onActivate });
       this._badges.set(cell, badge);
       Private.attachWhenReady(cell, badge);
     }
-    const running = this._model.running?.cell_id === cellId;
-    const level = badgeLevel(record, this._settings.thresholds);
-    badge.setRun(record, this._model.runs(cellId).length, level, running);
+    const level = record ? badgeLevel(record, this._settings.thresholds) : 'normal';
+    const live = running ? { start: running, samples: this._model.samples } : null;
+    badge.setRun(record, this._model.runs(cellId), level, live, this._settings.tooltipRuns);
   }
 
   private _notebook: Notebook;
+  private _onActivate: ((cellId: string) => void) | undefined;
+  private _runningCell: string | null = null;
   private _model: HeapModel;
   private _settings: BadgeSettings;
   private _cells: CellList | null = null;
@@ -153,6 +213,10 @@ export namespace NotebookBadges {
      * The badge settings.
      */
     settings: BadgeSettings;
+    /**
+     * Called with a cell's id when its badge is clicked (opens the drill-down).
+     */
+    onActivate?: (cellId: string) => void;
   }
 }
 

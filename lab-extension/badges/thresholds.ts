@@ -88,12 +88,41 @@ export class BadgeSettings {
   }
 
   /**
-   * Emitted when the thresholds change.
+   * Emitted when a setting changes (with the thresholds in force).
    */
   get changed(): ISignal<this, IBadgeThresholds> {
     return this._changed;
   }
 
+  /**
+   * Whether each cell's last figures are written into its metadata (`heapscope`).
+   */
+  get persist(): boolean {
+    return this._persist;
+  }
+  set persist(value: boolean) {
+    if (value !== this._persist) {
+      this._persist = value;
+      this._changed.emit(this._thresholds);
+    }
+  }
+
+  /**
+   * How many runs a badge's tooltip lists.
+   */
+  get tooltipRuns(): number {
+    return this._tooltipRuns;
+  }
+  set tooltipRuns(value: number) {
+    const runs = Number.isInteger(value) && value >= 1 ? Math.min(value, 50) : 5;
+    if (runs !== this._tooltipRuns) {
+      this._tooltipRuns = runs;
+      this._changed.emit(this._thresholds);
+    }
+  }
+
+  private _persist = false;
+  private _tooltipRuns = 5;
   private _thresholds: IBadgeThresholds = DEFAULT_THRESHOLDS;
   private _changed = new Signal<this, IBadgeThresholds>(this);
 }

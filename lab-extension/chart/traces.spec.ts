@@ -111,7 +111,9 @@ describe('buildHeapFigure', () => {
   it('puts the running cell at its last live sample', () => {
     const running = cellStartPayload({ execution_count: 4, start_bytes: 50_001_000 });
     const samples = [[1, 60_000_000], [2, 90_001_000]] as const;
-    const trace = buildHeapFigure({ ...STATE, running, samples: [...samples] }, THEME).data[2] as any;
+    const { data } = buildHeapFigure({ ...STATE, running, samples: [...samples] }, THEME);
+    const trace = data[3] as any;
+    expect(trace.name).toBe('Running');
     expect(trace.y).toEqual([90_001_000]);
     expect(trace.hovertext).toEqual(['[4] running<br>net +40 MB<br>start 50 MB<br>now 90 MB']);
   });

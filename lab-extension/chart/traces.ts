@@ -62,7 +62,12 @@ export const SLOT_OFFSET = 0.3;
  * - `Running` (only while a cell runs): its heap now (the last live sample, else its start), at
  *   the next position.
  */
-export const TRACE_NAMES = { peak: 'Peak', heap: 'Heap', running: 'Running' } as const;
+export const TRACE_NAMES = { peak: 'Peak', heap: 'Heap', running: 'Running', live: 'Live' } as const;
+
+/**
+ * At most this many live samples are drawn (evenly thinned, the newest always kept).
+ */
+export const MAX_LIVE_POINTS = 400;
 
 /**
  * Build the chart of the heap across executed cells.
@@ -99,6 +104,16 @@ export function buildHeapFigure(state: IHeapChartState, theme: IChartTheme): IHe
   if (running) {
     const samples = state.samples ?? [];
     const now = samples.length > 0 ? samples[samples.length - 1][1] : running.start_bytes;
+    if (samples.length > 0) {
+      data.push({
+        type: 'scatter',
+        name: TRACE_NAMES.live,
+        mode: 'lines',
+        ...liveLine(running, samples, cells.length),
+        hoverinfo: 'skip',
+        line: { color: theme.running, width: 2 }
+      });
+    }
     data.push({
       type: 'scatter',
       name: TRACE_NAMES.running,
@@ -121,15 +136,7 @@ export function buildHeapFigure(state: IHeapChartState, theme: IChartTheme): IHe
       hovermode: 'closest',
       uirevision: 'heapscope',
       margin: { l: 48, r: 12, t: 12, b: 32 },
-      paper_bgcolor: theme.background,
-      plot_bgcolor: theme.background,
-      font: { family: theme.fontFamily, size: theme.fontSize, color: theme.foreground },
-      hoverlabel: {
-        align: 'left',
-        bgcolor: theme.background,
-        bordercolor: theme.grid,
-        font: { family: theme.fontFamily, color: theme.foreground }
-      },
+      ...themedLayout(theme),
       xaxis: {
         range: [-0.5, Math.max(slots, 1) - 0.5],
         ...Private.ticks(labelled),
@@ -150,6 +157,54 @@ export function buildHeapFigure(state: IHeapChartState, theme: IChartTheme): IHe
       shapes: Private.boundaries(slots, theme)
     }
   };
+}
+
+/**
+ * The layout fields every heapscope chart takes from the theme: backgrounds, font, hover labels.
+ *
+ * @param theme - concrete colours.
+ */
+export function themedLayout(theme: IChartTheme): Partial<Layout> {
+  return {
+    paper_bgcolor: theme.background,
+    plot_bgcolor: theme.background,
+    font: { family: theme.fontFamily, size: theme.fontSize, color: theme.foreground },
+    hoverlabel: {
+      align: 'left',
+      bgcolor: theme.background,
+      bordercolor: theme.grid,
+      font: { family: theme.fontFamily, color: theme.foreground }
+    }
+  };
+}
+
+/**
+ * The live line of the running cell: its samples spread over its slot by time (the slot's left
+ * edge is the cell's start, the right edge the newest sample), thinned to
+ * {@link MAX_LIVE_POINTS}.
+ *
+ * @param running - the running cell.
+ * @param samples - its samples, oldest first.
+ * @param slot - the running cell's x position.
+ * @returns the line's points, starting at the cell's start.
+ */
+export function liveLine(
+  running: ICellStart,
+  samples: ReadonlyArray<HeapSample>,
+  slot: number
+): { x: number[]; y: number[] } {
+  const t0 = Math.min(running.started_at, samples.length > 0 ? samples[0][0] : running.started_at);
+  const t1 = samples.length > 0 ? samples[samples.length - 1][0] : t0;
+  const span = t1 - t0 > 1e-6 ? t1 - t0 : 1;
+  const step = Math.max(1, Math.ceil(samples.length / MAX_LIVE_POINTS));
+  const x = [slot - SLOT_OFFSET];
+  const y = [running.start_bytes];
+  for (let i = 0; i < samples.length; i += step) {
+    const at = i + step >= samples.length ? samples.length - 1 : i;
+    x.push(slot - SLOT_OFFSET + (2 * SLOT_OFFSET * (samples[at][0] - t0)) / span);
+    y.push(samples[at][1]);
+  }
+  return { x, y };
 }
 
 /**

@@ -2,8 +2,10 @@
  * The heap chart widget: draws a heap model with plotly, loaded on first use.
  */
 import type { Message } from '@lumino/messaging';
+import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
+import type { ICellRecord } from '../comm/protocol';
 import type { HeapModel } from '../model/model';
 import { loadPlotly, PlotlyModule } from './plotlyLoader';
 import { IChartTheme, resolveChartTheme } from './theme';
@@ -51,6 +53,23 @@ export class HeapChart extends Widget {
   }
 
   /**
+   * How many times a second the chart may redraw for live samples (default 10).
+   */
+  get liveRate(): number {
+    return this._liveRate;
+  }
+  set liveRate(value: number) {
+    this._liveRate = Number.isFinite(value) && value > 0 ? Math.min(value, 60) : 10;
+  }
+
+  /**
+   * Emitted when a finished execution's point is clicked.
+   */
+  get cellClicked(): ISignal<this, ICellRecord> {
+    return this._cellClicked;
+  }
+
+  /**
    * Read the theme colours again and redraw (call it when the theme changes).
    */
   refreshTheme(): void {
@@ -67,8 +86,14 @@ export class HeapChart extends Widget {
     }
     this._model?.changed.disconnect(this._onModelChanged, this);
     this._model = null;
+    if (this._liveTimer !== null) {
+      clearTimeout(this._liveTimer);
+      this._liveTimer = null;
+    }
+    Signal.clearData(this);
     if (this._plotly && this._plotted) {
       this._plotly.purge(this._plotNode);
+      this._clickBound = false;
     }
     this._plotted = false;
     super.dispose();
@@ -98,8 +123,28 @@ export class HeapChart extends Widget {
     }
   }
 
-  private _onModelChanged(): void {
-    this.update();
+  private _onModelChanged(_: HeapModel, args: HeapModel.IChangedArgs): void {
+    if (args.kind === 'detail' || args.kind === 'retained') {
+      return;
+    }
+    if (args.kind !== 'samples') {
+      this.update();
+      return;
+    }
+    // Live samples: at most `liveRate` redraws a second (Lumino also conflates update requests
+    // into one per animation frame).
+    if (this._liveTimer !== null) {
+      return;
+    }
+    const wait = this._lastDraw + 1000 / this._liveRate - Date.now();
+    if (wait <= 0) {
+      this.update();
+      return;
+    }
+    this._liveTimer = setTimeout(() => {
+      this._liveTimer = null;
+      this.update();
+    }, wait);
   }
 
   /**
@@ -130,6 +175,7 @@ export class HeapChart extends Widget {
     if (!hasData) {
       if (this._plotly && this._plotted) {
         this._plotly.purge(this._plotNode);
+        this._clickBound = false;
         this._plotted = false;
       }
       return;
@@ -150,15 +196,37 @@ export class HeapChart extends Widget {
       this._theme = resolveChartTheme(this.node);
     }
     const figure = buildHeapFigure(this._model, this._theme);
+    this._drawnCells = this._model.cells;
+    this._lastDraw = Date.now();
     try {
       await plotly.react(this._plotNode, figure.data, figure.layout, CHART_CONFIG);
       this._plotted = true;
+      const node = this._plotNode as HTMLDivElement & { on?: (event: string, handler: (e: any) => void) => void };
+      if (!this._clickBound && typeof node.on === 'function') {
+        this._clickBound = true;
+        node.on('plotly_click', event => this._onPlotClick(event));
+      }
     } catch (error) {
       console.error('heapscope: could not draw the heap chart', error);
     }
   }
 
+  private _onPlotClick(event: { points?: { curveNumber: number; pointIndex: number }[] }): void {
+    const point = event?.points?.[0];
+    // The first trace holds one peak marker per finished execution.
+    const cell = point && point.curveNumber === 0 ? this._drawnCells[point.pointIndex] : undefined;
+    if (cell) {
+      this._cellClicked.emit(cell);
+    }
+  }
+
   private _model: HeapModel | null = null;
+  private _drawnCells: ReadonlyArray<ICellRecord> = [];
+  private _clickBound = false;
+  private _liveRate = 10;
+  private _liveTimer: ReturnType<typeof setTimeout> | null = null;
+  private _lastDraw = 0;
+  private _cellClicked = new Signal<this, ICellRecord>(this);
   private _plotNode: HTMLDivElement;
   private _plotly: PlotlyModule | null = null;
   private _plotted = false;

@@ -7,7 +7,7 @@ import type { Kernel, KernelMessage as JupyterMessage } from '@jupyterlab/servic
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { browserMessage, BrowserMessage, COMM_TARGET, KernelMessage, parseKernelMessage } from './protocol';
+import { browserMessage, BrowserRequest, COMM_TARGET, KernelMessage, parseKernelMessage } from './protocol';
 
 /**
  * A per-session comm client speaking protocol v1.
@@ -73,16 +73,17 @@ export class HeapConnection implements IDisposable {
   /**
    * Send a message to the kernel.
    *
-   * @param type - the browser → kernel message type.
+   * @param request - the browser → kernel message type (`sync`, `clear`), or a whole request
+   *   without `protocol` (`{type: 'cell_detail', seq: 7}`).
    * @returns whether it was sent (false when no comm is open).
    */
-  send(type: BrowserMessage['type']): boolean {
+  send(request: BrowserRequest | 'sync' | 'clear'): boolean {
     const comm = this._comm;
     if (!comm || comm.isDisposed || this._state !== 'connected') {
       return false;
     }
     try {
-      comm.send(browserMessage(type));
+      comm.send(typeof request === 'string' ? browserMessage(request) : browserMessage(request));
       return true;
     } catch (error) {
       console.warn('heapscope: could not send to the kernel', error);

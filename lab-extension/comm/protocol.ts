@@ -56,6 +56,117 @@ export interface IProfilerStatus {
    * The version of the Python package the agent comes from (optional).
    */
   readonly agent_version?: string;
+  /**
+   * True once the shim could not grow its bookkeeping: totals may be low (optional).
+   */
+  readonly degraded?: boolean;
+  /**
+   * Whether line-level attribution (sites) is on (optional; absent before the engine).
+   */
+  readonly attribution?: boolean;
+  /**
+   * Why there is no attribution (optional).
+   */
+  readonly attribution_reason?: string | null;
+  /**
+   * A mode requested with `configure` that is not in force yet (optional).
+   */
+  readonly pending_mode?: ProfilerMode | null;
+  /**
+   * When {@link pending_mode} takes effect (optional).
+   */
+  readonly pending_mode_applies?: 'next_cell' | 'restart' | null;
+  /**
+   * Sites per list in `cell` and `history` messages (optional).
+   */
+  readonly top_n?: number;
+  /**
+   * The rate of the native sampler behind `samples`, per second (optional).
+   */
+  readonly live_hz?: number;
+  /**
+   * Allocations in the engine's pointer table now (optional).
+   */
+  readonly tracked_blocks?: number;
+}
+
+/**
+ * One Python frame of an allocating stack.
+ */
+export interface IFrame {
+  /**
+   * The frame's file, or a pseudo-site such as `<native thread>`.
+   */
+  readonly file: string;
+  /**
+   * The line in that file, from 1; null when unknown.
+   */
+  readonly line: number | null;
+  /**
+   * The function's name.
+   */
+  readonly function: string;
+  /**
+   * The notebook cell this code belongs to, or null.
+   */
+  readonly cell_id: string | null;
+  /**
+   * The line within that cell, from 1, or null when the code is no cell's.
+   */
+  readonly cell_line: number | null;
+  /**
+   * The execution count of that cell run (optional).
+   */
+  readonly execution_count?: number | null;
+}
+
+/**
+ * Where memory was allocated: the innermost frame (`file`, `line`, `function`), the innermost
+ * cell frame (`cell_id`, `cell_line`), the bytes and blocks held, and the stack.
+ */
+export interface ISite extends IFrame {
+  /**
+   * Bytes held (an estimate in `default` mode for sampled small blocks).
+   */
+  readonly bytes: number;
+  /**
+   * Blocks held.
+   */
+  readonly count: number;
+  /**
+   * The stack, innermost frame first.
+   */
+  readonly stack: ReadonlyArray<IFrame>;
+}
+
+/**
+ * Memory alive now that one cell allocated (runs of one cell id merged).
+ */
+export interface IRetained {
+  /**
+   * The cell's id; null for memory allocated outside any cell (or by a cell without id).
+   */
+  readonly cell_id: string | null;
+  /**
+   * The latest run's execution count (optional).
+   */
+  readonly execution_count?: number | null;
+  /**
+   * The latest run's `seq`; null for memory allocated outside any cell (optional).
+   */
+  readonly seq?: number | null;
+  /**
+   * Bytes held.
+   */
+  readonly bytes: number;
+  /**
+   * Blocks held (optional).
+   */
+  readonly count?: number;
+  /**
+   * The largest sites, bytes descending.
+   */
+  readonly sites: ReadonlyArray<ISite>;
 }
 
 /**
@@ -135,6 +246,15 @@ export interface ICellRecord extends ICellStart {
    * Frees while the cell ran (optional).
    */
   readonly free_count?: number;
+  /**
+   * The largest sites holding the cell's own allocations at its peak (optional: absent without
+   * attribution).
+   */
+  readonly top_at_peak?: ReadonlyArray<ISite>;
+  /**
+   * The largest sites of the cell's own allocations still alive when it ended (optional).
+   */
+  readonly retained?: ReadonlyArray<ISite>;
 }
 
 /**
@@ -169,6 +289,10 @@ export interface IHistoryMessage {
   readonly status: IProfilerStatus;
   readonly cells: ReadonlyArray<ICellRecord>;
   readonly running: ICellStart | null;
+  /**
+   * The heap alive now by allocating cell; null without attribution (optional).
+   */
+  readonly retained_by_cell?: ReadonlyArray<IRetained> | null;
 }
 
 /**
@@ -200,6 +324,32 @@ export interface IErrorMessage {
 }
 
 /**
+ * A `cell_detail` message: a cell's record with longer site lists (answer to `cell_detail`).
+ */
+export interface ICellDetailMessage {
+  readonly type: 'cell_detail';
+  /**
+   * The `seq` asked for.
+   */
+  readonly seq: number;
+  /**
+   * The record, or null when the kernel no longer has it.
+   */
+  readonly cell: ICellRecord | null;
+}
+
+/**
+ * A `retained_by_cell` message: the heap alive now by allocating cell.
+ */
+export interface IRetainedMessage {
+  readonly type: 'retained_by_cell';
+  /**
+   * The entries, largest first; null without attribution.
+   */
+  readonly retained_by_cell: ReadonlyArray<IRetained> | null;
+}
+
+/**
  * Every message the kernel sends.
  */
 export type KernelMessage =
@@ -208,12 +358,32 @@ export type KernelMessage =
   | ICellMessage
   | IHistoryMessage
   | ISamplesMessage
+  | ICellDetailMessage
+  | IRetainedMessage
   | IErrorMessage;
 
 /**
- * Every message the browser sends.
+ * Every message the browser sends (docs/protocol.md, "Browser → kernel").
  */
-export type BrowserMessage = { readonly protocol: 1; readonly type: 'sync' | 'clear' };
+export type BrowserMessage =
+  | { readonly protocol: 1; readonly type: 'sync' | 'clear' }
+  | {
+      readonly protocol: 1;
+      readonly type: 'configure';
+      readonly mode?: ProfilerMode;
+      readonly top_n?: number;
+    }
+  | { readonly protocol: 1; readonly type: 'cell_detail'; readonly seq: number; readonly limit?: number }
+  | { readonly protocol: 1; readonly type: 'retained_by_cell'; readonly limit?: number };
+
+/**
+ * The body of a browser message (everything but `protocol`).
+ */
+export type BrowserRequest = BrowserMessage extends infer M
+  ? M extends { protocol: 1 }
+    ? Omit<M, 'protocol'>
+    : never
+  : never;
 
 /**
  * The outcome of {@link parseKernelMessage}.
@@ -228,8 +398,17 @@ export type ParseResult =
  * @param type - `sync` (ask for a `history` answer) or `clear` (forget finished cells).
  * @returns the message, ready to be sent as comm data.
  */
-export function browserMessage(type: BrowserMessage['type']): BrowserMessage {
-  return { protocol: PROTOCOL_VERSION, type };
+export function browserMessage(type: 'sync' | 'clear'): BrowserMessage;
+/**
+ * Build a browser → kernel message.
+ *
+ * @param request - the message without `protocol`, e.g. `{type: 'cell_detail', seq: 7}`.
+ * @returns the message, ready to be sent as comm data.
+ */
+export function browserMessage(request: BrowserRequest): BrowserMessage;
+export function browserMessage(request: BrowserRequest | 'sync' | 'clear'): BrowserMessage {
+  const body = typeof request === 'string' ? { type: request } : request;
+  return { ...body, protocol: PROTOCOL_VERSION } as BrowserMessage;
 }
 
 /**
@@ -264,6 +443,7 @@ namespace Private {
 
   const MODES: ReadonlyArray<string> = ['default', 'exact'];
   const CELL_STATUSES: ReadonlyArray<string> = ['ok', 'error', 'aborted'];
+  const APPLIES: ReadonlyArray<string> = ['next_cell', 'restart'];
   const OPTIONAL_BYTES = ['allocated_bytes', 'freed_bytes', 'alloc_count', 'free_count'] as const;
 
   /**
@@ -292,6 +472,17 @@ namespace Private {
           seq: optionalInteger(msg, 'seq', 'samples'),
           samples: samples(field(msg, 'samples', 'samples'))
         };
+      case 'cell_detail':
+        return {
+          type,
+          seq: integer(msg, 'seq', 'cell_detail'),
+          cell: field(msg, 'cell', 'cell_detail') === null ? null : cellRecord(msg.cell, 'cell')
+        };
+      case 'retained_by_cell':
+        return {
+          type,
+          retained_by_cell: retainedList(field(msg, 'retained_by_cell', 'retained_by_cell'), 'retained_by_cell')
+        };
       case 'error':
         return { type, message: string(msg, 'message', 'error') };
       default:
@@ -311,12 +502,86 @@ namespace Private {
     if (!('running' in msg)) {
       fail("history lacks 'running'");
     }
-    return {
+    const result: IHistoryMessage = {
       type: 'history',
       status: status(msg.status, 'status'),
       cells,
       running: msg.running === null ? null : cellStart(msg.running, 'running')
     };
+    return 'retained_by_cell' in msg
+      ? { ...result, retained_by_cell: retainedList(msg.retained_by_cell, 'retained_by_cell') }
+      : result;
+  }
+
+  /**
+   * A list of Retained entries, or null.
+   */
+  function retainedList(value: unknown, where: string): IRetained[] | null {
+    if (value === null) {
+      return null;
+    }
+    if (!Array.isArray(value)) {
+      fail(`${where} must be a list or null`);
+    }
+    return (value as unknown[]).map((entry, i) => {
+      const at = `${where}[${i}]`;
+      const obj = object(entry, at);
+      const retained: { -readonly [K in keyof IRetained]: IRetained[K] } = {
+        cell_id: optionalString(obj, 'cell_id', at),
+        bytes: bytes(obj, 'bytes', at),
+        sites: siteList(field(obj, 'sites', at), `${at}.sites`)
+      };
+      if ('execution_count' in obj) {
+        retained.execution_count = optionalInteger(obj, 'execution_count', at);
+      }
+      if ('seq' in obj) {
+        retained.seq = optionalInteger(obj, 'seq', at);
+      }
+      if ('count' in obj) {
+        retained.count = bytes(obj, 'count', at);
+      }
+      return retained;
+    });
+  }
+
+  /**
+   * A list of sites.
+   */
+  function siteList(value: unknown, where: string): ISite[] {
+    if (!Array.isArray(value)) {
+      fail(`${where} must be a list`);
+    }
+    return (value as unknown[]).map((site, i) => {
+      const at = `${where}[${i}]`;
+      const obj = object(site, at);
+      const stack = field(obj, 'stack', at);
+      if (!Array.isArray(stack)) {
+        fail(`${at}.stack must be a list`);
+      }
+      return {
+        ...frame(obj, at),
+        bytes: bytes(obj, 'bytes', at),
+        count: bytes(obj, 'count', at),
+        stack: (stack as unknown[]).map((f, j) => frame(object(f, `${at}.stack[${j}]`), `${at}.stack[${j}]`))
+      };
+    });
+  }
+
+  /**
+   * One frame (the frame fields of a site too).
+   */
+  function frame(obj: Obj, where: string): IFrame {
+    const result: { -readonly [K in keyof IFrame]: IFrame[K] } = {
+      file: string(obj, 'file', where),
+      line: optionalInteger(obj, 'line', where),
+      function: string(obj, 'function', where),
+      cell_id: optionalString(obj, 'cell_id', where),
+      cell_line: optionalInteger(obj, 'cell_line', where)
+    };
+    if ('execution_count' in obj) {
+      result.execution_count = optionalInteger(obj, 'execution_count', where);
+    }
+    return result;
   }
 
   function samples(value: unknown): HeapSample[] {
@@ -348,9 +613,36 @@ namespace Private {
     if (!result.active && !result.reason) {
       fail(`${where}.reason must say why the profiler is not active`);
     }
-    return 'agent_version' in obj
-      ? { ...result, agent_version: string(obj, 'agent_version', where) }
-      : result;
+    const extra: { -readonly [K in keyof IProfilerStatus]?: IProfilerStatus[K] } = {};
+    if ('agent_version' in obj) {
+      extra.agent_version = string(obj, 'agent_version', where);
+    }
+    // The engine's optional fields: a malformed one is left out rather than failing the message.
+    if (typeof obj.degraded === 'boolean') {
+      extra.degraded = obj.degraded;
+    }
+    if (typeof obj.attribution === 'boolean') {
+      extra.attribution = obj.attribution;
+    }
+    if (obj.attribution_reason === null || typeof obj.attribution_reason === 'string') {
+      extra.attribution_reason = obj.attribution_reason;
+    }
+    if (obj.pending_mode === null || MODES.includes(obj.pending_mode as string)) {
+      extra.pending_mode = obj.pending_mode as ProfilerMode | null;
+    }
+    if (obj.pending_mode_applies === null || APPLIES.includes(obj.pending_mode_applies as string)) {
+      extra.pending_mode_applies = obj.pending_mode_applies as 'next_cell' | 'restart' | null;
+    }
+    if (Number.isSafeInteger(obj.top_n)) {
+      extra.top_n = obj.top_n as number;
+    }
+    if (typeof obj.live_hz === 'number' && Number.isFinite(obj.live_hz) && obj.live_hz >= 0) {
+      extra.live_hz = obj.live_hz;
+    }
+    if (Number.isSafeInteger(obj.tracked_blocks) && (obj.tracked_blocks as number) >= 0) {
+      extra.tracked_blocks = obj.tracked_blocks as number;
+    }
+    return { ...result, ...extra };
   }
 
   function cellStart(value: unknown, where: string): ICellStart {
@@ -380,6 +672,11 @@ namespace Private {
     for (const key of OPTIONAL_BYTES) {
       if (key in obj) {
         record[key] = bytes(obj, key, where);
+      }
+    }
+    for (const key of ['top_at_peak', 'retained'] as const) {
+      if (key in obj) {
+        record[key] = siteList(obj[key], `${where}.${key}`);
       }
     }
     return record;

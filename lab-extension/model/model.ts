@@ -9,6 +9,7 @@ import type {
   ICellRecord,
   ICellStart,
   IProfilerStatus,
+  IRetained,
   KernelMessage
 } from '../comm/protocol';
 
@@ -47,6 +48,13 @@ export class HeapModel implements IDisposable {
   }
 
   /**
+   * The heap alive now by allocating cell, as last reported (null: unknown or no attribution).
+   */
+  get retainedByCell(): ReadonlyArray<IRetained> | null {
+    return this._retained;
+  }
+
+  /**
    * Emitted after every change.
    */
   get changed(): ISignal<this, HeapModel.IChangedArgs> {
@@ -78,6 +86,43 @@ export class HeapModel implements IDisposable {
    */
   runs(cellId: string): ReadonlyArray<ICellRecord> {
     return this._byCellId.get(cellId) ?? [];
+  }
+
+  /**
+   * A finished execution by its `seq`.
+   *
+   * @param seq - the execution's position in the kernel's ledger.
+   * @returns the record, or undefined.
+   */
+  bySeq(seq: number): ICellRecord | undefined {
+    for (let i = this._cells.length - 1; i >= 0; i--) {
+      if (this._cells[i].seq === seq) {
+        return this._cells[i];
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The longest known record of an execution: the `cell_detail` answer when there is one, else
+   * the record from the `cell`/`history` messages.
+   *
+   * @param seq - the execution's `seq`.
+   * @returns the record; null when the kernel said it no longer has it and it is not in the
+   *   history; undefined when nothing is known.
+   */
+  detail(seq: number): ICellRecord | null | undefined {
+    const detail = this._details.get(seq);
+    return detail ?? this.bySeq(seq) ?? detail;
+  }
+
+  /**
+   * Whether the kernel answered a `cell_detail` request for an execution.
+   *
+   * @param seq - the execution's `seq`.
+   */
+  hasDetail(seq: number): boolean {
+    return this._details.has(seq);
   }
 
   /**
@@ -115,8 +160,24 @@ export class HeapModel implements IDisposable {
         this._samples = [];
         this._cells = [];
         this._byCellId.clear();
+        this._details.clear();
+        if (message.retained_by_cell !== undefined) {
+          this._retained = message.retained_by_cell;
+        }
         message.cells.forEach(cell => this._addCell(cell));
         this._emit('history', null);
+        break;
+      case 'cell_detail':
+        this._details.set(message.seq, message.cell);
+        if (this._details.size > Private.MAX_DETAILS) {
+          // Forget the oldest answer (Map keeps insertion order).
+          this._details.delete(this._details.keys().next().value as number);
+        }
+        this._emit('detail', message.cell?.cell_id ?? null, message.seq);
+        break;
+      case 'retained_by_cell':
+        this._retained = message.retained_by_cell;
+        this._emit('retained', null);
         break;
       case 'error':
         break;
@@ -132,6 +193,8 @@ export class HeapModel implements IDisposable {
     this._samples = [];
     this._cells = [];
     this._byCellId.clear();
+    this._details.clear();
+    this._retained = null;
     this._emit('clear', null);
   }
 
@@ -173,8 +236,8 @@ export class HeapModel implements IDisposable {
     }
   }
 
-  private _emit(kind: HeapModel.ChangeKind, cellId: string | null): void {
-    this._changed.emit({ kind, cellId });
+  private _emit(kind: HeapModel.ChangeKind, cellId: string | null, seq?: number): void {
+    this._changed.emit(seq === undefined ? { kind, cellId } : { kind, cellId, seq });
   }
 
   private _status: IProfilerStatus | null = null;
@@ -182,6 +245,8 @@ export class HeapModel implements IDisposable {
   private _samples: HeapSample[] = [];
   private _cells: ICellRecord[] = [];
   private _byCellId = new Map<string, ICellRecord[]>();
+  private _details = new Map<number, ICellRecord | null>();
+  private _retained: ReadonlyArray<IRetained> | null = null;
   private _changed = new Signal<this, HeapModel.IChangedArgs>(this);
   private _isDisposed = false;
 }
@@ -193,9 +258,18 @@ export namespace HeapModel {
   /**
    * What changed: the status, a cell started, live samples of the running cell arrived, a cell
    * finished, the whole state was replaced from the kernel (`history`), or it was forgotten
-   * (`clear`).
+   * (`clear`), a `cell_detail` answer arrived (`detail`), the retained-by-cell view changed
+   * (`retained`).
    */
-  export type ChangeKind = 'status' | 'cell-start' | 'samples' | 'cell' | 'history' | 'clear';
+  export type ChangeKind =
+    | 'status'
+    | 'cell-start'
+    | 'samples'
+    | 'cell'
+    | 'history'
+    | 'clear'
+    | 'detail'
+    | 'retained';
 
   /**
    * The arguments of {@link HeapModel.changed}.
@@ -206,9 +280,14 @@ export namespace HeapModel {
      */
     readonly kind: ChangeKind;
     /**
-     * The cell concerned by `cell-start`, `samples` and `cell`; null otherwise or without an id.
+     * The cell concerned by `cell-start`, `samples`, `cell` and `detail`; null otherwise or
+     * without an id.
      */
     readonly cellId: string | null;
+    /**
+     * The execution concerned by `detail`.
+     */
+    readonly seq?: number;
   }
 }
 
@@ -220,6 +299,11 @@ namespace Private {
    * How many live samples of the running cell are kept.
    */
   export const MAX_SAMPLES = 10_000;
+
+  /**
+   * How many `cell_detail` answers are kept.
+   */
+  export const MAX_DETAILS = 50;
 
   /**
    * Whether two records describe the same execution: the same `seq` when both have one,

@@ -50,6 +50,8 @@ describe('HeapPanel', () => {
   afterEach(() => panel.dispose());
 
   const text = (selector: string) => panel.node.querySelector(selector)!.textContent;
+  const viewsHidden = () =>
+    panel.node.querySelector('.jp-heapscope-Panel-views')!.classList.contains('lm-mod-hidden');
 
   it('has the id, title and focusability of the DOM contract', () => {
     expect(panel.id).toBe('heapscope-panel');
@@ -61,7 +63,7 @@ describe('HeapPanel', () => {
 
   it('follows the current notebook and its state', () => {
     expect(text('.jp-heapscope-Panel-status')).toBe('Open a notebook to see its heap.');
-    expect(panel.chart.isHidden).toBe(true);
+    expect(viewsHidden()).toBe(true);
 
     const first = new FakeSession('first.ipynb');
     first.setState('not-heapscope');
@@ -77,7 +79,7 @@ describe('HeapPanel', () => {
     expect(text('.jp-heapscope-Panel-notebook')).toBe('<b>second</b>.ipynb');
     expect(panel.node.querySelector('b')).toBeNull();
     expect(text('.jp-heapscope-Panel-status')).toBe('1 cell run · heap now 252 MB');
-    expect(panel.chart.isHidden).toBe(false);
+    expect(viewsHidden()).toBe(false);
     expect(panel.chart.model).toBe(second.model);
 
     // The old session no longer drives the panel.

@@ -5,11 +5,15 @@ import { nullTranslator, ITranslator, TranslationBundle } from '@jupyterlab/tran
 import type { Toolbar } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
-import { Panel, Widget } from '@lumino/widgets';
+import { Panel, StackedPanel, Widget } from '@lumino/widgets';
 
 import { HeapChart } from '../chart/widget';
+import type { ICellRecord, IFrame } from '../comm/protocol';
+import type { SourceLookup } from '../report/sites';
 import type { IHeapSession, IHeapTracker } from '../tracker/tokens';
+import { CellDetailView } from './detail';
 import { heapIcon } from './icon';
+import { RetainedView } from './retained';
 import { panelStatus } from './status';
 
 /**
@@ -50,8 +54,53 @@ export class HeapPanel extends Panel {
     this._status.node.setAttribute('role', 'status');
     this._status.node.setAttribute('aria-live', 'polite');
     this.addWidget(this._status);
+    this._switch = new Widget({ node: document.createElement('button') });
+    this._switch.addClass('jp-heapscope-Panel-switch');
+    this._switch.addClass('jp-mod-styled');
+    this._switch.addClass('jp-mod-accept');
+    this._switch.node.textContent = this._trans.__('Switch to Python 3 (heapscope)');
+    this._switch.node.addEventListener('click', () => {
+      if (this._session && options.switchKernel) {
+        void options.switchKernel(this._session);
+      }
+    });
+    this.addWidget(this._switch);
+
+    this._tabs = new Widget({ node: Private.createTabs(this._trans) });
+    this._tabs.addClass('jp-heapscope-Panel-tabs');
+    this._tabs.node.addEventListener('click', event => {
+      const view = (event.target as HTMLElement).closest('[data-view]')?.getAttribute('data-view');
+      if (view) {
+        this.showView(view as HeapPanel.View);
+      }
+    });
+    this._tabs.node.addEventListener('keydown', event => this._onTabKey(event));
+    this.addWidget(this._tabs);
+
+    this._views = new StackedPanel();
+    this._views.addClass('jp-heapscope-Panel-views');
     this._chart = new HeapChart();
-    this.addWidget(this._chart);
+    this._chart.cellClicked.connect((_, cell) => this._onCellClicked(cell), this);
+    const viewOptions = {
+      navigate: options.navigate ?? (() => undefined),
+      lookup: options.lookup ?? (() => () => undefined),
+      limit: options.limit ?? (() => 200),
+      trans: this._trans
+    };
+    this._detail = new CellDetailView(viewOptions);
+    this._retained = new RetainedView(viewOptions);
+    for (const [view, widget] of [
+      ['timeline', this._chart],
+      ['cell', this._detail],
+      ['retained', this._retained]
+    ] as const) {
+      widget.id = `${PANEL_ID}-${view}`;
+      widget.node.setAttribute('role', 'tabpanel');
+      widget.node.tabIndex = -1;
+      this._views.addWidget(widget);
+    }
+    this.addWidget(this._views);
+    this.showView('timeline');
 
     this._tracker = options.tracker;
     this._tracker.currentChanged.connect(this._onCurrentChanged, this);
@@ -67,10 +116,79 @@ export class HeapPanel extends Panel {
   }
 
   /**
+   * The view shown.
+   */
+  get view(): HeapPanel.View {
+    return this._view;
+  }
+
+  /**
+   * Show one of the views: the chart, the cell detail or the retained-by-cell split.
+   *
+   * @param view - the view.
+   */
+  showView(view: HeapPanel.View): void {
+    this._view = view;
+    const widgets = { timeline: this._chart, cell: this._detail, retained: this._retained };
+    for (const [name, widget] of Object.entries(widgets)) {
+      widget.setHidden(name !== view);
+    }
+    this._tabs.node.querySelectorAll('[data-view]').forEach(tab => {
+      const selected = tab.getAttribute('data-view') === view;
+      tab.setAttribute('aria-selected', String(selected));
+      (tab as HTMLElement).tabIndex = selected ? 0 : -1;
+      tab.classList.toggle('jp-mod-current', selected);
+    });
+    if (view === 'retained') {
+      this._retained.session = this._session;
+    }
+  }
+
+  /**
+   * Show the detail of an execution of the current notebook.
+   *
+   * @param seq - the execution's `seq`.
+   */
+  showExecution(seq: number): void {
+    this._detail.showExecution(this._session, seq);
+    this.showView('cell');
+  }
+
+  /**
+   * Show the detail of a cell's last finished run in the current notebook.
+   *
+   * @param cellId - the cell's model id.
+   * @returns whether the cell has a finished run with a `seq`.
+   */
+  showCell(cellId: string): boolean {
+    const seq = this._session?.model.lastRun(cellId)?.seq;
+    if (seq === undefined) {
+      return false;
+    }
+    this.showExecution(seq);
+    return true;
+  }
+
+  /**
+   * Read the theme colours again (call it when the theme changes).
+   */
+  refreshTheme(): void {
+    this._chart.refreshTheme();
+    this._detail.refreshTheme();
+  }
+
+  /**
    * The session shown, or null.
    */
   get session(): IHeapSession | null {
     return this._session;
+  }
+
+  /**
+   * Emitted when the model of the session shown changes (status, cells, …).
+   */
+  get modelChanged(): ISignal<this, void> {
+    return this._modelChanged;
   }
 
   /**
@@ -112,19 +230,26 @@ export class HeapPanel extends Panel {
     }
     if (old) {
       old.stateChanged.disconnect(this._onStateChanged, this);
-      old.model.changed.disconnect(this._refresh, this);
+      old.model.changed.disconnect(this._onModelChanged, this);
       old.disposed.disconnect(this._onSessionDisposed, this);
       old.notebookPanel.title.changed.disconnect(this._refresh, this);
     }
     this._session = session;
     if (session) {
       session.stateChanged.connect(this._onStateChanged, this);
-      session.model.changed.connect(this._refresh, this);
+      session.model.changed.connect(this._onModelChanged, this);
       session.disposed.connect(this._onSessionDisposed, this);
       session.notebookPanel.title.changed.connect(this._refresh, this);
     }
     this._chart.model = session?.model ?? null;
+    this._detail.session = session;
+    this._retained.session = session;
     this._onStateChanged();
+  }
+
+  private _onModelChanged(): void {
+    this._refresh();
+    this._modelChanged.emit();
   }
 
   private _onSessionDisposed(): void {
@@ -145,7 +270,34 @@ export class HeapPanel extends Panel {
     this._notebookNode.textContent = session ? session.notebookPanel.title.label : '';
     this._status.node.textContent = status.text;
     this._status.toggleClass('jp-mod-warning', status.level === 'warning');
-    this._chart.setHidden(!status.showChart);
+    this._switch.setHidden(!(session && session.state === 'not-heapscope'));
+    this._views.setHidden(!status.showChart);
+    this._tabs.setHidden(!status.showChart);
+  }
+
+  private _onCellClicked(cell: ICellRecord): void {
+    if (cell.seq !== undefined) {
+      this.showExecution(cell.seq);
+    }
+  }
+
+  /**
+   * Arrow keys move between the view tabs (the WAI-ARIA tabs pattern).
+   */
+  private _onTabKey(event: KeyboardEvent): void {
+    const order: HeapPanel.View[] = ['timeline', 'cell', 'retained'];
+    const at = order.indexOf(this._view);
+    let next = at;
+    if (event.key === 'ArrowRight') {
+      next = (at + 1) % order.length;
+    } else if (event.key === 'ArrowLeft') {
+      next = (at + order.length - 1) % order.length;
+    } else {
+      return;
+    }
+    event.preventDefault();
+    this.showView(order[next]);
+    (this._tabs.node.querySelector(`[data-view="${order[next]}"]`) as HTMLElement | null)?.focus();
   }
 
   private _trans: TranslationBundle;
@@ -153,8 +305,15 @@ export class HeapPanel extends Panel {
   private _session: IHeapSession | null = null;
   private _notebookNode: HTMLElement;
   private _status: Widget;
+  private _switch: Widget;
+  private _tabs: Widget;
+  private _views: StackedPanel;
+  private _view: HeapPanel.View = 'timeline';
+  private _detail: CellDetailView;
+  private _retained: RetainedView;
   private _chart: HeapChart;
   private _stateChanged = new Signal<this, void>(this);
+  private _modelChanged = new Signal<this, void>(this);
 }
 
 /**
@@ -177,7 +336,28 @@ export namespace HeapPanel {
      * The application's translator.
      */
     translator?: ITranslator;
+    /**
+     * Goes to a frame's code (the detail and retained views' rows).
+     */
+    navigate?: (session: IHeapSession, frame: IFrame) => void;
+    /**
+     * The source lookup of a session's notebook.
+     */
+    lookup?: (session: IHeapSession) => SourceLookup;
+    /**
+     * Sites per list asked from the kernel for the detail views.
+     */
+    limit?: () => number;
+    /**
+     * Switches a notebook to the heapscope kernel (the button shown for other kernels).
+     */
+    switchKernel?: (session: IHeapSession) => Promise<void>;
   }
+
+  /**
+   * The panel's views.
+   */
+  export type View = 'timeline' | 'cell' | 'retained';
 }
 
 /**
@@ -195,6 +375,31 @@ namespace Private {
     const notebook = document.createElement('span');
     notebook.className = 'jp-heapscope-Panel-notebook';
     node.append(heading, notebook);
+    return node;
+  }
+
+  /**
+   * The view tabs.
+   */
+  export function createTabs(trans: TranslationBundle): HTMLElement {
+    const node = document.createElement('div');
+    node.setAttribute('role', 'tablist');
+    node.setAttribute('aria-label', trans.__('Heap views'));
+    const tabs: [HeapPanel.View, string][] = [
+      ['timeline', trans.__('Timeline')],
+      ['cell', trans.__('Cell')],
+      ['retained', trans.__('Retained by cell')]
+    ];
+    for (const [view, label] of tabs) {
+      const tab = document.createElement('button');
+      tab.type = 'button';
+      tab.className = 'jp-heapscope-Panel-tab';
+      tab.setAttribute('role', 'tab');
+      tab.setAttribute('data-view', view);
+      tab.setAttribute('aria-controls', `${PANEL_ID}-${view}`);
+      tab.textContent = label;
+      node.appendChild(tab);
+    }
     return node;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The `heapscope:panel` plugin: the Heap panel in the right sidebar and its commands.
+ * The `heapscope:panel` plugin: the Heap panel in the right sidebar, its toolbar and its commands.
  */
 import {
   ILayoutRestorer,
@@ -7,33 +7,63 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, IThemeManager } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
-import { clearIcon, CommandToolbarButton, Toolbar } from '@jupyterlab/ui-components';
+import { clearIcon, CommandToolbarButton, downloadIcon, Toolbar } from '@jupyterlab/ui-components';
 
 import { CommandIDs } from '../commands';
-import { IHeapTracker } from '../tracker/tokens';
+import { navigateToFrame } from '../navigate/navigate';
+import { recordSourceLookup } from '../report/sites';
+import { HEAPSCOPE_KERNEL } from '../tracker/configuration';
+import { IHeapSession, IHeapTracker } from '../tracker/tokens';
 import { heapIcon } from './icon';
 import { HeapPanel, PANEL_ID } from './panel';
+import { ProfilerMemory } from './toolbar';
 
 /**
  * The Heap panel plugin.
  */
 export const panelPlugin: JupyterFrontEndPlugin<void> = {
   id: 'heapscope:panel',
-  description: 'The Heap panel: a chart of the current notebook’s heap across executed cells.',
+  description: 'The Heap panel: a chart of the current notebook’s heap across executed cells, cell details and retained memory.',
   autoStart: true,
   requires: [IHeapTracker],
-  optional: [ILayoutRestorer, ICommandPalette, IThemeManager, ITranslator],
+  optional: [ILayoutRestorer, ICommandPalette, IThemeManager, ITranslator, ISettingRegistry, IDocumentManager],
   activate: (
     app: JupyterFrontEnd,
     tracker: IHeapTracker,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
     themeManager: IThemeManager | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    registry: ISettingRegistry | null,
+    docManager: IDocumentManager | null
   ): void => {
     const trans = (translator ?? nullTranslator).load('heapscope');
     const { commands, shell } = app;
+    const current = () => tracker.current;
+    const connected = () => current()?.state === 'connected';
+    const detailLimit = () => Math.min(1000, 10 * (tracker.configuration?.topN ?? 20));
+
+    const switchKernel = async (session: IHeapSession): Promise<void> => {
+      await session.sessionContext.changeKernel({ name: HEAPSCOPE_KERNEL });
+    };
+    const navigate = (session: IHeapSession, frame: Parameters<typeof navigateToFrame>[0]) => {
+      void navigateToFrame(frame, {
+        notebookPanel: session.notebookPanel,
+        activate: id => shell.activateById(id),
+        docManager,
+        contents: app.serviceManager.contents,
+        serverRoot: PageConfig.getOption('serverRoot')
+      });
+    };
+    const lookup = (session: IHeapSession) =>
+      recordSourceLookup(session.model.cells, cellId => {
+        const cell = session.notebookPanel.content.widgets.find(c => c.model.id === cellId);
+        return cell?.model.sharedModel.getSource();
+      });
 
     commands.addCommand(CommandIDs.openPanel, {
       label: trans.__('Show Heap Panel'),
@@ -45,27 +75,145 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
       label: trans.__('Clear Heap History'),
       caption: trans.__('Ask the kernel to forget the heap figures of finished cells'),
       icon: clearIcon,
-      isEnabled: () => tracker.current?.state === 'connected',
+      isEnabled: connected,
       execute: () => {
-        tracker.current?.clearHistory();
+        current()?.clearHistory();
+      }
+    });
+    commands.addCommand(CommandIDs.showCell, {
+      label: trans.__('Show Cell Memory Detail'),
+      caption: trans.__('Show where a cell’s memory was allocated'),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: { cellId: { type: 'string' }, seq: { type: 'integer' } }
+        }
+      },
+      execute: args => {
+        shell.activateById(PANEL_ID);
+        if (typeof args.seq === 'number') {
+          panel.showExecution(args.seq);
+        } else {
+          const cellId =
+            typeof args.cellId === 'string' ? args.cellId : current()?.notebookPanel.content.activeCell?.model.id;
+          if (!cellId || !panel.showCell(cellId)) {
+            panel.showView('cell');
+          }
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.showRetained, {
+      label: trans.__('Show Heap Retained by Cell'),
+      caption: trans.__('Show the heap alive now, by the cell that allocated it'),
+      execute: () => {
+        shell.activateById(PANEL_ID);
+        panel.showView('retained');
+      }
+    });
+    commands.addCommand(CommandIDs.switchKernel, {
+      label: trans.__('Switch Notebook to Python 3 (heapscope)'),
+      caption: trans.__('Restart this notebook on the heapscope kernel to profile its memory'),
+      isEnabled: () => !!current() && current()!.sessionContext.session?.kernel?.name !== HEAPSCOPE_KERNEL,
+      execute: async () => {
+        const session = current();
+        if (session) {
+          await switchKernel(session);
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.toggleMode, {
+      label: () => {
+        const status = current()?.model.status;
+        const mode = status?.mode ?? tracker.configuration?.mode ?? 'default';
+        const pending = status?.pending_mode;
+        return pending && pending !== mode
+          ? trans.__('Mode: %1 → %2', mode, pending)
+          : trans.__('Mode: %1', mode);
+      },
+      caption: () => {
+        const status = current()?.model.status;
+        const next = (tracker.configuration?.mode ?? 'default') === 'exact' ? 'default' : 'exact';
+        let text = trans.__('Profiling mode. Click to switch to %1.', next);
+        if (status?.pending_mode) {
+          text +=
+            ' ' +
+            (status.pending_mode_applies === 'restart'
+              ? trans.__('The requested mode applies when the kernel restarts.')
+              : trans.__('The requested mode applies from the next cell.'));
+        }
+        return text;
+      },
+      isEnabled: () => !!registry,
+      execute: async () => {
+        if (!registry) {
+          return;
+        }
+        const next = (tracker.configuration?.mode ?? 'default') === 'exact' ? 'default' : 'exact';
+        await registry.set('heapscope:tracker', 'mode', next);
       }
     });
 
     const toolbar = new Toolbar();
-    toolbar.addItem(
-      'clear-history',
-      new CommandToolbarButton({ commands, id: CommandIDs.clearHistory, label: '' })
-    );
-    const panel = new HeapPanel({ tracker, toolbar, translator: translator ?? undefined });
-    panel.stateChanged.connect(() => commands.notifyCommandChanged(CommandIDs.clearHistory));
+    toolbar.addItem('export-report', new CommandToolbarButton({ commands, id: CommandIDs.exportReport, icon: downloadIcon, label: '' }));
+    toolbar.addItem('clear-history', new CommandToolbarButton({ commands, id: CommandIDs.clearHistory, label: '' }));
+    toolbar.addItem('spacer', Toolbar.createSpacerItem());
+    toolbar.addItem('mode', new CommandToolbarButton({ commands, id: CommandIDs.toggleMode }));
+    const memory = new ProfilerMemory({ tracker, trans });
+    toolbar.addItem('profiler-memory', memory);
+
+    const panel = new HeapPanel({
+      tracker,
+      toolbar,
+      translator: translator ?? undefined,
+      navigate,
+      lookup,
+      limit: detailLimit,
+      switchKernel
+    });
+    const refreshCommands = () => {
+      for (const id of [CommandIDs.clearHistory, CommandIDs.toggleMode, CommandIDs.switchKernel, CommandIDs.exportReport]) {
+        if (commands.hasCommand(id)) {
+          commands.notifyCommandChanged(id);
+        }
+      }
+    };
+    panel.stateChanged.connect(refreshCommands);
+    panel.modelChanged.connect(refreshCommands);
     shell.add(panel, 'right', { rank: 600 });
     restorer?.add(panel, PANEL_ID);
 
-    themeManager?.themeChanged.connect(() => panel.chart.refreshTheme());
+    themeManager?.themeChanged.connect(() => panel.refreshTheme());
+    if (registry) {
+      registry
+        .load(panelPlugin.id)
+        .then(settings => {
+          const apply = () => {
+            const rate = settings.composite.liveRate;
+            panel.chart.liveRate = typeof rate === 'number' ? rate : 10;
+          };
+          apply();
+          settings.changed.connect(apply);
+        })
+        .catch(reason => console.error('heapscope: could not load the panel settings', reason));
+      // The mode label follows the setting too.
+      registry.pluginChanged.connect((_, id) => {
+        if (id === 'heapscope:tracker') {
+          refreshCommands();
+        }
+      });
+    }
     if (palette) {
       const category = trans.__('Heap Profiler');
-      palette.addItem({ command: CommandIDs.openPanel, category });
-      palette.addItem({ command: CommandIDs.clearHistory, category });
+      for (const command of [
+        CommandIDs.openPanel,
+        CommandIDs.clearHistory,
+        CommandIDs.showCell,
+        CommandIDs.showRetained,
+        CommandIDs.toggleMode,
+        CommandIDs.switchKernel
+      ]) {
+        palette.addItem({ command, category });
+      }
     }
   }
 };

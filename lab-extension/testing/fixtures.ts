@@ -1,7 +1,7 @@
 /**
  * Protocol v1 payloads for the unit tests (never part of the built extension).
  */
-import type { ICellRecord, ICellStart, IProfilerStatus } from '../comm/protocol';
+import type { ICellRecord, ICellStart, IFrame, IProfilerStatus, ISite } from '../comm/protocol';
 
 /**
  * A valid, active profiler status.
@@ -56,4 +56,29 @@ export function cellPayload(overrides: Partial<ICellRecord> = {}): ICellRecord {
  */
 export function message(type: string, body: { [key: string]: unknown } = {}): { [key: string]: unknown } {
   return { protocol: 1, type, ...body };
+}
+
+/**
+ * The strings a hostile kernel could send as file names, function names and source.
+ */
+export const PAYLOADS = [
+  '<img src=x onerror=alert(1)>',
+  '</script><script>alert(1)</script>',
+  `"'&`,
+  '$& $1 $` <!-- \u2028\u2029'
+] as const;
+
+/**
+ * A valid Site whose innermost frame is a cell line (with a one-frame stack).
+ */
+export function sitePayload(overrides: Partial<ISite> = {}): ISite {
+  const frame: IFrame = {
+    file: '/tmp/ipykernel_1234/123.py',
+    line: 2,
+    function: '<module>',
+    cell_id: 'c0ffee',
+    cell_line: 2,
+    execution_count: 3
+  };
+  return { ...frame, bytes: 80_000_000, count: 1, stack: [frame], ...overrides };
 }

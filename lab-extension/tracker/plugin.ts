@@ -1,9 +1,12 @@
 /**
- * The `heapscope:tracker` plugin: provides {@link IHeapTracker}.
+ * The `heapscope:tracker` plugin: provides {@link IHeapTracker}; its settings (schema/tracker.json)
+ * are what every kernel is asked for (`configure`).
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
+import { readConfiguration } from './configuration';
 import { HeapTracker } from './tracker';
 import { IHeapTracker } from './tokens';
 
@@ -15,8 +18,28 @@ export const trackerPlugin: JupyterFrontEndPlugin<IHeapTracker> = {
   description: 'Connects every notebook to its heapscope kernel agent and keeps its heap model.',
   autoStart: true,
   requires: [INotebookTracker],
+  optional: [ISettingRegistry],
   provides: IHeapTracker,
-  activate: (app: JupyterFrontEnd, notebookTracker: INotebookTracker): IHeapTracker => {
-    return new HeapTracker({ notebookTracker });
+  activate: (
+    app: JupyterFrontEnd,
+    notebookTracker: INotebookTracker,
+    registry: ISettingRegistry | null
+  ): IHeapTracker => {
+    const tracker = new HeapTracker({ notebookTracker });
+    if (registry) {
+      registry
+        .load(trackerPlugin.id)
+        .then(settings => {
+          const apply = () => {
+            tracker.configuration = readConfiguration(settings.composite);
+          };
+          apply();
+          settings.changed.connect(apply);
+        })
+        .catch(reason => console.error('heapscope: could not load the profiler settings', reason));
+    } else {
+      tracker.configuration = readConfiguration({});
+    }
+    return tracker;
   }
 };

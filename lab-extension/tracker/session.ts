@@ -7,7 +7,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { HeapConnection } from '../comm/connection';
 import { HeapModel } from '../model/model';
-import type { IHeapSession } from './tokens';
+import type { IHeapConfiguration, IHeapSession } from './tokens';
 
 /**
  * The heap session of one notebook.
@@ -21,10 +21,11 @@ export class HeapSession implements IHeapSession {
   constructor(options: HeapSession.IOptions) {
     this.notebookPanel = options.notebookPanel;
     this.model = new HeapModel();
+    this._configuration = options.configuration ?? null;
     this._connection = new HeapConnection({ sessionContext: this.sessionContext });
     this._connection.messageReceived.connect((_, message) => this.model.apply(message), this);
     this._connection.kernelReset.connect(() => this.model.clear(), this);
-    this._connection.stateChanged.connect((_, state) => this._stateChanged.emit(state), this);
+    this._connection.stateChanged.connect(this._onStateChanged, this);
   }
 
   /**
@@ -80,6 +81,35 @@ export class HeapSession implements IHeapSession {
   }
 
   /**
+   * Ask the kernel for a cell's record with longer site lists.
+   *
+   * @param seq - the execution's `seq`.
+   * @param limit - sites per list.
+   */
+  requestDetail(seq: number, limit?: number): boolean {
+    return this._connection.send(limit === undefined ? { type: 'cell_detail', seq } : { type: 'cell_detail', seq, limit });
+  }
+
+  /**
+   * Ask the kernel for the heap alive now by allocating cell.
+   *
+   * @param limit - sites per cell.
+   */
+  requestRetained(limit?: number): boolean {
+    return this._connection.send(limit === undefined ? { type: 'retained_by_cell' } : { type: 'retained_by_cell', limit });
+  }
+
+  /**
+   * Tell the kernel the extension's settings (now if connected, and after every comm open).
+   *
+   * @param configuration - the mode and top N.
+   */
+  configure(configuration: IHeapConfiguration): void {
+    this._configuration = configuration;
+    this._sendConfiguration();
+  }
+
+  /**
    * Dispose of the session, its connection and its model (idempotent).
    */
   dispose(): void {
@@ -93,7 +123,22 @@ export class HeapSession implements IHeapSession {
     Signal.clearData(this);
   }
 
+  private _onStateChanged(_: HeapConnection, state: HeapConnection.State): void {
+    if (state === 'connected') {
+      this._sendConfiguration();
+    }
+    this._stateChanged.emit(state);
+  }
+
+  private _sendConfiguration(): void {
+    const configuration = this._configuration;
+    if (configuration && this._connection.state === 'connected') {
+      this._connection.send({ type: 'configure', mode: configuration.mode, top_n: configuration.topN });
+    }
+  }
+
   private _connection: HeapConnection;
+  private _configuration: IHeapConfiguration | null;
   private _stateChanged = new Signal<this, HeapConnection.State>(this);
   private _disposed = new Signal<this, void>(this);
   private _isDisposed = false;
@@ -111,5 +156,9 @@ export namespace HeapSession {
      * The notebook to profile.
      */
     notebookPanel: NotebookPanel;
+    /**
+     * What to ask the kernel for (`configure`); nothing is sent without it.
+     */
+    configuration?: IHeapConfiguration;
   }
 }

@@ -8,6 +8,7 @@ import type { IObservableDisposable } from '@lumino/disposable';
 import type { ISignal } from '@lumino/signaling';
 
 import type { HeapConnection } from '../comm/connection';
+import type { ProfilerMode } from '../comm/protocol';
 import type { HeapModel } from '../model/model';
 
 /**
@@ -40,6 +41,36 @@ export interface IHeapSession extends IObservableDisposable {
    * @returns whether the request was sent.
    */
   clearHistory(): boolean;
+  /**
+   * Ask the kernel for a cell's record with up to `limit` sites per list; the answer lands in
+   * the model (`model.detail(seq)`).
+   *
+   * @param seq - the execution's `seq`.
+   * @param limit - sites per list (1–1000).
+   * @returns whether the request was sent.
+   */
+  requestDetail(seq: number, limit?: number): boolean;
+  /**
+   * Ask the kernel for the heap alive now by allocating cell (`model.retainedByCell`).
+   *
+   * @param limit - sites per cell (1–1000).
+   * @returns whether the request was sent.
+   */
+  requestRetained(limit?: number): boolean;
+}
+
+/**
+ * What the extension asks every heapscope kernel for (`configure`, from the settings).
+ */
+export interface IHeapConfiguration {
+  /**
+   * The profiling mode.
+   */
+  readonly mode: ProfilerMode;
+  /**
+   * Sites per list in `cell` and `history` messages.
+   */
+  readonly topN: number;
 }
 
 /**
@@ -60,6 +91,11 @@ export interface IHeapTracker {
    * @param panel - an open notebook.
    */
   sessionFor(panel: NotebookPanel): IHeapSession;
+  /**
+   * What every kernel is asked for (from the settings); sent after every comm open and whenever
+   * it changes. Null until the settings are loaded: nothing is sent then.
+   */
+  configuration: IHeapConfiguration | null;
 }
 
 /**

@@ -6,7 +6,7 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { HeapSession } from './session';
-import type { IHeapSession, IHeapTracker } from './tokens';
+import type { IHeapConfiguration, IHeapSession, IHeapTracker } from './tokens';
 
 /**
  * The default {@link IHeapTracker}.
@@ -47,6 +47,23 @@ export class HeapTracker implements IHeapTracker, IDisposable {
   }
 
   /**
+   * What every kernel is asked for; setting it sends `configure` to every connected kernel.
+   */
+  get configuration(): IHeapConfiguration | null {
+    return this._configuration;
+  }
+  set configuration(value: IHeapConfiguration | null) {
+    const old = this._configuration;
+    if (value === old || (value && old && value.mode === old.mode && value.topN === old.topN)) {
+      return;
+    }
+    this._configuration = value;
+    if (value) {
+      this._sessions.forEach(session => session.configure(value));
+    }
+  }
+
+  /**
    * The session of a notebook, created on first use and disposed with the notebook.
    *
    * @param panel - an open notebook.
@@ -54,7 +71,7 @@ export class HeapTracker implements IHeapTracker, IDisposable {
   sessionFor(panel: NotebookPanel): IHeapSession {
     let session = this._sessions.get(panel);
     if (!session) {
-      session = new HeapSession({ notebookPanel: panel });
+      session = new HeapSession({ notebookPanel: panel, configuration: this._configuration ?? undefined });
       this._sessions.set(panel, session);
       panel.disposed.connect(this._onPanelDisposed, this);
     }
@@ -84,6 +101,7 @@ export class HeapTracker implements IHeapTracker, IDisposable {
   }
 
   private _notebooks: INotebookTracker;
+  private _configuration: IHeapConfiguration | null = null;
   private _sessions = new Map<NotebookPanel, HeapSession>();
   private _currentChanged = new Signal<this, IHeapSession | null>(this);
   private _isDisposed = false;

@@ -4,19 +4,8 @@
  * heapscope from the Heap panel.
  */
 import { expect, test } from '@jupyterlab/galata';
-import {
-  badge,
-  codeCells,
-  failOnDialog,
-  HEAP_UI,
-  openDetailFromBadge,
-  openFixture,
-  parseBadge,
-  PAYLOADS,
-  PLAIN_PYTHON,
-  readTextFile,
-  waitForKernelIdle
-} from './helpers';
+import { badge, codeCells, openFixture, parseBadge, waitForKernelIdle } from './helpers';
+import { failOnDialog, HEAP_UI, openDetailFromBadge, PAYLOADS, PLAIN_PYTHON, readTextFile } from './uiHelpers';
 
 test.use({ autoGoto: true });
 
@@ -52,7 +41,7 @@ test.describe('heap UI on the fixture notebook', () => {
     const row = detail.locator('.jp-heapscope-Site-main', { hasText: 'line 2' }).first();
     await expect(row).toBeVisible();
     await expect(row.locator('.jp-heapscope-Site-source')).toHaveText(/np\.ones\(10_000_000\)/);
-    await expect(detail.locator('.jp-heapscope-Icicle .js-plotly-plot')).toBeVisible();
+    await expect(detail.locator('.jp-heapscope-Icicle.js-plotly-plot .main-svg').first()).toBeVisible();
 
     // Expanding the stack is a separate button; clicking the row jumps to the cell line.
     await detail.locator('.jp-heapscope-Toggle').first().click();
@@ -121,7 +110,7 @@ test.describe('heap UI on the fixture notebook', () => {
       }
     });
     await reader.setContent(html, { waitUntil: 'load' });
-    await expect(reader.locator('.hs-chart .js-plotly-plot')).toBeVisible();
+    await expect(reader.locator('.hs-chart.js-plotly-plot .main-svg').first()).toBeVisible();
     await expect(reader.locator('.hs-table tbody tr')).toHaveCount(cells.length);
     await expect(reader.locator('.jp-heapscope-Site-function', { hasText: PAYLOADS[1] }).first()).toBeVisible();
     await expect(reader.locator('img')).toHaveCount(0);
@@ -140,7 +129,11 @@ test('a plain Python notebook is switched to heapscope from the panel', async ({
   await expect(button).toBeVisible();
   await expect(page.locator('#heapscope-panel .jp-heapscope-Panel-status')).toContainText('does not run the heapscope agent');
   await button.click();
-  await expect(page.locator('.jp-Notebook-toolbar .jp-KernelName')).toHaveText(/heapscope/, { timeout: 60000 });
+  await expect
+    .poll(() => page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.name), {
+      timeout: 60000
+    })
+    .toBe('heapscope');
   await waitForKernelIdle(page);
   await expect(button).toBeHidden();
   await page.notebook.runCell(0);

@@ -1,0 +1,74 @@
+"""The self-contained HTML memory report, for ``heapscope report --html OUT.html``.
+
+The page is the same the JupyterLab extension exports ("Export notebook memory report"): both put
+the report's JSON (docs/report-schema.json) into one template, ``report_assets/report.template``,
+built by ``lab-extension/report/build-assets.js`` from the report viewer, plotly.js and the
+stylesheet. The template holds a strict Content-Security-Policy (scripts and styles allowed by
+hash only, no network); the viewer renders every string with ``textContent``. This module only
+escapes the JSON and fills the placeholder: there is no rendering logic in Python.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+#: The placeholder of the report's JSON in the template (``REPORT_DATA_MARKER`` in
+#: lab-extension/report/html.ts).
+REPORT_DATA_MARKER = "@@HEAPSCOPE_REPORT_DATA@@"
+
+#: The template, next to this module in the installed package.
+TEMPLATE_PATH = Path(__file__).resolve().parent / "report_assets" / "report.template"
+
+#: ``<``, ``>``, ``&``, U+2028 and U+2029 as JSON escapes: no ``</script>`` or ``<!--`` can
+#: appear inside the ``<script type="application/json">`` element, and the text stays JSON.
+_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+            0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+class ReportTemplateMissing(RuntimeError):
+    """The package was built without the report template (``npm run build:prod`` builds it)."""
+
+
+def escape_json_for_html(text: str) -> str:
+    """Escape JSON text for an HTML ``<script>`` element (``escapeJsonForHtml`` in html.ts)."""
+    return text.translate(_ESCAPES)
+
+
+def load_template(path: Optional[Path] = None) -> str:
+    """Read the page template; raise :class:`ReportTemplateMissing` with the fix when absent."""
+    path = path or TEMPLATE_PATH
+    try:
+        template = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ReportTemplateMissing(
+            f"the HTML report template is missing ({path}); this heapscope was built without it: "
+            "run `npm run build:prod` before building the wheel") from None
+    if template.count(REPORT_DATA_MARKER) < 1:
+        raise ReportTemplateMissing(f"{path} has no data placeholder: rebuild it with `npm run build:prod`")
+    return template
+
+
+def render_html(report: Mapping[str, Any], template: Optional[str] = None) -> str:
+    """Return the HTML page of a report.
+
+    ``ensure_ascii`` keeps the JSON plain ASCII, so strings the kernel produced with
+    ``surrogateescape`` (lone surrogates) are written as ``\\udcxx`` escapes instead of failing.
+    """
+    template = load_template() if template is None else template
+    data = escape_json_for_html(json.dumps(report, ensure_ascii=True, allow_nan=False,
+                                           separators=(",", ":")))
+    head, sep, tail = template.partition(REPORT_DATA_MARKER)
+    if not sep:
+        raise ReportTemplateMissing("the report template has no data placeholder")
+    return head + data + tail
+
+
+def write_html(report: Mapping[str, Any], path: Path, template: Optional[str] = None) -> None:
+    """Write the HTML page of a report (atomically: a temporary file, then a rename)."""
+    path = Path(path)
+    text = render_html(report, template)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

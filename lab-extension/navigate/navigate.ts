@@ -1,0 +1,133 @@
+/**
+ * Jump from a site to its code: a line of a notebook cell, or a line of a file the server can open.
+ */
+import { Notification } from '@jupyterlab/apputils';
+import type { Cell } from '@jupyterlab/cells';
+import type { IDocumentManager } from '@jupyterlab/docmanager';
+import type { Notebook, NotebookPanel } from '@jupyterlab/notebook';
+import type { Contents } from '@jupyterlab/services';
+
+import type { IFrame } from '../comm/protocol';
+import { fileLine } from '../report/sites';
+import { displayText } from '../format/text';
+import { serverRelativePath } from './paths';
+
+/**
+ * The CSS class that briefly highlights the cell jumped to.
+ */
+export const FLASH_CLASS = 'jp-heapscope-mod-flash';
+
+/**
+ * Scroll to a notebook cell, select it, put the cursor at the start of a line and highlight the
+ * cell briefly.
+ *
+ * @param notebook - the notebook.
+ * @param cellId - the cell's model id.
+ * @param line - the line within the cell, from 1.
+ * @returns whether the cell was found.
+ */
+export async function revealCellLine(notebook: Notebook, cellId: string, line: number): Promise<boolean> {
+  const index = notebook.widgets.findIndex(cell => cell.model.id === cellId);
+  if (index < 0) {
+    return false;
+  }
+  const cell: Cell = notebook.widgets[index];
+  notebook.deselectAll();
+  notebook.activeCellIndex = index;
+  await notebook.scrollToCell(cell, 'center');
+  await cell.ready;
+  const editor = cell.editor;
+  if (editor) {
+    const last = Math.max(0, editor.lineCount - 1);
+    const position = { line: Math.min(Math.max(0, line - 1), last), column: 0 };
+    notebook.mode = 'edit';
+    editor.setCursorPosition(position);
+    editor.revealPosition(position);
+    editor.focus();
+  }
+  cell.node.classList.remove(FLASH_CLASS);
+  // Restart the animation: read layout between removing and adding the class.
+  void cell.node.offsetWidth;
+  cell.node.classList.add(FLASH_CLASS);
+  setTimeout(() => cell.node.classList.remove(FLASH_CLASS), Private.FLASH_MS);
+  return true;
+}
+
+/**
+ * What {@link navigateToFrame} needs from JupyterLab.
+ */
+export interface INavigationContext {
+  /**
+   * The notebook the frame's cell belongs to.
+   */
+  readonly notebookPanel: NotebookPanel;
+  /**
+   * Activates a widget by id (the shell's `activateById`).
+   */
+  readonly activate: (id: string) => void;
+  /**
+   * Opens files; without it files are shown as text only.
+   */
+  readonly docManager: IDocumentManager | null;
+  /**
+   * The contents manager (checks that a file exists before opening it).
+   */
+  readonly contents: Contents.IManager | null;
+  /**
+   * The server's root directory (absolute), or '' when unknown.
+   */
+  readonly serverRoot: string;
+}
+
+/**
+ * Go to a frame's code: its cell line when it is cell code of the notebook, else its file at the
+ * line when the server can open it; otherwise say where it is in a notification (as text).
+ *
+ * @param frame - a frame or site.
+ * @param context - JupyterLab's services.
+ * @returns how the frame was shown.
+ */
+export async function navigateToFrame(
+  frame: IFrame,
+  context: INavigationContext
+): Promise<'cell' | 'file' | 'text'> {
+  if (frame.cell_id !== null && frame.cell_line !== null) {
+    context.activate(context.notebookPanel.id);
+    if (await revealCellLine(context.notebookPanel.content, frame.cell_id, frame.cell_line)) {
+      return 'cell';
+    }
+  }
+  const path = serverRelativePath(frame.file, context.serverRoot);
+  if (path !== null && context.docManager && context.contents) {
+    try {
+      await context.contents.get(path, { content: false });
+      const widget = context.docManager.openOrReveal(path);
+      const editor = (widget as any)?.content?.editor;
+      if (widget && editor && frame.line !== null) {
+        await (widget as any).context?.ready;
+        const position = { line: frame.line - 1, column: 0 };
+        editor.setCursorPosition(position);
+        editor.revealPosition(position);
+        editor.focus();
+      }
+      if (widget) {
+        return 'file';
+      }
+    } catch {
+      // Not readable through the server: say where it is instead.
+    }
+  }
+  const where = frame.cell_id !== null ? `a cell that is not in this notebook (${fileLine(frame)})` : fileLine(frame);
+  Notification.info(`${displayText(frame.function, 200)} is at ${displayText(where, 1024)}`, { autoClose: 8000 });
+  return 'text';
+}
+
+/**
+ * A module-private namespace.
+ */
+namespace Private {
+  /**
+   * How long the highlight lasts, in milliseconds (the CSS animation's duration).
+   */
+  export const FLASH_MS = 1500;
+}

@@ -1,0 +1,231 @@
+/**
+ * The cell detail view of the Heap panel: where a cell's memory was allocated, at its peak and
+ * when it ended, with stacks and an icicle chart.
+ */
+import type { TranslationBundle } from '@jupyterlab/translation';
+import { Panel, Widget } from '@lumino/widgets';
+
+import { buildIcicleFigure } from '../chart/icicle';
+import type { ICellRecord, IFrame } from '../comm/protocol';
+import { formatBytes, formatSignedBytes } from '../format/bytes';
+import { displayText, firstSourceLine } from '../format/text';
+import type { HeapModel } from '../model/model';
+import { createSiteList } from '../report/dom';
+import { peakBase, SourceLookup } from '../report/sites';
+import type { IHeapSession } from '../tracker/tokens';
+import { PlotView } from './plotView';
+
+/**
+ * Shows one execution of a cell.
+ */
+export class CellDetailView extends Panel {
+  /**
+   * Construct the view.
+   *
+   * @param options - navigation, source lookup and translations.
+   */
+  constructor(options: CellDetailView.IOptions) {
+    super();
+    this._options = options;
+    this.addClass('jp-heapscope-Detail');
+    this._content = new Widget();
+    this._content.addClass('jp-heapscope-Detail-content');
+    this._icicle = new PlotView();
+    this._icicle.addClass('jp-heapscope-Icicle');
+    this.addWidget(this._content);
+    this.addWidget(this._icicle);
+    this._render();
+  }
+
+  /**
+   * The execution shown (`seq`), or null.
+   */
+  get seq(): number | null {
+    return this._seq;
+  }
+
+  /**
+   * Show an execution of a session's notebook and ask the kernel for its longer lists.
+   *
+   * @param session - the notebook's heap session.
+   * @param seq - the execution's `seq`.
+   */
+  showExecution(session: IHeapSession | null, seq: number | null): void {
+    this.session = session;
+    this._seq = seq;
+    if (session && seq !== null && !session.model.hasDetail(seq)) {
+      session.requestDetail(seq, this._options.limit());
+    }
+    this._render();
+  }
+
+  /**
+   * The session whose model is shown.
+   */
+  get session(): IHeapSession | null {
+    return this._session;
+  }
+  set session(session: IHeapSession | null) {
+    if (session === this._session) {
+      return;
+    }
+    this._session?.model.changed.disconnect(this._onModelChanged, this);
+    this._session = session;
+    this._seq = null;
+    session?.model.changed.connect(this._onModelChanged, this);
+    this._render();
+  }
+
+  /**
+   * Read the theme again (the icicle).
+   */
+  refreshTheme(): void {
+    this._icicle.refreshTheme();
+  }
+
+  /**
+   * Dispose of the view (idempotent).
+   */
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this.session = null;
+    super.dispose();
+  }
+
+  private _onModelChanged(_: HeapModel, args: HeapModel.IChangedArgs): void {
+    if (args.kind === 'samples' || args.kind === 'status' || args.kind === 'retained' || args.kind === 'cell-start') {
+      return;
+    }
+    if (args.kind === 'detail' && args.seq !== this._seq) {
+      return;
+    }
+    if (args.kind === 'clear') {
+      this._seq = null;
+    }
+    this._render();
+  }
+
+  private _render(): void {
+    const trans = this._options.trans;
+    const node = this._content.node;
+    node.textContent = '';
+    const session = this._session;
+    const record: ICellRecord | null | undefined =
+      session && this._seq !== null ? session.model.detail(this._seq) : undefined;
+    if (!session || !record) {
+      node.appendChild(
+        Private.el(
+          'p',
+          'jp-heapscope-Empty',
+          trans.__('Click a cell’s point in the chart, or a cell’s badge, to see where its memory was allocated.')
+        )
+      );
+      this._icicle.figure = null;
+      this._icicle.hide();
+      return;
+    }
+    const lookup = this._options.lookup(session);
+    const navigate = (frame: IFrame) => this._options.navigate(session, frame);
+    const title = `[${record.execution_count ?? '?'}] ${displayText(firstSourceLine(record.source), 120)}`;
+    node.appendChild(Private.el('h3', 'jp-heapscope-Detail-title', title));
+    const facts = [
+      trans.__('net %1', formatSignedBytes(record.end_bytes - record.start_bytes)),
+      trans.__('peak %1', formatSignedBytes(record.peak_bytes - record.start_bytes)),
+      trans.__('heap %1 → %2 → %3', formatBytes(record.start_bytes), formatBytes(record.peak_bytes), formatBytes(record.end_bytes))
+    ];
+    if (record.allocated_bytes !== undefined) {
+      facts.push(trans.__('allocated %1', formatBytes(record.allocated_bytes)));
+    }
+    if (record.status !== 'ok') {
+      facts.push(record.status === 'error' ? trans.__('raised an error') : trans.__('aborted'));
+    }
+    node.appendChild(Private.el('p', 'jp-heapscope-Detail-facts', facts.join(' · ')));
+    if (record.top_at_peak === undefined && record.retained === undefined) {
+      const reason = session.model.status?.attribution_reason;
+      node.appendChild(
+        Private.el(
+          'p',
+          'jp-heapscope-Empty',
+          reason
+            ? trans.__('No line-level attribution: %1', displayText(reason, 512))
+            : trans.__('No line-level attribution for this cell.')
+        )
+      );
+      this._icicle.figure = null;
+      this._icicle.hide();
+      return;
+    }
+    const base = peakBase(record);
+    node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', trans.__('Top lines at the peak')));
+    node.appendChild(
+      createSiteList(record.top_at_peak ?? [], { base, lookup, onNavigate: navigate, emptyText: trans.__('Nothing held at the peak.') })
+    );
+    node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', trans.__('Retained when the cell ended')));
+    node.appendChild(
+      createSiteList(record.retained ?? [], { base, lookup, onNavigate: navigate, emptyText: trans.__('Nothing retained.') })
+    );
+    const sites = record.top_at_peak ?? [];
+    if (sites.length > 0) {
+      node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', trans.__('The peak by stack')));
+      this._icicle.show();
+      this._icicle.figure = theme => buildIcicleFigure(sites, `[${record.execution_count ?? '?'}]`, theme);
+    } else {
+      this._icicle.figure = null;
+      this._icicle.hide();
+    }
+  }
+
+  private _options: CellDetailView.IOptions;
+  private _content: Widget;
+  private _icicle: PlotView;
+  private _session: IHeapSession | null = null;
+  private _seq: number | null = null;
+}
+
+/**
+ * A namespace for CellDetailView statics.
+ */
+export namespace CellDetailView {
+  /**
+   * The options of the view.
+   */
+  export interface IOptions {
+    /**
+     * Goes to a frame's code.
+     */
+    navigate: (session: IHeapSession, frame: IFrame) => void;
+    /**
+     * The source lookup of a session's notebook.
+     */
+    lookup: (session: IHeapSession) => SourceLookup;
+    /**
+     * Sites per list asked from the kernel.
+     */
+    limit: () => number;
+    /**
+     * The translation bundle.
+     */
+    trans: TranslationBundle;
+  }
+}
+
+/**
+ * A module-private namespace.
+ */
+namespace Private {
+  /**
+   * Create an element with a class and text.
+   */
+  export function el<K extends keyof HTMLElementTagNameMap>(
+    tag: K,
+    className: string,
+    text: string
+  ): HTMLElementTagNameMap[K] {
+    const node = document.createElement(tag);
+    node.className = className;
+    node.textContent = text;
+    return node;
+  }
+}

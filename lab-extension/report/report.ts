@@ -1,0 +1,131 @@
+/**
+ * The JSON report of a notebook's heap (docs/report-schema.json), built from the browser's heap
+ * model. Pure: no DOM, no kernel.
+ */
+import type { ICellRecord, IProfilerStatus, IRetained } from '../comm/protocol';
+
+/**
+ * A cell of the report: a CellRecord and its place in the notebook.
+ */
+export interface IReportCell extends ICellRecord {
+  /**
+   * The cell's 0-based position among the notebook's cells; null when it is no notebook cell.
+   */
+  readonly index?: number | null;
+}
+
+/**
+ * The report (docs/report-schema.json, version 1).
+ */
+export interface IReport {
+  readonly heapscope_report: 1;
+  readonly generator: { readonly name: 'heapscope'; readonly version: string };
+  readonly created_at?: number;
+  readonly target: { readonly kind: 'notebook' | 'script'; readonly path: string | null };
+  readonly kernel: { readonly name: string | null; readonly status: IProfilerStatus | null };
+  readonly outcome: {
+    readonly status: 'ok' | 'error' | 'unprofiled';
+    readonly message: string | null;
+    readonly failed_cell: { readonly index: number; readonly cell_id: string | null } | null;
+  };
+  readonly cells: ReadonlyArray<IReportCell>;
+  readonly retained_by_cell?: ReadonlyArray<IRetained> | null;
+}
+
+/**
+ * What a report is built from.
+ */
+export interface IReportSource {
+  /**
+   * The notebook's path (relative to the server root).
+   */
+  readonly path: string | null;
+  /**
+   * The kernelspec name.
+   */
+  readonly kernelName: string | null;
+  /**
+   * The profiler's last status.
+   */
+  readonly status: IProfilerStatus | null;
+  /**
+   * The finished executions, in execution order.
+   */
+  readonly cells: ReadonlyArray<ICellRecord>;
+  /**
+   * The heap alive now by allocating cell.
+   */
+  readonly retainedByCell: ReadonlyArray<IRetained> | null;
+  /**
+   * The notebook's cell ids in order (gives each record its `index`).
+   */
+  readonly cellIds: ReadonlyArray<string>;
+  /**
+   * The longer record of an execution, when the kernel sent one (`cell_detail`).
+   */
+  readonly detail?: (seq: number) => ICellRecord | null | undefined;
+  /**
+   * The heapscope version writing the report.
+   */
+  readonly version: string;
+  /**
+   * The time the report is written, in seconds since the Unix epoch.
+   */
+  readonly now: number;
+}
+
+/**
+ * Build the report of a notebook.
+ *
+ * @param source - the model's state and the notebook's cells.
+ * @returns a report that validates against docs/report-schema.json.
+ */
+export function buildReport(source: IReportSource): IReport {
+  const position = new Map<string, number>();
+  source.cellIds.forEach((id, i) => position.set(id, i));
+  const cells: IReportCell[] = source.cells.map(record => {
+    const longer = record.seq !== undefined ? source.detail?.(record.seq) : undefined;
+    const cell = longer ?? record;
+    const index = cell.cell_id === null ? null : position.get(cell.cell_id) ?? null;
+    return { ...cell, index };
+  });
+  const status = source.status;
+  let outcome: IReport['outcome'] = { status: 'ok', message: null, failed_cell: null };
+  if (status && !status.active) {
+    outcome = { status: 'unprofiled', message: status.reason, failed_cell: null };
+  } else {
+    const failed = cells.filter(cell => cell.status !== 'ok');
+    if (failed.length > 0) {
+      const first = failed[0];
+      outcome = {
+        status: 'error',
+        message:
+          failed.length === 1
+            ? `1 cell run did not finish normally ([${first.execution_count ?? '?'}] ${first.status}).`
+            : `${failed.length} cell runs did not finish normally (the first: [${first.execution_count ?? '?'}] ${first.status}).`,
+        failed_cell:
+          first.index !== null && first.index !== undefined ? { index: first.index, cell_id: first.cell_id } : null
+      };
+    }
+  }
+  return {
+    heapscope_report: 1,
+    generator: { name: 'heapscope', version: source.version },
+    created_at: source.now,
+    target: { kind: 'notebook', path: source.path },
+    kernel: { name: source.kernelName, status },
+    outcome,
+    cells,
+    retained_by_cell: source.retainedByCell
+  };
+}
+
+/**
+ * The file names of a notebook's report, next to it: `dir/name.heap.html` and `.heap.json`.
+ *
+ * @param notebookPath - the notebook's path, e.g. `work/analysis.ipynb`.
+ */
+export function reportPaths(notebookPath: string): { html: string; json: string } {
+  const base = notebookPath.replace(/\.ipynb$/i, '');
+  return { html: `${base}.heap.html`, json: `${base}.heap.json` };
+}

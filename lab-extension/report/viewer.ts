@@ -1,0 +1,271 @@
+/**
+ * The viewer of the exported HTML report: a standalone script (compiled with its imports into
+ * one file, report_assets/viewer.js) that renders the page from the report's JSON, embedded in
+ * `<script type="application/json" id="heapscope-report-data">`. It uses `window.Plotly`
+ * (plotly.min.js, inlined before it) and builds every node with `textContent`; it makes no
+ * network request.
+ */
+import type { IFrame } from '../comm/protocol';
+import { buildIcicleFigure } from '../chart/icicle';
+import { FALLBACK_THEME, IChartTheme } from '../chart/theme';
+import { buildHeapFigure, CHART_CONFIG } from '../chart/traces';
+import { formatBytes, formatSignedBytes } from '../format/bytes';
+import { displayText, firstSourceLine } from '../format/text';
+import { createRetainedList, createSiteList } from './dom';
+import { REPORT_DATA_ID } from './html';
+import type { IReport, IReportCell } from './report';
+import { peakBase, recordSourceLookup } from './sites';
+
+/**
+ * The plotly calls the viewer makes.
+ */
+export interface IViewerPlotly {
+  newPlot(node: HTMLElement, data: unknown[], layout: unknown, config: unknown): Promise<unknown>;
+}
+
+/**
+ * Render a report into a node.
+ *
+ * @param root - the node to fill (emptied first).
+ * @param report - the parsed report.
+ * @param plotly - plotly.js, or null to leave the charts out.
+ * @param theme - the charts' colours.
+ */
+export function renderReport(
+  root: HTMLElement,
+  report: IReport,
+  plotly: IViewerPlotly | null,
+  theme: IChartTheme = FALLBACK_THEME
+): void {
+  root.textContent = '';
+  const cells = Array.isArray(report.cells) ? report.cells : [];
+  const lookup = recordSourceLookup(cells);
+  const sections = new Map<IReportCell, HTMLElement>();
+  const goTo = (cell: IReportCell | undefined) => {
+    const section = cell && sections.get(cell);
+    if (section) {
+      section.scrollIntoView({ block: 'start' });
+      section.focus();
+    }
+  };
+  const goToFrame = (frame: IFrame) => {
+    goTo(
+      cells.find(c => c.cell_id === frame.cell_id && c.execution_count === frame.execution_count) ??
+        [...cells].reverse().find(c => c.cell_id !== null && c.cell_id === frame.cell_id)
+    );
+  };
+
+  const path = report.target?.path ?? null;
+  const header = Private.el('header', 'hs-header');
+  header.append(
+    Private.el('h1', '', 'Notebook memory report'),
+    Private.el('p', 'hs-target', path === null ? '(no path)' : displayText(path, 1024))
+  );
+  const status = report.kernel?.status ?? null;
+  const facts: string[] = [];
+  if (report.created_at !== undefined) {
+    facts.push(`written ${new Date(report.created_at * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC`);
+  }
+  facts.push(`heapscope ${displayText(String(report.generator?.version ?? '?'), 40)}`);
+  if (status) {
+    facts.push(`Python ${displayText(status.python, 40)}`, `${status.mode} mode`);
+    facts.push(`profiler memory ${formatBytes(status.profiler_bytes)}`);
+  }
+  facts.push('1 MB = 1,000,000 bytes');
+  header.appendChild(Private.el('p', 'hs-facts', facts.join(' · ')));
+  if (report.outcome && report.outcome.status !== 'ok') {
+    header.appendChild(
+      Private.el('p', 'hs-warning', `${report.outcome.status}: ${displayText(report.outcome.message ?? '', 1024)}`)
+    );
+  }
+  root.appendChild(header);
+  if (typeof document !== 'undefined') {
+    document.title = `Memory report · ${path === null ? 'notebook' : displayText(path, 200)}`;
+  }
+
+  // The chart.
+  const chartSection = Private.section(root, 'Heap across executed cells');
+  if (cells.length > 0 && plotly) {
+    const node = Private.el('div', 'hs-chart');
+    chartSection.appendChild(node);
+    const figure = buildHeapFigure({ cells, running: null }, theme);
+    void plotly
+      .newPlot(node, figure.data, { ...figure.layout, height: 320 }, { ...CHART_CONFIG, responsive: true })
+      .then(() => {
+        (node as any).on?.('plotly_click', (event: any) => {
+          const point = event?.points?.[0];
+          if (point && point.curveNumber === 0) {
+            goTo(cells[point.pointIndex]);
+          }
+        });
+      });
+  } else {
+    chartSection.appendChild(Private.el('p', 'hs-empty', cells.length ? 'The chart library is missing.' : 'No cell ran.'));
+  }
+
+  // The per-cell table.
+  const tableSection = Private.section(root, 'Cells');
+  const table = Private.el('table', 'hs-table');
+  const head = Private.el('tr', '');
+  for (const title of ['Cell', 'Source', 'Status', 'Start', 'Peak', 'End', 'Net', 'Peak added', 'Allocated']) {
+    head.appendChild(Private.el('th', '', title));
+  }
+  table.appendChild(Private.el('thead', '')).appendChild(head);
+  const body = table.appendChild(Private.el('tbody', ''));
+  cells.forEach(cell => {
+    const row = Private.el('tr', cell.status === 'ok' ? '' : 'hs-mod-failed');
+    const link = Private.el('button', 'hs-link', Private.label(cell));
+    link.type = 'button';
+    link.addEventListener('click', () => goTo(cell));
+    row.appendChild(Private.el('td', '')).appendChild(link);
+    row.append(
+      Private.el('td', 'hs-source', displayText(firstSourceLine(cell.source), 80)),
+      Private.el('td', '', cell.status),
+      Private.el('td', 'hs-num', formatBytes(cell.start_bytes)),
+      Private.el('td', 'hs-num', formatBytes(cell.peak_bytes)),
+      Private.el('td', 'hs-num', formatBytes(cell.end_bytes)),
+      Private.el('td', 'hs-num', formatSignedBytes(cell.end_bytes - cell.start_bytes)),
+      Private.el('td', 'hs-num', formatSignedBytes(cell.peak_bytes - cell.start_bytes)),
+      Private.el('td', 'hs-num', cell.allocated_bytes === undefined ? '' : formatBytes(cell.allocated_bytes))
+    );
+    body.appendChild(row);
+  });
+  tableSection.appendChild(table);
+
+  // Each cell's top lines.
+  const detailSection = Private.section(root, 'Where each cell’s memory was allocated');
+  cells.forEach((cell, i) => {
+    const section = Private.el('section', 'hs-cell');
+    section.id = `hs-cell-${i}`;
+    section.tabIndex = -1;
+    section.appendChild(Private.el('h3', '', Private.label(cell)));
+    section.appendChild(
+      Private.el(
+        'p',
+        'hs-facts',
+        `net ${formatSignedBytes(cell.end_bytes - cell.start_bytes)} · peak ${formatSignedBytes(cell.peak_bytes - cell.start_bytes)} ` +
+          `(heap ${formatBytes(cell.start_bytes)} → ${formatBytes(cell.peak_bytes)} → ${formatBytes(cell.end_bytes)})`
+      )
+    );
+    const source = Private.el('pre', 'hs-code');
+    source.textContent = cell.source
+      .split('\n')
+      .slice(0, Private.MAX_SOURCE_LINES)
+      .map((line: string) => displayText(line, 400))
+      .join('\n');
+    section.appendChild(source);
+    if (cell.top_at_peak === undefined && cell.retained === undefined) {
+      section.appendChild(Private.el('p', 'hs-empty', 'No line-level attribution for this cell.'));
+    } else {
+      const base = peakBase(cell);
+      section.appendChild(Private.el('h4', '', 'Top lines at the peak'));
+      section.appendChild(
+        createSiteList(cell.top_at_peak ?? [], { base, lookup, onNavigate: goToFrame, emptyText: 'Nothing held at the peak.' })
+      );
+      section.appendChild(Private.el('h4', '', 'Retained when the cell ended'));
+      section.appendChild(
+        createSiteList(cell.retained ?? [], { base, lookup, onNavigate: goToFrame, emptyText: 'Nothing retained.' })
+      );
+      if (plotly && (cell.top_at_peak ?? []).length > 0) {
+        const node = Private.el('div', 'hs-icicle');
+        section.appendChild(node);
+        const figure = buildIcicleFigure(cell.top_at_peak ?? [], `${Private.label(cell)} peak`, theme);
+        void plotly.newPlot(node, figure.data, { ...figure.layout, height: 260 }, { ...CHART_CONFIG, responsive: true });
+      }
+    }
+    sections.set(cell, section);
+    detailSection.appendChild(section);
+  });
+
+  // Retained by cell.
+  const retainedSection = Private.section(root, 'Heap alive at the end, by the cell that allocated it');
+  const retained = report.retained_by_cell;
+  retainedSection.appendChild(
+    Array.isArray(retained)
+      ? createRetainedList(retained, { lookup, onNavigate: goToFrame })
+      : Private.el('p', 'hs-empty', 'Not available (no line-level attribution).')
+  );
+}
+
+/**
+ * The chart colours of the report page, following the reader's colour scheme.
+ *
+ * @param dark - whether the page is dark.
+ */
+export function reportTheme(dark: boolean): IChartTheme {
+  return dark
+    ? {
+        ...FALLBACK_THEME,
+        background: '#111111',
+        foreground: 'rgba(255, 255, 255, 0.87)',
+        grid: '#424242',
+        heap: '#64b5f6',
+        peak: '#ffb74d',
+        running: '#81c784'
+      }
+    : FALLBACK_THEME;
+}
+
+/**
+ * Render the page from the embedded JSON (the entry point of viewer.js).
+ */
+export function main(): void {
+  const root = document.getElementById('heapscope-report') ?? document.body;
+  try {
+    const text = document.getElementById(REPORT_DATA_ID)?.textContent ?? 'null';
+    const report = JSON.parse(text) as IReport;
+    if (!report || report.heapscope_report !== 1) {
+      throw new Error('this is not a heapscope report (version 1)');
+    }
+    const dark = typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches;
+    const plotly = ((window as any).Plotly as IViewerPlotly | undefined) ?? null;
+    renderReport(root, report, plotly, reportTheme(dark));
+  } catch (error) {
+    root.textContent = `The report could not be shown: ${String(error)}`;
+  }
+}
+
+/**
+ * A module-private namespace.
+ */
+namespace Private {
+  /**
+   * Create an element with a class and, optionally, text.
+   */
+  export function el<K extends keyof HTMLElementTagNameMap>(
+    tag: K,
+    className: string,
+    text?: string
+  ): HTMLElementTagNameMap[K] {
+    const node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  /**
+   * Longer cell sources are cut.
+   */
+  export const MAX_SOURCE_LINES = 200;
+
+  /**
+   * Append a titled section.
+   */
+  export function section(root: HTMLElement, title: string): HTMLElement {
+    const node = el('section', 'hs-section');
+    node.appendChild(el('h2', '', title));
+    root.appendChild(node);
+    return node;
+  }
+
+  /**
+   * `[3] x = np.ones(…)`.
+   */
+  export function label(cell: IReportCell): string {
+    return `[${cell.execution_count ?? '?'}] ${displayText(firstSourceLine(cell.source), 60)}`;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Screenshots of the Heap panel and badges in the light and dark themes, for a person to look at
+ * (issue 4: "looks right in light and dark themes"). Skipped unless HEAPSCOPE_SCREENSHOTS names
+ * the folder to write them to:
+ *   HEAPSCOPE_SCREENSHOTS=/tmp/shots npx playwright test screenshots
+ */
+import { expect, test } from '@jupyterlab/galata';
+import * as path from 'path';
+
+import { badge, codeCells, openFixture } from './helpers';
+import { HEAP_UI } from './uiHelpers';
+
+const OUT = process.env.HEAPSCOPE_SCREENSHOTS;
+
+test.use({ autoGoto: true, viewport: { width: 1400, height: 900 } });
+
+test('screenshots of the Heap panel in light and dark themes', async ({ page, tmpPath }) => {
+  test.skip(!OUT, 'set HEAPSCOPE_SCREENSHOTS to a folder to take the screenshots');
+  const cells = codeCells(HEAP_UI);
+  await openFixture(page, tmpPath, HEAP_UI);
+  await page.notebook.run();
+  await page.notebook.waitForRun();
+  await expect(badge(page, cells[cells.length - 1].id)).toHaveCount(1);
+  await page.sidebar.openTab('heapscope-panel');
+  await page.sidebar.setWidth(420, 'right');
+  const panel = page.locator('#heapscope-panel');
+  await expect(panel.locator('.jp-heapscope-Chart .main-svg').first()).toBeVisible();
+  for (const theme of ['light', 'dark'] as const) {
+    if (theme === 'dark') {
+      await page.theme.setDarkTheme();
+    } else {
+      await page.theme.setLightTheme();
+    }
+    await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="timeline"]').click();
+    await page.waitForTimeout(800);
+    await page.screenshot({ path: path.join(OUT!, `${theme}-timeline.png`) });
+    await badge(page, 'ones').click();
+    await expect(panel.locator('.jp-heapscope-Icicle .main-svg').first()).toBeVisible();
+    await page.waitForTimeout(800);
+    await page.screenshot({ path: path.join(OUT!, `${theme}-cell.png`) });
+    await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="retained"]').click();
+    await panel.locator('#heapscope-panel-retained .jp-heapscope-Toggle').first().click();
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: path.join(OUT!, `${theme}-retained.png`) });
+  }
+});
