@@ -42,6 +42,11 @@ class CustomBuildHook(BuildHookInterface):
                 "The prebuilt labextension is missing: run `npm ci && npm run build:prod` first "
                 "(or `make setup`, which does everything)."
             )
+        tpl = root / "kernel-launcher" / "heapscope" / "report_assets" / "report.template"
+        if tpl.exists():
+            build_data["force_include"][str(tpl)] = "heapscope/report_assets/report.template"
+        elif not os.environ.get("HEAPSCOPE_SKIP_LABEXTENSION"):
+            raise RuntimeError("The HTML report template is missing: run `npm run build:prod` first.")
         build_data["pure_python"] = False
         platform = sysconfig.get_platform().replace("-", "_").replace(".", "_")
         build_data["tag"] = f"py3-none-{platform}"

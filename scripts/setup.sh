@@ -59,4 +59,8 @@ python -m pip install -q --force-reinstall --no-deps dist/heapscope-*.whl
 python -m pip install -q dist/heapscope-*.whl   # its dependencies, if any are missing
 jupyter labextension list 2>&1 | grep -q 'heapscope.*enabled.*OK' || { echo "heapscope labextension not installed" >&2; exit 1; }
 jupyter kernelspec list | grep -q '^ *heapscope ' || { echo "heapscope kernelspec not installed" >&2; exit 1; }
+if [ "$WITH_TESTS" = 1 ]; then
+  step "extra Python environments for the accuracy tests (Debian's python3, pyenv 3.9 and 3.13)"
+  bash scripts/test-envs.sh
+fi
 step "set-up done"
