@@ -76,6 +76,7 @@ def test_interrupt_error_and_next_cells_keep_the_ledger_right(heapscope_kernel):
                                                  "retained_by_cell")["retained_by_cell"]}
     assert near(retained["raises"]["bytes"], N, 0.02) and near(retained["after"]["bytes"], N, 0.02)
     # (the interrupt's traceback also allocates in that cell: compare the loop's line)
+    assert "loop" in retained, (kept, {cell: e["bytes"] for cell, e in retained.items()})
     assert 0.99 * kept <= at(retained["loop"]["sites"], "loop", 4) <= 1.01 * (kept + one)
     all_valid(kernel, comm_id)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -272,3 +273,89 @@ def test_coexists_with_tracemalloc_and_setprofile(name, order, tmp_path):
     assert out["objs1"] > 10_000_000, out          # pymalloc blocks attributed while both were on
     assert out["objs2"] > 10_000_000, out          # ... and after tracemalloc.stop()
     assert abs(out["big"] - 10_000_000) <= 100_000, out
+
+
+CHURN = '''
+    import gc, os, threading
+    _bridge.install(mode="default")
+    import numpy, pandas
+    # code objects that die right after allocating with the GIL released (opendir's buffer, in a
+    # worker thread too): their pins are queued and must not be applied once they are gone
+    def gil_released_in_fresh_code(k):
+        ns = {"os": os}
+        exec(compile(f"def f{k}():\\n    return os.listdir('.')\\n", f"<gen{k}>", "exec"), ns)
+        ns[f"f{k}"]()
+    for k in range(300):
+        gil_released_in_fresh_code(k)
+        if k % 50 == 0:
+            t = threading.Thread(target=gil_released_in_fresh_code, args=(10_000 + k,))
+            t.start(); t.join()
+        gc.collect()
+    objs = [{"a": i, "b": str(i)} for i in range(200_000)]
+    df = pandas.DataFrame({"a": range(100_000)})
+    OUT["s"] = len(df.a.astype(str).sum())
+    del objs
+    OUT["stats"] = _bridge.stats()["installed"]
+'''
+
+
+def test_default_mode_import_and_churn_does_not_corrupt_the_heap(tmp_path):
+    """Regression: pins queued without the GIL were applied after the code object died (heap corruption)."""
+    python = sys.executable  # the test environment's Python, which has numpy and pandas
+    try:
+        subprocess.run([python, "-c", "import numpy, pandas"], check=True, capture_output=True)
+    except subprocess.CalledProcessError:
+        pytest.skip(f"numpy/pandas are not installed for {python}")
+    _python("3.11")  # library and bridges are built
+    for i in range(8):
+        out = run_script(python, CHURN, tmp_path)
+        assert out["stats"] is True and out["s"] > 0, out
+
+
+GIL_RELEASED_IN_DEAD_CODE = '''
+    import gc
+    _bridge.install(mode=sys.argv[1])
+    import numpy
+    # numpy releases the GIL around the calloc of a large np.zeros: the stack's code objects are
+    # queued for pinning, pinned at the next Python allocation, or found dead if freed before it
+    def generated(prefix, k, then_allocate):
+        ns = {"numpy": numpy}
+        exec(compile(f"def f():\\n    return numpy.zeros(2_000_000)\\n", f"<{prefix}{k}>", "exec"), ns)
+        arrays.append(ns["f"]())
+        if then_allocate:
+            ns["after"] = [k, k]  # the code is alive (ns holds f) at this allocation
+        del ns
+        gc.collect()
+    arrays = []
+    for k in range(20):
+        generated("kept", k, True)
+        generated("dies", k, False)  # f's code object dies with no Python allocation in between
+    found = {}
+    for sid, nbytes in live_sites():
+        name = innermost(sid)[0]
+        if name.startswith(("<kept", "<dies", "<freed")):
+            found[name] = found.get(name, 0) + nbytes
+    OUT["found"] = found
+    OUT["each"] = arrays[0].nbytes
+'''
+
+
+@pytest.mark.parametrize("mode", ["default", "exact"])
+@pytest.mark.parametrize("env", [".venv", ".venv-py3.9", ".venv-py3.13", ".venv-debian3.11"])
+def test_gil_released_allocation_in_code_that_dies_keeps_its_line(env, mode, tmp_path):
+    """Regression: a code object seen only with the GIL released was Py_INCREF'ed after it died (heap
+    corruption), or read after it died; now it is pinned at the next Python allocation, or, if it is
+    freed before any, its frames read "<freed code>" and its address is never confused with a new code."""
+    python = ROOT / env / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"{python} is missing: run scripts/test-envs.sh")
+    out = run_script(str(python), GIL_RELEASED_IN_DEAD_CODE, tmp_path, mode)
+    found, each = out["found"], out["each"]
+    for k in range(20):
+        assert abs(found.get(f"<kept{k}>", 0) - each) <= 0.01 * each, (k, found)
+    # each dying code's array is on its own line or on "<freed code>", never on another code's line
+    for name, nbytes in found.items():
+        if name.startswith("<dies"):
+            assert abs(nbytes - each) <= 0.01 * each, (name, found)
+    total = sum(found.values())
+    assert abs(total - 40 * each) <= 0.01 * 40 * each, found

@@ -13,15 +13,22 @@
  *     instruction). It takes no lock, needs no GIL (only the owning thread changes its frame chain),
  *     allocates nothing and calls no Python API; the thread state comes from
  *     PyGILState_GetThisThreadState() (a pthread TLS read), which also works with the GIL released.
- *   - pinning: the shim reports each code object a new stack node refers to; it is Py_INCREF'ed at
- *     once when this thread holds the GIL (its tstate is the current one), otherwise queued and
- *     pinned at the next GIL-holding moment (any API call, any later pin). Residual risk: a code
- *     object seen *only* by allocations made with the GIL released, and destroyed before the queue is
- *     drained, leaves a dangling pointer in the trie; reading its stack then checks the type
- *     (PyCode_Check) before use, which catches most but not all such cases. In practice the frame
- *     that was executing keeps its code alive until the thread re-takes the GIL, and that thread's
- *     next pin or any API call drains the queue. The queue holds 65536 entries over the process
- *     lifetime; beyond that codes seen without the GIL are not pinned (counted in stats()).
+ *   - pinning: the shim reports each code object before a new stack node refers to it; it is
+ *     Py_INCREF'ed at once when this thread holds the GIL (its tstate is the current one), otherwise
+ *     queued (the thread's own executing frame keeps it alive meanwhile) and pinned by the next
+ *     drain. The shim drains from every PEP 445 call while pins wait (at hook depth 0, before the
+ *     call is forwarded), naming the block a free is about to release; API calls drain too. Code
+ *     objects are freed through PyObject_Free, which passes our wrapper (installed before the engine
+ *     is on), so a queued code that is not that block and whose deallocation has not begun
+ *     (reference count > 0) is alive and is pinned. When our wrapper may have been out of the chain
+ *     (another tool swapped the OBJ allocator; check_chain), frees may have gone unseen and that
+ *     drain pins only codes still on some thread's frame chain. A code that cannot be proven alive
+ *     is never touched (Py_INCREF on it would write into a freed block): it is counted in
+ *     stats()["unpinned_codes"] and the shim forgets it (heapscope_forget_codes). Every pinned code
+ *     is entered in a set; reading a stack dereferences a code pointer *only if it is in that set*
+ *     (a pinned code is immortal, so its address is never reused); any other reads "<freed code>".
+ *     The queue holds 65536 entries over the process lifetime; beyond that the pin is refused and
+ *     the shim cuts such stacks at the deepest frame already known.
  *   - PEP 445 wrappers on the MEM and OBJ domains (the shim's heapscope_pymem_wrap), installed with
  *     the GIL, and re-checked at every API call with a test allocation: if another tool replaced the
  *     allocator and ours is no longer reached (tracemalloc.start() before us, then stop()), the
@@ -33,7 +40,8 @@
  *
  * Thread-safety
  *   Python functions run with the GIL; the locator and pin callbacks run in any thread inside
- *   allocation hooks. The pin queue is a lock-free append-only array.
+ *   allocation hooks. The pin queue is a lock-free append-only array; the pinned set is written and
+ *   read with the GIL only.
  */
 #define PY_SSIZE_T_CLEAN
 #ifndef Py_BUILD_CORE_MODULE
@@ -51,6 +59,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #if PY_VERSION_HEX < 0x03090000 || PY_VERSION_HEX >= 0x030E0000
 #error "heapscope._bridge supports CPython 3.9 to 3.13"
@@ -63,7 +72,8 @@ static struct {
     void (*get_stats)(struct heapscope_stats *);
     int (*degraded)(void);
     int (*install)(const struct heapscope_config *);
-    void (*set_locator)(heapscope_locator_fn, heapscope_pin_fn);
+    void (*set_locator)(heapscope_locator_fn, heapscope_pin_fn, heapscope_drain_fn);
+    void (*forget_codes)(const uintptr_t *, size_t);
     int (*pymem_wrap)(const struct heapscope_allocator *, struct heapscope_allocator *);
     uint64_t (*pymem_calls)(void);
     uint32_t (*cell_begin)(void);
@@ -91,6 +101,7 @@ static int bind_api(void)
     BIND(degraded, "heapscope_degraded");
     BIND(install, "heapscope_engine_install");
     BIND(set_locator, "heapscope_set_locator");
+    BIND(forget_codes, "heapscope_forget_codes");
     BIND(pymem_wrap, "heapscope_pymem_wrap");
     BIND(pymem_calls, "heapscope_pymem_calls");
     BIND(cell_begin, "heapscope_cell_begin");
@@ -105,11 +116,9 @@ static int bind_api(void)
 
 /* ---- locator ------------------------------------------------------------------------------------ */
 
-static int locator(struct heapscope_frame *out, int max)
+/* The frames of ts, innermost first (at most max). */
+static int frames_of(PyThreadState *ts, struct heapscope_frame *out, int max)
 {
-    PyThreadState *ts = PyGILState_GetThisThreadState();
-    if (!ts)
-        return -1;
     int n = 0;
 #if PY_VERSION_HEX < 0x030B0000
     for (PyFrameObject *f = ts->frame; f && n < max; f = f->f_back) {
@@ -152,14 +161,21 @@ static int locator(struct heapscope_frame *out, int max)
     return n;
 }
 
+static int locator(struct heapscope_frame *out, int max)
+{
+    PyThreadState *ts = PyGILState_GetThisThreadState();
+    if (!ts)
+        return -1;
+    return frames_of(ts, out, max);
+}
+
 /* ---- pinning ------------------------------------------------------------------------------------ */
 
 #define PEND_CAP 65536u
 static _Atomic uintptr_t pending[PEND_CAP];
 static _Atomic unsigned pend_head;
 static unsigned pend_done;
-static _Atomic uint64_t pend_dropped;
-static uint64_t pinned;
+static _Atomic uint64_t pend_dropped; /* codes seen without the GIL that could not be pinned */
 
 static int gil_held_here(void)
 {
@@ -167,39 +183,158 @@ static int gil_held_here(void)
     return ts && ts == _PyThreadState_UncheckedGet();
 }
 
-/* With the GIL: pin what other threads queued. */
-static void drain(void)
+/* The set of pinned codes: open addressing over an anonymous mapping (no allocator call: pin() runs
+   inside allocation hooks), grown at half load. With the GIL only. */
+static uintptr_t *pin_slots;
+static size_t pin_cap; /* a power of two, or 0 */
+static uint64_t pinned;
+
+static size_t pin_slot(const uintptr_t *slots, size_t cap, uintptr_t code)
 {
+    size_t i = (size_t)((code >> 4) * 0x9E3779B97F4A7C15ull) & (cap - 1);
+    while (slots[i] && slots[i] != code)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+static int is_pinned(uintptr_t code)
+{
+    return pin_cap && pin_slots[pin_slot(pin_slots, pin_cap, code)] == code;
+}
+
+/* Pins a code known to be alive; 0 on success, -1 when the set cannot grow (not pinned). */
+static int pin_alive(uintptr_t code)
+{
+    if ((pinned + 1) * 2 > pin_cap) {
+        size_t cap = pin_cap ? pin_cap * 2 : 4096;
+        uintptr_t *slots = mmap(NULL, cap * sizeof *slots, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (slots == MAP_FAILED)
+            return -1;
+        for (size_t i = 0; i < pin_cap; i++)
+            if (pin_slots[i])
+                slots[pin_slot(slots, cap, pin_slots[i])] = pin_slots[i];
+        if (pin_slots)
+            munmap(pin_slots, pin_cap * sizeof *pin_slots);
+        pin_slots = slots;
+        pin_cap = cap;
+    }
+    size_t i = pin_slot(pin_slots, pin_cap, code);
+    if (pin_slots[i])
+        return 0; /* already pinned */
+    Py_INCREF((PyObject *)code);
+    pin_slots[i] = code;
+    pinned++;
+    return 0;
+}
+
+#define SCAN_MAX 4096
+static struct heapscope_frame scan_buf[SCAN_MAX]; /* used with the GIL only */
+
+/* With the GIL: 1 when code is executing in some thread's frame chain, i.e. certainly alive (the
+   frame holds a strong reference, and no frame can be popped while we hold the GIL). */
+static int on_some_frame(uintptr_t code)
+{
+    PyThreadState *me = PyGILState_GetThisThreadState();
+    PyInterpreterState *interp = me ? me->interp : NULL;
+    if (!interp)
+        return 0;
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+        int n = frames_of(ts, scan_buf, SCAN_MAX);
+        for (int i = 0; i < n; i++)
+            if (scan_buf[i].code == code)
+                return 1;
+    }
+    return 0;
+}
+
+/* Set when our OBJ-domain wrapper may have been out of the allocator chain: frees may have gone
+   unseen, so the next drain pins only codes on a frame. */
+static int frees_unseen;
+static PyMemAllocatorEx chain_seen; /* the outermost OBJ allocator at the last check */
+
+static int wrapped(PyMemAllocatorDomain domain);
+
+/* With the GIL: a change of the outermost OBJ allocator after which ours is no longer reached
+   means frees went past us. (A tool installed on top that chains to us changes nothing.) */
+static void check_chain(void)
+{
+    PyMemAllocatorEx cur;
+    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &cur);
+    if (memcmp(&cur, &chain_seen, sizeof cur) == 0)
+        return;
+    if (!wrapped(PYMEM_DOMAIN_OBJ))
+        frees_unseen = 1;
+    chain_seen = cur;
+}
+
+/* With the GIL, a code queued since the last drain: alive unless it is `freeing` (its block is being
+   freed now) or its deallocation has begun (reference count 0: code_dealloc frees its members
+   first, and each free drains); its memory has not been freed, since every free drains first. When
+   frees may have gone unseen, only a code on some frame counts as alive (nothing else is read). */
+static int queued_alive(uintptr_t c, uintptr_t freeing)
+{
+    if (frees_unseen)
+        return on_some_frame(c);
+    return c != freeing && Py_REFCNT((PyObject *)c) > 0;
+}
+
+/* With the GIL: pin what was queued without it, except `freeing` (being freed now). A code proven
+   alive is pinned; one that may be gone is never touched: a Py_INCREF would write into a freed block
+   (pymalloc's free-list link), heap corruption. It counts in stats()["unpinned_codes"] and the shim
+   forgets it: its nodes read as "<freed code>", and a new code at its address gets new nodes. */
+static void drain(uintptr_t freeing)
+{
+    uintptr_t dead[64];
+    size_t ndead = 0;
     unsigned head = atomic_load_explicit(&pend_head, memory_order_acquire);
     if (head > PEND_CAP)
         head = PEND_CAP;
+    if (pend_done < head)
+        check_chain();
     while (pend_done < head) {
         uintptr_t c = atomic_load_explicit(&pending[pend_done], memory_order_acquire);
         if (!c)
             break; /* reserved, not yet written */
-        PyObject *o = (PyObject *)c;
-        if (PyCode_Check(o)) {
-            Py_INCREF(o);
-            pinned++;
+        if (!is_pinned(c) && !(queued_alive(c, freeing) && pin_alive(c) == 0)) {
+            atomic_fetch_add_explicit(&pend_dropped, 1, memory_order_relaxed);
+            dead[ndead++] = c;
+            if (ndead == sizeof dead / sizeof *dead) {
+                api.forget_codes(dead, ndead);
+                ndead = 0;
+            }
         }
         pend_done++;
     }
+    if (ndead)
+        api.forget_codes(dead, ndead);
+    if (pend_done == head)
+        frees_unseen = 0;
 }
 
-static void pin(uintptr_t code)
+/* heapscope_drain_fn: called by the shim's PEP 445 wrappers while pins are queued. */
+static void drain_now(uintptr_t freeing)
+{
+    if (gil_held_here())
+        drain(freeing);
+}
+
+/* heapscope_pin_fn: 1 pinned now (GIL held); 2 queued (the calling thread's own frame keeps the code
+   alive until it re-takes the GIL, and the shim drains at its next PEP 445 call); 0 when neither
+   (queue or set full). */
+static int pin(uintptr_t code)
 {
     if (gil_held_here()) {
-        Py_INCREF((PyObject *)code);
-        pinned++;
-        if (pend_done != atomic_load_explicit(&pend_head, memory_order_relaxed))
-            drain();
-        return;
+        /* (no drain here: this may run inside pymalloc's own call to malloc, where the test
+           allocation of check_chain would re-enter pymalloc mid-operation) */
+        return pin_alive(code) == 0 ? 1 : 0;
     }
     unsigned i = atomic_fetch_add_explicit(&pend_head, 1, memory_order_relaxed);
-    if (i < PEND_CAP)
+    if (i < PEND_CAP) {
         atomic_store_explicit(&pending[i], code, memory_order_release);
-    else
-        atomic_fetch_add_explicit(&pend_dropped, 1, memory_order_relaxed);
+        return 2;
+    }
+    atomic_fetch_add_explicit(&pend_dropped, 1, memory_order_relaxed);
+    return 0;
 }
 
 /* ---- PEP 445 wrappers --------------------------------------------------------------------------- */
@@ -237,8 +372,10 @@ static void ensure_wrapped(void)
         return;
     if (!wrapped(PYMEM_DOMAIN_MEM))
         (void)wrap(PYMEM_DOMAIN_MEM);
-    if (!wrapped(PYMEM_DOMAIN_OBJ))
+    if (!wrapped(PYMEM_DOMAIN_OBJ)) {
+        frees_unseen = 1;
         (void)wrap(PYMEM_DOMAIN_OBJ);
+    }
 }
 
 /* ---- Python API --------------------------------------------------------------------------------- */
@@ -259,7 +396,7 @@ static int enter(void)
 {
     if (require())
         return -1;
-    drain();
+    drain(0);
     return 0;
 }
 
@@ -305,19 +442,22 @@ static PyObject *py_install(PyObject *self, PyObject *args, PyObject *kw)
         PyErr_Format(PyExc_ValueError, "mode must be 'default' or 'exact', not %R", PyUnicode_FromString(mode));
         return NULL;
     }
-    api.set_locator(locator, pin);
-    if (api.install(&cfg) != 0) {
-        PyErr_SetString(PyExc_ValueError,
-                        "heapscope: bad settings (max_depth 1..64, sampler_hz 0..1000), or sample_interval "
-                        "differs from the first install");
-        return NULL;
-    }
+    /* wrappers first (they forward while the engine is off): every free of a code object that a
+       queued pin may name is then seen */
     if (!installed) {
         if (wrap(PYMEM_DOMAIN_MEM) != 0 || wrap(PYMEM_DOMAIN_OBJ) != 0) {
             PyErr_SetString(PyExc_RuntimeError, "heapscope: no PEP 445 wrapper slot left");
             return NULL;
         }
         installed = 1;
+        PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &chain_seen);
+    }
+    api.set_locator(locator, pin, drain_now);
+    if (api.install(&cfg) != 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "heapscope: bad settings (max_depth 1..64, sampler_hz 0..1000), or sample_interval "
+                        "differs from the first install");
+        return NULL;
     }
     Py_RETURN_NONE;
 }
@@ -442,7 +582,7 @@ static PyObject *py_live(PyObject *self, PyObject *args, PyObject *kw)
             return NULL;
         }
     }
-    drain();
+    drain(0);
     size_t n;
     struct heapscope_site *s = collect(live_fn, epoch, NULL, &n);
     return s ? site_list(s, n, 1) : NULL;
@@ -459,6 +599,8 @@ static const char *pseudo_name(uintptr_t code)
         return "<no Python frame>";
     case HEAPSCOPE_FRAME_TRUNCATED:
         return "<truncated>";
+    case HEAPSCOPE_FRAME_FREED:
+        return "<freed code>";
     default:
         return "<unknown>";
     }
@@ -484,7 +626,7 @@ static PyObject *resolve(const struct heapscope_frame *f)
         return NULL;
     }
     PyObject *o = (PyObject *)f->code, *val;
-    if (!PyCode_Check(o)) {
+    if (!is_pinned(f->code) || !PyCode_Check(o)) { /* never dereference a code we do not own */
         val = Py_BuildValue("(ssi)", "<freed code>", "<freed code>", 0);
     } else {
         PyCodeObject *co = (PyCodeObject *)o;

@@ -85,15 +85,25 @@ struct heapscope_frame {
 #define HEAPSCOPE_FRAME_NATIVE 2u    /* "<native thread>": a thread without Python frames, spawner unknown */
 #define HEAPSCOPE_FRAME_NOPYTHON 3u  /* "<no Python frame>": a Python thread outside any frame */
 #define HEAPSCOPE_FRAME_TRUNCATED 4u /* "<truncated>": the stack table could not grow (degraded) */
+#define HEAPSCOPE_FRAME_FREED 5u     /* "<freed code>": a code object that died before it could be pinned */
 #define HEAPSCOPE_PSEUDO_MAX 4096u
 
 /** Locator: fills out[0..] with the calling thread's Python frames, innermost first, at most max;
  *  returns how many (0: a Python thread with no frame), or -1 when the thread has no Python thread
  *  state. Called inside allocation hooks: it must not allocate, lock, or call the Python API. */
 typedef int (*heapscope_locator_fn)(struct heapscope_frame *out, int max);
-/** Pin: called once per new stack node with a code pointer (>= HEAPSCOPE_PSEUDO_MAX) the engine now
- *  refers to, so that the object stays alive. Same restrictions as the locator. */
-typedef void (*heapscope_pin_fn)(uintptr_t code);
+/** Pin: called with a code pointer (>= HEAPSCOPE_PSEUDO_MAX) before the engine creates a stack node
+ *  that refers to it, so that the object stays alive. Returns 1 when the object is pinned; 2 when it
+ *  is queued to be pinned by the next drain (the calling thread does not hold the GIL, and its own
+ *  frame keeps the object alive until it takes the GIL back); 0 when it can be neither: then no node
+ *  is created and the stack is cut at the deepest frame already known ("<truncated>" when none is).
+ *  May be called more than once for one code object. Same restrictions as the locator. */
+typedef int (*heapscope_pin_fn)(uintptr_t code);
+/** Drain: pins what was queued, if the calling thread holds the GIL (else does nothing). The shim
+ *  calls it from every PEP 445 call (which holds the GIL) while pins are queued, with `freeing` the
+ *  block about to be freed (0 for an allocation): a code object is freed through PyObject_Free, so a
+ *  queued object that is not `freeing` has not been freed since it was queued and is alive. */
+typedef void (*heapscope_drain_fn)(uintptr_t freeing);
 
 #define HEAPSCOPE_MODE_DEFAULT 0 /* >= exact_threshold exact, smaller sampled (Poisson, byte-weighted) */
 #define HEAPSCOPE_MODE_EXACT 1   /* every allocation in the table */
@@ -110,8 +120,12 @@ struct heapscope_config {
 /** Turns attribution on (or changes mode/threshold/depth). Returns 0, or -1 (bad arguments, or a
  *  different sample_interval than the first install: it cannot change while sampled blocks live). */
 int heapscope_engine_install(const struct heapscope_config *cfg);
-/** Registers the locator and the pin callback (NULL, NULL: allocations get "<no Python frame>"). */
-void heapscope_set_locator(heapscope_locator_fn locator, heapscope_pin_fn pin);
+/** Code objects that died before they could be pinned (the drain found them freed): the nodes that
+ *  refer to them read as HEAPSCOPE_FRAME_FREED from now on, and a new code object at one of those
+ *  addresses gets nodes of its own. Scans every node once (called rarely, with the GIL). */
+void heapscope_forget_codes(const uintptr_t *codes, size_t n);
+/** Registers the locator, pin and drain callbacks (NULLs: allocations get "<no Python frame>"). */
+void heapscope_set_locator(heapscope_locator_fn locator, heapscope_pin_fn pin, heapscope_drain_fn drain);
 
 /** PEP 445: the layout of CPython's PyMemAllocatorEx (identical in 3.9-3.13). */
 struct heapscope_allocator {

@@ -13,6 +13,7 @@
 #include "stacks.h"
 #include "table.h"
 
+#include <string.h>
 #include <sys/mman.h>
 
 HS_HIDDEN struct hs_engine hs_eng = {.interval = 65536.0, .max_depth = 32, .threshold = 65536};
@@ -178,8 +179,23 @@ HS_EXPORT int heapscope_engine_install(const struct heapscope_config *cfg)
     return 0;
 }
 
-HS_EXPORT void heapscope_set_locator(heapscope_locator_fn locator, heapscope_pin_fn pin)
+HS_EXPORT void heapscope_forget_codes(const uintptr_t *codes, size_t n)
 {
+    uintptr_t buf[64];
+    hs_enter();
+    while (n) {
+        size_t k = n < 64 ? n : 64;
+        memcpy(buf, codes, k * sizeof *buf);
+        hs_stacks_forget(buf, k);
+        codes += k;
+        n -= k;
+    }
+    hs_leave();
+}
+
+HS_EXPORT void heapscope_set_locator(heapscope_locator_fn locator, heapscope_pin_fn pin, heapscope_drain_fn drain)
+{
+    atomic_store_explicit(&hs_eng.drain, drain, memory_order_release);
     atomic_store_explicit(&hs_eng.pin, pin, memory_order_release);
     atomic_store_explicit(&hs_eng.locator, locator, memory_order_release);
 }

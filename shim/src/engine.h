@@ -40,6 +40,8 @@ struct hs_engine {
     _Atomic int max_depth;
     _Atomic(heapscope_locator_fn) locator;
     _Atomic(heapscope_pin_fn) pin;
+    _Atomic(heapscope_drain_fn) drain;
+    _Atomic int pins_queued; /* a pin returned 2: the next PEP 445 call drains */
     _Atomic uint32_t epoch;
     _Atomic uint64_t profiler_bytes;
     _Atomic uint64_t collisions, untracked;
@@ -63,7 +65,7 @@ struct hs_tls {
     uint16_t rel_meta;
     int64_t rel_w, rel_c;
     /* stacks.c: the last stack seen by this thread, outermost first in path[] */
-    uint32_t cache_epoch, native_epoch, native_id;
+    uint32_t cache_epoch, cache_gen, native_epoch, native_id;
     int cache_n;
     struct heapscope_frame cache[HEAPSCOPE_MAX_DEPTH], buf[HEAPSCOPE_MAX_DEPTH];
     uint32_t path[HEAPSCOPE_MAX_DEPTH];

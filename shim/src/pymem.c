@@ -15,6 +15,8 @@
  *   - free/realloc remove a pymalloc entry before forwarding (the address may be reused at once)
  *     and move its weight back; a libc block is left to the libc hooks; a failed realloc puts the
  *     old entry back.
+ *   - while pins queued by threads without the GIL wait (heapscope_drain_fn), every call drains
+ *     them first (it holds the GIL), naming the block a free/realloc is about to release;
  *   heapscope_pymem_calls() counts calls through any wrapper, so the bridge can check with a test
  *   allocation that its wrapper is still in the chain after someone (tracemalloc) swapped
  *   allocators, and wrap the new chain if not. Up to 64 wrappers (slots are never reused, so an
@@ -47,9 +49,27 @@ static inline void bump(void)
     atomic_store_explicit(&calls, atomic_load_explicit(&calls, memory_order_relaxed) + 1, memory_order_relaxed);
 }
 
-static inline int pm_active(void)
+/* PEP 445 calls hold the GIL: pin what other threads queued without it, before `freeing` (the block
+   a free or realloc is about to release, else NULL) is gone (heapscope_drain_fn). */
+static inline void drain_pins(const void *freeing)
 {
-    return hs_engine_on() && hs_path() == HS_PATH_COUNT;
+    if (HS_LIKELY(!atomic_load_explicit(&hs_eng.pins_queued, memory_order_relaxed)))
+        return;
+    atomic_store_explicit(&hs_eng.pins_queued, 0, memory_order_relaxed);
+    heapscope_drain_fn fn = atomic_load_explicit(&hs_eng.drain, memory_order_acquire);
+    if (fn) {
+        hs_enter();
+        fn((uintptr_t)freeing);
+        hs_leave();
+    }
+}
+
+static inline int pm_active(const void *freeing)
+{
+    if (!hs_engine_on() || hs_path() != HS_PATH_COUNT)
+        return 0;
+    drain_pins(freeing);
+    return 1;
 }
 
 static void pm_record(void *p, size_t n)
@@ -101,7 +121,7 @@ static void *pm_malloc(void *ctx, size_t n)
 {
     struct pm_ctx *c = ctx;
     bump();
-    if (!pm_active())
+    if (!pm_active(NULL))
         return c->orig.malloc(c->orig.ctx, n);
     struct hs_tls *t = &hs_tls;
     t->pm_depth++;
@@ -118,7 +138,7 @@ static void *pm_calloc(void *ctx, size_t nelem, size_t elsize)
     struct pm_ctx *c = ctx;
     bump();
     size_t n;
-    if (!pm_active() || __builtin_mul_overflow(nelem, elsize, &n))
+    if (!pm_active(NULL) || __builtin_mul_overflow(nelem, elsize, &n))
         return c->orig.calloc(c->orig.ctx, nelem, elsize);
     struct hs_tls *t = &hs_tls;
     t->pm_depth++;
@@ -134,7 +154,7 @@ static void *pm_realloc(void *ctx, void *p, size_t n)
 {
     struct pm_ctx *c = ctx;
     bump();
-    if (!pm_active())
+    if (!pm_active(p))
         return c->orig.realloc(c->orig.ctx, p, n);
     struct hs_tentry e;
     int64_t w = 0, cnt = 0;
@@ -160,7 +180,7 @@ static void pm_free(void *ctx, void *p)
 {
     struct pm_ctx *c = ctx;
     bump();
-    if (p && pm_active()) {
+    if (p && pm_active(p)) {
         struct hs_tentry e;
         int64_t w, cnt;
         (void)pm_unrecord(p, &e, &w, &cnt);

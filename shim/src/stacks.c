@@ -18,6 +18,7 @@ static hs_lock_t lock;
 static uint32_t *idx;         /* open addressing, node ids, 0 = empty */
 static uint32_t idx_cap, idx_used;
 static _Atomic uint64_t mapped_bytes;
+static _Atomic uint32_t forget_gen; /* bumped by hs_stacks_forget: per-thread caches are stale */
 
 static inline uint64_t mix(uint32_t parent, uint64_t code, uint32_t lasti)
 {
@@ -70,55 +71,75 @@ static uint32_t new_node_locked(void)
     return id;
 }
 
-HS_SHIDDEN uint32_t hs_stack_intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t epoch)
+/* Looks up (parent, code, lasti); when absent, creates it. A node that refers to a real code object
+   is created only after the pin callback has pinned that object (with the GIL): when the callback
+   refuses (this thread does not hold the GIL, so the object cannot be kept alive), nothing is created,
+   *refused is set and parent is returned. Pinning a code that has died meanwhile would write into
+   freed memory (pymalloc's free list), and a node for it would dangle: neither may happen. */
+static uint32_t intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t epoch, int *refused)
 {
     uint64_t h = mix(parent, code, lasti);
-    uintptr_t pin = 0;
+    int pinned = code < HEAPSCOPE_PSEUDO_MAX;
     uint32_t id = 0;
-    hs_lock(&lock);
-    if ((idx_used + 1) * 10 > idx_cap * 7 && idx_grow_locked() != 0) {
-        if (!idx || idx_used + 1 >= idx_cap) {
+    for (;;) {
+        hs_lock(&lock);
+        if ((idx_used + 1) * 10 > idx_cap * 7 && idx_grow_locked() != 0) {
+            if (!idx || idx_used + 1 >= idx_cap) {
+                hs_unlock(&lock);
+                hs_engine_degrade("stack table memory exhausted: stacks are truncated");
+                return parent;
+            }
+        }
+        uint32_t j = (uint32_t)h & (idx_cap - 1);
+        for (;;) {
+            uint32_t cand = idx[j];
+            if (!cand)
+                break;
+            struct hs_node *nd = hs_node(cand);
+            if (nd->code == code && nd->lasti == lasti && nd->parent == parent) {
+                hs_unlock(&lock);
+                return cand; /* (an extra pin of a code already pinned only leaks a reference) */
+            }
+            j = (j + 1) & (idx_cap - 1);
+        }
+        if (!pinned) {
+            /* pin first, outside the lock, then look again (another thread may have interned it) */
+            hs_unlock(&lock);
+            heapscope_pin_fn fn = atomic_load_explicit(&hs_eng.pin, memory_order_acquire);
+            int r = fn ? fn(code) : 0;
+            if (!r) {
+                *refused = 1;
+                return parent;
+            }
+            if (r == 2)
+                atomic_store_explicit(&hs_eng.pins_queued, 1, memory_order_release);
+            pinned = 1;
+            continue;
+        }
+        id = new_node_locked();
+        if (!id) {
             hs_unlock(&lock);
             hs_engine_degrade("stack table memory exhausted: stacks are truncated");
             return parent;
         }
-    }
-    uint32_t j = (uint32_t)h & (idx_cap - 1);
-    for (;;) {
-        uint32_t cand = idx[j];
-        if (!cand)
-            break;
-        struct hs_node *nd = hs_node(cand);
-        if (nd->code == code && nd->lasti == lasti && nd->parent == parent) {
-            hs_unlock(&lock);
-            return cand;
-        }
-        j = (j + 1) & (idx_cap - 1);
-    }
-    id = new_node_locked();
-    if (!id) {
+        struct hs_node *nd = hs_node(id);
+        memset(nd, 0, sizeof *nd);
+        nd->code = code;
+        nd->lasti = lasti;
+        nd->parent = parent;
+        nd->epoch = epoch;
+        idx[j] = id;
+        idx_used++;
+        atomic_store_explicit(&hs_node_count, id + 1, memory_order_release);
         hs_unlock(&lock);
-        hs_engine_degrade("stack table memory exhausted: stacks are truncated");
-        return parent;
+        return id;
     }
-    struct hs_node *nd = hs_node(id);
-    memset(nd, 0, sizeof *nd);
-    nd->code = code;
-    nd->lasti = lasti;
-    nd->parent = parent;
-    nd->epoch = epoch;
-    idx[j] = id;
-    idx_used++;
-    atomic_store_explicit(&hs_node_count, id + 1, memory_order_release);
-    if (code >= HEAPSCOPE_PSEUDO_MAX)
-        pin = code;
-    hs_unlock(&lock);
-    if (pin) {
-        heapscope_pin_fn fn = atomic_load_explicit(&hs_eng.pin, memory_order_acquire);
-        if (fn)
-            fn(pin);
-    }
-    return id;
+}
+
+HS_SHIDDEN uint32_t hs_stack_intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t epoch)
+{
+    int refused = 0;
+    return intern(parent, code, lasti, epoch, &refused);
 }
 
 HS_SHIDDEN uint32_t hs_stack_root(uint32_t epoch) { return hs_stack_intern(0, HEAPSCOPE_FRAME_ROOT, epoch, epoch); }
@@ -150,7 +171,8 @@ HS_SHIDDEN uint32_t hs_stack_here(void)
         n = max;
     /* common prefix (outermost frames) with the cached stack of this thread */
     int keep = 0;
-    if (t->cache_epoch == ep && t->cache_n > 0) {
+    uint32_t gen = atomic_load_explicit(&forget_gen, memory_order_acquire);
+    if (t->cache_epoch == ep && t->cache_gen == gen && t->cache_n > 0) {
         int lim = n < t->cache_n ? n : t->cache_n;
         while (keep < lim) {
             const struct heapscope_frame *a = &t->buf[n - 1 - keep], *b = &t->cache[t->cache_n - 1 - keep];
@@ -164,9 +186,12 @@ HS_SHIDDEN uint32_t hs_stack_here(void)
     uint32_t parent = keep ? t->path[keep - 1] : hs_stack_root(ep);
     for (int k = keep; k < n; k++) {
         const struct heapscope_frame *f = &t->buf[n - 1 - k];
-        uint32_t id = hs_stack_intern(parent, f->code, f->lasti, ep);
-        if (id == parent) { /* degraded: stop here, do not cache */
+        int refused = 0;
+        uint32_t id = intern(parent, f->code, f->lasti, ep, &refused);
+        if (id == parent) { /* degraded, or a code that cannot be pinned now: stop here, do not cache */
             t->cache_n = 0;
+            if (refused && k == 0) /* not even the outermost frame is known */
+                return hs_stack_pseudo(HEAPSCOPE_FRAME_TRUNCATED, ep);
             return parent ? parent : 0;
         }
         t->path[k] = parent = id;
@@ -174,7 +199,45 @@ HS_SHIDDEN uint32_t hs_stack_here(void)
     memcpy(t->cache, t->buf, (size_t)n * sizeof t->buf[0]);
     t->cache_n = n;
     t->cache_epoch = ep;
+    t->cache_gen = gen;
     return parent;
+}
+
+/* 1 when code is in the sorted codes[0..n) (no libc call: this runs under the trie lock) */
+static int among(uintptr_t code, const uintptr_t *codes, size_t n)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (codes[mid] == code)
+            return 1;
+        if (codes[mid] < code)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+HS_SHIDDEN void hs_stacks_forget(uintptr_t *codes, size_t n)
+{
+    if (!n)
+        return;
+    for (size_t i = 1; i < n; i++) /* insertion sort: n is small */
+        for (size_t j = i; j > 0 && codes[j - 1] > codes[j]; j--) {
+            uintptr_t x = codes[j];
+            codes[j] = codes[j - 1];
+            codes[j - 1] = x;
+        }
+    hs_lock(&lock);
+    uint32_t count = atomic_load_explicit(&hs_node_count, memory_order_acquire);
+    for (uint32_t id = 1; id < count; id++) {
+        struct hs_node *nd = hs_node(id);
+        if (nd->code >= HEAPSCOPE_PSEUDO_MAX && among((uintptr_t)nd->code, codes, n))
+            __atomic_store_n(&nd->code, (uint64_t)HEAPSCOPE_FRAME_FREED, __ATOMIC_RELEASE);
+    }
+    atomic_fetch_add_explicit(&forget_gen, 1, memory_order_release);
+    hs_unlock(&lock);
 }
 
 HS_SHIDDEN uint64_t hs_stack_bytes(void) { return atomic_load_explicit(&mapped_bytes, memory_order_relaxed); }

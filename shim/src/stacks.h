@@ -17,8 +17,9 @@
  *     - a Python thread with no frame: "<no Python frame>".
  *   A per-thread cache keeps the previous stack's frames and the node id of every prefix, so a new
  *   stack only interns the frames that changed (usually the innermost one or two).
- *   New nodes that refer to a real code object are reported once to the pin callback (after the
- *   trie lock is released). When the chunks or the index cannot grow, interning returns the deepest
+ *   Before a node that refers to a real code object is created, the code is passed to the pin
+ *   callback (outside the trie lock); if it refuses (returns 0), no node is created and the stack is
+ *   cut at the deepest node reached ("<truncated>" when none), without degrading. When the chunks or the index cannot grow, interning returns the deepest
  *   node it reached (or "<truncated>") and the engine is degraded.
  *
  * Thread-safety
@@ -57,6 +58,9 @@ HS_SHIDDEN uint32_t hs_stack_intern(uint32_t parent, uintptr_t code, uint32_t la
 HS_SHIDDEN uint32_t hs_stack_root(uint32_t epoch);
 HS_SHIDDEN uint32_t hs_stack_pseudo(uint32_t code, uint32_t epoch); /* pseudo frame under an epoch root */
 HS_SHIDDEN uint32_t hs_stack_here(void);
+/* Nodes of these (dead, never pinned) codes become HEAPSCOPE_FRAME_FREED; sorts codes[]. Their index
+   slots stay (probe chains are not broken) but no longer match, and thread caches are invalidated. */
+HS_SHIDDEN void hs_stacks_forget(uintptr_t *codes, size_t n);
 HS_SHIDDEN uint64_t hs_stack_bytes(void);
 
 HS_SHIDDEN void hs_stacks_atfork_prepare(void);

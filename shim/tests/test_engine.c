@@ -33,7 +33,7 @@
 
 static struct {
     int (*install)(const struct heapscope_config *);
-    void (*set_locator)(heapscope_locator_fn, heapscope_pin_fn);
+    void (*set_locator)(heapscope_locator_fn, heapscope_pin_fn, heapscope_drain_fn);
     uint32_t (*cell_begin)(void);
     long (*cell_end)(struct heapscope_cell *, struct heapscope_site *, size_t);
     long (*live)(long, struct heapscope_site *, size_t);
@@ -58,7 +58,11 @@ static int fake_locator(struct heapscope_frame *out, int max)
     return n;
 }
 
-static void fake_pin(uintptr_t code) { (void)code; }
+static int fake_pin(uintptr_t code)
+{
+    (void)code;
+    return 1;
+}
 
 /* this thread is now in a one-frame stack at code CODE(k) (k < 0: no Python) */
 static void at(int k)
@@ -95,7 +99,7 @@ static int install(int mode, uint64_t threshold, uint64_t interval, unsigned hz)
 {
     struct heapscope_config c = {.mode = mode, .max_depth = 32, .exact_threshold = threshold,
                                  .sample_interval = interval, .sampler_hz = hz};
-    api.set_locator(fake_locator, fake_pin);
+    api.set_locator(fake_locator, fake_pin, NULL);
     return api.install(&c);
 }
 

@@ -71,7 +71,7 @@ class Engine:
     def switch_mode(self, mode: str) -> Optional[str]:
         """Re-install in ``mode`` (between cells). ``None`` on success, else why it could not."""
         try:
-            self.bridge.install(mode=bridge_mode(mode), **self.options)
+            self.bridge.install(mode=mode, **self.options)
         except Exception as exc:
             return f"the engine could not switch to {mode!r} mode ({exc}); it applies at the next kernel restart"
         self.mode = mode
@@ -98,17 +98,6 @@ class Engine:
         return list(self.bridge.samples())
 
 
-# The sampled recording of default mode corrupted pymalloc memory in some kernels (segfaults during
-# `import numpy`; exact recording is not affected). Until that is fixed, default mode records exactly:
-# slower on object churn, never less accurate, and the kernel stays up. Remove this to re-enable sampling.
-SAMPLING_DISABLED = True
-
-
-def bridge_mode(mode: str) -> str:
-    """The recording mode the bridge is installed in for the user's ``mode``."""
-    return "exact" if SAMPLING_DISABLED else mode
-
-
 def connect(mode: str, shim_active: bool, options: Optional[Dict[str, int]] = None) -> Tuple[Optional[Engine], Optional[str]]:
     """Import and install the bridge. Returns ``(engine, None)`` or ``(None, reason)``."""
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -123,7 +112,7 @@ def connect(mode: str, shim_active: bool, options: Optional[Dict[str, int]] = No
                       f"{version} in this installation ({exc}); per-cell totals still work")
     opts = dict(options if options is not None else install_options())
     try:
-        _bridge.install(mode=bridge_mode(mode), **opts)
+        _bridge.install(mode=mode, **opts)
     except Exception as exc:
         return None, f"line-level attribution is unavailable: the engine could not be installed ({exc!r})"
     return Engine(_bridge, mode, opts), None
