@@ -8,3 +8,5 @@ c.ServerApp.ip = "127.0.0.1"  # noqa: F821
 c.ServerApp.allow_root = True  # noqa: F821  (CI runs as root)
 c.LabApp.news_url = None  # noqa: F821  (no network)
 c.LabServerApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"  # noqa: F821
+# Notebook 7 (notebook7.spec.ts) shares the server; let its pages expose `window.jupyterapp` too.
+c.JupyterNotebookApp.expose_app_in_browser = True  # noqa: F821

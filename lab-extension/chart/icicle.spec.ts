@@ -32,6 +32,15 @@ describe('buildIcicleFigure', () => {
     expect(text).not.toContain('</script');
     expect(trace.ids.every((id: string) => /^(root|n\d+)$/.test(id))).toBe(true);
   });
+
+  it('takes every colour from the theme, leaves at full opacity', () => {
+    const theme = { ...FALLBACK_THEME, heap: '#102030', onHeap: '#fefdfc', grid: '#abcdef', foreground: '#010203' };
+    const sites = [sitePayload({ ...innerA, bytes: 300, stack: [innerA, outer] })];
+    const trace = buildIcicleFigure(sites, '[3]', theme).data[0] as any;
+    expect(trace.marker.colors).toEqual([theme.grid, ...trace.ids.slice(1).map(() => theme.heap)]);
+    expect(trace.insidetextfont.color).toEqual([theme.foreground, ...trace.ids.slice(1).map(() => theme.onHeap)]);
+    expect(trace.leaf.opacity).toBe(1);
+  });
 });
 
 describe('the live line', () => {

@@ -92,7 +92,9 @@ export function buildIcicleFigure(
         root: { color: theme.grid },
         marker: { colors: ids.map((_, i) => (i === 0 ? theme.grid : theme.heap)), line: { color: theme.background, width: 1 } },
         outsidetextfont: { color: theme.foreground },
-        insidetextfont: { color: ids.map((_, i) => (i === 0 ? theme.foreground : '#ffffff')) },
+        insidetextfont: { color: ids.map((_, i) => (i === 0 ? theme.foreground : theme.onHeap)) },
+        // Full opacity: plotly's default fades leaves, which takes the text's contrast with it.
+        leaf: { opacity: 1 },
         maxdepth: 6,
         sort: true
       } as Data

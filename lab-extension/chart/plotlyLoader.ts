@@ -1,6 +1,7 @@
 /**
  * Loads plotly.js on demand, as a separate chunk, so JupyterLab's start-up does not pay for it.
  */
+import { defaultExport, lazyLoad } from '../util/lazy';
 
 /**
  * The plotly.js API.
@@ -12,25 +13,6 @@ export type PlotlyModule = typeof import('plotly.js-dist-min').default;
  *
  * @returns the plotly module; a failed load is retried on the next call.
  */
-export function loadPlotly(): Promise<PlotlyModule> {
-  if (!Private.plotly) {
-    Private.plotly = import('plotly.js-dist-min').then(
-      module => ((module as any).default ?? module) as PlotlyModule,
-      error => {
-        Private.plotly = null;
-        throw error;
-      }
-    );
-  }
-  return Private.plotly;
-}
-
-/**
- * A module-private namespace.
- */
-namespace Private {
-  /**
-   * The pending or finished load.
-   */
-  export let plotly: Promise<PlotlyModule> | null = null;
-}
+export const loadPlotly: () => Promise<PlotlyModule> = lazyLoad(() =>
+  import('plotly.js-dist-min').then(module => defaultExport<PlotlyModule>(module))
+);

@@ -26,6 +26,10 @@ export interface IChartTheme {
    */
   readonly heap: string;
   /**
+   * Text drawn on the heap colour (the icicle's boxes).
+   */
+  readonly onHeap: string;
+  /**
    * The cells' peaks.
    */
   readonly peak: string;
@@ -51,6 +55,7 @@ export const FALLBACK_THEME: IChartTheme = {
   foreground: 'rgba(0, 0, 0, 0.87)',
   grid: '#e0e0e0',
   heap: '#1976d2',
+  onHeap: '#ffffff',
   peak: '#f57c00',
   running: '#388e3c',
   fontFamily: 'system-ui, sans-serif',
@@ -76,6 +81,7 @@ export function resolveChartTheme(element: Element = document.body): IChartTheme
     foreground: colour('ui-font-color1', FALLBACK_THEME.foreground),
     grid: colour('border-color2', FALLBACK_THEME.grid),
     heap: colour('brand-color1', FALLBACK_THEME.heap),
+    onHeap: colour('ui-inverse-font-color0', FALLBACK_THEME.onHeap),
     peak: colour('warn-color1', FALLBACK_THEME.peak),
     running: colour('success-color1', FALLBACK_THEME.running),
     fontFamily: read('ui-font-family') || FALLBACK_THEME.fontFamily,

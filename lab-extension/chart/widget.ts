@@ -1,15 +1,14 @@
 /**
  * The heap chart widget: draws a heap model with plotly, loaded on first use.
  */
-import type { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
-import { Widget } from '@lumino/widgets';
 
 import type { ICellRecord } from '../comm/protocol';
 import type { HeapModel } from '../model/model';
-import { loadPlotly, PlotlyModule } from './plotlyLoader';
-import { IChartTheme, resolveChartTheme } from './theme';
-import { buildHeapFigure, CHART_CONFIG } from './traces';
+import type { PlotlyModule } from './plotlyLoader';
+import { IPlotFigure, PlotWidget } from './plotWidget';
+import type { IChartTheme } from './theme';
+import { buildHeapFigure } from './traces';
 
 /**
  * The CSS class of the chart node (part of the DOM contract in docs/architecture.md).
@@ -22,18 +21,15 @@ export const CHART_CLASS = 'jp-heapscope-Chart';
  * #### Notes
  * Model changes request an update; Lumino conflates update requests, so a burst of messages
  * draws once. The chart draws only while visible (a hidden sidebar has no size) and catches
- * up when shown. `Plotly.react` diffs against the previous figure.
+ * up when shown (see {@link PlotWidget}).
  */
-export class HeapChart extends Widget {
+export class HeapChart extends PlotWidget {
   /**
    * Construct a chart.
    */
   constructor() {
-    super();
+    super({ plotNode: Private.plotNode() });
     this.addClass(CHART_CLASS);
-    this._plotNode = document.createElement('div');
-    this._plotNode.className = 'jp-heapscope-Chart-plot';
-    this.node.appendChild(this._plotNode);
   }
 
   /**
@@ -70,14 +66,6 @@ export class HeapChart extends Widget {
   }
 
   /**
-   * Read the theme colours again and redraw (call it when the theme changes).
-   */
-  refreshTheme(): void {
-    this._theme = null;
-    this.update();
-  }
-
-  /**
    * Dispose of the chart and plotly's state (idempotent).
    */
   dispose(): void {
@@ -91,36 +79,40 @@ export class HeapChart extends Widget {
       this._liveTimer = null;
     }
     Signal.clearData(this);
-    if (this._plotly && this._plotted) {
-      this._plotly.purge(this._plotNode);
-      this._clickBound = false;
-    }
-    this._plotted = false;
     super.dispose();
   }
 
-  /**
-   * Draw on update requests.
-   */
-  protected onUpdateRequest(msg: Message): void {
-    void this._render();
+  protected isEmpty(): boolean {
+    const model = this._model;
+    return !model || (model.cells.length === 0 && model.running === null);
   }
 
-  /**
-   * Catch up when shown.
-   */
-  protected onAfterShow(msg: Message): void {
-    this.update();
-  }
-
-  /**
-   * Follow the widget's size.
-   */
-  protected onResize(msg: Widget.ResizeMessage): void {
-    if (this._plotly && this._plotted && this.isVisible) {
-      // Typed void, but returns a promise that rejects for a plot that is not displayed.
-      Promise.resolve(this._plotly.Plots.resize(this._plotNode) as unknown).catch(() => undefined);
+  protected buildFigure(theme: IChartTheme): IPlotFigure | null {
+    if (!this._model || this.isEmpty()) {
+      return null;
     }
+    const figure = buildHeapFigure(this._model, theme);
+    this._drawnCells = this._model.cells;
+    this._lastDraw = Date.now();
+    return figure;
+  }
+
+  protected onDrawn(plotly: PlotlyModule): void {
+    const node = this.plotNode as HTMLDivElement & { on?: (event: string, handler: (e: any) => void) => void };
+    if (!this._clickBound && typeof node.on === 'function') {
+      this._clickBound = true;
+      node.on('plotly_click', event => this._onPlotClick(event));
+    }
+  }
+
+  protected onLoadFailed(error: unknown): void {
+    this.plotNode.textContent = 'The chart library could not be loaded.';
+  }
+
+  protected purge(): void {
+    // plotly.purge drops the event handlers too.
+    this._clickBound = false;
+    super.purge();
   }
 
   private _onModelChanged(_: HeapModel, args: HeapModel.IChangedArgs): void {
@@ -147,70 +139,6 @@ export class HeapChart extends Widget {
     }, wait);
   }
 
-  /**
-   * Draw the current model; a render requested meanwhile runs after this one.
-   */
-  private async _render(): Promise<void> {
-    if (this._rendering) {
-      this._renderAgain = true;
-      return;
-    }
-    this._rendering = true;
-    try {
-      do {
-        this._renderAgain = false;
-        await this._renderOnce();
-      } while (this._renderAgain && !this.isDisposed);
-    } finally {
-      this._rendering = false;
-    }
-  }
-
-  private async _renderOnce(): Promise<void> {
-    if (this.isDisposed || !this.isVisible) {
-      return;
-    }
-    const model = this._model;
-    const hasData = !!model && (model.cells.length > 0 || model.running !== null);
-    if (!hasData) {
-      if (this._plotly && this._plotted) {
-        this._plotly.purge(this._plotNode);
-        this._clickBound = false;
-        this._plotted = false;
-      }
-      return;
-    }
-    let plotly: PlotlyModule;
-    try {
-      plotly = this._plotly ?? (await loadPlotly());
-    } catch (error) {
-      console.error('heapscope: could not load plotly.js', error);
-      this._plotNode.textContent = 'The chart library could not be loaded.';
-      return;
-    }
-    this._plotly = plotly;
-    if (this.isDisposed || !this._model) {
-      return;
-    }
-    if (!this._theme) {
-      this._theme = resolveChartTheme(this.node);
-    }
-    const figure = buildHeapFigure(this._model, this._theme);
-    this._drawnCells = this._model.cells;
-    this._lastDraw = Date.now();
-    try {
-      await plotly.react(this._plotNode, figure.data, figure.layout, CHART_CONFIG);
-      this._plotted = true;
-      const node = this._plotNode as HTMLDivElement & { on?: (event: string, handler: (e: any) => void) => void };
-      if (!this._clickBound && typeof node.on === 'function') {
-        this._clickBound = true;
-        node.on('plotly_click', event => this._onPlotClick(event));
-      }
-    } catch (error) {
-      console.error('heapscope: could not draw the heap chart', error);
-    }
-  }
-
   private _onPlotClick(event: { points?: { curveNumber: number; pointIndex: number }[] }): void {
     const point = event?.points?.[0];
     // The first trace holds one peak marker per finished execution.
@@ -227,10 +155,18 @@ export class HeapChart extends Widget {
   private _liveTimer: ReturnType<typeof setTimeout> | null = null;
   private _lastDraw = 0;
   private _cellClicked = new Signal<this, ICellRecord>(this);
-  private _plotNode: HTMLDivElement;
-  private _plotly: PlotlyModule | null = null;
-  private _plotted = false;
-  private _theme: IChartTheme | null = null;
-  private _rendering = false;
-  private _renderAgain = false;
+}
+
+/**
+ * A module-private namespace.
+ */
+namespace Private {
+  /**
+   * The node plotly draws the chart into.
+   */
+  export function plotNode(): HTMLDivElement {
+    const node = document.createElement('div');
+    node.className = 'jp-heapscope-Chart-plot';
+    return node;
+  }
 }

@@ -36,6 +36,41 @@ export function serverRelativePath(file: string, serverRoot: string): string | n
 }
 
 /**
+ * What {@link canNavigateToFrame} needs to know.
+ */
+export interface INavigability {
+  /**
+   * Whether the notebook has a cell with this id.
+   */
+  readonly hasCell: (cellId: string) => boolean;
+  /**
+   * The server's root directory (absolute), or '' when unknown.
+   */
+  readonly serverRoot: string;
+  /**
+   * Whether files can be opened in an editor at all (a document manager is there).
+   */
+  readonly canOpenFiles: boolean;
+}
+
+/**
+ * Whether a frame can be jumped to: a line of a cell of this notebook, or a file under the
+ * server's root that an editor can open. Other frames are shown as text.
+ *
+ * @param frame - a frame or site: `file`, `cell_id` and `cell_line`.
+ * @param where - the notebook's cells and the server's root.
+ */
+export function canNavigateToFrame(
+  frame: { readonly file: string; readonly cell_id: string | null; readonly cell_line: number | null },
+  where: INavigability
+): boolean {
+  if (frame.cell_id !== null && frame.cell_line !== null && where.hasCell(frame.cell_id)) {
+    return true;
+  }
+  return where.canOpenFiles && serverRelativePath(frame.file, where.serverRoot) !== null;
+}
+
+/**
  * A module-private namespace.
  */
 namespace Private {

@@ -3,22 +3,24 @@
  * when it ended, with stacks and an icicle chart.
  */
 import type { TranslationBundle } from '@jupyterlab/translation';
-import { Panel, Widget } from '@lumino/widgets';
+import { Widget } from '@lumino/widgets';
 
 import { buildIcicleFigure } from '../chart/icicle';
-import type { ICellRecord, IFrame } from '../comm/protocol';
+import type { ICellRecord, IFrame, ISite } from '../comm/protocol';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
 import { displayText, firstSourceLine } from '../format/text';
 import type { HeapModel } from '../model/model';
 import { createSiteList } from '../report/dom';
+import type { ISiteFilter } from '../report/siteFilter';
 import { peakBase, SourceLookup } from '../report/sites';
 import type { IHeapSession } from '../tracker/tokens';
 import { PlotView } from './plotView';
+import { SessionView } from './sessionView';
 
 /**
  * Shows one execution of a cell.
  */
-export class CellDetailView extends Panel {
+export class CellDetailView extends SessionView {
   /**
    * Construct the view.
    *
@@ -60,19 +62,17 @@ export class CellDetailView extends Panel {
   }
 
   /**
-   * The session whose model is shown.
+   * Forget the execution shown when the session changes.
    */
-  get session(): IHeapSession | null {
-    return this._session;
-  }
-  set session(session: IHeapSession | null) {
-    if (session === this._session) {
-      return;
-    }
-    this._session?.model.changed.disconnect(this._onModelChanged, this);
-    this._session = session;
+  protected onSessionChanged(): void {
     this._seq = null;
-    session?.model.changed.connect(this._onModelChanged, this);
+    this._render();
+  }
+
+  /**
+   * Draw the view again (e.g. after the site filter changed).
+   */
+  refresh(): void {
     this._render();
   }
 
@@ -83,18 +83,7 @@ export class CellDetailView extends Panel {
     this._icicle.refreshTheme();
   }
 
-  /**
-   * Dispose of the view (idempotent).
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this.session = null;
-    super.dispose();
-  }
-
-  private _onModelChanged(_: HeapModel, args: HeapModel.IChangedArgs): void {
+  protected onModelChanged(_: HeapModel, args: HeapModel.IChangedArgs): void {
     if (args.kind === 'samples' || args.kind === 'status' || args.kind === 'retained' || args.kind === 'cell-start') {
       return;
     }
@@ -111,7 +100,7 @@ export class CellDetailView extends Panel {
     const trans = this._options.trans;
     const node = this._content.node;
     node.textContent = '';
-    const session = this._session;
+    const session = this.session;
     const record: ICellRecord | null | undefined =
       session && this._seq !== null ? session.model.detail(this._seq) : undefined;
     if (!session || !record) {
@@ -128,6 +117,8 @@ export class CellDetailView extends Panel {
     }
     const lookup = this._options.lookup(session);
     const navigate = (frame: IFrame) => this._options.navigate(session, frame);
+    const canNavigate = this._options.canNavigate(session);
+    const filter = this._options.filter();
     const title = `[${record.execution_count ?? '?'}] ${displayText(firstSourceLine(record.source), 120)}`;
     node.appendChild(Private.el('h3', 'jp-heapscope-Detail-title', title));
     const facts = [
@@ -141,7 +132,15 @@ export class CellDetailView extends Panel {
     if (record.status !== 'ok') {
       facts.push(record.status === 'error' ? trans.__('raised an error') : trans.__('aborted'));
     }
-    node.appendChild(Private.el('p', 'jp-heapscope-Detail-facts', facts.join(' · ')));
+    // One span per fact, kept whole: a figure never breaks between its number and its unit.
+    const factsNode = Private.el('p', 'jp-heapscope-Detail-facts', '');
+    facts.forEach((fact, i) => {
+      if (i > 0) {
+        factsNode.append(' · ');
+      }
+      factsNode.appendChild(Private.el('span', 'jp-heapscope-Detail-fact', fact));
+    });
+    node.appendChild(factsNode);
     if (record.top_at_peak === undefined && record.retained === undefined) {
       const reason = session.model.status?.attribution_reason;
       node.appendChild(
@@ -158,14 +157,12 @@ export class CellDetailView extends Panel {
       return;
     }
     const base = peakBase(record);
+    const siteList = (sites: ReadonlyArray<ISite> | undefined, emptyText: string) =>
+      createSiteList(sites ?? [], { base, lookup, onNavigate: navigate, canNavigate, filter, emptyText });
     node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', trans.__('Top lines at the peak')));
-    node.appendChild(
-      createSiteList(record.top_at_peak ?? [], { base, lookup, onNavigate: navigate, emptyText: trans.__('Nothing held at the peak.') })
-    );
+    node.appendChild(siteList(record.top_at_peak, trans.__('Nothing held at the peak.')));
     node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', trans.__('Retained when the cell ended')));
-    node.appendChild(
-      createSiteList(record.retained ?? [], { base, lookup, onNavigate: navigate, emptyText: trans.__('Nothing retained.') })
-    );
+    node.appendChild(siteList(record.retained, trans.__('Nothing retained.')));
     const sites = record.top_at_peak ?? [];
     if (sites.length > 0) {
       node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', trans.__('The peak by stack')));
@@ -180,7 +177,6 @@ export class CellDetailView extends Panel {
   private _options: CellDetailView.IOptions;
   private _content: Widget;
   private _icicle: PlotView;
-  private _session: IHeapSession | null = null;
   private _seq: number | null = null;
 }
 
@@ -196,6 +192,14 @@ export namespace CellDetailView {
      * Goes to a frame's code.
      */
     navigate: (session: IHeapSession, frame: IFrame) => void;
+    /**
+     * Whether a frame of a session's notebook can be navigated to; the others are text.
+     */
+    canNavigate: (session: IHeapSession) => (frame: IFrame) => boolean;
+    /**
+     * Which sites are hidden at first behind a "show N hidden" toggle.
+     */
+    filter: () => ISiteFilter;
     /**
      * The source lookup of a session's notebook.
      */

@@ -9,6 +9,7 @@ import { Panel, StackedPanel, Widget } from '@lumino/widgets';
 
 import { HeapChart } from '../chart/widget';
 import type { ICellRecord, IFrame } from '../comm/protocol';
+import { DEFAULT_SITE_FILTER, ISiteFilter } from '../report/siteFilter';
 import type { SourceLookup } from '../report/sites';
 import type { IHeapSession, IHeapTracker } from '../tracker/tokens';
 import { CellDetailView } from './detail';
@@ -84,6 +85,8 @@ export class HeapPanel extends Panel {
     const viewOptions = {
       navigate: options.navigate ?? (() => undefined),
       lookup: options.lookup ?? (() => () => undefined),
+      canNavigate: options.canNavigate ?? (() => () => true),
+      filter: options.filter ?? (() => DEFAULT_SITE_FILTER),
       limit: options.limit ?? (() => 200),
       trans: this._trans
     };
@@ -167,6 +170,14 @@ export class HeapPanel extends Panel {
     }
     this.showExecution(seq);
     return true;
+  }
+
+  /**
+   * Draw the cell detail and retained views again (e.g. after the site filter changed).
+   */
+  refreshViews(): void {
+    this._detail.refresh();
+    this._retained.refresh();
   }
 
   /**
@@ -340,6 +351,15 @@ export namespace HeapPanel {
      * Goes to a frame's code (the detail and retained views' rows).
      */
     navigate?: (session: IHeapSession, frame: IFrame) => void;
+    /**
+     * Whether a frame of a session's notebook can be navigated to (default: all); the others
+     * are shown as text.
+     */
+    canNavigate?: (session: IHeapSession) => (frame: IFrame) => boolean;
+    /**
+     * Which sites the detail views hide at first (default: {@link DEFAULT_SITE_FILTER}).
+     */
+    filter?: () => ISiteFilter;
     /**
      * The source lookup of a session's notebook.
      */

@@ -15,6 +15,8 @@ import { clearIcon, CommandToolbarButton, downloadIcon, Toolbar } from '@jupyter
 
 import { CommandIDs } from '../commands';
 import { navigateToFrame } from '../navigate/navigate';
+import { canNavigateToFrame } from '../navigate/paths';
+import { DEFAULT_SITE_FILTER, ISiteFilter, readSiteFilter } from '../report/siteFilter';
 import { recordSourceLookup } from '../report/sites';
 import { HEAPSCOPE_KERNEL } from '../tracker/configuration';
 import { IHeapSession, IHeapTracker } from '../tracker/tokens';
@@ -59,6 +61,16 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
         serverRoot: PageConfig.getOption('serverRoot')
       });
     };
+    const canNavigate = (session: IHeapSession) => {
+      const ids = new Set(session.notebookPanel.content.widgets.map(cell => cell.model.id));
+      const where = {
+        hasCell: (id: string) => ids.has(id),
+        serverRoot: PageConfig.getOption('serverRoot'),
+        canOpenFiles: !!docManager
+      };
+      return (frame: Parameters<typeof navigateToFrame>[0]) => canNavigateToFrame(frame, where);
+    };
+    let siteFilter: ISiteFilter = DEFAULT_SITE_FILTER;
     const lookup = (session: IHeapSession) =>
       recordSourceLookup(session.model.cells, cellId => {
         const cell = session.notebookPanel.content.widgets.find(c => c.model.id === cellId);
@@ -166,6 +178,8 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
       toolbar,
       translator: translator ?? undefined,
       navigate,
+      canNavigate,
+      filter: () => siteFilter,
       lookup,
       limit: detailLimit,
       switchKernel
@@ -179,8 +193,9 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     };
     panel.stateChanged.connect(refreshCommands);
     panel.modelChanged.connect(refreshCommands);
-    shell.add(panel, 'right', { rank: 600 });
-    restorer?.add(panel, PANEL_ID);
+    if (Private.addToRightArea(shell, panel)) {
+      restorer?.add(panel, PANEL_ID);
+    }
 
     themeManager?.themeChanged.connect(() => panel.refreshTheme());
     if (registry) {
@@ -190,6 +205,8 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
           const apply = () => {
             const rate = settings.composite.liveRate;
             panel.chart.liveRate = typeof rate === 'number' ? rate : 10;
+            siteFilter = readSiteFilter(settings.composite);
+            panel.refreshViews();
           };
           apply();
           settings.changed.connect(apply);
@@ -217,3 +234,25 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     }
   }
 };
+
+/**
+ * A module-private namespace.
+ */
+namespace Private {
+  /**
+   * Add the panel to the shell's right sidebar. The plugin needs no `ILabShell`: Notebook 7's
+   * shell has a right area too; a shell without one (it throws or refuses) leaves the panel out,
+   * and the rest of the extension (badges, export, commands) works without it.
+   *
+   * @returns whether the panel was added.
+   */
+  export function addToRightArea(shell: JupyterFrontEnd.IShell, panel: HeapPanel): boolean {
+    try {
+      shell.add(panel, 'right', { rank: 600 });
+    } catch (reason) {
+      console.warn('heapscope: this application has no right sidebar; the Heap panel is not shown', reason);
+      return false;
+    }
+    return panel.isAttached || !!panel.parent;
+  }
+}

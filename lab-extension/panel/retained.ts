@@ -8,14 +8,14 @@ import { Widget } from '@lumino/widgets';
 import type { IFrame } from '../comm/protocol';
 import type { HeapModel } from '../model/model';
 import { createRetainedList } from '../report/dom';
-import type { IHeapSession } from '../tracker/tokens';
 import type { CellDetailView } from './detail';
+import { SessionView } from './sessionView';
 
 /**
  * Shows the retained-by-cell split of a session; asks the kernel again after every finished cell
  * while visible.
  */
-export class RetainedView extends Widget {
+export class RetainedView extends SessionView {
   /**
    * Construct the view.
    *
@@ -25,35 +25,25 @@ export class RetainedView extends Widget {
     super();
     this._options = options;
     this.addClass('jp-heapscope-RetainedView');
+    this._content = new Widget();
+    this._content.addClass('jp-heapscope-RetainedView-content');
+    this.addWidget(this._content);
     this._render();
   }
 
   /**
-   * The session shown.
+   * Ask for the new session's split and show it.
    */
-  get session(): IHeapSession | null {
-    return this._session;
-  }
-  set session(session: IHeapSession | null) {
-    if (session === this._session) {
-      return;
-    }
-    this._session?.model.changed.disconnect(this._onModelChanged, this);
-    this._session = session;
-    session?.model.changed.connect(this._onModelChanged, this);
+  protected onSessionChanged(): void {
     this._request();
     this._render();
   }
 
   /**
-   * Dispose of the view (idempotent).
+   * Draw the view again (e.g. after the site filter changed).
    */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this.session = null;
-    super.dispose();
+  refresh(): void {
+    this._render();
   }
 
   protected onAfterShow(msg: Message): void {
@@ -62,12 +52,12 @@ export class RetainedView extends Widget {
   }
 
   private _request(): void {
-    if (this._session && this.isVisible) {
-      this._session.requestRetained(this._options.limit());
+    if (this.session && this.isVisible) {
+      this.session.requestRetained(this._options.limit());
     }
   }
 
-  private _onModelChanged(_: HeapModel, args: HeapModel.IChangedArgs): void {
+  protected onModelChanged(_: HeapModel, args: HeapModel.IChangedArgs): void {
     if (args.kind === 'cell' || args.kind === 'history') {
       this._request();
     }
@@ -78,13 +68,13 @@ export class RetainedView extends Widget {
 
   private _render(): void {
     const trans = this._options.trans;
-    const node = this.node;
+    const node = this._content.node;
     node.textContent = '';
     const heading = document.createElement('p');
     heading.className = 'jp-heapscope-Detail-facts';
     heading.textContent = trans.__('The heap alive now, by the cell that allocated it.');
     node.appendChild(heading);
-    const session = this._session;
+    const session = this.session;
     const entries = session?.model.retainedByCell ?? null;
     if (!session || entries === null) {
       const empty = document.createElement('p');
@@ -99,13 +89,15 @@ export class RetainedView extends Widget {
     node.appendChild(
       createRetainedList(entries, {
         lookup: this._options.lookup(session),
-        onNavigate: (frame: IFrame) => this._options.navigate(session, frame)
+        onNavigate: (frame: IFrame) => this._options.navigate(session, frame),
+        canNavigate: this._options.canNavigate(session),
+        filter: this._options.filter()
       })
     );
   }
 
   private _options: RetainedView.IOptions;
-  private _session: IHeapSession | null = null;
+  private _content: Widget;
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { IFrame, IRetained, ISite } from '../comm/protocol';
 import { formatBytes } from '../format/bytes';
 import { displayText, firstSourceLine } from '../format/text';
+import { ISiteFilter, NO_SITE_FILTER, partitionSites } from './siteFilter';
 import { frameLocation, frameSource, siteRow, SourceLookup } from './sites';
 
 /**
@@ -25,6 +26,15 @@ export interface ISiteListOptions {
    */
   readonly onNavigate?: (frame: IFrame) => void;
   /**
+   * Whether a frame can be navigated to (default: every frame when `onNavigate` is set); the
+   * others are shown as text, not as buttons.
+   */
+  readonly canNavigate?: (frame: IFrame) => boolean;
+  /**
+   * Which sites are hidden at first behind a "show N hidden" toggle (default: none).
+   */
+  readonly filter?: ISiteFilter;
+  /**
    * Shown when there are no sites.
    */
   readonly emptyText?: string;
@@ -43,10 +53,32 @@ export function createSiteList(sites: ReadonlyArray<ISite>, options: ISiteListOp
     return Private.element('p', 'jp-heapscope-Empty', options.emptyText ?? 'No sites.');
   }
   const list = Private.element('ol', 'jp-heapscope-SiteList');
-  for (const site of sites) {
+  const { shown, hidden } = partitionSites(sites, options.base, options.filter ?? NO_SITE_FILTER);
+  for (const site of shown) {
     list.appendChild(Private.siteItem(site, options));
   }
+  if (hidden.length > 0) {
+    const items = hidden.map(site => {
+      const item = Private.siteItem(site, options);
+      item.classList.add('jp-mod-filtered');
+      item.hidden = true;
+      return item;
+    });
+    list.appendChild(Private.hiddenToggle(items, shown.length === 0));
+    list.append(...items);
+  }
   return list;
+}
+
+/**
+ * The label of the toggle that shows or hides the filtered sites of a list.
+ *
+ * @param count - how many sites are hidden.
+ * @param open - whether they are shown now.
+ */
+export function hiddenToggleLabel(count: number, open: boolean): string {
+  const sites = count === 1 ? '1 hidden site' : `${count} hidden sites`;
+  return open ? `Hide ${sites} (small or kernel-internal)` : `Show ${sites} (small or kernel-internal)`;
 }
 
 /**
@@ -61,6 +93,14 @@ export interface IRetainedListOptions {
    * Called when a site or frame is activated.
    */
   readonly onNavigate?: (frame: IFrame) => void;
+  /**
+   * Whether a frame can be navigated to (see {@link ISiteListOptions.canNavigate}).
+   */
+  readonly canNavigate?: (frame: IFrame) => boolean;
+  /**
+   * Which sites of each cell are hidden at first (default: none).
+   */
+  readonly filter?: ISiteFilter;
 }
 
 /**
@@ -101,6 +141,8 @@ export function createRetainedList(
       base: entry.bytes,
       lookup: options.lookup,
       onNavigate: options.onNavigate,
+      canNavigate: options.canNavigate,
+      filter: options.filter,
       emptyText: 'No site details for this cell.'
     });
     stack.classList.add('jp-heapscope-Retained-sites');
@@ -166,14 +208,38 @@ namespace Private {
   }
 
   /**
+   * The row of a list's hidden sites: a button that shows and hides them.
+   */
+  export function hiddenToggle(items: HTMLElement[], nothingShown: boolean): HTMLElement {
+    const li = element('li', 'jp-heapscope-SiteList-more');
+    if (nothingShown) {
+      li.appendChild(element('span', 'jp-heapscope-Empty', 'Only small or kernel-internal sites.'));
+    }
+    const button = element('button', 'jp-heapscope-SiteList-toggle', hiddenToggleLabel(items.length, false));
+    button.type = 'button';
+    button.setAttribute('aria-expanded', 'false');
+    button.addEventListener('click', () => {
+      const open = button.getAttribute('aria-expanded') !== 'true';
+      for (const item of items) {
+        item.hidden = !open;
+      }
+      button.textContent = hiddenToggleLabel(items.length, open);
+      button.setAttribute('aria-expanded', String(open));
+    });
+    li.appendChild(button);
+    return li;
+  }
+
+  /**
    * The row or button body: a button when navigation is possible.
    */
   function activatable(
     className: string,
     frame: IFrame,
-    onNavigate: ((frame: IFrame) => void) | undefined
+    onNavigate: ((frame: IFrame) => void) | undefined,
+    canNavigate: ((frame: IFrame) => boolean) | undefined
   ): HTMLElement {
-    if (!onNavigate) {
+    if (!onNavigate || (canNavigate && !canNavigate(frame))) {
       return element('div', className);
     }
     const button = element('button', `${className} jp-mod-navigable`);
@@ -189,7 +255,7 @@ namespace Private {
     const text = siteRow(site, options.base, options.lookup);
     const item = element('li', 'jp-heapscope-Site');
     const row = element('div', 'jp-heapscope-Site-row');
-    const main = activatable('jp-heapscope-Site-main', site, options.onNavigate);
+    const main = activatable('jp-heapscope-Site-main', site, options.onNavigate, options.canNavigate);
     main.title = `${text.fileLineFull} in ${text.function}`;
     const head = element('span', 'jp-heapscope-Site-head');
     head.append(
@@ -210,7 +276,7 @@ namespace Private {
     const stack = element('ol', 'jp-heapscope-Stack');
     for (const frame of site.stack) {
       const li = element('li', 'jp-heapscope-Frame');
-      const body = activatable('jp-heapscope-Frame-main', frame, options.onNavigate);
+      const body = activatable('jp-heapscope-Frame-main', frame, options.onNavigate, options.canNavigate);
       body.append(
         element('span', 'jp-heapscope-Site-function', displayText(frame.function, 200)),
         element('span', 'jp-heapscope-Site-location', frameLocation(frame, 64))

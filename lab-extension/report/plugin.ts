@@ -46,7 +46,20 @@ export const reportPlugin: JupyterFrontEndPlugin<void> = {
         const id = Notification.emit(trans.__('Exporting the memory report…'), 'in-progress', { autoClose: false });
         try {
           const template = await loadReportTemplate();
-          const result = await exportReport(session, app.serviceManager.contents, template, version);
+          const result = await exportReport(session, app.serviceManager.contents, template, version, {
+            limit: Math.min(1000, 10 * (tracker.configuration?.topN ?? 20)),
+            onProgress: (done, total) => {
+              if (total > 1) {
+                Notification.update({
+                  id,
+                  message: trans.__('Exporting the memory report: cell details %1 of %2…', done, total),
+                  type: 'in-progress',
+                  autoClose: false,
+                  progress: done / total
+                });
+              }
+            }
+          });
           Notification.update({
             id,
             message: trans.__('Memory report saved: %1 and %2', result.html, result.json),

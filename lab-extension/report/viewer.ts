@@ -200,6 +200,7 @@ export function reportTheme(dark: boolean): IChartTheme {
         foreground: 'rgba(255, 255, 255, 0.87)',
         grid: '#424242',
         heap: '#64b5f6',
+        onHeap: '#000000',
         peak: '#ffb74d',
         running: '#81c784'
       }

@@ -122,6 +122,46 @@ test.describe('heap UI on the fixture notebook', () => {
   });
 });
 
+test('the drill-down hides small and kernel-internal sites behind a keyboard toggle', async ({ page, tmpPath }) => {
+  await openFixture(page, tmpPath, HEAP_UI);
+  const importCell = cells.find(c => c.id === 'import')!;
+  await page.notebook.runCell(importCell.index);
+  await expect(badge(page, importCell.id)).toHaveCount(1);
+  await page.sidebar.openTab('heapscope-panel');
+  await openDetailFromBadge(page, importCell.id);
+  // Importing numpy allocates at many small sites: the peak list hides some of them.
+  const list = page.locator('#heapscope-panel-cell .jp-heapscope-SiteList').first();
+  const rows = list.locator(':scope > .jp-heapscope-Site');
+  const hiddenRows = list.locator(':scope > .jp-heapscope-Site.jp-mod-filtered');
+  const toggle = list.locator('.jp-heapscope-SiteList-toggle');
+  await expect(toggle).toBeVisible();
+  const hidden = await hiddenRows.count();
+  expect(hidden).toBeGreaterThan(0);
+  await expect(toggle).toHaveText(new RegExp(`^Show ${hidden} hidden site`));
+  await expect(toggle).toHaveAttribute('aria-expanded', 'false');
+  for (let i = 0; i < hidden; i++) {
+    await expect(hiddenRows.nth(i)).toBeHidden();
+  }
+  const shown = (await rows.count()) - hidden;
+  // Each hidden row is small (below the panel's 1 % default) or kernel-internal; none of the shown ones is.
+  const share = async (row: ReturnType<typeof rows.nth>) =>
+    parseFloat(((await row.locator('.jp-heapscope-Site-percent').first().textContent()) ?? '').replace('<', ''));
+  for (let i = 0; i < shown; i++) {
+    expect(await share(rows.nth(i))).toBeGreaterThanOrEqual(1);
+  }
+
+  // Keyboard: focus the toggle and press Enter, then Space to hide again.
+  await toggle.focus();
+  await page.keyboard.press('Enter');
+  await expect(toggle).toHaveAttribute('aria-expanded', 'true');
+  for (let i = 0; i < hidden; i++) {
+    await expect(hiddenRows.nth(i)).toBeVisible();
+  }
+  await page.keyboard.press('Space');
+  await expect(toggle).toHaveAttribute('aria-expanded', 'false');
+  await expect(hiddenRows.first()).toBeHidden();
+});
+
 test('a plain Python notebook is switched to heapscope from the panel', async ({ page, tmpPath }) => {
   await openFixture(page, tmpPath, PLAIN_PYTHON);
   await page.sidebar.openTab('heapscope-panel');

@@ -3,6 +3,7 @@
  * docs/architecture.md (panel id, chart class, badge class and data-cell-id).
  */
 import { expect, IJupyterLabPageFixture } from '@jupyterlab/galata';
+import type { JupyterLabPage } from '@jupyterlab/galata';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -69,3 +70,25 @@ export function parseBadge(text: string): { net: number; peak: number } {
   };
 }
 
+
+/**
+ * Reload the page without waiting for the Launcher: a restored workspace opens its notebook
+ * instead.
+ *
+ * The `page` fixture is a proxy that sends `reload` to galata's `JupyterLabPage.reload`, which
+ * takes `waitForIsReady`; its declared type (`IJupyterLabPageFixture`) only inherits Playwright's
+ * `Page.reload` signature, so the call goes through `JupyterLabPage`'s declared type.
+ */
+export async function reloadRestored(page: IJupyterLabPageFixture): Promise<void> {
+  const lab = page as unknown as Pick<JupyterLabPage, 'reload'>;
+  await lab.reload({ waitForIsReady: false });
+}
+
+/** Save the notebook `name`, reload the page and wait until its kernel is idle again. */
+export async function saveAndReload(page: IJupyterLabPageFixture, name: string): Promise<void> {
+  await page.notebook.save();
+  await reloadRestored(page);
+  await expect(page.getByRole('tab', { name })).toBeVisible();
+  await page.notebook.activate(name);
+  await waitForKernelIdle(page);
+}

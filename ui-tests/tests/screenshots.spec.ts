@@ -38,6 +38,12 @@ test('screenshots of the Heap panel in light and dark themes', async ({ page, tm
     await expect(panel.locator('.jp-heapscope-Icicle .main-svg').first()).toBeVisible();
     await page.waitForTimeout(800);
     await page.screenshot({ path: path.join(OUT!, `${theme}-cell.png`) });
+    // A cell with many small sites: the "show N hidden" toggle, opened.
+    await badge(page, 'import').click();
+    const more = panel.locator('#heapscope-panel-cell .jp-heapscope-SiteList-toggle').first();
+    await more.click();
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: path.join(OUT!, `${theme}-cell-hidden.png`) });
     await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="retained"]').click();
     await panel.locator('#heapscope-panel-retained .jp-heapscope-Toggle').first().click();
     await page.waitForTimeout(500);

@@ -6,7 +6,7 @@
  * executions queued after a scripted restart.)
  */
 import { expect, test } from '@jupyterlab/galata';
-import { badge, codeCells, DEMO, openFixture, parseBadge, waitForKernelIdle } from './helpers';
+import { badge, codeCells, DEMO, openFixture, parseBadge, saveAndReload } from './helpers';
 
 test.use({ autoGoto: true });
 
@@ -48,12 +48,8 @@ test('badges and panel keep working after a page reload', async ({ page, tmpPath
   await page.notebook.runCell(byteArrayCell.index);
   await expect(badge(page, byteArrayCell.id)).toHaveCount(1);
 
-  await page.notebook.save();
   // The restored workspace opens the notebook, not the Launcher galata waits for by default.
-  await page.reload({ waitForIsReady: false });
-  await expect(page.getByRole('tab', { name })).toBeVisible();
-  await page.notebook.activate(name);
-  await waitForKernelIdle(page);
+  await saveAndReload(page, name);
   // Nothing lost: the badge of the cell run before the reload comes back from the kernel's history.
   await expect(badge(page, byteArrayCell.id)).toHaveCount(1);
   expect(parseBadge(await badge(page, byteArrayCell.id).innerText()).net).toBeGreaterThan(195e6);

@@ -1,0 +1,60 @@
+import { CommandRegistry } from '@lumino/commands';
+import { Signal } from '@lumino/signaling';
+import type { JupyterFrontEnd } from '@jupyterlab/application';
+
+import { CommandIDs } from '../commands';
+import type { IHeapTracker } from '../tracker/tokens';
+import { PANEL_ID } from './panel';
+import { panelPlugin } from './plugin';
+
+jest.mock('plotly.js-dist-min', () => ({
+  __esModule: true,
+  default: { react: jest.fn(() => Promise.resolve()), purge: jest.fn(), Plots: { resize: jest.fn() } }
+}));
+
+/** A front end with only what the plugin uses: commands and a shell (no `ILabShell`). */
+function frontEnd(add: (widget: any, area?: string) => void): JupyterFrontEnd {
+  return {
+    commands: new CommandRegistry(),
+    shell: { add: jest.fn(add), activateById: jest.fn() },
+    serviceManager: { contents: {} }
+  } as unknown as JupyterFrontEnd;
+}
+
+const tracker = {
+  current: null,
+  currentChanged: new Signal<unknown, null>({}),
+  configuration: null
+} as unknown as IHeapTracker;
+
+/** Activate with every optional token absent. */
+function activate(app: JupyterFrontEnd): void {
+  panelPlugin.activate(app, tracker, null, null, null, null, null, null);
+}
+
+describe('panelPlugin', () => {
+  beforeEach(() => jest.spyOn(console, 'warn').mockImplementation(() => undefined));
+  afterEach(() => jest.restoreAllMocks());
+
+  it('needs no ILabShell and no optional token', () => {
+    expect(panelPlugin.requires?.map(token => token.name)).toEqual(['heapscope:IHeapTracker']);
+    const added: string[] = [];
+    const app = frontEnd((widget, area) => added.push(`${widget.id}@${area}`));
+    activate(app);
+    expect(added).toEqual([`${PANEL_ID}@right`]);
+    expect(app.commands.hasCommand(CommandIDs.showCell)).toBe(true);
+  });
+
+  it('keeps its commands when the shell has no right sidebar', async () => {
+    const app = frontEnd(() => {
+      throw new Error('no right area');
+    });
+    expect(() => activate(app)).not.toThrow();
+    expect(console.warn).toHaveBeenCalled();
+    for (const id of [CommandIDs.openPanel, CommandIDs.showCell, CommandIDs.clearHistory, CommandIDs.switchKernel]) {
+      expect(app.commands.hasCommand(id)).toBe(true);
+    }
+    await app.commands.execute(CommandIDs.showRetained);
+    expect(app.shell.activateById).toHaveBeenCalledWith(PANEL_ID);
+  });
+});
