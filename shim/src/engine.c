@@ -10,6 +10,7 @@
 #include "sampler.h"
 #include "sampling.h"
 #include "sites_hwm.h"
+#include "pages.h"
 #include "stacks.h"
 #include "table.h"
 
@@ -71,6 +72,7 @@ HS_HIDDEN void hs_engine_alloc(const void *p, size_t n)
                 n >= atomic_load_explicit(&hs_eng.threshold, memory_order_relaxed);
     if (!exact && !hs_sample_take(n))
         return;
+    hs_table_prefetch((uintptr_t)p);
     uint32_t st = hs_stack_here();
     uint16_t meta = HS_META_MAKE(HS_KIND_LIBC, exact, 0);
     struct hs_tentry old;
@@ -168,6 +170,9 @@ HS_EXPORT int heapscope_engine_install(const struct heapscope_config *cfg)
     hs_eng.interval = (double)cfg->sample_interval;
     interval_fixed = 1;
     atomic_store_explicit(&hs_eng.threshold, cfg->exact_threshold, memory_order_relaxed);
+    hs_enter();
+    hs_table_use_filter(cfg->mode == HEAPSCOPE_MODE_DEFAULT); /* before frees may consult it */
+    hs_leave();
     atomic_store_explicit(&hs_eng.exact, cfg->mode == HEAPSCOPE_MODE_EXACT, memory_order_relaxed);
     atomic_store_explicit(&hs_eng.max_depth, cfg->max_depth, memory_order_relaxed);
     hs_enter();
@@ -210,8 +215,8 @@ HS_EXPORT void heapscope_engine_stats(struct heapscope_engine_stats *out)
     out->max_depth = (uint32_t)atomic_load_explicit(&hs_eng.max_depth, memory_order_relaxed);
     out->exact_threshold = atomic_load_explicit(&hs_eng.threshold, memory_order_relaxed);
     out->sample_interval = (uint64_t)hs_eng.interval;
-    out->tracked_blocks = hs_table_count();
-    out->table_bytes = hs_table_bytes();
+    out->tracked_blocks = hs_table_count() + hs_pages_count();
+    out->table_bytes = hs_table_bytes() + hs_pages_bytes();
     out->profiler_bytes = atomic_load_explicit(&hs_eng.profiler_bytes, memory_order_relaxed);
     uint32_t nodes = atomic_load_explicit(&hs_node_count, memory_order_relaxed);
     out->stack_nodes = nodes ? nodes - 1 : 0;
@@ -255,6 +260,7 @@ HS_HIDDEN void hs_engine_atfork_prepare(void)
 {
     hs_stacks_atfork_prepare();
     hs_table_atfork_prepare();
+    hs_pages_atfork_prepare();
     hs_sites_atfork_prepare();
     hs_sampler_atfork_prepare();
 }
@@ -263,6 +269,7 @@ HS_HIDDEN void hs_engine_atfork_parent(void)
 {
     hs_sampler_atfork_parent();
     hs_sites_atfork_parent();
+    hs_pages_atfork_parent();
     hs_table_atfork_parent();
     hs_stacks_atfork_parent();
 }
@@ -271,6 +278,7 @@ HS_HIDDEN void hs_engine_atfork_child(void)
 {
     hs_sampler_atfork_child();
     hs_sites_atfork_child();
+    hs_pages_atfork_child();
     hs_table_atfork_child();
     hs_stacks_atfork_child();
     hs_tls.pm_depth = 0;

@@ -11,7 +11,8 @@
  *   - a returned block that is not pm_libc was served by pymalloc (requests of 1..512 bytes, or a
  *     realloc that pymalloc kept in place): it is recorded here (exact mode, or sampled by its size
  *     class (n + 15) & ~15 in default mode) as a *move* of its weight from "<pymalloc arenas>" to its
- *     stack, so arena bytes are never counted twice (docs/engine.md);
+ *     stack, so arena bytes are never counted twice (docs/engine.md); exact entries go to the page
+ *     map (pages.h), sampled ones to the pointer table (table.h);
  *   - free/realloc remove a pymalloc entry before forwarding (the address may be reused at once)
  *     and move its weight back; a libc block is left to the libc hooks; a failed realloc puts the
  *     old entry back.
@@ -28,6 +29,7 @@
  *   hook) forward only.
  */
 #include "engine.h"
+#include "pages.h"
 #include "sampling.h"
 #include "sites_hwm.h"
 #include "stacks.h"
@@ -72,6 +74,13 @@ static inline int pm_active(const void *freeing)
     return 1;
 }
 
+/* Exact entries go to the page map (pages.h), sampled ones (and what it declines) to the table. */
+static int put(uintptr_t p, uint32_t st, uint16_t meta, struct hs_tentry *old)
+{
+    int r = (meta & HS_META_EXACT) ? hs_pages_insert(p, st, meta, old) : 0;
+    return r ? r : hs_table_insert(p, st, meta, old);
+}
+
 static void pm_record(void *p, size_t n)
 {
     size_t sc = (n + 15) & ~(size_t)15;
@@ -80,11 +89,13 @@ static void pm_record(void *p, size_t n)
     int exact = atomic_load_explicit(&hs_eng.exact, memory_order_relaxed);
     if (!exact && !hs_sample_take(sc))
         return;
+    if (!exact)
+        hs_table_prefetch((uintptr_t)p); /* its slot loads while the stack is found */
     hs_enter();
     uint32_t st = hs_stack_here();
     uint16_t meta = HS_META_MAKE(HS_KIND_PYMALLOC, exact, sc / 16);
     struct hs_tentry old;
-    int r = hs_table_insert((uintptr_t)p, st, meta, &old);
+    int r = put((uintptr_t)p, st, meta, &old);
     if (r) {
         int64_t w = (int64_t)sc, c = 1;
         if (!exact)
@@ -101,10 +112,10 @@ static void pm_record(void *p, size_t n)
 /* Removes p's pymalloc entry (if any) and moves its weight back to the arenas; *e gets the entry. */
 static int pm_unrecord(void *p, struct hs_tentry *e, int64_t *w, int64_t *c)
 {
-    if (!atomic_load_explicit(&hs_eng.exact, memory_order_relaxed) && !hs_table_maybe((uintptr_t)p))
-        return 0;
     hs_enter();
-    int found = hs_table_remove((uintptr_t)p, HS_KIND_PYMALLOC, e);
+    int found = hs_pages_remove((uintptr_t)p, e);
+    if (!found && (atomic_load_explicit(&hs_eng.exact, memory_order_relaxed) || hs_table_maybe((uintptr_t)p)))
+        found = hs_table_remove((uintptr_t)p, HS_KIND_PYMALLOC, e);
     if (found) {
         size_t sc = HS_META_SC(e->meta) * 16u;
         *w = (int64_t)sc;
@@ -169,7 +180,7 @@ static void *pm_realloc(void *ctx, void *p, size_t n)
             pm_record(q, n);
     } else if (had) { /* failed: p is still valid */
         hs_enter();
-        if (hs_table_insert((uintptr_t)p, e.stack, e.meta, NULL))
+        if (put((uintptr_t)p, e.stack, e.meta, NULL))
             hs_sites_move(hs_engine_arenas_stack(), e.stack, w, 0, cnt);
         hs_leave();
     }

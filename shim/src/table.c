@@ -14,6 +14,8 @@
 #define SHARDS (1u << SHARD_BITS)
 #define MIN_CAP 256u
 #define MAX_LOAD 75 /* percent; grow by 1.5x: steady-state load 50-75 %, 16-24 bytes per entry */
+#define MIN_LOAD 12 /* percent; shrink (to 50 %) only far below: churn that frees and rebuilds
+                       millions of objects would otherwise rehash the table on every wave */
 #define FILTER_BITS 18
 
 struct entry {
@@ -33,6 +35,7 @@ struct shard {
 
 static struct shard shards[SHARDS];
 static _Atomic uint8_t *filter;
+static int filter_on; /* written with every shard lock held (hs_table_use_filter), read under one */
 static _Atomic uint64_t total_count, total_bytes;
 
 static inline uint64_t key_of(uintptr_t p) { return (uint64_t)p & 0xFFFFFFFFFFFFull; }
@@ -74,7 +77,39 @@ HS_THIDDEN int hs_table_maybe(uintptr_t p)
 {
     if (!filter)
         return 0;
+    if (!__atomic_load_n(&filter_on, __ATOMIC_ACQUIRE))
+        return 1;
     return atomic_load_explicit(&filter[filter_index(hash_of(key_of(p)))], memory_order_relaxed) != 0;
+}
+
+HS_THIDDEN void hs_table_use_filter(int on)
+{
+    if (!filter || on == __atomic_load_n(&filter_on, __ATOMIC_ACQUIRE))
+        return;
+    for (unsigned i = 0; i < SHARDS; i++)
+        hs_lock(&shards[i].lock);
+    if (on) { /* recount every entry: the filter was not kept while off */
+        memset((void *)filter, 0, 1u << FILTER_BITS);
+        for (unsigned i = 0; i < SHARDS; i++)
+            for (uint32_t k = 0; k < shards[i].cap; k++) {
+                const struct entry *e = &shards[i].slot[k];
+                if (e->lo || e->hi)
+                    filter_inc(hash_of(ekey(e)));
+            }
+    }
+    __atomic_store_n(&filter_on, on, __ATOMIC_RELEASE);
+    for (unsigned i = SHARDS; i-- > 0;)
+        hs_unlock(&shards[i].lock);
+}
+
+HS_THIDDEN void hs_table_prefetch(uintptr_t p)
+{
+    uint64_t h = hash_of(key_of(p));
+    struct shard *s = &shards[h >> (64 - SHARD_BITS)];
+    struct entry *slot = __atomic_load_n(&s->slot, __ATOMIC_RELAXED);
+    uint32_t cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
+    if (slot && cap) /* racy on purpose: a stale guess costs nothing, a prefetch never faults */
+        __builtin_prefetch(&slot[home(h, cap)], 1, 1);
 }
 
 static size_t bytes_for(uint32_t cap)
@@ -150,13 +185,14 @@ HS_THIDDEN int hs_table_insert(uintptr_t p, uint32_t stack, uint16_t meta, struc
     e->hi = (uint16_t)(key >> 32);
     e->meta = meta;
     e->stack = stack;
-    if (r == 1)
-        s->count++;
-    hs_unlock(&s->lock);
     if (r == 1) {
-        filter_inc(h);
-        atomic_fetch_add_explicit(&total_count, 1, memory_order_relaxed);
+        s->count++;
+        if (filter_on)
+            filter_inc(h);
     }
+    hs_unlock(&s->lock);
+    if (r == 1)
+        atomic_fetch_add_explicit(&total_count, 1, memory_order_relaxed);
     return r;
 }
 
@@ -211,15 +247,16 @@ HS_THIDDEN int hs_table_remove(uintptr_t p, int kind, struct hs_tentry *out)
     }
     memset(&s->slot[hole], 0, sizeof(struct entry));
     s->count--;
-    if ((uint64_t)s->count * 100 < (uint64_t)s->cap * 30) {
-        uint32_t ncap = (uint32_t)((uint64_t)s->count * 100 / 55);
+    if (filter_on)
+        filter_dec(h);
+    if ((uint64_t)s->count * 100 < (uint64_t)s->cap * MIN_LOAD) {
+        uint32_t ncap = (uint32_t)((uint64_t)s->count * 100 / 50);
         if (ncap < MIN_CAP)
             ncap = MIN_CAP;
         if (bytes_for(ncap) < s->mapped)
             (void)resize_locked(s, ncap); /* failure: keep the big one */
     }
     hs_unlock(&s->lock);
-    filter_dec(h);
     atomic_fetch_sub_explicit(&total_count, 1, memory_order_relaxed);
     return 1;
 }
