@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import asyncio
 import json
 import sys
 import time
@@ -48,6 +47,8 @@ def _say(text: str) -> None:
 async def fetch_snapshot(kc: Any, since: int, timeout: float = FETCH_TIMEOUT,
                          retained: bool = False) -> Dict[str, Any]:
     """The agent's ledger after ``since`` (see ``heapscope.agent.snapshot_json``)."""
+    import asyncio  # imported by the caller's asyncio.run already; not at module level (see cmd_report)
+
     deadline = time.monotonic() + timeout
     expression = _EXPRESSION.format(since=int(since), retained=bool(retained))
     while True:
@@ -210,6 +211,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         _say(f"cannot read {path}: {exc}")
         return EXIT_USAGE
     try:
+        import asyncio  # (here: `heapscope run` never needs it, and it costs ~40 ms to import)
+
         run = asyncio.run(run_notebook(nb, path.resolve().parent, args.kernel, args.timeout,
                                        args.startup_timeout))
     except ReportError as exc:
