@@ -1,4 +1,4 @@
-import { buildHeapFigure, escapePlotlyText, IHeapChartState } from './traces';
+import { buildHeapFigure, byteTicks, escapePlotlyText, IHeapChartState } from './traces';
 import { FALLBACK_THEME } from './theme';
 import { cellPayload, cellStartPayload } from '../testing/fixtures';
 
@@ -141,5 +141,34 @@ describe('escapePlotlyText', () => {
   it('escapes the characters plotly reads as markup', () => {
     expect(escapePlotlyText('<b>a</b> & "c"')).toBe('&lt;b&gt;a&lt;/b&gt; &amp; "c"');
     expect(escapePlotlyText('plain')).toBe('plain');
+  });
+});
+
+describe('byteTicks', () => {
+  it('labels round steps from 0 past the top like every other figure', () => {
+    const ticks = byteTicks(490e6);
+    expect(ticks.tickvals[0]).toBe(0);
+    expect(ticks.tickvals[ticks.tickvals.length - 1]).toBeGreaterThanOrEqual(490e6);
+    expect(ticks.tickvals.length).toBeGreaterThanOrEqual(4);
+    expect(ticks.tickvals.length).toBeLessThanOrEqual(8);
+    const step = ticks.tickvals[1];
+    ticks.tickvals.forEach((v, i) => expect(v).toBeCloseTo(i * step));
+    expect(ticks.ticktext).toContain('500 MB');
+    ticks.ticktext.forEach(t => expect(t).toMatch(/^\d+(\.\d+)? (B|kB|MB|GB|TB|PB)$/));
+  });
+
+  it('keeps whole bytes for an empty or tiny axis', () => {
+    for (const top of [0, 1, 3, NaN]) {
+      const ticks = byteTicks(top);
+      expect(ticks.tickvals.every(Number.isInteger)).toBe(true);
+      expect(ticks.ticktext[0]).toBe('0 B');
+    }
+  });
+
+  it('is what the heap chart uses for its y axis', () => {
+    const figure = buildHeapFigure({ cells: [cellPayload({ start_bytes: 0, peak_bytes: 3.2e9, end_bytes: 1e9 })], running: null }, FALLBACK_THEME);
+    const yaxis = figure.layout.yaxis as { ticktext: string[]; tickvals: number[] };
+    expect(yaxis.ticktext).toContain('4 GB');
+    expect(Math.max(...yaxis.tickvals)).toBeGreaterThanOrEqual(3.2e9);
   });
 });

@@ -128,6 +128,12 @@ export function buildHeapFigure(state: IHeapChartState, theme: IChartTheme): IHe
   }
   const slots = cells.length + (running ? 1 : 0);
   const labelled = [...cells, ...(running ? [running] : [])];
+  let top = 0;
+  for (const trace of data) {
+    for (const y of (trace as { y?: number[] }).y ?? []) {
+      top = Number.isFinite(y) && y > top ? y : top;
+    }
+  }
   return {
     data,
     layout: {
@@ -148,8 +154,7 @@ export function buildHeapFigure(state: IHeapChartState, theme: IChartTheme): IHe
       yaxis: {
         rangemode: 'tozero',
         automargin: true,
-        tickformat: '.3~s',
-        ticksuffix: 'B',
+        ...byteTicks(top),
         gridcolor: theme.grid,
         zerolinecolor: theme.grid,
         linecolor: theme.grid
@@ -157,6 +162,25 @@ export function buildHeapFigure(state: IHeapChartState, theme: IChartTheme): IHe
       shapes: Private.boundaries(slots, theme)
     }
   };
+}
+
+/**
+ * Y-axis ticks for byte counts from 0 to `top`, labelled like every other figure ("500 MB").
+ *
+ * @param top - the largest value on the axis.
+ * @returns plotly's `tickvals`/`ticktext` (array tick mode): 0 and 3-7 round steps (1, 2 or 5
+ *   times a power of ten) up to the first step at or above `top`.
+ */
+export function byteTicks(top: number): { tickmode: 'array'; tickvals: number[]; ticktext: string[] } {
+  const span = Number.isFinite(top) && top > 0 ? top : 1;
+  const raw = span / 5;
+  const power = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = Math.max(1, ([1, 2, 5, 10].find(m => m * power >= raw) ?? 10) * power);
+  const tickvals: number[] = [];
+  for (let i = 0; i === 0 || tickvals[i - 1] < span; i++) {
+    tickvals.push(i * step);
+  }
+  return { tickmode: 'array', tickvals, ticktext: tickvals.map(formatBytes) };
 }
 
 /**
