@@ -205,7 +205,9 @@ def test_peak_temporary_and_gil_released(name, tmp_path):
     out = _run_marked(_python(name), PEAK, tmp_path)
     assert 200_000_000 <= out["peak_temp"] <= 202_000_000, out
     assert out["peak_bytes"] >= 200_000_000, out
-    assert out["live_temp"] == 0, out
+    # (default mode: a small object the line also made, e.g. a dict resize, may be sampled with a
+    # weight of ~64 KiB; the 200 MB temporary itself must be gone)
+    assert out["live_temp"] < 1_000_000, out
     assert abs(out["live_keep"] - 5_000_000) <= 50_000, out
     if out["live_mmap"] or name in ("3.12", "3.13"):
         # mmap.mmap allocates with the GIL released since 3.12

@@ -59,7 +59,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #if PY_VERSION_HEX < 0x03090000 || PY_VERSION_HEX >= 0x030E0000
 #error "heapscope._bridge supports CPython 3.9 to 3.13"
@@ -74,6 +73,8 @@ static struct {
     int (*install)(const struct heapscope_config *);
     void (*set_locator)(heapscope_locator_fn, heapscope_pin_fn, heapscope_drain_fn);
     void (*forget_codes)(const uintptr_t *, size_t);
+    void *(*profiler_map)(size_t);
+    void (*profiler_unmap)(void *, size_t);
     int (*pymem_wrap)(const struct heapscope_allocator *, struct heapscope_allocator *);
     uint64_t (*pymem_calls)(void);
     uint32_t (*cell_begin)(void);
@@ -102,6 +103,8 @@ static int bind_api(void)
     BIND(install, "heapscope_engine_install");
     BIND(set_locator, "heapscope_set_locator");
     BIND(forget_codes, "heapscope_forget_codes");
+    BIND(profiler_map, "heapscope_profiler_map");
+    BIND(profiler_unmap, "heapscope_profiler_unmap");
     BIND(pymem_wrap, "heapscope_pymem_wrap");
     BIND(pymem_calls, "heapscope_pymem_calls");
     BIND(cell_begin, "heapscope_cell_begin");
@@ -207,14 +210,16 @@ static int pin_alive(uintptr_t code)
 {
     if ((pinned + 1) * 2 > pin_cap) {
         size_t cap = pin_cap ? pin_cap * 2 : 4096;
-        uintptr_t *slots = mmap(NULL, cap * sizeof *slots, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (slots == MAP_FAILED)
+        /* the profiler's own memory: not the program's heap (an API call from the live thread may
+           grow it while a cell runs) */
+        uintptr_t *slots = api.profiler_map(cap * sizeof *slots);
+        if (!slots)
             return -1;
         for (size_t i = 0; i < pin_cap; i++)
             if (pin_slots[i])
                 slots[pin_slot(slots, cap, pin_slots[i])] = pin_slots[i];
         if (pin_slots)
-            munmap(pin_slots, pin_cap * sizeof *pin_slots);
+            api.profiler_unmap(pin_slots, pin_cap * sizeof *pin_slots);
         pin_slots = slots;
         pin_cap = cap;
     }

@@ -120,6 +120,10 @@ struct heapscope_config {
 /** Turns attribution on (or changes mode/threshold/depth). Returns 0, or -1 (bad arguments, or a
  *  different sample_interval than the first install: it cannot change while sampled blocks live). */
 int heapscope_engine_install(const struct heapscope_config *cfg);
+/** Memory for the bridge's own bookkeeping (its set of pinned code objects): mapped with the real
+ *  mmap, so it is not counted in the program's heap but in the engine's profiler_bytes. */
+void *heapscope_profiler_map(size_t bytes);
+void heapscope_profiler_unmap(void *p, size_t bytes);
 /** Code objects that died before they could be pinned (the drain found them freed): the nodes that
  *  refer to them read as HEAPSCOPE_FRAME_FREED from now on, and a new code object at one of those
  *  addresses gets nodes of its own. Scans every node once (called rarely, with the GIL). */

@@ -184,6 +184,9 @@ HS_EXPORT int heapscope_engine_install(const struct heapscope_config *cfg)
     return 0;
 }
 
+HS_EXPORT void *heapscope_profiler_map(size_t bytes) { return hs_sys_map(bytes); }
+HS_EXPORT void heapscope_profiler_unmap(void *p, size_t bytes) { hs_sys_unmap(p, bytes); }
+
 HS_EXPORT void heapscope_forget_codes(const uintptr_t *codes, size_t n)
 {
     uintptr_t buf[64];
