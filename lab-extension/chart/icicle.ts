@@ -6,7 +6,7 @@ import type { Data, Layout } from 'plotly.js-dist-min';
 import type { IFrame, ISite } from '../comm/protocol';
 import { formatBytes } from '../format/bytes';
 import { displayText, shortenPath } from '../format/text';
-import { fileLine, frameLocation } from '../report/sites';
+import { fileLine, frameLocation } from '../sites/sites';
 import type { IChartTheme } from './theme';
 import { escapePlotlyText, themedLayout } from './traces';
 

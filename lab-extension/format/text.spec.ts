@@ -1,6 +1,6 @@
 import { displayText, firstSourceLine, shortenPath } from './text';
 import { serverRelativePath } from '../navigate/paths';
-import { fileLine, formatPercent, frameLocation, peakBase, recordSourceLookup, siteRow } from '../report/sites';
+import { fileLine, formatPercent, frameLocation, peakBase, recordSourceLookup, siteRow } from '../sites/sites';
 import { readConfiguration } from '../tracker/configuration';
 import { persistedSummary } from '../badges/notebookBadges';
 import { cellPayload, sitePayload } from '../testing/fixtures';

@@ -8,7 +8,7 @@ import type { Notebook, NotebookPanel } from '@jupyterlab/notebook';
 import type { Contents } from '@jupyterlab/services';
 
 import type { IFrame } from '../comm/protocol';
-import { fileLine } from '../report/sites';
+import { fileLine } from '../sites/sites';
 import { displayText } from '../format/text';
 import { serverRelativePath } from './paths';
 

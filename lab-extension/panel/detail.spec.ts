@@ -3,7 +3,7 @@ import { nullTranslator } from '@jupyterlab/translation';
 
 import type { IFrame, ISite } from '../comm/protocol';
 import { HeapModel } from '../model/model';
-import { DEFAULT_SITE_FILTER, NO_SITE_FILTER } from '../report/siteFilter';
+import { DEFAULT_SITE_FILTER, NO_SITE_FILTER } from '../sites/siteFilter';
 import { cellPayload, sitePayload, statusPayload } from '../testing/fixtures';
 import type { IHeapSession } from '../tracker/tokens';
 import { CellDetailView } from './detail';

@@ -9,8 +9,8 @@ import { Panel, StackedPanel, Widget } from '@lumino/widgets';
 
 import { HeapChart } from '../chart/widget';
 import type { ICellRecord, IFrame } from '../comm/protocol';
-import { DEFAULT_SITE_FILTER, ISiteFilter } from '../report/siteFilter';
-import type { SourceLookup } from '../report/sites';
+import { DEFAULT_SITE_FILTER, ISiteFilter } from '../sites/siteFilter';
+import type { SourceLookup } from '../sites/sites';
 import type { IHeapSession, IHeapTracker } from '../tracker/tokens';
 import { CellDetailView } from './detail';
 import { heapIcon } from './icon';

@@ -16,8 +16,8 @@ import { clearIcon, CommandToolbarButton, downloadIcon, Toolbar } from '@jupyter
 import { CommandIDs } from '../commands';
 import { navigateToFrame } from '../navigate/navigate';
 import { canNavigateToFrame } from '../navigate/paths';
-import { DEFAULT_SITE_FILTER, ISiteFilter, readSiteFilter } from '../report/siteFilter';
-import { recordSourceLookup } from '../report/sites';
+import { DEFAULT_SITE_FILTER, ISiteFilter, readSiteFilter } from '../sites/siteFilter';
+import { recordSourceLookup } from '../sites/sites';
 import { HEAPSCOPE_KERNEL } from '../tracker/configuration';
 import { IHeapSession, IHeapTracker } from '../tracker/tokens';
 import { heapIcon } from './icon';

@@ -7,7 +7,7 @@ import { Widget } from '@lumino/widgets';
 
 import type { IFrame } from '../comm/protocol';
 import type { HeapModel } from '../model/model';
-import { createRetainedList } from '../report/dom';
+import { createRetainedList } from '../sites/dom';
 import type { CellDetailView } from './detail';
 import { SessionView } from './sessionView';
 

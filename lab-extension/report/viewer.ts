@@ -11,10 +11,10 @@ import { FALLBACK_THEME, IChartTheme } from '../chart/theme';
 import { buildHeapFigure, CHART_CONFIG } from '../chart/traces';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
 import { displayText, firstSourceLine } from '../format/text';
-import { createRetainedList, createSiteList } from './dom';
+import { createRetainedList, createSiteList } from '../sites/dom';
 import { REPORT_DATA_ID } from './html';
 import type { IReport, IReportCell } from './report';
-import { peakBase, recordSourceLookup } from './sites';
+import { peakBase, recordSourceLookup } from '../sites/sites';
 
 /**
  * The plotly calls the viewer makes.
