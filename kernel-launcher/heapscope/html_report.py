@@ -23,8 +23,7 @@ TEMPLATE_PATH = Path(__file__).resolve().parent / "report_assets" / "report.temp
 
 #: ``<``, ``>``, ``&``, U+2028 and U+2029 as JSON escapes: no ``</script>`` or ``<!--`` can
 #: appear inside the ``<script type="application/json">`` element, and the text stays JSON.
-_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
-            0x2028: "\\u2028", 0x2029: "\\u2029"}
+_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
 class ReportTemplateMissing(RuntimeError):
@@ -44,7 +43,8 @@ def load_template(path: Optional[Path] = None) -> str:
     except FileNotFoundError:
         raise ReportTemplateMissing(
             f"the HTML report template is missing ({path}); this heapscope was built without it: "
-            "run `npm run build:prod` before building the wheel") from None
+            "run `npm run build:prod` before building the wheel"
+        ) from None
     if template.count(REPORT_DATA_MARKER) < 1:
         raise ReportTemplateMissing(f"{path} has no data placeholder: rebuild it with `npm run build:prod`")
     return template
@@ -57,8 +57,7 @@ def render_html(report: Mapping[str, Any], template: Optional[str] = None) -> st
     ``surrogateescape`` (lone surrogates) are written as ``\\udcxx`` escapes instead of failing.
     """
     template = load_template() if template is None else template
-    data = escape_json_for_html(json.dumps(report, ensure_ascii=True, allow_nan=False,
-                                           separators=(",", ":")))
+    data = escape_json_for_html(json.dumps(report, ensure_ascii=True, allow_nan=False, separators=(",", ":")))
     head, sep, tail = template.partition(REPORT_DATA_MARKER)
     if not sep:
         raise ReportTemplateMissing("the report template has no data placeholder")
@@ -66,9 +65,8 @@ def render_html(report: Mapping[str, Any], template: Optional[str] = None) -> st
 
 
 def write_html(report: Mapping[str, Any], path: Path, template: Optional[str] = None) -> None:
-    """Write the HTML page of a report (atomically: a temporary file, then a rename)."""
-    path = Path(path)
-    text = render_html(report, template)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Write the HTML page of a report atomically, never through a planted link, with the permissions
+    the umask gives any document (:mod:`heapscope.files`)."""
+    from .files import write_text
+
+    write_text(path, render_html(report, template))

@@ -6,8 +6,6 @@ Pure functions, shared by every command that writes a report, so that the format
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
@@ -50,21 +48,13 @@ def build_report(
 
 
 def write_json(report: Mapping[str, Any], path: Path) -> None:
-    """Write atomically: a reader never sees half a report."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(report, out, indent=1)
-            out.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write atomically (a reader never sees half a report), never through a planted link, with the
+    permissions the umask gives any document (:mod:`heapscope.files`)."""
+    from .files import atomic_writer
+
+    with atomic_writer(path) as out:
+        json.dump(report, out, indent=1)
+        out.write("\n")
 
 
 def format_bytes(n: int, signed: bool = False) -> str:
