@@ -18,6 +18,6 @@ export { IHeapSession, IHeapTracker } from './tracker/tokens';
 /**
  * Every plugin of the extension.
  */
-const plugins: JupyterFrontEndPlugin<any>[] = [trackerPlugin, panelPlugin, badgesPlugin, reportPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [trackerPlugin, panelPlugin, badgesPlugin, reportPlugin];
 
 export default plugins;

@@ -3,6 +3,7 @@
  * first use, draw only while visible, serialise draws, resize with the widget, purge on dispose.
  */
 import type { Message } from '@lumino/messaging';
+import type { Data, Layout } from 'plotly.js-dist-min';
 import { Widget } from '@lumino/widgets';
 
 import { loadPlotly, PlotlyModule } from './plotlyLoader';
@@ -16,11 +17,11 @@ export interface IPlotFigure {
   /**
    * The traces.
    */
-  data: any[];
+  data: Data[];
   /**
    * The layout.
    */
-  layout: any;
+  layout: Partial<Layout>;
 }
 
 /**
@@ -87,18 +88,18 @@ export abstract class PlotWidget extends Widget {
   /**
    * Called after each successful draw (e.g. to bind plotly events once).
    *
-   * @param plotly - the plotly module.
+   * @param _plotly - the plotly module.
    */
-  protected onDrawn(plotly: PlotlyModule): void {
+  protected onDrawn(_plotly: PlotlyModule): void {
     // Nothing by default.
   }
 
   /**
    * Called when plotly could not be loaded.
    *
-   * @param error - why.
+   * @param _error - why.
    */
-  protected onLoadFailed(error: unknown): void {
+  protected onLoadFailed(_error: unknown): void {
     // Nothing by default.
   }
 
@@ -122,21 +123,21 @@ export abstract class PlotWidget extends Widget {
   /**
    * Draw on update requests.
    */
-  protected onUpdateRequest(msg: Message): void {
+  protected onUpdateRequest(_msg: Message): void {
     void this._render();
   }
 
   /**
    * Catch up when shown.
    */
-  protected onAfterShow(msg: Message): void {
+  protected onAfterShow(_msg: Message): void {
     this.update();
   }
 
   /**
    * Follow the widget's size.
    */
-  protected onResize(msg: Widget.ResizeMessage): void {
+  protected onResize(_msg: Widget.ResizeMessage): void {
     if (this._plotly && this._plotted && this.isVisible) {
       // Typed void, but returns a promise that rejects for a plot that is not displayed.
       Promise.resolve(this._plotly.Plots.resize(this.plotNode) as unknown).catch(() => undefined);

@@ -97,15 +97,15 @@ export class HeapChart extends PlotWidget {
     return figure;
   }
 
-  protected onDrawn(plotly: PlotlyModule): void {
-    const node = this.plotNode as HTMLDivElement & { on?: (event: string, handler: (e: any) => void) => void };
+  protected onDrawn(_plotly: PlotlyModule): void {
+    const node = this.plotNode as HTMLDivElement & { on?: (event: string, handler: (e: Private.IClickEvent) => void) => void };
     if (!this._clickBound && typeof node.on === 'function') {
       this._clickBound = true;
       node.on('plotly_click', event => this._onPlotClick(event));
     }
   }
 
-  protected onLoadFailed(error: unknown): void {
+  protected onLoadFailed(_error: unknown): void {
     this.plotNode.textContent = 'The chart library could not be loaded.';
   }
 
@@ -139,7 +139,7 @@ export class HeapChart extends PlotWidget {
     }, wait);
   }
 
-  private _onPlotClick(event: { points?: { curveNumber: number; pointIndex: number }[] }): void {
+  private _onPlotClick(event: Private.IClickEvent): void {
     const point = event?.points?.[0];
     // The first trace holds one peak marker per finished execution.
     const cell = point && point.curveNumber === 0 ? this._drawnCells[point.pointIndex] : undefined;
@@ -168,5 +168,12 @@ namespace Private {
     const node = document.createElement('div');
     node.className = 'jp-heapscope-Chart-plot';
     return node;
+  }
+
+  /**
+   * The part of plotly's click event the chart reads.
+   */
+  export interface IClickEvent {
+    points?: { curveNumber: number; pointIndex: number }[];
   }
 }

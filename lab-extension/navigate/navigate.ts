@@ -3,6 +3,7 @@
  */
 import { Notification } from '@jupyterlab/apputils';
 import type { Cell } from '@jupyterlab/cells';
+import type { CodeEditor } from '@jupyterlab/codeeditor';
 import type { IDocumentManager } from '@jupyterlab/docmanager';
 import type { Notebook, NotebookPanel } from '@jupyterlab/notebook';
 import type { Contents } from '@jupyterlab/services';
@@ -102,9 +103,9 @@ export async function navigateToFrame(
     try {
       await context.contents.get(path, { content: false });
       const widget = context.docManager.openOrReveal(path);
-      const editor = (widget as any)?.content?.editor;
+      const editor = Private.editorOf(widget);
       if (widget && editor && frame.line !== null) {
-        await (widget as any).context?.ready;
+        await (widget as { context?: { ready?: Promise<void> } }).context?.ready;
         const position = { line: frame.line - 1, column: 0 };
         editor.setCursorPosition(position);
         editor.revealPosition(position);
@@ -130,4 +131,14 @@ namespace Private {
    * How long the highlight lasts, in milliseconds (the CSS animation's duration).
    */
   export const FLASH_MS = 1500;
+
+  /**
+   * The code editor of an opened document widget (a file editor's), or undefined.
+   */
+  export function editorOf(widget: unknown): CodeEditor.IEditor | undefined {
+    const editor = (widget as { content?: { editor?: unknown } } | undefined)?.content?.editor;
+    return editor && typeof (editor as CodeEditor.IEditor).setCursorPosition === 'function'
+      ? (editor as CodeEditor.IEditor)
+      : undefined;
+  }
 }

@@ -29,7 +29,7 @@ const tracker = {
 
 /** Activate with every optional token absent. */
 function activate(app: JupyterFrontEnd): void {
-  panelPlugin.activate(app, tracker, null, null, null, null, null, null);
+  void panelPlugin.activate(app, tracker, null, null, null, null, null, null);
 }
 
 describe('panelPlugin', () => {

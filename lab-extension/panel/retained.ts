@@ -46,7 +46,7 @@ export class RetainedView extends SessionView {
     this._render();
   }
 
-  protected onAfterShow(msg: Message): void {
+  protected onAfterShow(_msg: Message): void {
     this._request();
     this._render();
   }

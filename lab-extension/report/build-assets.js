@@ -12,7 +12,7 @@
  */
 'use strict';
 
-const crypto = require('crypto');
+const { createHash } = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -70,7 +70,7 @@ async function main() {
       viewer: fs.readFileSync(path.join(outDir, 'viewer.js'), 'utf-8').trim(),
       css: fs.readFileSync(path.join(__dirname, 'report.css'), 'utf-8').trim()
     };
-    const sha256 = text => crypto.createHash('sha256').update(text, 'utf8').digest('base64');
+    const sha256 = text => createHash('sha256').update(text, 'utf8').digest('base64');
     const page = buildReportTemplate(parts, sha256);
     fs.mkdirSync(path.dirname(OUT), { recursive: true });
     fs.writeFileSync(OUT, page, 'utf-8');

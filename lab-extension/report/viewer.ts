@@ -92,7 +92,10 @@ export function renderReport(
     void plotly
       .newPlot(node, figure.data, { ...figure.layout, height: 320 }, { ...CHART_CONFIG, responsive: true })
       .then(() => {
-        (node as any).on?.('plotly_click', (event: any) => {
+        const plot = node as HTMLElement & {
+          on?: (event: string, handler: (e: { points?: { curveNumber: number; pointIndex: number }[] }) => void) => void;
+        };
+        plot.on?.('plotly_click', event => {
           const point = event?.points?.[0];
           if (point && point.curveNumber === 0) {
             goTo(cells[point.pointIndex]);
@@ -219,7 +222,7 @@ export function main(): void {
       throw new Error('this is not a heapscope report (version 1)');
     }
     const dark = typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches;
-    const plotly = ((window as any).Plotly as IViewerPlotly | undefined) ?? null;
+    const plotly = ((window as Window & { Plotly?: IViewerPlotly }).Plotly) ?? null;
     renderReport(root, report, plotly, reportTheme(dark));
   } catch (error) {
     root.textContent = `The report could not be shown: ${String(error)}`;
