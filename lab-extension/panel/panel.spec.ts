@@ -1,4 +1,5 @@
 import { Signal } from '@lumino/signaling';
+import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { HeapPanel } from './panel';
@@ -21,6 +22,8 @@ class FakeSession {
   disposed = new Signal<this, void>(this);
   notebookPanel = { title: { label: this.label, changed: new Signal<unknown, void>({}) } };
   sessionContext = { kernelDisplayName: 'Python 3 (ipykernel)' };
+  requestRetained = jest.fn();
+  requestDetail = jest.fn();
   setState(state: HeapConnection.State) {
     this.state = state;
     this.stateChanged.emit(state);
@@ -97,5 +100,72 @@ describe('HeapPanel', () => {
     session.disposed.emit();
     expect(panel.session).toBeNull();
     expect(text('.jp-heapscope-Panel-status')).toBe('Open a notebook to see its heap.');
+  });
+
+  describe('view tabs', () => {
+    const tabs = () => {
+      MessageLoop.flush();
+      return Array.from(panel.node.querySelectorAll<HTMLElement>('.jp-heapscope-Panel-tab'));
+    };
+    const shown = () =>
+      Array.from(panel.node.querySelectorAll('[role="tabpanel"]'))
+        .filter(node => !node.classList.contains('lm-mod-hidden'))
+        .map(node => node.id);
+
+    beforeEach(() => {
+      const session = new FakeSession('nb.ipynb');
+      tracker.setCurrent(session);
+      session.model.apply({ type: 'cell', cell: cellPayload() });
+    });
+
+    it('are a labelled tablist of tabs that name the panel they show', () => {
+      const tablist = panel.node.querySelector('[role="tablist"]')!;
+      expect(tablist.getAttribute('aria-label')).toBe('Heap views');
+      expect(tabs().map(tab => [tab.dataset.view, tab.getAttribute('role'), tab.textContent])).toEqual([
+        ['timeline', 'tab', 'Timeline'],
+        ['cell', 'tab', 'Cell'],
+        ['retained', 'tab', 'Retained by cell']
+      ]);
+      for (const tab of tabs()) {
+        const controlled = panel.node.querySelector(`#${tab.getAttribute('aria-controls')}`)!;
+        expect(controlled.getAttribute('role')).toBe('tabpanel');
+        expect(controlled.getAttribute('aria-labelledby')).toBe(tab.id);
+      }
+      expect(tabs().map(tab => tab.getAttribute('aria-selected'))).toEqual(['true', 'false', 'false']);
+      expect(tabs().map(tab => tab.tabIndex)).toEqual([0, -1, -1]);
+      expect(shown()).toEqual(['heapscope-panel-timeline']);
+    });
+
+    it('follow showView', () => {
+      panel.showView('retained');
+      expect(panel.view).toBe('retained');
+      expect((tracker.current as FakeSession).requestRetained).toHaveBeenCalled();
+      expect(shown()).toEqual(['heapscope-panel-retained']);
+      expect(tabs().map(tab => tab.getAttribute('aria-selected'))).toEqual(['false', 'false', 'true']);
+      panel.showView('cell');
+      expect(shown()).toEqual(['heapscope-panel-cell']);
+    });
+
+    it('move with the arrow keys, keeping the focus on the shown tab', () => {
+      tabs()[0].focus();
+      const key = (name: string) =>
+        (document.activeElement as HTMLElement).dispatchEvent(
+          new KeyboardEvent('keydown', { key: name, bubbles: true, cancelable: true })
+        );
+      key('ArrowRight');
+      expect(panel.view).toBe('cell');
+      expect(document.activeElement).toBe(tabs()[1]);
+      key('ArrowRight');
+      key('ArrowRight');
+      expect(panel.view).toBe('timeline');
+      key('ArrowLeft');
+      expect(panel.view).toBe('retained');
+      key('Home');
+      expect(panel.view).toBe('timeline');
+      key('End');
+      expect(shown()).toEqual(['heapscope-panel-retained']);
+      expect(document.activeElement).toBe(tabs()[2]);
+      expect(tabs()[2].tabIndex).toBe(0);
+    });
   });
 });

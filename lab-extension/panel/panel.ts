@@ -3,9 +3,9 @@
  */
 import { nullTranslator, ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import type { Toolbar } from '@jupyterlab/ui-components';
-import type { Message } from '@lumino/messaging';
+import { Message, MessageLoop } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
-import { Panel, StackedPanel, Widget } from '@lumino/widgets';
+import { Panel, TabBar, TabPanel, Title, Widget } from '@lumino/widgets';
 
 import { HeapChart } from '../chart/widget';
 import type { ICellRecord, IFrame } from '../comm/protocol';
@@ -67,19 +67,15 @@ export class HeapPanel extends Panel {
     });
     this.addWidget(this._switch);
 
-    this._tabs = new Widget({ node: Private.createTabs(this._trans) });
-    this._tabs.addClass('jp-heapscope-Panel-tabs');
-    this._tabs.node.addEventListener('click', event => {
-      const view = (event.target as HTMLElement).closest('[data-view]')?.getAttribute('data-view');
-      if (view) {
-        this.showView(view as HeapPanel.View);
-      }
-    });
-    this._tabs.node.addEventListener('keydown', event => this._onTabKey(event));
-    this.addWidget(this._tabs);
-
-    this._views = new StackedPanel();
+    // Lumino's tab panel: a tab bar (role tablist, roving tabindex, arrow keys, Enter/Space)
+    // over a stacked panel of the three views.
+    this._views = new TabPanel({ renderer: new Private.TabRenderer() });
     this._views.addClass('jp-heapscope-Panel-views');
+    this._views.tabBar.addClass('jp-heapscope-Panel-tabs');
+    this._views.tabBar.name = this._trans.__('Heap views');
+    this._views.currentChanged.connect(this._onTabChanged, this);
+    // Automatic activation (WAI-ARIA tabs): the tab the arrow keys focus is also shown.
+    this._views.tabBar.contentNode.addEventListener('focusin', event => this._onTabFocus(event));
     this._chart = new HeapChart();
     this._chart.cellClicked.connect((_, cell) => this._onCellClicked(cell), this);
     const viewOptions = {
@@ -92,18 +88,31 @@ export class HeapPanel extends Panel {
     };
     this._detail = new CellDetailView(viewOptions);
     this._retained = new RetainedView(viewOptions);
-    for (const [view, widget] of [
-      ['timeline', this._chart],
-      ['cell', this._detail],
-      ['retained', this._retained]
+    for (const [view, widget, label] of [
+      ['timeline', this._chart, this._trans.__('Timeline')],
+      ['cell', this._detail, this._trans.__('Cell')],
+      ['retained', this._retained, this._trans.__('Retained by cell')]
     ] as const) {
       widget.id = `${PANEL_ID}-${view}`;
-      widget.node.setAttribute('role', 'tabpanel');
+      widget.title.label = label;
+      // The class and data-view are the DOM contract the UI tests select tabs by.
+      widget.title.className = 'jp-heapscope-Panel-tab';
+      widget.title.dataset = { view };
       widget.node.tabIndex = -1;
       this._views.addWidget(widget);
     }
     this.addWidget(this._views);
     this.showView('timeline');
+    // The views take the height the status line leaves (CSS flex); the tab panel lays out its
+    // children in pixels, so it must hear of every change, not only of the sidebar's resizes.
+    if (typeof ResizeObserver !== 'undefined') {
+      this._resizeObserver = new ResizeObserver(() => {
+        if (this._views.isVisible) {
+          MessageLoop.sendMessage(this._views, Widget.ResizeMessage.UnknownSize);
+        }
+      });
+      this._resizeObserver.observe(this._views.node);
+    }
 
     this._tracker = options.tracker;
     this._tracker.currentChanged.connect(this._onCurrentChanged, this);
@@ -131,20 +140,9 @@ export class HeapPanel extends Panel {
    * @param view - the view.
    */
   showView(view: HeapPanel.View): void {
-    this._view = view;
     const widgets = { timeline: this._chart, cell: this._detail, retained: this._retained };
-    for (const [name, widget] of Object.entries(widgets)) {
-      widget.setHidden(name !== view);
-    }
-    this._tabs.node.querySelectorAll('[data-view]').forEach(tab => {
-      const selected = tab.getAttribute('data-view') === view;
-      tab.setAttribute('aria-selected', String(selected));
-      (tab as HTMLElement).tabIndex = selected ? 0 : -1;
-      tab.classList.toggle('jp-mod-current', selected);
-    });
-    if (view === 'retained') {
-      this._retained.session = this._session;
-    }
+    this._views.currentWidget = widgets[view];
+    this._view = view;
   }
 
   /**
@@ -217,6 +215,7 @@ export class HeapPanel extends Panel {
       return;
     }
     this._setSession(null);
+    this._resizeObserver?.disconnect();
     Signal.clearData(this);
     super.dispose();
   }
@@ -224,7 +223,7 @@ export class HeapPanel extends Panel {
   /**
    * Take the focus when activated, for keyboard users.
    */
-  protected onActivateRequest(msg: Message): void {
+  protected onActivateRequest(_msg: Message): void {
     if (this.isAttached && !this.node.contains(document.activeElement)) {
       this.node.focus();
     }
@@ -283,7 +282,6 @@ export class HeapPanel extends Panel {
     this._status.toggleClass('jp-mod-warning', status.level === 'warning');
     this._switch.setHidden(!(session && session.state === 'not-heapscope'));
     this._views.setHidden(!status.showChart);
-    this._tabs.setHidden(!status.showChart);
   }
 
   private _onCellClicked(cell: ICellRecord): void {
@@ -292,23 +290,26 @@ export class HeapPanel extends Panel {
     }
   }
 
-  /**
-   * Arrow keys move between the view tabs (the WAI-ARIA tabs pattern).
-   */
-  private _onTabKey(event: KeyboardEvent): void {
-    const order: HeapPanel.View[] = ['timeline', 'cell', 'retained'];
-    const at = order.indexOf(this._view);
-    let next = at;
-    if (event.key === 'ArrowRight') {
-      next = (at + 1) % order.length;
-    } else if (event.key === 'ArrowLeft') {
-      next = (at + order.length - 1) % order.length;
-    } else {
+  private _onTabChanged(_: TabPanel, args: TabPanel.ICurrentChangedArgs): void {
+    const view = args.currentWidget?.title.dataset.view as HeapPanel.View | undefined;
+    if (!view) {
       return;
     }
-    event.preventDefault();
-    this.showView(order[next]);
-    (this._tabs.node.querySelector(`[data-view="${order[next]}"]`) as HTMLElement | null)?.focus();
+    this._view = view;
+    if (view === 'retained') {
+      this._retained.session = this._session;
+    }
+  }
+
+  /**
+   * Show the tab that takes the focus (the tab bar moves it with the arrow, Home and End keys).
+   */
+  private _onTabFocus(event: FocusEvent): void {
+    const tabs = Array.from(this._views.tabBar.contentNode.children);
+    const index = tabs.findIndex(tab => tab === event.target);
+    if (index >= 0 && index !== this._views.currentIndex) {
+      this._views.currentIndex = index;
+    }
   }
 
   private _trans: TranslationBundle;
@@ -317,8 +318,8 @@ export class HeapPanel extends Panel {
   private _notebookNode: HTMLElement;
   private _status: Widget;
   private _switch: Widget;
-  private _tabs: Widget;
-  private _views: StackedPanel;
+  private _views: TabPanel;
+  private _resizeObserver: ResizeObserver | null = null;
   private _view: HeapPanel.View = 'timeline';
   private _detail: CellDetailView;
   private _retained: RetainedView;
@@ -399,27 +400,12 @@ namespace Private {
   }
 
   /**
-   * The view tabs.
+   * Lumino's tab renderer, plus `aria-controls` (the WAI-ARIA tab names the panel it shows).
    */
-  export function createTabs(trans: TranslationBundle): HTMLElement {
-    const node = document.createElement('div');
-    node.setAttribute('role', 'tablist');
-    node.setAttribute('aria-label', trans.__('Heap views'));
-    const tabs: [HeapPanel.View, string][] = [
-      ['timeline', trans.__('Timeline')],
-      ['cell', trans.__('Cell')],
-      ['retained', trans.__('Retained by cell')]
-    ];
-    for (const [view, label] of tabs) {
-      const tab = document.createElement('button');
-      tab.type = 'button';
-      tab.className = 'jp-heapscope-Panel-tab';
-      tab.setAttribute('role', 'tab');
-      tab.setAttribute('data-view', view);
-      tab.setAttribute('aria-controls', `${PANEL_ID}-${view}`);
-      tab.textContent = label;
-      node.appendChild(tab);
+  export class TabRenderer extends TabBar.Renderer {
+    createTabARIA(data: TabBar.IRenderData<Widget>): ReturnType<TabBar.Renderer['createTabARIA']> {
+      const owner = (data.title as Title<Widget>).owner;
+      return { ...super.createTabARIA(data), 'aria-controls': owner.id };
     }
-    return node;
   }
 }
