@@ -48,7 +48,10 @@ describe('import layout', () => {
           continue;
         }
         const target = path.relative(root, path.resolve(path.dirname(path.join(root, file)), spec));
-        if (target.split(path.sep)[0] === 'report' && !(file === 'index.ts' && target === path.join('report', 'plugin'))) {
+        if (
+          target.split(path.sep)[0] === 'report' &&
+          !(file === 'index.ts' && target === path.join('report', 'plugin'))
+        ) {
           offenders.push(`${file} imports ${spec}`);
         }
       }

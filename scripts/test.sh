@@ -29,6 +29,7 @@ run_suite() {
 
 run_suite shim '^[0-9]+ passed' '[0-9]+ failed$' make -C shim test
 run_suite jest 'Tests:.* [0-9]+ passed' 'Tests:.* [0-9]+ failed' npx jest --ci
+run_suite lint '^lint: [0-9]+ passed' '[0-9]+ failed$' bash -c 'p=0 f=0; for t in eslint prettier; do if npm run -s lint:$t; then p=$((p+1)); else f=$((f+1)); fi; done; echo "lint: $p passed, $f failed"; [ $f = 0 ]'
 run_suite pytest '[0-9]+ passed' '[0-9]+ (failed|error)' python -m pytest -q -p no:cacheprovider tests
 run_suite galata '[0-9]+ passed' '[0-9]+ (failed|flaky)' bash -c 'cd ui-tests && npx playwright test'
 

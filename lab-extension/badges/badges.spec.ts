@@ -43,7 +43,12 @@ describe('runningText', () => {
   it('shows the live net change and peak of a running cell', () => {
     const start = cellStartPayload({ start_bytes: 1_000_000 });
     expect(runningText(start, [])).toBe('running…');
-    expect(runningText(start, [[1, 301_000_000], [2, 121_000_000]])).toBe('running · +120 MB · peak +300 MB');
+    expect(
+      runningText(start, [
+        [1, 301_000_000],
+        [2, 121_000_000]
+      ])
+    ).toBe('running · +120 MB · peak +300 MB');
   });
 });
 

@@ -93,10 +93,7 @@ export class NotebookBadges implements IDisposable {
     if (args.kind === 'status' || args.kind === 'detail' || args.kind === 'retained') {
       return;
     }
-    if (
-      (args.kind === 'cell' || args.kind === 'cell-start' || args.kind === 'samples') &&
-      args.cellId !== null
-    ) {
+    if ((args.kind === 'cell' || args.kind === 'cell-start' || args.kind === 'samples') && args.cellId !== null) {
       if (args.kind === 'cell-start' && this._runningCell !== null && this._runningCell !== args.cellId) {
         // The previous running cell ended without a `cell` message we saw: render it again.
         this._renderById(this._runningCell);

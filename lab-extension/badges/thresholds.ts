@@ -42,9 +42,7 @@ export type BadgeLevel = 'normal' | 'warn' | 'critical';
 export function readThresholds(composite: ReadonlyPartialJSONObject): IBadgeThresholds {
   const read = (key: keyof IBadgeThresholds): number => {
     const value = composite[key];
-    return typeof value === 'number' && Number.isFinite(value) && value >= 0
-      ? value
-      : DEFAULT_THRESHOLDS[key];
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : DEFAULT_THRESHOLDS[key];
   };
   return { warnBytes: read('warnBytes'), criticalBytes: read('criticalBytes') };
 }
@@ -77,10 +75,7 @@ export class BadgeSettings {
     return this._thresholds;
   }
   set thresholds(value: IBadgeThresholds) {
-    if (
-      value.warnBytes === this._thresholds.warnBytes &&
-      value.criticalBytes === this._thresholds.criticalBytes
-    ) {
+    if (value.warnBytes === this._thresholds.warnBytes && value.criticalBytes === this._thresholds.criticalBytes) {
       return;
     }
     this._thresholds = value;

@@ -20,7 +20,12 @@ describe('buildIcicleFigure', () => {
     expect(trace.branchvalues).toBe('total');
     expect(trace.values).toEqual([450, 450, 400, 300, 100]);
     expect(trace.parents).toEqual(['', 'root', 'n1', 'n2', 'n2']);
-    expect(trace.labels.slice(1)).toEqual(['main · cell [3] line 1', 'load · /x/lib.py:10', 'ones · /x/np.py:5', 'zeros · /x/np.py:9']);
+    expect(trace.labels.slice(1)).toEqual([
+      'main · cell [3] line 1',
+      'load · /x/lib.py:10',
+      'ones · /x/np.py:5',
+      'zeros · /x/np.py:9'
+    ]);
     expect(trace.text[0]).toBe('450 B');
   });
 
@@ -47,7 +52,14 @@ describe('the live line', () => {
   const running = cellStartPayload({ started_at: 100, start_bytes: 10 });
 
   it('spreads the samples over the running slot by time, from the cell’s start', () => {
-    const line = liveLine(running, [[101, 20], [102, 40]], 3);
+    const line = liveLine(
+      running,
+      [
+        [101, 20],
+        [102, 40]
+      ],
+      3
+    );
     [2.7, 3.0, 3.3].forEach((x, i) => expect(line.x[i]).toBeCloseTo(x));
     expect(line.y).toEqual([10, 20, 40]);
   });

@@ -33,11 +33,7 @@ export interface IIcicleFigure {
  * @param theme - concrete colours.
  * @returns the figure; its trace has no node but the root when there are no sites.
  */
-export function buildIcicleFigure(
-  sites: ReadonlyArray<ISite>,
-  rootLabel: string,
-  theme: IChartTheme
-): IIcicleFigure {
+export function buildIcicleFigure(sites: ReadonlyArray<ISite>, rootLabel: string, theme: IChartTheme): IIcicleFigure {
   const ids: string[] = ['root'];
   const labels: string[] = [escapePlotlyText(displayText(rootLabel, 80))];
   const parents: string[] = [''];
@@ -90,7 +86,10 @@ export function buildIcicleFigure(
         tiling: { orientation: 'v' },
         pathbar: { visible: false },
         root: { color: theme.grid },
-        marker: { colors: ids.map((_, i) => (i === 0 ? theme.grid : theme.heap)), line: { color: theme.background, width: 1 } },
+        marker: {
+          colors: ids.map((_, i) => (i === 0 ? theme.grid : theme.heap)),
+          line: { color: theme.background, width: 1 }
+        },
         outsidetextfont: { color: theme.foreground },
         insidetextfont: { color: ids.map((_, i) => (i === 0 ? theme.foreground : theme.onHeap)) },
         // Full opacity: plotly's default fades leaves, which takes the text's contrast with it.

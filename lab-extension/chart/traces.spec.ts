@@ -54,9 +54,8 @@ describe('buildHeapFigure', () => {
     expect(heap.mode).toBe('lines');
     expect(heap.x).toEqual([-0.3, 0, 0.3, 0.7, 1, 1.3, 1.7, 2, 2.3]);
     expect(heap.y).toEqual([
-      50_000_000, 250_000_000, 250_000_000,
-      250_000_000, 1_250_000_000, 250_001_000,
-      250_001_000, 250_001_000, 50_001_000
+      50_000_000, 250_000_000, 250_000_000, 250_000_000, 1_250_000_000, 250_001_000, 250_001_000, 250_001_000,
+      50_001_000
     ]);
     expect(heap.line.color).toBe('#00ff00');
   });
@@ -110,7 +109,10 @@ describe('buildHeapFigure', () => {
 
   it('puts the running cell at its last live sample', () => {
     const running = cellStartPayload({ execution_count: 4, start_bytes: 50_001_000 });
-    const samples = [[1, 60_000_000], [2, 90_001_000]] as const;
+    const samples = [
+      [1, 60_000_000],
+      [2, 90_001_000]
+    ] as const;
     const { data } = buildHeapFigure({ ...STATE, running, samples: [...samples] }, THEME);
     const trace = data[3] as any;
     expect(trace.name).toBe('Running');
@@ -166,7 +168,10 @@ describe('byteTicks', () => {
   });
 
   it('is what the heap chart uses for its y axis', () => {
-    const figure = buildHeapFigure({ cells: [cellPayload({ start_bytes: 0, peak_bytes: 3.2e9, end_bytes: 1e9 })], running: null }, FALLBACK_THEME);
+    const figure = buildHeapFigure(
+      { cells: [cellPayload({ start_bytes: 0, peak_bytes: 3.2e9, end_bytes: 1e9 })], running: null },
+      FALLBACK_THEME
+    );
     const yaxis = figure.layout.yaxis as { ticktext: string[]; tickvals: number[] };
     expect(yaxis.ticktext).toContain('4 GB');
     expect(Math.max(...yaxis.tickvals)).toBeGreaterThanOrEqual(3.2e9);

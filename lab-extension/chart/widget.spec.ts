@@ -51,7 +51,7 @@ describe('HeapChart', () => {
     await settle();
 
     expect(plotly.react).toHaveBeenCalledTimes(1);
-    const [node, data, layout, config] = (plotly.react.mock.calls[0] as unknown) as any[];
+    const [node, data, layout, config] = plotly.react.mock.calls[0] as unknown as any[];
     expect(chart.node.classList.contains('jp-heapscope-Chart')).toBe(true);
     expect(node.parentElement).toBe(chart.node);
     expect(data[0].customdata).toEqual(['a', 'b']);

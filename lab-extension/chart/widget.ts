@@ -98,7 +98,9 @@ export class HeapChart extends PlotWidget {
   }
 
   protected onDrawn(_plotly: PlotlyModule): void {
-    const node = this.plotNode as HTMLDivElement & { on?: (event: string, handler: (e: Private.IClickEvent) => void) => void };
+    const node = this.plotNode as HTMLDivElement & {
+      on?: (event: string, handler: (e: Private.IClickEvent) => void) => void;
+    };
     if (!this._clickBound && typeof node.on === 'function') {
       this._clickBound = true;
       node.on('plotly_click', event => this._onPlotClick(event));

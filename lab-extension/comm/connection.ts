@@ -266,10 +266,5 @@ namespace Private {
   /**
    * Kernel statuses in which a comm must not be opened.
    */
-  export const NOT_READY: ReadonlyArray<Kernel.Status> = [
-    'restarting',
-    'autorestarting',
-    'terminating',
-    'dead'
-  ];
+  export const NOT_READY: ReadonlyArray<Kernel.Status> = ['restarting', 'autorestarting', 'terminating', 'dead'];
 }

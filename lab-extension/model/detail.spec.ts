@@ -7,10 +7,21 @@ describe('HeapModel: live samples, cell detail and retained-by-cell', () => {
     const kinds: string[] = [];
     model.changed.connect((_, args) => kinds.push(args.kind));
     model.apply({ type: 'cell_start', cell: cellStartPayload({ seq: 7 }) });
-    model.apply({ type: 'samples', seq: 7, samples: [[1, 10], [2, 20]] });
+    model.apply({
+      type: 'samples',
+      seq: 7,
+      samples: [
+        [1, 10],
+        [2, 20]
+      ]
+    });
     model.apply({ type: 'samples', seq: 8, samples: [[3, 99]] });
     model.apply({ type: 'samples', seq: 7, samples: [[3, 30]] });
-    expect(model.samples).toEqual([[1, 10], [2, 20], [3, 30]]);
+    expect(model.samples).toEqual([
+      [1, 10],
+      [2, 20],
+      [3, 30]
+    ]);
     model.apply({ type: 'cell', cell: cellPayload({ seq: 7 }) });
     expect(model.samples).toEqual([]);
     expect(kinds).toEqual(['cell-start', 'samples', 'samples', 'cell']);

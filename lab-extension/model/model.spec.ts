@@ -119,10 +119,21 @@ describe('HeapModel', () => {
     model.apply({ type: 'samples', seq: 1, samples: [[1, 10]] });
     expect(model.samples).toEqual([]);
     model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'a', seq: 2 }) });
-    model.apply({ type: 'samples', seq: 2, samples: [[1, 10], [2, 20]] });
+    model.apply({
+      type: 'samples',
+      seq: 2,
+      samples: [
+        [1, 10],
+        [2, 20]
+      ]
+    });
     model.apply({ type: 'samples', seq: 9, samples: [[3, 99]] });
     model.apply({ type: 'samples', seq: 2, samples: [[3, 30]] });
-    expect(model.samples).toEqual([[1, 10], [2, 20], [3, 30]]);
+    expect(model.samples).toEqual([
+      [1, 10],
+      [2, 20],
+      [3, 30]
+    ]);
     expect(changes.filter(c => c.kind === 'samples')).toEqual([
       { kind: 'samples', cellId: 'a' },
       { kind: 'samples', cellId: 'a' }

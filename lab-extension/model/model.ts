@@ -4,14 +4,7 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type {
-  HeapSample,
-  ICellRecord,
-  ICellStart,
-  IProfilerStatus,
-  IRetained,
-  KernelMessage
-} from '../comm/protocol';
+import type { HeapSample, ICellRecord, ICellStart, IProfilerStatus, IRetained, KernelMessage } from '../comm/protocol';
 
 /**
  * The per-kernel heap model: every finished execution in execution order, the running cell and
@@ -218,7 +211,7 @@ export class HeapModel implements IDisposable {
       this._running = null;
       this._samples = [];
     }
-    const runs = cell.cell_id === null ? null : this._byCellId.get(cell.cell_id) ?? [];
+    const runs = cell.cell_id === null ? null : (this._byCellId.get(cell.cell_id) ?? []);
     const known = Private.findRun(this._cells, cell);
     if (known >= 0) {
       const old = this._cells[known];
@@ -261,15 +254,7 @@ export namespace HeapModel {
    * (`clear`), a `cell_detail` answer arrived (`detail`), the retained-by-cell view changed
    * (`retained`).
    */
-  export type ChangeKind =
-    | 'status'
-    | 'cell-start'
-    | 'samples'
-    | 'cell'
-    | 'history'
-    | 'clear'
-    | 'detail'
-    | 'retained';
+  export type ChangeKind = 'status' | 'cell-start' | 'samples' | 'cell' | 'history' | 'clear' | 'detail' | 'retained';
 
   /**
    * The arguments of {@link HeapModel.changed}.
@@ -313,11 +298,7 @@ namespace Private {
     if (a.seq !== undefined && b.seq !== undefined) {
       return a.seq === b.seq;
     }
-    return (
-      a.cell_id === b.cell_id &&
-      a.execution_count === b.execution_count &&
-      a.started_at === b.started_at
-    );
+    return a.cell_id === b.cell_id && a.execution_count === b.execution_count && a.started_at === b.started_at;
   }
 
   /**

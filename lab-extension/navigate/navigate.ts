@@ -88,10 +88,7 @@ export interface INavigationContext {
  * @param context - JupyterLab's services.
  * @returns how the frame was shown.
  */
-export async function navigateToFrame(
-  frame: IFrame,
-  context: INavigationContext
-): Promise<'cell' | 'file' | 'text'> {
+export async function navigateToFrame(frame: IFrame, context: INavigationContext): Promise<'cell' | 'file' | 'text'> {
   if (frame.cell_id !== null && frame.cell_line !== null) {
     context.activate(context.notebookPanel.id);
     if (await revealCellLine(context.notebookPanel.content, frame.cell_id, frame.cell_line)) {

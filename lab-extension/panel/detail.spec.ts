@@ -91,7 +91,9 @@ describe('CellDetailView', () => {
   it('makes rows buttons only where navigation is possible', () => {
     filter = NO_SITE_FILTER;
     view.refresh();
-    const mains = Array.from(peakList().querySelectorAll<HTMLElement>(':scope > li > .jp-heapscope-Site-row > .jp-heapscope-Site-main'));
+    const mains = Array.from(
+      peakList().querySelectorAll<HTMLElement>(':scope > li > .jp-heapscope-Site-row > .jp-heapscope-Site-main')
+    );
     expect(mains.map(m => m.tagName)).toEqual(['BUTTON', 'BUTTON', 'DIV', 'BUTTON']);
     mains[1].click();
     expect(navigated).toEqual([helper]);

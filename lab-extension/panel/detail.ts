@@ -124,7 +124,12 @@ export class CellDetailView extends SessionView {
     const facts = [
       trans.__('net %1', formatSignedBytes(record.end_bytes - record.start_bytes)),
       trans.__('peak %1', formatSignedBytes(record.peak_bytes - record.start_bytes)),
-      trans.__('heap %1 → %2 → %3', formatBytes(record.start_bytes), formatBytes(record.peak_bytes), formatBytes(record.end_bytes))
+      trans.__(
+        'heap %1 → %2 → %3',
+        formatBytes(record.start_bytes),
+        formatBytes(record.peak_bytes),
+        formatBytes(record.end_bytes)
+      )
     ];
     if (record.allocated_bytes !== undefined) {
       facts.push(trans.__('allocated %1', formatBytes(record.allocated_bytes)));

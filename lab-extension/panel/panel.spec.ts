@@ -53,8 +53,7 @@ describe('HeapPanel', () => {
   afterEach(() => panel.dispose());
 
   const text = (selector: string) => panel.node.querySelector(selector)!.textContent;
-  const viewsHidden = () =>
-    panel.node.querySelector('.jp-heapscope-Panel-views')!.classList.contains('lm-mod-hidden');
+  const viewsHidden = () => panel.node.querySelector('.jp-heapscope-Panel-views')!.classList.contains('lm-mod-hidden');
 
   it('has the id, title and focusability of the DOM contract', () => {
     expect(panel.id).toBe('heapscope-panel');

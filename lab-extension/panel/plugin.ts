@@ -1,11 +1,7 @@
 /**
  * The `heapscope:panel` plugin: the Heap panel in the right sidebar, its toolbar and its commands.
  */
-import {
-  ILayoutRestorer,
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, IThemeManager } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
@@ -29,7 +25,8 @@ import { ProfilerMemory } from './toolbar';
  */
 export const panelPlugin: JupyterFrontEndPlugin<void> = {
   id: 'heapscope:panel',
-  description: 'The Heap panel: a chart of the current notebook’s heap across executed cells, cell details and retained memory.',
+  description:
+    'The Heap panel: a chart of the current notebook’s heap across executed cells, cell details and retained memory.',
   autoStart: true,
   requires: [IHeapTracker],
   optional: [ILayoutRestorer, ICommandPalette, IThemeManager, ITranslator, ISettingRegistry, IDocumentManager],
@@ -138,9 +135,7 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
         const status = current()?.model.status;
         const mode = status?.mode ?? tracker.configuration?.mode ?? 'default';
         const pending = status?.pending_mode;
-        return pending && pending !== mode
-          ? trans.__('Mode: %1 → %2', mode, pending)
-          : trans.__('Mode: %1', mode);
+        return pending && pending !== mode ? trans.__('Mode: %1 → %2', mode, pending) : trans.__('Mode: %1', mode);
       },
       caption: () => {
         const status = current()?.model.status;
@@ -166,7 +161,10 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     const toolbar = new Toolbar();
-    toolbar.addItem('export-report', new CommandToolbarButton({ commands, id: CommandIDs.exportReport, icon: downloadIcon, label: '' }));
+    toolbar.addItem(
+      'export-report',
+      new CommandToolbarButton({ commands, id: CommandIDs.exportReport, icon: downloadIcon, label: '' })
+    );
     toolbar.addItem('clear-history', new CommandToolbarButton({ commands, id: CommandIDs.clearHistory, label: '' }));
     toolbar.addItem('spacer', Toolbar.createSpacerItem());
     toolbar.addItem('mode', new CommandToolbarButton({ commands, id: CommandIDs.toggleMode }));
@@ -185,7 +183,12 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
       switchKernel
     });
     const refreshCommands = () => {
-      for (const id of [CommandIDs.clearHistory, CommandIDs.toggleMode, CommandIDs.switchKernel, CommandIDs.exportReport]) {
+      for (const id of [
+        CommandIDs.clearHistory,
+        CommandIDs.toggleMode,
+        CommandIDs.switchKernel,
+        CommandIDs.exportReport
+      ]) {
         if (commands.hasCommand(id)) {
           commands.notifyCommandChanged(id);
         }

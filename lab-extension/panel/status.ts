@@ -51,10 +51,7 @@ export function panelStatus(session: IHeapSession | null, trans: TranslationBund
         )
       );
     case 'closed':
-      return warning(
-        trans.__('The kernel closed the heapscope connection. Restart the kernel to reconnect.'),
-        hasData
-      );
+      return warning(trans.__('The kernel closed the heapscope connection. Restart the kernel to reconnect.'), hasData);
     case 'connected':
       break;
   }
@@ -67,17 +64,12 @@ export function panelStatus(session: IHeapSession | null, trans: TranslationBund
   }
   const last = model.cells[model.cells.length - 1];
   const sample = model.samples[model.samples.length - 1];
-  const heapNow = formatBytes(
-    model.running ? (sample ? sample[1] : model.running.start_bytes) : last.end_bytes
-  );
+  const heapNow = formatBytes(model.running ? (sample ? sample[1] : model.running.start_bytes) : last.end_bytes);
   if (model.running) {
     return info(
       trans.__('Cell [%1] is running · heap %2', String(model.running.execution_count ?? '?'), heapNow),
       true
     );
   }
-  return info(
-    trans._n('%1 cell run · heap now %2', '%1 cell runs · heap now %2', model.cells.length, heapNow),
-    true
-  );
+  return info(trans._n('%1 cell run · heap now %2', '%1 cell runs · heap now %2', model.cells.length, heapNow), true);
 }

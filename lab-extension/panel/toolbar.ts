@@ -56,7 +56,10 @@ export class ProfilerMemory extends Widget {
       return;
     }
     this.node.textContent = this._trans.__('profiler %1', formatBytes(status.profiler_bytes));
-    let title = this._trans.__('Memory the profiler itself uses in this kernel: %1', formatBytes(status.profiler_bytes));
+    let title = this._trans.__(
+      'Memory the profiler itself uses in this kernel: %1',
+      formatBytes(status.profiler_bytes)
+    );
     if (status.tracked_blocks !== undefined) {
       title += '\n' + this._trans.__('%1 allocations tracked', status.tracked_blocks.toLocaleString('en-US'));
     }

@@ -15,7 +15,14 @@ const TEMPLATE = buildReportTemplate({ plotly: 'window.Plotly = {};', viewer: 'v
 
 /** A site of cell `id`'s line `line`, in function `fn`, with a stack. */
 function site(id: string, count: number, line: number, fn: string, bytes: number): ISite {
-  const frame = { file: `/tmp/ipykernel_1/${id}.py`, line, function: fn, cell_id: id, cell_line: line, execution_count: count };
+  const frame = {
+    file: `/tmp/ipykernel_1/${id}.py`,
+    line,
+    function: fn,
+    cell_id: id,
+    cell_line: line,
+    execution_count: count
+  };
   return sitePayload({ ...frame, bytes, stack: [frame] });
 }
 
@@ -110,7 +117,11 @@ describe('fetchCellDetails', () => {
   it('stops asking once the kernel does not answer in time', async () => {
     const { full, session, requests } = fakeKernel(12, [], [1]);
     const progress: number[] = [];
-    const found = await fetchCellDetails(session, { timeout: 100, concurrency: 1, onProgress: done => progress.push(done) });
+    const found = await fetchCellDetails(session, {
+      timeout: 100,
+      concurrency: 1,
+      onProgress: done => progress.push(done)
+    });
     expect(requests.map(r => r.seq)).toEqual([1]);
     expect(found.size).toBe(0);
     expect(progress[progress.length - 1]).toBe(full.length);

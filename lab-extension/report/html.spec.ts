@@ -22,7 +22,14 @@ function hostileReport(): IReport {
       function: payload,
       cell_line: i + 1,
       stack: [
-        { file: `/srv/${payload}.py`, line: 1, function: payload, cell_id: 'c0ffee', cell_line: i + 1, execution_count: 3 }
+        {
+          file: `/srv/${payload}.py`,
+          line: 1,
+          function: payload,
+          cell_id: 'c0ffee',
+          cell_line: i + 1,
+          execution_count: 3
+        }
       ]
     })
   );
@@ -63,9 +70,17 @@ describe('buildReportTemplate', () => {
     // The policy comes before any script or style.
     expect(template.indexOf('Content-Security-Policy')).toBeLessThan(template.indexOf('<script'));
     const csp = meta!.getAttribute('content')!;
-    const directives = new Map(csp.split(';').map(d => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+    const directives = new Map(
+      csp
+        .split(';')
+        .map(d => d.trim().split(/\s+/))
+        .map(([k, ...v]) => [k, v])
+    );
     expect(directives.get('default-src')).toEqual(["'none'"]);
-    expect(directives.get('script-src')).toEqual([`'sha256-${sha256(PARTS.plotly)}'`, `'sha256-${sha256(PARTS.viewer)}'`]);
+    expect(directives.get('script-src')).toEqual([
+      `'sha256-${sha256(PARTS.plotly)}'`,
+      `'sha256-${sha256(PARTS.viewer)}'`
+    ]);
     expect(directives.get('style-src')).toEqual([`'sha256-${sha256(PARTS.css)}'`, `'sha256-${sha256('')}'`]);
     expect(directives.get('connect-src')).toEqual(["'none'"]);
     expect(directives.get('base-uri')).toEqual(["'none'"]);

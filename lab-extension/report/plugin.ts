@@ -70,7 +70,11 @@ export const reportPlugin: JupyterFrontEndPlugin<void> = {
                 label: trans.__('Open'),
                 callback: () => {
                   // /files/ serves it with a sandboxing Content-Security-Policy.
-                  window.open(URLExt.join(PageConfig.getBaseUrl(), 'files', URLExt.encodeParts(result.html)), '_blank', 'noopener');
+                  window.open(
+                    URLExt.join(PageConfig.getBaseUrl(), 'files', URLExt.encodeParts(result.html)),
+                    '_blank',
+                    'noopener'
+                  );
                 }
               }
             ]
@@ -100,7 +104,10 @@ namespace Private {
    */
   export function version(): string {
     try {
-      const extensions = JSON.parse(PageConfig.getOption('federated_extensions') || '[]') as { name: string; version?: string }[];
+      const extensions = JSON.parse(PageConfig.getOption('federated_extensions') || '[]') as {
+        name: string;
+        version?: string;
+      }[];
       return extensions.find(e => e.name === 'heapscope')?.version ?? 'unknown';
     } catch {
       return 'unknown';

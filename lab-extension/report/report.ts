@@ -86,7 +86,7 @@ export function buildReport(source: IReportSource): IReport {
   const cells: IReportCell[] = source.cells.map(record => {
     const longer = record.seq !== undefined ? source.detail?.(record.seq) : undefined;
     const cell = longer ?? record;
-    const index = cell.cell_id === null ? null : position.get(cell.cell_id) ?? null;
+    const index = cell.cell_id === null ? null : (position.get(cell.cell_id) ?? null);
     return { ...cell, index };
   });
   const status = source.status;

@@ -9,7 +9,16 @@ describe('renderReport', () => {
       function: payload,
       cell_line: i + 1,
       bytes: 1000 * (4 - i),
-      stack: [{ file: `/srv/${payload}.py`, line: 7, function: payload, cell_id: 'c0ffee', cell_line: i + 1, execution_count: 3 }]
+      stack: [
+        {
+          file: `/srv/${payload}.py`,
+          line: 7,
+          function: payload,
+          cell_id: 'c0ffee',
+          cell_line: i + 1,
+          execution_count: 3
+        }
+      ]
     })
   );
   const report = buildReport({

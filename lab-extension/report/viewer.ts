@@ -93,7 +93,10 @@ export function renderReport(
       .newPlot(node, figure.data, { ...figure.layout, height: 320 }, { ...CHART_CONFIG, responsive: true })
       .then(() => {
         const plot = node as HTMLElement & {
-          on?: (event: string, handler: (e: { points?: { curveNumber: number; pointIndex: number }[] }) => void) => void;
+          on?: (
+            event: string,
+            handler: (e: { points?: { curveNumber: number; pointIndex: number }[] }) => void
+          ) => void;
         };
         plot.on?.('plotly_click', event => {
           const point = event?.points?.[0];
@@ -103,7 +106,9 @@ export function renderReport(
         });
       });
   } else {
-    chartSection.appendChild(Private.el('p', 'hs-empty', cells.length ? 'The chart library is missing.' : 'No cell ran.'));
+    chartSection.appendChild(
+      Private.el('p', 'hs-empty', cells.length ? 'The chart library is missing.' : 'No cell ran.')
+    );
   }
 
   // The per-cell table.
@@ -163,7 +168,12 @@ export function renderReport(
       const base = peakBase(cell);
       section.appendChild(Private.el('h4', '', 'Top lines at the peak'));
       section.appendChild(
-        createSiteList(cell.top_at_peak ?? [], { base, lookup, onNavigate: goToFrame, emptyText: 'Nothing held at the peak.' })
+        createSiteList(cell.top_at_peak ?? [], {
+          base,
+          lookup,
+          onNavigate: goToFrame,
+          emptyText: 'Nothing held at the peak.'
+        })
       );
       section.appendChild(Private.el('h4', '', 'Retained when the cell ended'));
       section.appendChild(
@@ -173,7 +183,12 @@ export function renderReport(
         const node = Private.el('div', 'hs-icicle');
         section.appendChild(node);
         const figure = buildIcicleFigure(cell.top_at_peak ?? [], `${Private.label(cell)} peak`, theme);
-        void plotly.newPlot(node, figure.data, { ...figure.layout, height: 260 }, { ...CHART_CONFIG, responsive: true });
+        void plotly.newPlot(
+          node,
+          figure.data,
+          { ...figure.layout, height: 260 },
+          { ...CHART_CONFIG, responsive: true }
+        );
       }
     }
     sections.set(cell, section);
@@ -222,7 +237,7 @@ export function main(): void {
       throw new Error('this is not a heapscope report (version 1)');
     }
     const dark = typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches;
-    const plotly = ((window as Window & { Plotly?: IViewerPlotly }).Plotly) ?? null;
+    const plotly = (window as Window & { Plotly?: IViewerPlotly }).Plotly ?? null;
     renderReport(root, report, plotly, reportTheme(dark));
   } catch (error) {
     root.textContent = `The report could not be shown: ${String(error)}`;

@@ -110,10 +110,7 @@ export interface IRetainedListOptions {
  * @param options - source lookup and navigation.
  * @returns an `<ol class="jp-heapscope-RetainedList">`, or a paragraph when there are none.
  */
-export function createRetainedList(
-  entries: ReadonlyArray<IRetained>,
-  options: IRetainedListOptions
-): HTMLElement {
+export function createRetainedList(entries: ReadonlyArray<IRetained>, options: IRetainedListOptions): HTMLElement {
   if (entries.length === 0) {
     return Private.element('p', 'jp-heapscope-Empty', 'No memory is held by any cell.');
   }
@@ -125,7 +122,11 @@ export function createRetainedList(
     const body = Private.element('div', 'jp-heapscope-Retained-main');
     body.append(
       Private.element('span', 'jp-heapscope-Site-bytes', formatBytes(entry.bytes)),
-      Private.element('span', 'jp-heapscope-Site-percent', total > 0 ? `${Math.round((100 * entry.bytes) / total)} %` : ''),
+      Private.element(
+        'span',
+        'jp-heapscope-Site-percent',
+        total > 0 ? `${Math.round((100 * entry.bytes) / total)} %` : ''
+      ),
       Private.element('span', 'jp-heapscope-Retained-cell', retainedLabel(entry, options.lookup))
     );
     if (entry.count !== undefined) {

@@ -1,12 +1,6 @@
 import type { IFrame, ISite } from '../comm/protocol';
 import { sitePayload } from '../testing/fixtures';
-import {
-  DEFAULT_SITE_FILTER,
-  isKernelInternal,
-  NO_SITE_FILTER,
-  partitionSites,
-  readSiteFilter
-} from './siteFilter';
+import { DEFAULT_SITE_FILTER, isKernelInternal, NO_SITE_FILTER, partitionSites, readSiteFilter } from './siteFilter';
 
 /** A site whose whole stack is outside cell code, innermost in `file`. */
 function fileSite(file: string, bytes: number, outer: IFrame[] = []): ISite {

@@ -87,7 +87,9 @@ export class HeapSession implements IHeapSession {
    * @param limit - sites per list.
    */
   requestDetail(seq: number, limit?: number): boolean {
-    return this._connection.send(limit === undefined ? { type: 'cell_detail', seq } : { type: 'cell_detail', seq, limit });
+    return this._connection.send(
+      limit === undefined ? { type: 'cell_detail', seq } : { type: 'cell_detail', seq, limit }
+    );
   }
 
   /**
@@ -96,7 +98,9 @@ export class HeapSession implements IHeapSession {
    * @param limit - sites per cell.
    */
   requestRetained(limit?: number): boolean {
-    return this._connection.send(limit === undefined ? { type: 'retained_by_cell' } : { type: 'retained_by_cell', limit });
+    return this._connection.send(
+      limit === undefined ? { type: 'retained_by_cell' } : { type: 'retained_by_cell', limit }
+    );
   }
 
   /**

@@ -14,7 +14,11 @@ test.use({ autoGoto: true });
 
 const cells = codeCells(DEMO);
 
-test('the exported report has every cell’s figures, top line and retained sites', async ({ page, tmpPath, context }) => {
+test('the exported report has every cell’s figures, top line and retained sites', async ({
+  page,
+  tmpPath,
+  context
+}) => {
   const dialogs = failOnDialog(page);
   const name = await openFixture(page, tmpPath, DEMO);
   await page.notebook.run();
@@ -68,7 +72,9 @@ test('the exported report has every cell’s figures, top line and retained site
     if (record.top_at_peak.length > 0) {
       const peakRows = lists.nth(0).locator(':scope > .jp-heapscope-Site');
       await expect(peakRows).toHaveCount(record.top_at_peak.length);
-      await expect(peakRows.first().locator('.jp-heapscope-Site-function').first()).toHaveText(record.top_at_peak[0].function);
+      await expect(peakRows.first().locator('.jp-heapscope-Site-function').first()).toHaveText(
+        record.top_at_peak[0].function
+      );
     }
     if (record.retained.length > 0) {
       const retainedRows = section.locator('.jp-heapscope-SiteList').last().locator(':scope > .jp-heapscope-Site');

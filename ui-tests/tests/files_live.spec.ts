@@ -15,7 +15,15 @@ test.use({ autoGoto: true });
 const FILES_LIVE = path.resolve(__dirname, 'fixtures', 'files_live.ipynb');
 
 /** The helper module the notebook imports (and copies outside the server's root). */
-const HELPER = ['"""A helper module next to the notebook (heapscope UI tests)."""', '', '', 'def grow(n):', '    block = bytearray(n)', '    return block', ''].join('\n');
+const HELPER = [
+  '"""A helper module next to the notebook (heapscope UI tests)."""',
+  '',
+  '',
+  'def grow(n):',
+  '    block = bytearray(n)',
+  '    return block',
+  ''
+].join('\n');
 
 /** The line of the helper that allocates, counted from 1. */
 const HELPER_LINE = HELPER.split('\n').findIndex(line => line.includes('bytearray(')) + 1;

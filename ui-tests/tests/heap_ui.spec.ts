@@ -167,12 +167,17 @@ test('a plain Python notebook is switched to heapscope from the panel', async ({
   await page.sidebar.openTab('heapscope-panel');
   const button = page.locator('#heapscope-panel .jp-heapscope-Panel-switch');
   await expect(button).toBeVisible();
-  await expect(page.locator('#heapscope-panel .jp-heapscope-Panel-status')).toContainText('does not run the heapscope agent');
+  await expect(page.locator('#heapscope-panel .jp-heapscope-Panel-status')).toContainText(
+    'does not run the heapscope agent'
+  );
   await button.click();
   await expect
-    .poll(() => page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.name), {
-      timeout: 60000
-    })
+    .poll(
+      () => page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.name),
+      {
+        timeout: 60000
+      }
+    )
     .toBe('heapscope');
   await waitForKernelIdle(page);
   await expect(button).toBeHidden();

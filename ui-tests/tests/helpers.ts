@@ -32,11 +32,7 @@ export function codeCells(file: string): IFixtureCell[] {
 }
 
 /** Upload a fixture notebook into the test's folder and open it. */
-export async function openFixture(
-  page: IJupyterLabPageFixture,
-  tmpPath: string,
-  file: string
-): Promise<string> {
+export async function openFixture(page: IJupyterLabPageFixture, tmpPath: string, file: string): Promise<string> {
   const name = path.basename(file);
   await page.contents.uploadFile(file, `${tmpPath}/${name}`);
   await page.notebook.openByPath(`${tmpPath}/${name}`);
@@ -69,7 +65,6 @@ export function parseBadge(text: string): { net: number; peak: number } {
     peak: parseFloat(m[3]) * unit[m[4]]
   };
 }
-
 
 /**
  * Reload the page without waiting for the Launcher: a restored workspace opens its notebook

@@ -43,9 +43,9 @@ test('Notebook 7: the tree loads, and the demo notebook gets badges and the Heap
   // The file browser page: the extension loads there too (no notebook, no Lab shell).
   await page.goto(`/tree/${dir}`);
   await expect(page.locator('.jp-DirListing-item', { hasText: path.basename(DEMO) })).toBeVisible({ timeout: 60000 });
-  expect(
-    await page.evaluate(() => (window as any).jupyterapp.commands.hasCommand('heapscope:export-report'))
-  ).toBe(true);
+  expect(await page.evaluate(() => (window as any).jupyterapp.commands.hasCommand('heapscope:export-report'))).toBe(
+    true
+  );
 
   // The notebook page.
   await page.goto(`/notebooks/${dir}/${path.basename(DEMO)}`);
