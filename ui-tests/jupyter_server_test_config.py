@@ -1,8 +1,19 @@
 """Server configuration for the Galata tests (never use it for a real server: it disables security)."""
 
+import atexit
+import os
+import shutil
+import tempfile
+
 from jupyterlab.galata import configure_jupyter_server
 
 configure_jupyter_server(c)  # noqa: F821
+# The root under $HOME, as most users have it: jupyter_server then reports it as `~/…`, and the
+# file links (files_live.spec.ts) must still appear. JUPYTERLAB_GALATA_ROOT_DIR still overrides.
+if "JUPYTERLAB_GALATA_ROOT_DIR" not in os.environ:
+    _root = tempfile.mkdtemp(prefix="heapscope-galata-", dir=os.path.expanduser("~"))
+    atexit.register(shutil.rmtree, _root, True)
+    c.ServerApp.root_dir = _root  # noqa: F821
 c.ServerApp.port = 8891  # noqa: F821  (not 8888: leave a developer's own JupyterLab alone)
 c.ServerApp.ip = "127.0.0.1"  # noqa: F821
 c.ServerApp.allow_root = True  # noqa: F821  (CI runs as root)

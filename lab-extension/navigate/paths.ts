@@ -9,7 +9,8 @@
  * is not under `/srv/root`).
  *
  * @param file - an absolute POSIX path from the kernel.
- * @param serverRoot - the server's root directory (absolute; `~` is not expanded).
+ * @param serverRoot - the server's root directory, absolute (expand a `~/…` root with
+ *   {@link expandServerRoot} first).
  * @returns the relative path (`''` never: the root itself is no file), or null when the file is
  *   elsewhere, relative, a pseudo-file such as `<frozen runpy>`, or the root is unknown.
  */
@@ -36,6 +37,34 @@ export function serverRelativePath(file: string, serverRoot: string): string | n
 }
 
 /**
+ * Whether the server's root is given under the home directory (`~` or `~/…`): jupyter_server
+ * writes a root inside $HOME that way, so it needs the home directory to compare with the
+ * kernel's absolute paths.
+ *
+ * @param serverRoot - the root as the server reports it (`PageConfig` `serverRoot`).
+ */
+export function rootNeedsHome(serverRoot: string): boolean {
+  return serverRoot === '~' || serverRoot.startsWith('~/');
+}
+
+/**
+ * The server's root as an absolute path.
+ *
+ * @param serverRoot - the root as the server reports it: absolute, `~` or `~/…`.
+ * @param home - the home directory (absolute), or null when unknown.
+ * @returns the absolute root; '' (unknown, so no file is under it) for a `~` root without a home.
+ */
+export function expandServerRoot(serverRoot: string, home: string | null): string {
+  if (!rootNeedsHome(serverRoot)) {
+    return serverRoot;
+  }
+  if (home === null || !home.startsWith('/') || home.includes('\u0000')) {
+    return '';
+  }
+  return (home.replace(/\/+$/, '') + serverRoot.slice(1)).replace(/\/+$/, '') || '/';
+}
+
+/**
  * What {@link canNavigateToFrame} needs to know.
  */
 export interface INavigability {
@@ -44,7 +73,7 @@ export interface INavigability {
    */
   readonly hasCell: (cellId: string) => boolean;
   /**
-   * The server's root directory (absolute), or '' when unknown.
+   * The server's root directory (absolute, see {@link expandServerRoot}), or '' when unknown.
    */
   readonly serverRoot: string;
   /**

@@ -10,6 +10,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { clearIcon, CommandToolbarButton, downloadIcon, Toolbar } from '@jupyterlab/ui-components';
 
 import { CommandIDs } from '../commands';
+import { ServerRoots } from '../navigate/home';
 import { navigateToFrame } from '../navigate/navigate';
 import { canNavigateToFrame } from '../navigate/paths';
 import { DEFAULT_SITE_FILTER, ISiteFilter, readSiteFilter } from '../sites/siteFilter';
@@ -49,20 +50,25 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     const switchKernel = async (session: IHeapSession): Promise<void> => {
       await session.sessionContext.changeKernel({ name: HEAPSCOPE_KERNEL });
     };
+    // A root under $HOME comes as `~/…`: the kernel is asked for its home once, then the file
+    // links are drawn again.
+    const roots = new ServerRoots({ onKnown: () => panel.refreshViews() });
+    const serverRoot = (session: IHeapSession) =>
+      roots.resolve(PageConfig.getOption('serverRoot'), session.sessionContext.session?.kernel);
     const navigate = (session: IHeapSession, frame: Parameters<typeof navigateToFrame>[0]) => {
       void navigateToFrame(frame, {
         notebookPanel: session.notebookPanel,
         activate: id => shell.activateById(id),
         docManager,
         contents: app.serviceManager.contents,
-        serverRoot: PageConfig.getOption('serverRoot')
+        serverRoot: serverRoot(session)
       });
     };
     const canNavigate = (session: IHeapSession) => {
       const ids = new Set(session.notebookPanel.content.widgets.map(cell => cell.model.id));
       const where = {
         hasCell: (id: string) => ids.has(id),
-        serverRoot: PageConfig.getOption('serverRoot'),
+        serverRoot: serverRoot(session),
         canOpenFiles: !!docManager
       };
       return (frame: Parameters<typeof navigateToFrame>[0]) => canNavigateToFrame(frame, where);
