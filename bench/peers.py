@@ -1,5 +1,5 @@
 """The peers' virtual environment, bench/.venv-peers: created on first use from the same Python as
-/work/main/.venv, with the same numpy and pandas versions, then each peer installed from PyPI on its own so
+the repository's .venv, with the same numpy and pandas versions, then each peer installed from PyPI on its own so
 that one failure never hides the others. The outcome of every install is kept in a stamp file; failed
 installs are retried on the next run, successful ones are not repeated."""
 

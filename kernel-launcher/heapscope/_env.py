@@ -6,3 +6,5 @@ SHIM_PATH = "HEAPSCOPE_SHIM_PATH"
 ENABLE = "HEAPSCOPE_ENABLE"
 #: Set by the launcher when it starts the kernel without the shim: why (for the agent to tell the UI).
 SHIM_ERROR = "HEAPSCOPE_SHIM_ERROR"
+#: Attribution mode of the kernel or script: ``default`` or ``exact`` (``heapscope report/run --mode`` set it).
+MODE = "HEAPSCOPE_MODE"

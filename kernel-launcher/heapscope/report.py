@@ -55,13 +55,3 @@ def write_json(report: Mapping[str, Any], path: Path) -> None:
     with atomic_writer(path) as out:
         json.dump(report, out, indent=1)
         out.write("\n")
-
-
-def format_bytes(n: int, signed: bool = False) -> str:
-    """Decimal units (1 MB = 10^6 bytes), as the badges show them."""
-    sign = ("+" if n >= 0 else "-") if signed else ("-" if n < 0 else "")
-    value = abs(n)
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if value >= scale:
-            return f"{sign}{value / scale:.1f} {unit}"
-    return f"{sign}{value} B"

@@ -62,7 +62,8 @@ def profile(script: Path, args: Sequence[str], out: Path, mode: str) -> int:
     from .agent.core import Agent
     from .agent.hooks import CellEnd, CellStart
     from .agent.shim import connect, take_launcher_error
-    from .report import build_report, format_bytes, write_json
+    from .bytes_format import format_signed_bytes
+    from .report import build_report, write_json
 
     shim, reason = connect(take_launcher_error())
     engine, engine_reason = engine_module.connect(mode, shim is not None)
@@ -70,8 +71,17 @@ def profile(script: Path, args: Sequence[str], out: Path, mode: str) -> int:
         _say(reason or "the shim is not active")
     elif engine is None:
         _say(engine_reason or "no line-level attribution")
-    agent = Agent(None, shim, reason, __version__, engine=engine, engine_reason=engine_reason, mode=mode,
-                  top_n=engine_module.top_n_from_env(), root_files=(str(script),))
+    agent = Agent(
+        None,
+        shim,
+        reason,
+        __version__,
+        engine=engine,
+        engine_reason=engine_reason,
+        mode=mode,
+        top_n=engine_module.top_n_from_env(),
+        root_files=(str(script),),
+    )
     try:
         source = script.read_text(errors="replace")[:MAX_SOURCE]
     except OSError:
@@ -84,18 +94,28 @@ def profile(script: Path, args: Sequence[str], out: Path, mode: str) -> int:
     outcome = "unprofiled" if shim is None else ("ok" if status == 0 else "error")
     if shim is None:
         message = reason
-    report = build_report(cells=snapshot["cells"], target_kind="script", target_path=str(script),
-                          kernel_name=None, kernel_status=snapshot["status"], outcome=outcome, message=message,
-                          failed_cell={"index": 0, "cell_id": None} if outcome == "error" else None,
-                          version=__version__, retained_by_cell=snapshot.get("retained_by_cell"))
+    report = build_report(
+        cells=snapshot["cells"],
+        target_kind="script",
+        target_path=str(script),
+        kernel_name=None,
+        kernel_status=snapshot["status"],
+        outcome=outcome,
+        message=message,
+        failed_cell={"index": 0, "cell_id": None} if outcome == "error" else None,
+        version=__version__,
+        retained_by_cell=snapshot.get("retained_by_cell"),
+    )
     try:
         write_json(report, out)
     except OSError as exc:
         _say(f"could not write {out}: {exc}")
         return status or 2
     for cell in snapshot["cells"]:
-        _say(f"peak {format_bytes(cell['peak_bytes'] - cell['start_bytes'], signed=True)}, "
-             f"end {format_bytes(cell['end_bytes'] - cell['start_bytes'], signed=True)}; report in {out}")
+        _say(
+            f"peak {format_signed_bytes(cell['peak_bytes'] - cell['start_bytes'])}, "
+            f"end {format_signed_bytes(cell['end_bytes'] - cell['start_bytes'])}; report in {out}"
+        )
     return status
 
 

@@ -1,50 +1,43 @@
-import { formatBytes, formatSignedBytes } from './bytes';
+import { formatBytes, formatSignedBytes, parseBytes } from './bytes';
+import cases from './bytes-cases.json';
 
-describe('formatBytes', () => {
-  it.each([
-    [0, '0 B'],
-    [1, '1 B'],
-    [999, '999 B'],
-    [1000, '1 kB'],
-    [1500, '1.5 kB'],
-    [52_428_800, '52.4 MB'],
-    [200_000_000, '200 MB'],
-    [1_234_567_890, '1.23 GB'],
-    [1_200_000_000, '1.2 GB'],
-    [99_950_000, '100 MB'],
-    [999_600_000, '1 GB'],
-    [10 ** 15, '1 PB'],
-    [2 * 10 ** 18, '2000 PB']
-  ])('formats %p bytes as %p', (bytes, text) => {
-    expect(formatBytes(bytes)).toBe(text);
-  });
+/**
+ * The cases shared with tests/test_bytes_format.py: numbers JSON cannot hold are strings there.
+ */
+function value(x: number | string): number {
+  return typeof x === 'number' ? x : Number(x);
+}
 
-  it('keeps the sign of negative counts', () => {
-    expect(formatBytes(-200_000_000)).toBe('-200 MB');
-    expect(formatBytes(-512)).toBe('-512 B');
+describe('formatBytes (shared cases)', () => {
+  it.each(cases.format as Array<[number | string, string]>)('formats %p bytes as %p', (bytes, text) => {
+    expect(formatBytes(value(bytes))).toBe(text);
   });
 
   it('never writes a negative zero', () => {
-    expect(formatBytes(-0.2)).toBe('0 B');
-  });
-
-  it('refuses non-finite values', () => {
-    expect(formatBytes(NaN)).toBe('–');
-    expect(formatBytes(Infinity)).toBe('–');
+    expect(formatBytes(-0)).toBe('0 B');
   });
 });
 
-describe('formatSignedBytes', () => {
-  it('adds a plus sign to gains and to zero', () => {
-    expect(formatSignedBytes(200_000_000)).toBe('+200 MB');
-    expect(formatSignedBytes(0)).toBe('+0 B');
+describe('formatSignedBytes (shared cases)', () => {
+  it.each(cases.formatSigned as Array<[number | string, string]>)('formats %p as %p', (delta, text) => {
+    expect(formatSignedBytes(value(delta))).toBe(text);
+  });
+});
+
+describe('parseBytes (shared cases)', () => {
+  it.each(cases.parse as Array<[string, number | null]>)('parses %p as %p', (text, bytes) => {
+    expect(parseBytes(text)).toBe(bytes);
   });
 
-  it('keeps the minus sign of losses', () => {
-    expect(formatSignedBytes(-199_987_654)).toBe('-200 MB');
-  });
-
-  it('leaves non-finite values unsigned', () => {
-    expect(formatSignedBytes(NaN)).toBe('–');
+  it('reads back what formatBytes writes, within its rounding (0.5%)', () => {
+    let checked = 0;
+    for (const [bytes, text] of cases.format as Array<[number | string, string]>) {
+      const n = value(bytes);
+      if (Number.isInteger(n) && n > 0 && n <= 1e15) {
+        expect(Math.abs((parseBytes(text) ?? -1) - n)).toBeLessThanOrEqual(0.005 * n);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
   });
 });

@@ -48,9 +48,48 @@ export function formatSignedBytes(delta: number): string {
 }
 
 /**
+ * Parse a size written as the badges write it: `500 MB`, `500MB`, `2 GB`, `1.5 kB`, `512` (bytes), or
+ * in binary units: `2GiB`, `500 MiB`. Units are case-insensitive; decimal units are powers of 1000
+ * (`1 KB` = 1000 B), `KiB`… powers of 1024. The result is rounded to whole bytes.
+ *
+ * @param text - the size, a non-negative decimal number (no exponent, no thousands separator) and a unit.
+ * @returns the byte count, or `null` when the text is not such a size or exceeds 2^53 - 1 bytes.
+ */
+export function parseBytes(text: string): number | null {
+  const match = /^\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([a-zA-Z]*)\s*$/.exec(text);
+  if (!match) {
+    return null;
+  }
+  const scale = Private.UNIT_SCALES.get(match[2].toLowerCase());
+  if (scale === undefined) {
+    return null;
+  }
+  const bytes = Math.round(Number(match[1]) * scale);
+  return bytes <= Number.MAX_SAFE_INTEGER ? bytes : null;
+}
+
+/**
  * A module-private namespace.
  */
 namespace Private {
+  /**
+   * Bytes per unit, by lower-case unit name (the empty name is bytes).
+   */
+  export const UNIT_SCALES: ReadonlyMap<string, number> = new Map([
+    ['', 1],
+    ['b', 1],
+    ['kb', 1e3],
+    ['mb', 1e6],
+    ['gb', 1e9],
+    ['tb', 1e12],
+    ['pb', 1e15],
+    ['kib', 2 ** 10],
+    ['mib', 2 ** 20],
+    ['gib', 2 ** 30],
+    ['tib', 2 ** 40],
+    ['pib', 2 ** 50]
+  ]);
+
   /**
    * Three significant digits for 1 ≤ value < 1000, without trailing zeros.
    */
