@@ -6,7 +6,7 @@ import { HeapPanel } from './panel';
 import { HeapModel } from '../model/model';
 import type { HeapConnection } from '../comm/connection';
 import type { IHeapSession, IHeapTracker } from '../tracker/tokens';
-import { cellPayload } from '../testing/fixtures';
+import { cellPayload, statusPayload } from '../testing/fixtures';
 
 jest.mock('plotly.js-dist-min', () => ({
   __esModule: true,
@@ -99,6 +99,25 @@ describe('HeapPanel', () => {
     session.disposed.emit();
     expect(panel.session).toBeNull();
     expect(text('.jp-heapscope-Panel-status')).toBe('Open a notebook to see its heap.');
+  });
+
+  it('lists the kernel’s warnings under the status, as text', () => {
+    const session = new FakeSession('nb.ipynb');
+    tracker.setCurrent(session);
+    session.model.apply({ type: 'cell', cell: cellPayload() });
+    const notes = panel.node.querySelector('.jp-heapscope-Panel-notes')!;
+    expect(notes.classList.contains('lm-mod-hidden')).toBe(true);
+    const status = { ...statusPayload({ degraded: true }), warnings: ['<img src=x onerror=alert(1)>'] };
+    session.model.apply({ type: 'status', status: status as ReturnType<typeof statusPayload> });
+    expect(notes.classList.contains('lm-mod-hidden')).toBe(false);
+    expect(Array.from(notes.querySelectorAll('li')).map(li => li.textContent)).toEqual([
+      'The profiler ran out of bookkeeping memory: figures may be low.',
+      'Kernel: <img src=x onerror=alert(1)>'
+    ]);
+    expect(notes.querySelector('img')).toBeNull();
+    expect(panel.node.querySelector('.jp-heapscope-Panel-status.jp-mod-warning')).not.toBeNull();
+    session.model.apply({ type: 'status', status: statusPayload() });
+    expect(notes.classList.contains('lm-mod-hidden')).toBe(true);
   });
 
   describe('view tabs', () => {

@@ -55,6 +55,9 @@ export class HeapPanel extends Panel {
     this._status.node.setAttribute('role', 'status');
     this._status.node.setAttribute('aria-live', 'polite');
     this.addWidget(this._status);
+    this._notes = new Widget({ node: document.createElement('ul') });
+    this._notes.addClass('jp-heapscope-Panel-notes');
+    this.addWidget(this._notes);
     this._switch = new Widget({ node: document.createElement('button') });
     this._switch.addClass('jp-heapscope-Panel-switch');
     this._switch.addClass('jp-mod-styled');
@@ -280,6 +283,15 @@ export class HeapPanel extends Panel {
     this._notebookNode.textContent = session ? session.notebookPanel.title.label : '';
     this._status.node.textContent = status.text;
     this._status.toggleClass('jp-mod-warning', status.level === 'warning');
+    // Kernel strings: text nodes only.
+    this._notes.node.replaceChildren(
+      ...status.notes.map(note => {
+        const item = document.createElement('li');
+        item.textContent = note;
+        return item;
+      })
+    );
+    this._notes.setHidden(status.notes.length === 0);
     this._switch.setHidden(!(session && session.state === 'not-heapscope'));
     this._views.setHidden(!status.showChart);
   }
@@ -317,6 +329,7 @@ export class HeapPanel extends Panel {
   private _session: IHeapSession | null = null;
   private _notebookNode: HTMLElement;
   private _status: Widget;
+  private _notes: Widget;
   private _switch: Widget;
   private _views: TabPanel;
   private _resizeObserver: ResizeObserver | null = null;

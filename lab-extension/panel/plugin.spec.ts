@@ -3,6 +3,8 @@ import { Signal } from '@lumino/signaling';
 import type { JupyterFrontEnd } from '@jupyterlab/application';
 
 import { CommandIDs } from '../commands';
+import { HeapModel } from '../model/model';
+import { statusPayload } from '../testing/fixtures';
 import type { IHeapTracker } from '../tracker/tokens';
 import { PANEL_ID } from './panel';
 import { panelPlugin } from './plugin';
@@ -56,5 +58,36 @@ describe('panelPlugin', () => {
     }
     await app.commands.execute(CommandIDs.showRetained);
     expect(app.shell.activateById).toHaveBeenCalledWith(PANEL_ID);
+  });
+
+  it('labels the mode button with the kernel’s mode after every status message', () => {
+    const model = new HeapModel();
+    const session = {
+      state: 'connected',
+      model,
+      stateChanged: new Signal<unknown, string>({}),
+      disposed: new Signal<unknown, void>({}),
+      notebookPanel: { title: { label: 'nb.ipynb', changed: new Signal<unknown, void>({}) }, content: { widgets: [] } },
+      sessionContext: { kernelDisplayName: 'Python 3 (heapscope)' },
+      requestRetained: jest.fn(),
+      requestDetail: jest.fn()
+    };
+    const withSession = {
+      current: session,
+      currentChanged: new Signal<unknown, null>({}),
+      configuration: { mode: 'exact', topN: 20 }
+    } as unknown as IHeapTracker;
+    const app = frontEnd(() => undefined);
+    void panelPlugin.activate(app, withSession, null, null, null, null, null, null);
+    const changed: string[] = [];
+    app.commands.commandChanged.connect((_, args) => changed.push(args.id ?? ''));
+    expect(app.commands.label(CommandIDs.toggleMode)).toBe('Mode: exact');
+    model.apply({ type: 'status', status: statusPayload({ mode: 'default', pending_mode: 'exact' }) });
+    expect(changed).toContain(CommandIDs.toggleMode);
+    expect(app.commands.label(CommandIDs.toggleMode)).toBe('Mode: default → exact');
+    changed.length = 0;
+    model.apply({ type: 'status', status: statusPayload({ mode: 'exact' }) });
+    expect(changed).toContain(CommandIDs.toggleMode);
+    expect(app.commands.label(CommandIDs.toggleMode)).toBe('Mode: exact');
   });
 });

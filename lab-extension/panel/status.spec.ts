@@ -1,6 +1,6 @@
 import { nullTranslator } from '@jupyterlab/translation';
 
-import { panelStatus } from './status';
+import { MAX_NOTES, panelStatus } from './status';
 import { HeapModel } from '../model/model';
 import type { HeapConnection } from '../comm/connection';
 import type { IHeapSession } from '../tracker/tokens';
@@ -22,7 +22,8 @@ describe('panelStatus', () => {
     expect(panelStatus(null, trans)).toEqual({
       text: 'Open a notebook to see its heap.',
       level: 'info',
-      showChart: false
+      showChart: false,
+      notes: []
     });
   });
 
@@ -48,7 +49,8 @@ describe('panelStatus', () => {
     expect(panelStatus(session('connected', model), trans)).toEqual({
       text: `Profiling is off: ${reason}`,
       level: 'warning',
-      showChart: false
+      showChart: false,
+      notes: []
     });
   });
 
@@ -58,7 +60,8 @@ describe('panelStatus', () => {
     expect(panelStatus(session('connected', model), trans)).toEqual({
       text: 'Run a cell to see its heap.',
       level: 'info',
-      showChart: false
+      showChart: false,
+      notes: []
     });
   });
 
@@ -68,13 +71,14 @@ describe('panelStatus', () => {
     expect(panelStatus(session('connected', model), trans)).toEqual({
       text: '1 cell run · heap now 252 MB',
       level: 'info',
-      showChart: true
+      showChart: true,
+      notes: []
     });
     model.apply({ type: 'cell', cell: cellPayload({ started_at: 2, end_bytes: 100_000_000 }) });
     expect(panelStatus(session('connected', model), trans).text).toBe('2 cell runs · heap now 100 MB');
     model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'x', execution_count: 9 }) });
     expect(panelStatus(session('connected', model), trans).text).toBe('Cell [9] is running · heap 52.4 MB');
-    model.apply({ type: 'samples', seq: null, samples: [[1, 345_000_000]] });
+    model.apply({ type: 'ticks', seq: null, ticks: [[1, 345_000_000]] });
     expect(panelStatus(session('connected', model), trans).text).toBe('Cell [9] is running · heap 345 MB');
   });
 
@@ -84,5 +88,50 @@ describe('panelStatus', () => {
     const status = panelStatus(session('closed', model), trans);
     expect(status.level).toBe('warning');
     expect(status.showChart).toBe(true);
+  });
+
+  it('shows a reason as safe text', () => {
+    const model = new HeapModel();
+    model.apply({ type: 'status', status: statusPayload({ active: false, reason: 'bad \u202e<b>x</b>\u0007' }) });
+    expect(panelStatus(session('connected', model), trans).text).toBe(
+      'Profiling is off: bad \\u{202e}<b>x</b>\\u{0007}'
+    );
+  });
+
+  it('warns about degraded bookkeeping and the agent’s latest warnings, as text lines', () => {
+    const model = new HeapModel();
+    model.apply({ type: 'cell', cell: cellPayload() });
+    const warnings = [
+      'w1',
+      'w2',
+      'HEAPSCOPE_SAMPLE_INTERVAL=-1 is not a positive integer; using 524288',
+      'w4',
+      'x\u202ey'
+    ];
+    model.apply({
+      type: 'status',
+      status: { ...statusPayload({ degraded: true }), warnings } as ReturnType<typeof statusPayload>
+    });
+    const status = panelStatus(session('connected', model), trans);
+    expect(status.level).toBe('warning');
+    expect(status.text).toBe('1 cell run · heap now 252 MB');
+    expect(status.notes).toEqual([
+      'The profiler ran out of bookkeeping memory: figures may be low.',
+      `${warnings.length - MAX_NOTES} earlier kernel warnings`,
+      'Kernel: HEAPSCOPE_SAMPLE_INTERVAL=-1 is not a positive integer; using 524288',
+      'Kernel: w4',
+      'Kernel: x\\u{202e}y'
+    ]);
+    // A disconnected kernel's old warnings are not shown.
+    expect(panelStatus(session('closed', model), trans).notes).toEqual([]);
+  });
+
+  it('follows every status message', () => {
+    const model = new HeapModel();
+    model.apply({ type: 'cell', cell: cellPayload() });
+    model.apply({ type: 'status', status: statusPayload({ degraded: true }) });
+    expect(panelStatus(session('connected', model), trans).notes).toHaveLength(1);
+    model.apply({ type: 'status', status: statusPayload({ degraded: false }) });
+    expect(panelStatus(session('connected', model), trans)).toMatchObject({ level: 'info', notes: [] });
   });
 });

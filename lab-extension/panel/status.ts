@@ -3,7 +3,9 @@
  */
 import type { TranslationBundle } from '@jupyterlab/translation';
 
+import type { IProfilerStatus } from '../comm/protocol';
 import { formatBytes } from '../format/bytes';
+import { displayText } from '../format/text';
 import type { IHeapSession } from '../tracker/tokens';
 
 /**
@@ -22,7 +24,17 @@ export interface IPanelStatus {
    * Whether there is data to chart.
    */
   readonly showChart: boolean;
+  /**
+   * What the kernel warns about, one line each (plain text, made safe with `displayText`):
+   * degraded bookkeeping, the agent's latest warnings (e.g. a setting it rejected).
+   */
+  readonly notes: ReadonlyArray<string>;
 }
+
+/**
+ * How many of the agent's warnings the panel lists (the latest ones).
+ */
+export const MAX_NOTES = 3;
 
 /**
  * Describe a notebook's heap session for the panel.
@@ -31,8 +43,14 @@ export interface IPanelStatus {
  * @param trans - the translation bundle.
  */
 export function panelStatus(session: IHeapSession | null, trans: TranslationBundle): IPanelStatus {
-  const info = (text: string, showChart = false): IPanelStatus => ({ text, level: 'info', showChart });
-  const warning = (text: string, showChart = false): IPanelStatus => ({ text, level: 'warning', showChart });
+  const notes = statusNotes(session?.state === 'connected' ? session.model.status : null, trans);
+  const info = (text: string, showChart = false): IPanelStatus => ({
+    text,
+    level: notes.length > 0 ? 'warning' : 'info',
+    showChart,
+    notes
+  });
+  const warning = (text: string, showChart = false): IPanelStatus => ({ text, level: 'warning', showChart, notes });
   if (!session) {
     return info(trans.__('Open a notebook to see its heap.'));
   }
@@ -57,7 +75,7 @@ export function panelStatus(session: IHeapSession | null, trans: TranslationBund
   }
   const status = model.status;
   if (status && !status.active) {
-    return warning(trans.__('Profiling is off: %1', status.reason ?? ''), hasData);
+    return warning(trans.__('Profiling is off: %1', displayText(status.reason ?? '', 1000)), hasData);
   }
   if (!hasData) {
     return info(trans.__('Run a cell to see its heap.'));
@@ -72,4 +90,31 @@ export function panelStatus(session: IHeapSession | null, trans: TranslationBund
     );
   }
   return info(trans._n('%1 cell run · heap now %2', '%1 cell runs · heap now %2', model.cells.length, heapNow), true);
+}
+
+/**
+ * The lines the panel adds under its status: degraded bookkeeping and the agent's latest
+ * warnings, newest last.
+ *
+ * @param status - the kernel's last status, or null.
+ * @param trans - the translation bundle.
+ */
+export function statusNotes(status: IProfilerStatus | null, trans: TranslationBundle): string[] {
+  if (!status) {
+    return [];
+  }
+  const notes: string[] = [];
+  if (status.degraded) {
+    notes.push(trans.__('The profiler ran out of bookkeeping memory: figures may be low.'));
+  }
+  // `warnings` (protocol 2): read defensively, a list of strings.
+  const warnings = (status as { warnings?: unknown }).warnings;
+  const texts = Array.isArray(warnings) ? warnings.filter((w): w is string => typeof w === 'string') : [];
+  if (texts.length > MAX_NOTES) {
+    notes.push(trans._n('%1 earlier kernel warning', '%1 earlier kernel warnings', texts.length - MAX_NOTES));
+  }
+  for (const text of texts.slice(-MAX_NOTES)) {
+    notes.push(trans.__('Kernel: %1', displayText(text, 300)));
+  }
+  return notes;
 }
