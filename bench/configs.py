@@ -18,9 +18,9 @@ from .environment import HEAPSCOPE, MAIN_PYTHON
 @dataclass
 class Config:
     name: str
-    what: str                                   # one line for the docs and the output
-    argv: Callable[[Path, Path], List[str]]     # (script, scratch dir) -> command
-    needs: str                                  # "main", "heapscope" or a peer name in peers.PEERS
+    what: str  # one line for the docs and the output
+    argv: Callable[[Path, Path], List[str]]  # (script, scratch dir) -> command
+    needs: str  # "main", "heapscope" or a peer name in peers.PEERS
     available: Optional[bool] = None
     reason: Optional[str] = None
 
@@ -31,31 +31,78 @@ def _main(*flags: str) -> Callable[[Path, Path], List[str]]:
 
 def _heapscope(mode: str) -> Callable[[Path, Path], List[str]]:
     # Options before the script: whatever follows SCRIPT.py belongs to the script.
-    return lambda script, out: [str(HEAPSCOPE), "run", "--mode", mode, "--json", str(out / "heapscope.json"),
-                                str(script)]
+    return lambda script, out: [
+        str(HEAPSCOPE),
+        "run",
+        "--mode",
+        mode,
+        "--json",
+        str(out / "heapscope.json"),
+        str(script),
+    ]
 
 
 def _memray(*flags: str) -> Callable[[Path, Path], List[str]]:
-    return lambda script, out: [str(peers.bin_path("memray")), "run", "-q", "-f", *flags,
-                                "-o", str(out / "capture.bin"), str(script)]
+    return lambda script, out: [
+        str(peers.bin_path("memray")),
+        "run",
+        "-q",
+        "-f",
+        *flags,
+        "-o",
+        str(out / "capture.bin"),
+        str(script),
+    ]
 
 
 CONFIGS: List[Config] = [
     Config("unprofiled", "plain `python SCRIPT.py` (the .venv interpreter)", _main(), "main"),
-    Config("heapscope-default", "`heapscope run --mode default` (sampled small objects, exact >= 64 KiB)",
-           _heapscope("default"), "heapscope"),
-    Config("heapscope-exact", "`heapscope run --mode exact` (every allocation in the table)",
-           _heapscope("exact"), "heapscope"),
+    Config(
+        "heapscope-default",
+        "`heapscope run --mode default` (sampled small objects, exact >= 64 KiB)",
+        _heapscope("default"),
+        "heapscope",
+    ),
+    Config(
+        "heapscope-exact",
+        "`heapscope run --mode exact` (every allocation in the table)",
+        _heapscope("exact"),
+        "heapscope",
+    ),
     Config("tracemalloc", "`python -X tracemalloc=1` (1 frame per trace)", _main("-X", "tracemalloc=1"), "main"),
     Config("memray", "`memray run` (default: libc + mmap, pymalloc arenas only)", _memray(), "memray"),
-    Config("memray-pyalloc", "`memray run --trace-python-allocators` (every pymalloc block too)",
-           _memray("--trace-python-allocators"), "memray"),
-    Config("fil", "`fil-profile --no-browser run` (preloaded malloc hooks, peak tracking)",
-           lambda script, out: [str(peers.bin_path("fil-profile")), "-o", str(out / "fil"), "--no-browser",
-                                "run", str(script)], "fil"),
-    Config("scalene", "`scalene run --memory -o OUT.json` (Scalene 2; CPU + sampled memory, no browser)",
-           lambda script, out: [str(peers.bin_path("scalene")), "run", "--memory", "-o",
-                                str(out / "scalene.json"), str(script)], "scalene"),
+    Config(
+        "memray-pyalloc",
+        "`memray run --trace-python-allocators` (every pymalloc block too)",
+        _memray("--trace-python-allocators"),
+        "memray",
+    ),
+    Config(
+        "fil",
+        "`fil-profile --no-browser run` (preloaded malloc hooks, peak tracking)",
+        lambda script, out: [
+            str(peers.bin_path("fil-profile")),
+            "-o",
+            str(out / "fil"),
+            "--no-browser",
+            "run",
+            str(script),
+        ],
+        "fil",
+    ),
+    Config(
+        "scalene",
+        "`scalene run --memory -o OUT.json` (Scalene 2; CPU + sampled memory, no browser)",
+        lambda script, out: [
+            str(peers.bin_path("scalene")),
+            "run",
+            "--memory",
+            "-o",
+            str(out / "scalene.json"),
+            str(script),
+        ],
+        "scalene",
+    ),
 ]
 BY_NAME: Dict[str, Config] = {c.name: c for c in CONFIGS}
 

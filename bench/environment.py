@@ -37,8 +37,9 @@ PINNED = {
 OPENBLAS_UNSET = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-def child_env(scale: float = 1.0, keep_openblas_env: bool = False,
-              extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+def child_env(
+    scale: float = 1.0, keep_openblas_env: bool = False, extra: Optional[Dict[str, str]] = None
+) -> Dict[str, str]:
     env = dict(os.environ)
     env.update(PINNED)
     if not keep_openblas_env:
@@ -97,9 +98,11 @@ def _meminfo_total() -> Optional[int]:
 
 def blas_info(python: Path, env: Dict[str, str]) -> object:
     """threadpoolctl's view of numpy's BLAS under the pinned environment (needs threadpoolctl there)."""
-    code = ("import json, numpy, threadpoolctl; "
-            "print(json.dumps([{k: i.get(k) for k in ('internal_api', 'version', 'architecture', "
-            "'num_threads')} for i in threadpoolctl.threadpool_info()]))")
+    code = (
+        "import json, numpy, threadpoolctl; "
+        "print(json.dumps([{k: i.get(k) for k in ('internal_api', 'version', 'architecture', "
+        "'num_threads')} for i in threadpoolctl.threadpool_info()]))"
+    )
     out = _output([str(python), "-c", code], env=env)
     try:
         return json.loads(out)

@@ -16,7 +16,7 @@ import shlex
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from . import configs as cfgs
 from . import measure, peers, report
@@ -35,18 +35,26 @@ def _csv(value: str) -> List[str]:
 
 
 def parse(argv: List[str]) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="bench/run.sh", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="bench/run.sh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rounds", type=int, default=5, help="measured rounds (default 5)")
     ap.add_argument("--warmup", type=int, default=1, help="unmeasured rounds first (default 1)")
     ap.add_argument("--only", type=_csv, default=None, help="workloads, comma-separated (default all)")
-    ap.add_argument("--configs", type=_csv, default=None,
-                    help=f"configurations, comma-separated (default all: {','.join(cfgs.BY_NAME)})")
+    ap.add_argument(
+        "--configs",
+        type=_csv,
+        default=None,
+        help=f"configurations, comma-separated (default all: {','.join(cfgs.BY_NAME)})",
+    )
     ap.add_argument("--scale", type=float, default=1.0, help="workload size factor (BENCH_SCALE; default 1)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds before one run is killed")
     ap.add_argument("--no-install", action="store_true", help="do not create or install bench/.venv-peers")
-    ap.add_argument("--keep-openblas-env", action="store_true",
-                    help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE as set outside (default: unset both)")
+    ap.add_argument(
+        "--keep-openblas-env",
+        action="store_true",
+        help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE as set outside (default: unset both)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/<time>.json)")
     args = ap.parse_args(argv)
     all_workloads = sorted(p.stem for p in WORKLOADS_DIR.glob("*.py"))
@@ -84,16 +92,20 @@ def check_configs(names: List[str], args: argparse.Namespace, env: Dict[str, str
     return unavailable
 
 
-def main(argv: List[str] = None) -> int:
+def main(argv: Optional[List[str]] = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     env = child_env(scale=args.scale, keep_openblas_env=args.keep_openblas_env)
     started = dt.datetime.now().astimezone()
     mach = machine(args.keep_openblas_env)
-    _say(f"heapscope bench — {started:%Y-%m-%d %H:%M %Z} — {mach['nproc']} CPUs, {mach['cpu_model']}, "
-         f"Python {mach['python']}")
-    _say(f"pinned: {' '.join(f'{k}={v}' for k, v in mach['pinned_env'].items())}; "
-         f"OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE {'kept' if args.keep_openblas_env else 'unset'} "
-         f"(outside: {mach['openblas_env_outside']})")
+    _say(
+        f"heapscope bench — {started:%Y-%m-%d %H:%M %Z} — {mach['nproc']} CPUs, {mach['cpu_model']}, "
+        f"Python {mach['python']}"
+    )
+    _say(
+        f"pinned: {' '.join(f'{k}={v}' for k, v in mach['pinned_env'].items())}; "
+        f"OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE {'kept' if args.keep_openblas_env else 'unset'} "
+        f"(outside: {mach['openblas_env_outside']})"
+    )
 
     unavailable = check_configs(args.config_names, args, env)
     if report.BASE in unavailable:
@@ -102,15 +114,16 @@ def main(argv: List[str] = None) -> int:
     for name in args.config_names:
         _say(f"  {name:<18} {'not available (' + unavailable[name] + ')' if name in unavailable else 'ok'}")
     if any(n.startswith("heapscope") for n in unavailable):
-        _say("heapscope: not available (" + next(unavailable[n] for n in unavailable
-                                                 if n.startswith("heapscope")) + ")")
+        _say(
+            "heapscope: not available (" + next(unavailable[n] for n in unavailable if n.startswith("heapscope")) + ")"
+        )
     active = [n for n in args.config_names if n not in unavailable]
     blas = blas_info(peers.PY if peers.PY.exists() else MAIN_PYTHON, env)
 
     runs: List[dict] = []
     total = args.warmup + args.rounds
     for rnd in range(-args.warmup, args.rounds):
-        order = active[rnd % len(active):] + active[:rnd % len(active)]
+        order = active[rnd % len(active) :] + active[: rnd % len(active)]
         for wl in args.workloads:
             script = WORKLOADS_DIR / f"{wl}.py"
             line = []
@@ -136,15 +149,24 @@ def main(argv: List[str] = None) -> int:
     out = args.out or BENCH_DIR / "results" / f"{started:%Y-%m-%dT%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     doc = {
-        "suite": "overhead", "started_at": started.isoformat(),
+        "suite": "overhead",
+        "started_at": started.isoformat(),
         "command": "bash bench/run.sh " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)),
-        "machine": mach, "blas": blas, "rounds": args.rounds, "warmup": args.warmup, "scale": args.scale,
+        "machine": mach,
+        "blas": blas,
+        "rounds": args.rounds,
+        "warmup": args.warmup,
+        "scale": args.scale,
         "workloads": args.workloads,
-        "configs": {n: {"what": cfgs.BY_NAME[n].what, "available": n not in unavailable,
-                        "reason": unavailable.get(n)} for n in args.config_names},
+        "configs": {
+            n: {"what": cfgs.BY_NAME[n].what, "available": n not in unavailable, "reason": unavailable.get(n)}
+            for n in args.config_names
+        },
         "peers": json.loads(peers.STAMP.read_text()) if peers.STAMP.exists() else None,
-        "summary": summary, "verdicts": report.verdicts(summary, args.workloads, unavailable),
-        "load": load, "runs": runs,
+        "summary": summary,
+        "verdicts": report.verdicts(summary, args.workloads, unavailable),
+        "load": load,
+        "runs": runs,
     }
     out.write_text(json.dumps(doc, indent=1))
     _say(f"\nraw results: {out}")

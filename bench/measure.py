@@ -45,8 +45,9 @@ def run(argv: List[str], env: Dict[str, str], timeout: float, keep: Optional[Pat
         argv = [a.replace("{scratch}", str(scratch)) for a in argv]
         with out_path.open("w") as out, err_path.open("w") as err:
             start = time.perf_counter()
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
-                                    cwd=scratch, start_new_session=True)
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=scratch, start_new_session=True
+            )
 
             def kill() -> None:
                 timed_out.set()
@@ -68,8 +69,13 @@ def run(argv: List[str], env: Dict[str, str], timeout: float, keep: Optional[Pat
             except (ProcessLookupError, PermissionError):
                 pass
         stdout, stderr = out_path.read_text(errors="replace"), err_path.read_text(errors="replace")
-        result.update(rc=proc.returncode, wall_s=wall, maxrss_kb=usage.ru_maxrss,
-                      cpu_s=usage.ru_utime + usage.ru_stime, work_s=_work_seconds(stdout))
+        result.update(
+            rc=proc.returncode,
+            wall_s=wall,
+            maxrss_kb=usage.ru_maxrss,
+            cpu_s=usage.ru_utime + usage.ru_stime,
+            work_s=_work_seconds(stdout),
+        )
         if timed_out.is_set():
             result["error"] = f"timed out after {timeout:.0f} s"
         elif proc.returncode != 0:

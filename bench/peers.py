@@ -33,11 +33,13 @@ def _say(text: str) -> None:
 
 
 def _main_versions() -> Dict[str, Optional[str]]:
-    code = ("import json, importlib.metadata as m\n"
-            "def v(n):\n"
-            "    try: return m.version(n)\n"
-            "    except Exception: return None\n"
-            "print(json.dumps({n: v(n) for n in ('numpy', 'pandas')}))")
+    code = (
+        "import json, importlib.metadata as m\n"
+        "def v(n):\n"
+        "    try: return m.version(n)\n"
+        "    except Exception: return None\n"
+        "print(json.dumps({n: v(n) for n in ('numpy', 'pandas')}))"
+    )
     out = subprocess.run([str(MAIN_PYTHON), "-c", code], capture_output=True, text=True)
     return json.loads(out.stdout) if out.returncode == 0 else {"numpy": None, "pandas": None}
 
@@ -46,15 +48,19 @@ def _pip(*args: str) -> subprocess.CompletedProcess:
     with LOG.open("a") as log:
         log.write(f"\n$ pip install {' '.join(args)}\n")
         log.flush()
-        proc = subprocess.run([str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q", *args],
-                              stdout=log, stderr=subprocess.PIPE, text=True, timeout=1800)
+        proc = subprocess.run(
+            [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q", *args],
+            stdout=log,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=1800,
+        )
         log.write(proc.stderr)
     return proc
 
 
 def _reason(proc: subprocess.CompletedProcess) -> str:
-    lines = [ln.strip() for ln in proc.stderr.splitlines()
-             if ln.strip() and not ln.startswith("WARNING: Location")]
+    lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith("WARNING: Location")]
     errors = [ln for ln in lines if ln.startswith("ERROR")]
     return (errors or lines or [f"pip exited {proc.returncode}"])[-1][:300]
 
@@ -65,8 +71,9 @@ def ensure(offline: bool = False) -> Dict[str, object]:
     if not MAIN_PYTHON.exists():
         state["venv_error"] = f"{MAIN_PYTHON} does not exist (run `make setup` first)"
         return state
-    base = subprocess.run([str(MAIN_PYTHON), "-c", "import sys; print(sys._base_executable)"],
-                          capture_output=True, text=True).stdout.strip()
+    base = subprocess.run(
+        [str(MAIN_PYTHON), "-c", "import sys; print(sys._base_executable)"], capture_output=True, text=True
+    ).stdout.strip()
     wanted = _main_versions()
     state["base"] = wanted
     old = json.loads(STAMP.read_text()) if STAMP.exists() else {}
@@ -98,8 +105,11 @@ def ensure(offline: bool = False) -> Dict[str, object]:
             continue
         _say(f"installing {spec} into bench/.venv-peers")
         proc = _pip(spec)
-        peers[name] = ({"ok": True, "spec": spec} if proc.returncode == 0 else
-                       {"ok": False, "spec": spec, "reason": f"pip install {spec} failed: {_reason(proc)}"})
+        peers[name] = (
+            {"ok": True, "spec": spec}
+            if proc.returncode == 0
+            else {"ok": False, "spec": spec, "reason": f"pip install {spec} failed: {_reason(proc)}"}
+        )
     STAMP.write_text(json.dumps({"base": old.get("base"), "peers": peers}, indent=1))
     state["peers"] = peers
     return state

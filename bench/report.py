@@ -32,12 +32,17 @@ def summarize(runs: List[dict], workloads: List[str], configs: List[str]) -> Dic
             errors = sorted({r["error"] for r in mine if r.get("error")})
             ratios = [r["wall_s"] / base[(r["round"], wl)]["wall_s"] for r in ok if (r["round"], wl) in base]
             cpu = [r["cpu_s"] / base[(r["round"], wl)]["cpu_s"] for r in ok if (r["round"], wl) in base]
-            work = [r["work_s"] / base[(r["round"], wl)]["work_s"] for r in ok
-                    if (r["round"], wl) in base and r.get("work_s") and base[(r["round"], wl)].get("work_s")]
+            work = [
+                r["work_s"] / base[(r["round"], wl)]["work_s"]
+                for r in ok
+                if (r["round"], wl) in base and r.get("work_s") and base[(r["round"], wl)].get("work_s")
+            ]
             base_rss = _median([b["maxrss_kb"] for (rnd, w), b in base.items() if w == wl])
             rss = _median([r["maxrss_kb"] for r in ok])
             per[wl] = {
-                "n": len(ok), "failed": len(mine) - len(ok), "errors": errors,
+                "n": len(ok),
+                "failed": len(mine) - len(ok),
+                "errors": errors,
                 "wall_s_median": _median([r["wall_s"] for r in ok]),
                 "wall_ratio_median": _median(ratios),
                 "wall_ratio_min": min(ratios) if ratios else None,
@@ -64,10 +69,11 @@ def _f(x: Optional[float], fmt: str = "{:.2f}") -> str:
     return "–" if x is None else fmt.format(x)
 
 
-def table(summary: Dict[str, dict], workloads: List[str], configs: List[str],
-          unavailable: Dict[str, str]) -> str:
-    rows = ["| workload | configuration | wall × (median) | wall × min–max | CPU × | work × | peak RSS × | wall s | RSS MiB | runs |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+def table(summary: Dict[str, dict], workloads: List[str], configs: List[str], unavailable: Dict[str, str]) -> str:
+    rows = [
+        "| workload | configuration | wall × (median) | wall × min–max | CPU × | work × | peak RSS × | wall s | RSS MiB | runs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for wl in workloads:
         for cfg in configs:
             if cfg in unavailable:
@@ -77,16 +83,20 @@ def table(summary: Dict[str, dict], workloads: List[str], configs: List[str],
                 rows.append(f"| {wl} | {cfg} | FAILED | {'; '.join(s['errors'])[:120]} | | | | | | 0/{s['failed']} |")
                 continue
             spread = f"{_f(s['wall_ratio_min'])}–{_f(s['wall_ratio_max'])}"
-            rows.append(f"| {wl} | {cfg} | {_f(s['wall_ratio_median'])} | {spread} | {_f(s['cpu_ratio_median'])} "
-                        f"| {_f(s['work_ratio_median'])} "
-                        f"| {_f(s['rss_ratio'])} | {_f(s['wall_s_median'])} | {_f((s['maxrss_kb_median'] or 0) / 1024, '{:.0f}')} "
-                        f"| {s['n']}/{s['n'] + s['failed']} |")
+            rows.append(
+                f"| {wl} | {cfg} | {_f(s['wall_ratio_median'])} | {spread} | {_f(s['cpu_ratio_median'])} "
+                f"| {_f(s['work_ratio_median'])} "
+                f"| {_f(s['rss_ratio'])} | {_f(s['wall_s_median'])} | {_f((s['maxrss_kb_median'] or 0) / 1024, '{:.0f}')} "
+                f"| {s['n']}/{s['n'] + s['failed']} |"
+            )
     return "\n".join(rows)
 
 
 def geomean_table(summary: Dict[str, dict], configs: List[str], unavailable: Dict[str, str]) -> str:
-    rows = ["| configuration | wall × geomean | CPU × geomean | peak RSS × geomean | note |",
-            "|---|---:|---:|---:|---|"]
+    rows = [
+        "| configuration | wall × geomean | CPU × geomean | peak RSS × geomean | note |",
+        "|---|---:|---:|---:|---|",
+    ]
     for cfg in configs:
         if cfg in unavailable:
             rows.append(f"| {cfg} | – | – | – | not available: {unavailable[cfg]} |")
@@ -102,13 +112,17 @@ def verdicts(summary: Dict[str, dict], workloads: List[str], unavailable: Dict[s
     lines = []
     for cfg, limit in TARGETS.items():
         if cfg in unavailable or cfg not in summary:
-            lines.append(f"PENDING  {cfg} geomean ≤ {limit:.2f}×: "
-                         f"{'not measured' if cfg not in unavailable else 'heapscope not available'}")
+            lines.append(
+                f"PENDING  {cfg} geomean ≤ {limit:.2f}×: "
+                f"{'not measured' if cfg not in unavailable else 'heapscope not available'}"
+            )
             continue
         g, complete = summary[cfg]["geomean_wall"], summary[cfg]["complete"]
         ok = g is not None and complete and g <= limit
-        lines.append(f"{'PASS' if ok else 'MISS'}     {cfg} geomean ≤ {limit:.2f}×: {_f(g)}×"
-                     + ("" if complete else " (failed on some workloads)"))
+        lines.append(
+            f"{'PASS' if ok else 'MISS'}     {cfg} geomean ≤ {limit:.2f}×: {_f(g)}×"
+            + ("" if complete else " (failed on some workloads)")
+        )
     cfg = "heapscope-default"
     if cfg in unavailable or cfg not in summary or "memray" not in summary or "memray" in unavailable:
         why = "heapscope not available" if cfg in unavailable else "memray or heapscope not measured"
@@ -120,8 +134,11 @@ def verdicts(summary: Dict[str, dict], workloads: List[str], unavailable: Dict[s
             m = summary["memray"]["workloads"][wl]["wall_ratio_median"]
             if h is None or m is None or h >= m:
                 slower.append(f"{wl} ({_f(h)}× vs {_f(m)}×)")
-        lines.append(("PASS     " if not slower else "MISS     ") + f"{cfg} faster than memray on every workload"
-                     + ("" if not slower else ": not on " + ", ".join(slower)))
+        lines.append(
+            ("PASS     " if not slower else "MISS     ")
+            + f"{cfg} faster than memray on every workload"
+            + ("" if not slower else ": not on " + ", ".join(slower))
+        )
     return lines
 
 
@@ -133,5 +150,7 @@ def load_note(runs: List[dict], nproc: int) -> Optional[str]:
     med, top = statistics.median(loads), loads[-1]
     if med <= max(1.0, nproc - 0.5):
         return f"machine load: median {med:.1f}, max {top:.1f} on {nproc} CPUs (quiet enough)"
-    return (f"WARNING: machine load median {med:.1f}, max {top:.1f} on {nproc} CPUs: other processes shared the "
-            f"CPUs; wall ratios are noisy (CPU × moves less). Re-run on a quiet machine before quoting.")
+    return (
+        f"WARNING: machine load median {med:.1f}, max {top:.1f} on {nproc} CPUs: other processes shared the "
+        f"CPUs; wall ratios are noisy (CPU × moves less). Re-run on a quiet machine before quoting."
+    )

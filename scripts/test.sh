@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up everything the tests need (idempotent), then run every suite: the shim's C tests, jest, pytest
-# with real kernels, and Galata in Debian's Chromium. Every suite runs even if an earlier one failed;
-# the last line sums them up and the exit code is non-zero if anything failed.
+# Set up everything the tests need (idempotent), then run every suite: the shim's C tests, jest, the linters
+# (eslint + prettier, ruff + mypy), pytest with real kernels, and Galata in Debian's Chromium. Every suite
+# runs even if an earlier one failed; the last line sums them up and the exit code is non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -30,6 +30,7 @@ run_suite() {
 run_suite shim '^[0-9]+ passed' '[0-9]+ failed$' make -C shim test
 run_suite jest 'Tests:.* [0-9]+ passed' 'Tests:.* [0-9]+ failed' npx jest --ci
 run_suite lint '^lint: [0-9]+ passed' '[0-9]+ failed$' bash -c 'p=0 f=0; for t in eslint prettier; do if npm run -s lint:$t; then p=$((p+1)); else f=$((f+1)); fi; done; echo "lint: $p passed, $f failed"; [ $f = 0 ]'
+run_suite python-lint '^python-lint: [0-9]+ passed' '[0-9]+ failed$' bash scripts/lint-python.sh
 run_suite pytest '[0-9]+ passed' '[0-9]+ (failed|error)' python -m pytest -q -p no:cacheprovider tests
 run_suite galata '[0-9]+ passed' '[0-9]+ (failed|flaky)' bash -c 'cd ui-tests && npx playwright test'
 

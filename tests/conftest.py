@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kernel_session import KernelSession  # noqa: E402
+from kernel_session import KernelSession
 
 
 @pytest.fixture(scope="session")

@@ -30,8 +30,13 @@ def notebook(tmp_path: Path, sources: List[str]) -> Tuple[Path, nbformat.Noteboo
 
 def report(nb_path: Path, env: Optional[dict] = None) -> Tuple[subprocess.CompletedProcess, Optional[dict]]:
     out = nb_path.with_name("report.json")
-    run = subprocess.run([str(HEAPSCOPE), "report", str(nb_path), "--json", str(out)],
-                         env={**scrubbed_environ(), **(env or {})}, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [str(HEAPSCOPE), "report", str(nb_path), "--json", str(out)],
+        env={**scrubbed_environ(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     data = json.loads(out.read_text()) if out.exists() else None
     if data is not None:
         jsonschema.Draft202012Validator(SCHEMA).validate(data)

@@ -37,8 +37,13 @@ if "--exit" in sys.argv:
 
 
 def heapscope(*args: str, env=None, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([str(HEAPSCOPE), *args], env={**scrubbed_environ(), **(env or {})},
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(HEAPSCOPE), *args],
+        env={**scrubbed_environ(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def load(path: Path) -> dict:
@@ -49,8 +54,9 @@ def load(path: Path) -> dict:
 
 def at_line(sites, line: int, file_suffix: str) -> int:
     """Bytes of sites whose stack has a frame at ``file_suffix:line``."""
-    return sum(s["bytes"] for s in sites
-               if any(f["file"].endswith(file_suffix) and f["line"] == line for f in s["stack"]))
+    return sum(
+        s["bytes"] for s in sites if any(f["file"].endswith(file_suffix) and f["line"] == line for f in s["stack"])
+    )
 
 
 def test_run_profiles_a_script(installed, tmp_path):
@@ -129,9 +135,11 @@ def test_install_kernel_for_an_interpreter(installed, tmp_path):
 
 def test_report_of_a_notebook_has_sites_and_retained_by_cell(installed, tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import numpy as np"),
-                nbformat.v4.new_code_cell("def make(n):\n    return np.ones(n)"),
-                nbformat.v4.new_code_cell(f"a = make({N // 8})")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("import numpy as np"),
+        nbformat.v4.new_code_cell("def make(n):\n    return np.ones(n)"),
+        nbformat.v4.new_code_cell(f"a = make({N // 8})"),
+    ]
     nb.metadata["kernelspec"] = {"name": "heapscope", "display_name": "Python 3 (heapscope)", "language": "python"}
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, str(path))

@@ -3,6 +3,7 @@ high-water mark summed by the innermost frame that lies in the case file.
 
     python memray_lines.py CAPTURE.bin CASE.py
 """
+
 import json
 import os
 import sys

@@ -24,7 +24,8 @@ from typing import Dict, List, Optional
 
 from .. import configs, peers
 from ..environment import BENCH_DIR, child_env, machine
-from . import tools, truth as truth_mod
+from . import tools
+from . import truth as truth_mod
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 TARGET_LARGE = 0.99
@@ -54,16 +55,23 @@ def score(case: truth_mod.Case, truth: Dict, got: Dict) -> Dict[str, Optional[fl
         "large_on_line": sum(min(lines.get(ln, 0), per_line[ln]) for ln in large) / large_t if large_t else None,
         "small_error": sum(abs(lines.get(ln, 0) - per_line[ln]) for ln in small) / small_t if small_t else None,
         # the same against pymalloc's block sizes (16-byte size classes) instead of the requested sizes
-        "small_error_blocks": (sum(abs(lines.get(ln, 0) - blocks.get(ln, 0)) for ln in small)
-                               / sum(blocks.get(ln, 0) for ln in small)
-                               if small and all(blocks.get(ln) for ln in small) else None),
+        "small_error_blocks": (
+            sum(abs(lines.get(ln, 0) - blocks.get(ln, 0)) for ln in small) / sum(blocks.get(ln, 0) for ln in small)
+            if small and all(blocks.get(ln) for ln in small)
+            else None
+        ),
         "peak_error": held / total_t - 1 if total_t else None,
         # the same with the small lines' truth in pymalloc's block bytes: the heap the program really holds
-        "peak_error_blocks": (held / (total_t - small_t + sum(blocks.get(ln, 0) for ln in small)) - 1
-                              if total_t and small and all(blocks.get(ln) for ln in small) else None),
-        "truth_bytes": total_t, "held_bytes": held,
-        "per_line": {str(ln): {"truth": per_line[ln], "truth_blocks": blocks.get(ln), "got": lines.get(ln, 0)}
-                     for ln in per_line},
+        "peak_error_blocks": (
+            held / (total_t - small_t + sum(blocks.get(ln, 0) for ln in small)) - 1
+            if total_t and small and all(blocks.get(ln) for ln in small)
+            else None
+        ),
+        "truth_bytes": total_t,
+        "held_bytes": held,
+        "per_line": {
+            str(ln): {"truth": per_line[ln], "truth_blocks": blocks.get(ln), "got": lines.get(ln, 0)} for ln in per_line
+        },
     }
 
 
@@ -74,8 +82,9 @@ def _pct(x: Optional[float], signed: bool = False) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    ap = argparse.ArgumentParser(prog="bench/accuracy.sh", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="bench/accuracy.sh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--only", type=_csv, default=None, help="cases, comma-separated (default all)")
     ap.add_argument("--tools", type=_csv, default=list(tools.TOOLS), help="tools, comma-separated")
     ap.add_argument("--timeout", type=float, default=900.0)
@@ -102,8 +111,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"heapscope: not available ({reason})", flush=True)
 
     results: List[Dict] = []
-    rows = ["| case | tool | large on right line | small-object error (requested / blocks) | case peak error | note |",
-            "|---|---|---:|---:|---:|---|"]
+    rows = [
+        "| case | tool | large on right line | small-object error (requested / blocks) | case peak error | note |",
+        "|---|---|---:|---:|---:|---|",
+    ]
     for case in cases:
         truth = tools.truth(case.path, env, args.timeout)
         for tool in args.tools:
@@ -122,19 +133,36 @@ def main(argv: Optional[List[str]] = None) -> int:
                 rows.append(f"| {case.name} | {tool} | | | | FAILED: {entry['error'][:150]} |")
             else:
                 s = score(case, truth, got)
-                entry.update(score=s, raw={"other": got.get("other"), "peak_total": got.get("peak_total"),
-                                           "at_checkpoint": got.get("at_checkpoint")})
-                missed = [n for n, (ln, _k) in case.marks.items()
-                          if got["lines"].get(ln, 0) < 0.9 * s["per_line"][str(ln)]["truth"]]
+                entry.update(
+                    score=s,
+                    raw={
+                        "other": got.get("other"),
+                        "peak_total": got.get("peak_total"),
+                        "at_checkpoint": got.get("at_checkpoint"),
+                    },
+                )
+                missed = [
+                    n
+                    for n, (ln, _k) in case.marks.items()
+                    if got["lines"].get(ln, 0) < 0.9 * s["per_line"][str(ln)]["truth"]
+                ]
                 note = f"missed: {', '.join(missed)}" if missed else ""
                 if tool == "tracemalloc" and got.get("at_checkpoint"):
                     gap = got["peak_total"] / got["at_checkpoint"] - 1
-                    note += ("; " if note else "") + ("checkpoint = peak" if gap <= 0.01 else
-                             f"traced peak {gap * 100:.1f} % above the checkpoint (case design)")
-                small = (f"{_pct(s['small_error'])} / {_pct(s['small_error_blocks'])}"
-                         if s["small_error"] is not None else "–")
-                rows.append(f"| {case.name} | {tool} | {_pct(s['large_on_line'])} | {small} "
-                            f"| {_pct(s['peak_error'], True)} | {note} |")
+                    note += ("; " if note else "") + (
+                        "checkpoint = peak"
+                        if gap <= 0.01
+                        else f"traced peak {gap * 100:.1f} % above the checkpoint (case design)"
+                    )
+                small = (
+                    f"{_pct(s['small_error'])} / {_pct(s['small_error_blocks'])}"
+                    if s["small_error"] is not None
+                    else "–"
+                )
+                rows.append(
+                    f"| {case.name} | {tool} | {_pct(s['large_on_line'])} | {small} "
+                    f"| {_pct(s['peak_error'], True)} | {note} |"
+                )
             results.append(entry)
             print(f"  {case.name} / {tool}: done", file=sys.stderr, flush=True)
     print("\n".join(rows))
@@ -147,9 +175,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(line)
     out = args.out or BENCH_DIR / "results" / f"accuracy-{started:%Y-%m-%dT%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"suite": "accuracy", "started_at": started.isoformat(),
-                               "command": "bash bench/accuracy.sh " + " ".join(sys.argv[1:] if argv is None else argv),
-                               "machine": machine(), "results": results, "verdicts": verdicts}, indent=1))
+    out.write_text(
+        json.dumps(
+            {
+                "suite": "accuracy",
+                "started_at": started.isoformat(),
+                "command": "bash bench/accuracy.sh " + " ".join(sys.argv[1:] if argv is None else argv),
+                "machine": machine(),
+                "results": results,
+                "verdicts": verdicts,
+            },
+            indent=1,
+        )
+    )
     print(f"\nraw results: {out}")
     return 0
 
@@ -165,30 +203,49 @@ def _verdicts(results: List[Dict]) -> List[str]:
             why = next((r.get("unavailable") or r.get("error") for r in mine), "no result")
             lines.append(f"PENDING  {tool}: {why}")
             continue
-        large_t = sum(sum(v["truth"] for v in r["score"]["per_line"].values()) for r in scored
-                      if r["score"]["large_on_line"] is not None)
-        large_ok = sum(r["score"]["large_on_line"] * sum(v["truth"] for v in r["score"]["per_line"].values())
-                       for r in scored if r["score"]["large_on_line"] is not None)
+        large_t = sum(
+            sum(v["truth"] for v in r["score"]["per_line"].values())
+            for r in scored
+            if r["score"]["large_on_line"] is not None
+        )
+        large_ok = sum(
+            r["score"]["large_on_line"] * sum(v["truth"] for v in r["score"]["per_line"].values())
+            for r in scored
+            if r["score"]["large_on_line"] is not None
+        )
         share = large_ok / large_t if large_t else None
         if share is not None:
-            lines.append(f"{'PASS' if share >= TARGET_LARGE else 'MISS'}     {tool} large bytes on "
-                         f"the right line ≥ 99 %: {_pct(share)}")
+            lines.append(
+                f"{'PASS' if share >= TARGET_LARGE else 'MISS'}     {tool} large bytes on "
+                f"the right line ≥ 99 %: {_pct(share)}"
+            )
         # heapscope reports heap bytes: a pymalloc block counts with its 16-byte size class, the memory
         # the program holds (as its totals do). So it is judged against that truth; the error against
         # the requested sizes (what tracemalloc reports) is printed beside it.
         small = [r["score"]["small_error_blocks"] for r in scored if r["score"].get("small_error_blocks") is not None]
         if small:
             requested = [r["score"]["small_error"] for r in scored if r["score"]["small_error"] is not None]
-            lines.append(f"{'PASS' if max(small) <= TARGET_SMALL[tool] else 'MISS'}     {tool} "
-                         f"small-object error ≤ {TARGET_SMALL[tool] * 100:.0f} %: {_pct(max(small))} of the heap "
-                         f"(block) bytes ({_pct(max(requested))} of the requested bytes)")
-        peaks = [abs(r["score"]["peak_error_blocks"] if r["score"].get("peak_error_blocks") is not None
-                     else r["score"]["peak_error"]) for r in scored if r["score"]["peak_error"] is not None]
+            lines.append(
+                f"{'PASS' if max(small) <= TARGET_SMALL[tool] else 'MISS'}     {tool} "
+                f"small-object error ≤ {TARGET_SMALL[tool] * 100:.0f} %: {_pct(max(small))} of the heap "
+                f"(block) bytes ({_pct(max(requested))} of the requested bytes)"
+            )
+        peaks = [
+            abs(
+                r["score"]["peak_error_blocks"]
+                if r["score"].get("peak_error_blocks") is not None
+                else r["score"]["peak_error"]
+            )
+            for r in scored
+            if r["score"]["peak_error"] is not None
+        ]
         worst = max(peaks) if peaks else None
         failed = len(mine) - len(scored)
         ok = worst is not None and worst <= TARGET_PEAK and not failed
-        lines.append(f"{'PASS' if ok else 'MISS'}     {tool} case peak within 1 % (heap bytes): worst {_pct(worst)}"
-                     + (f" ({failed} case(s) failed)" if failed else ""))
+        lines.append(
+            f"{'PASS' if ok else 'MISS'}     {tool} case peak within 1 % (heap bytes): worst {_pct(worst)}"
+            + (f" ({failed} case(s) failed)" if failed else "")
+        )
     return lines
 
 

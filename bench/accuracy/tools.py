@@ -29,8 +29,12 @@ def _run(argv: List[str], env: Dict[str, str], timeout: float, keep: Path) -> No
 def truth(case: Path, env: Dict[str, str], timeout: float) -> Dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="heapscope-acc-") as tmp:
         out = Path(tmp) / "truth.json"
-        _run([str(MAIN_PYTHON), str(case)], {**env, "BENCH_ACC_MODE": "truth", "BENCH_ACC_OUT": str(out)},
-             timeout, Path(tmp) / "keep")
+        _run(
+            [str(MAIN_PYTHON), str(case)],
+            {**env, "BENCH_ACC_MODE": "truth", "BENCH_ACC_OUT": str(out)},
+            timeout,
+            Path(tmp) / "keep",
+        )
         doc = json.loads(out.read_text())
     return {"sizes": doc["truth"], "blocks_by_line": {int(k): v for k, v in doc.get("blocks_by_line", {}).items()}}
 
@@ -38,8 +42,12 @@ def truth(case: Path, env: Dict[str, str], timeout: float) -> Dict[str, Any]:
 def tracemalloc(case: Path, env: Dict[str, str], timeout: float) -> Dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="heapscope-acc-") as tmp:
         out = Path(tmp) / "tracemalloc.json"
-        _run([str(MAIN_PYTHON), str(case)], {**env, "BENCH_ACC_MODE": "tracemalloc", "BENCH_ACC_OUT": str(out)},
-             timeout, Path(tmp) / "keep")
+        _run(
+            [str(MAIN_PYTHON), str(case)],
+            {**env, "BENCH_ACC_MODE": "tracemalloc", "BENCH_ACC_OUT": str(out)},
+            timeout,
+            Path(tmp) / "keep",
+        )
         doc = json.loads(out.read_text())
     doc["lines"] = {int(k): v for k, v in doc["lines"].items()}
     return doc
@@ -51,15 +59,24 @@ def _memray(flags: List[str]):
             raise Unavailable("memray is not installed in bench/.venv-peers")
         with tempfile.TemporaryDirectory(prefix="heapscope-acc-") as tmp:
             keep = Path(tmp) / "keep"
-            _run([str(peers.bin_path("memray")), "run", "-q", "-f", *flags, "-o", "{scratch}/capture.bin",
-                  str(case)], env, timeout, keep)
-            res = measure.run([str(peers.PY), str(HERE / "memray_lines.py"), str(keep / "capture.bin"),
-                               str(case)], env, timeout, keep=Path(tmp) / "reader")
+            _run(
+                [str(peers.bin_path("memray")), "run", "-q", "-f", *flags, "-o", "{scratch}/capture.bin", str(case)],
+                env,
+                timeout,
+                keep,
+            )
+            res = measure.run(
+                [str(peers.PY), str(HERE / "memray_lines.py"), str(keep / "capture.bin"), str(case)],
+                env,
+                timeout,
+                keep=Path(tmp) / "reader",
+            )
             if res.get("error"):
                 raise RuntimeError(f"reading the capture: {res['error']}")
             doc = json.loads((Path(tmp) / "reader" / "stdout.txt").read_text())
         doc["lines"] = {int(k): v for k, v in doc["lines"].items()}
         return doc
+
     return run
 
 
@@ -90,7 +107,7 @@ def heapscope_lines(report: Dict[str, Any], case: Path) -> Dict[str, Any]:
     other = 0
     for site in sites:
         line = None
-        frames = [site] + list(site.get("stack") or [])
+        frames = [site, *(site.get("stack") or [])]
         for frame in frames:
             loc = _frame_location(frame)
             if loc and os.path.realpath(loc[0]) == real:
@@ -102,8 +119,7 @@ def heapscope_lines(report: Dict[str, Any], case: Path) -> Dict[str, Any]:
             other += site.get("bytes", 0)
         else:
             lines[line] = lines.get(line, 0) + site.get("bytes", 0)
-    return {"lines": lines, "other": other,
-            "peak_total": cell.get("peak_bytes", 0) - cell.get("start_bytes", 0)}
+    return {"lines": lines, "other": other, "peak_total": cell.get("peak_bytes", 0) - cell.get("start_bytes", 0)}
 
 
 def _heapscope(mode: str):
@@ -113,10 +129,15 @@ def _heapscope(mode: str):
             raise Unavailable(reason)
         with tempfile.TemporaryDirectory(prefix="heapscope-acc-") as tmp:
             keep = Path(tmp) / "keep"
-            _run([str(HEAPSCOPE), "run", "--mode", mode, "--json", "{scratch}/report.json", str(case)],
-                 env, timeout, keep)
+            _run(
+                [str(HEAPSCOPE), "run", "--mode", mode, "--json", "{scratch}/report.json", str(case)],
+                env,
+                timeout,
+                keep,
+            )
             report = json.loads((keep / "report.json").read_text())
         return heapscope_lines(report, case)
+
     return run
 
 

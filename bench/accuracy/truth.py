@@ -17,8 +17,8 @@ BEGIN = re.compile(r"^\s*_acc\.begin\(\)")
 class Case:
     name: str
     path: Path
-    marks: Dict[str, Tuple[int, str]]   # truth name -> (line, "large" | "small")
-    setup_lines: Set[int]               # module-level statements before _acc.begin() (imports, set-up)
+    marks: Dict[str, Tuple[int, str]]  # truth name -> (line, "large" | "small")
+    setup_lines: Set[int]  # module-level statements before _acc.begin() (imports, set-up)
 
 
 def load(path: Path) -> Case:

@@ -1,4 +1,5 @@
 """Call-heavy, allocation-light: recursion, method calls and small-int arithmetic."""
+
 import json
 import os
 import time

@@ -1,4 +1,5 @@
 """Pure-Python object churn: lists of tuples and dicts built and dropped."""
+
 import json
 import os
 import time

@@ -1,4 +1,5 @@
 """numpy with large arrays (8-64 MiB each): allocate, compute, copy, drop."""
+
 import json
 import os
 import time

@@ -1,4 +1,5 @@
 """numpy with many small arrays (16-256 elements): the per-allocation cost dominates."""
+
 import json
 import os
 import time

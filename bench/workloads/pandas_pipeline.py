@@ -1,4 +1,5 @@
 """A pandas pipeline: construct a frame, derive columns, group by, merge."""
+
 import json
 import os
 import time
@@ -12,12 +13,14 @@ N = 600_000
 
 
 def pipeline(rng):
-    df = pd.DataFrame({
-        "key": rng.integers(0, 10_000, N),
-        "cat": pd.Categorical(rng.choice(["a", "b", "c", "d"], N)),
-        "x": rng.random(N),
-        "y": rng.normal(size=N),
-    })
+    df = pd.DataFrame(
+        {
+            "key": rng.integers(0, 10_000, N),
+            "cat": pd.Categorical(rng.choice(["a", "b", "c", "d"], N)),
+            "x": rng.random(N),
+            "y": rng.normal(size=N),
+        }
+    )
     df["z"] = df["x"] * df["y"]
     agg = df.groupby("key").agg(x_mean=("x", "mean"), z_sum=("z", "sum"), n=("y", "size"))
     by_cat = df.groupby(["cat", "key"], observed=True)["y"].mean().reset_index()

@@ -1,4 +1,5 @@
 """String building: joins, f-strings, repeated concatenation, split and replace."""
+
 import json
 import os
 import time
@@ -15,7 +16,7 @@ def build(n):
     acc = ""
     for w in words[: n // 4]:
         acc += w[:3]
-    upper = [w.upper() for w in words[: n]]
+    upper = [w.upper() for w in words[:n]]
     return len(text) + len(acc) + len(upper)
 
 

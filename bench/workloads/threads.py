@@ -1,4 +1,5 @@
 """Threads allocating concurrently: Python objects (GIL held) and numpy buffers (GIL released)."""
+
 import json
 import os
 import threading

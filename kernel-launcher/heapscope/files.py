@@ -96,8 +96,9 @@ def atomic_writer(
     try:
         if private:
             os.fchmod(fd, PRIVATE_MODE)  # whatever the umask
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": encoding})) as out:
-            fd = -1  # owned by the file object now
+        out: IO = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding=encoding)
+        fd = -1  # owned by the file object now
+        with out:
             yield out
             out.flush()
             os.fsync(out.fileno())

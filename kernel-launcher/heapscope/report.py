@@ -1,4 +1,4 @@
-"""The report written by ``heapscope report`` and ``heapscope run`` (schema: ``docs/report-schema.json``).
+"""The report written by ``heapscope report`` and ``heapscope run`` (schema: ``protocol/report.schema.json``).
 
 Pure functions, shared by every command that writes a report, so that the format lives in one place.
 """
@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: kernel.status.live_hz renamed tick_hz (protocol/report.schema.json)
 OUTCOMES = ("ok", "error", "unprofiled")
 
 

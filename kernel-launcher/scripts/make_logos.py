@@ -27,8 +27,10 @@ def svg() -> str:
     rects = "\n".join(
         f'  <rect x="{x}" y="{y}" width="{w}" height="{h}" rx="{r}" fill="{c}"/>' for x, y, w, h, r, c in SHAPES
     )
-    return ('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">\n'
-            "  <title>heapscope</title>\n" + rects + "\n</svg>\n")
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">\n'
+        "  <title>heapscope</title>\n" + rects + "\n</svg>\n"
+    )
 
 
 def _inside(px, py, x, y, w, h, r):
@@ -40,7 +42,7 @@ def _inside(px, py, x, y, w, h, r):
 
 
 def _rgb(colour):
-    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
 
 
 def png(size: int, samples: int = 4) -> bytes:
@@ -65,15 +67,19 @@ def png(size: int, samples: int = 4) -> bytes:
                             total[k] += v
             n = samples * samples
             rgb = [round(t / covered) if covered else 0 for t in total]
-            row += bytes(rgb + [round(255 * covered / n)])
+            row += bytes([*rgb, round(255 * covered / n)])
         rows.append(bytes(row))
 
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)  # 8-bit RGBA
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def main():

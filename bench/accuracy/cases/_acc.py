@@ -31,6 +31,7 @@ def _case_file():
 def begin():
     if MODE == "tracemalloc":
         import tracemalloc
+
         tracemalloc.start(64)
 
 
@@ -42,6 +43,7 @@ def mark():
     if MODE != "truth":
         return 0
     import tracemalloc
+
     if not tracemalloc.is_tracing():
         tracemalloc.start(1)
     return tracemalloc.get_traced_memory()[0]
@@ -57,6 +59,7 @@ def truth_since(name, start):
 
 def _blocks_by_line():
     import tracemalloc
+
     if not tracemalloc.is_tracing():
         return {}
     snap = tracemalloc.take_snapshot()
@@ -76,6 +79,7 @@ def peak():
     if MODE != "tracemalloc":
         return
     import tracemalloc
+
     current, peak_bytes = tracemalloc.get_traced_memory()
     snap = tracemalloc.take_snapshot()
     tracemalloc.stop()  # the analysis below must not be traced
@@ -84,8 +88,7 @@ def peak():
     by_traceback = {}  # id(raw traceback) -> [frames innermost first, bytes]
     raw = getattr(snap.traces, "_traces", None)  # (domain, size, frames innermost first, nframe) tuples
     if raw is None:  # the public API is the same data, 10x slower on millions of traces
-        raw = [(t.domain, t.size, tuple((f.filename, f.lineno) for f in reversed(t.traceback)))
-               for t in snap.traces]
+        raw = [(t.domain, t.size, tuple((f.filename, f.lineno) for f in reversed(t.traceback))) for t in snap.traces]
     for trace in raw:
         slot = by_traceback.get(id(trace[2]))
         if slot is None:

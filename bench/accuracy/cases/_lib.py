@@ -1,4 +1,5 @@
 """A 'library' outside the case file: its allocations belong to the case line that called it."""
+
 import numpy as np
 
 

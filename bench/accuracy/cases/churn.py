@@ -1,5 +1,6 @@
 """Small-object churn: a list of 1 M small dicts and a list of 1 M tuples, while as many again are built
 and dropped. Truth is the bytes each line left allocated (see _acc.mark)."""
+
 import _acc
 
 N = 1_000_000

@@ -1,9 +1,9 @@
 """Allocations inside functions: directly, two calls deep, and inside a library module (whose frames are
 not in the case file, so the calling line owns them)."""
-import numpy as np
 
 import _acc
 import _lib
+import numpy as np
 
 MiB = 1 << 20
 

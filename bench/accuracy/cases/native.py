@@ -1,5 +1,6 @@
 """Large buffers made outside numpy: bytearray and bytes (PyMem -> malloc), an anonymous mmap, and a raw libc
 malloc through ctypes (a function pointer from dlsym: tools that patch PLT entries do not see it)."""
+
 import ctypes
 import mmap
 

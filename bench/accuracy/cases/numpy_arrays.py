@@ -1,7 +1,7 @@
 """numpy arrays made by malloc (ones, random, arithmetic) and by calloc (zeros)."""
-import numpy as np
 
 import _acc
+import numpy as np
 
 _acc.begin()
 ones = np.ones(16_000_000)  # truth[large]: ones

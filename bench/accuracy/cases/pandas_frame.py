@@ -1,9 +1,9 @@
 """pandas: a frame built from an array (pandas 3 copies it), a groupby result, a derived frame. The derived
 frame comes last so that the groupby's temporaries (~40 MB) stay below the checkpoint's peak."""
-import numpy as np
-import pandas as pd
 
 import _acc
+import numpy as np
+import pandas as pd
 
 _acc.begin()
 arr = np.ones((1_500_000, 8))  # truth[large]: array

@@ -1,7 +1,7 @@
 """A temporary that is alive at the peak and freed before the end: it must show at the peak."""
-import numpy as np
 
 import _acc
+import numpy as np
 
 _acc.begin()
 kept = np.ones(10_000_000)  # truth[large]: kept

@@ -1,10 +1,10 @@
 """Allocations made in two threads (numpy, which releases the GIL, and a bytearray); the main thread
 holds the results at the peak."""
+
 import threading
 
-import numpy as np
-
 import _acc
+import numpy as np
 
 MiB = 1 << 20
 held = []
