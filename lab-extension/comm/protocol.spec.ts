@@ -1,5 +1,55 @@
-import { browserMessage, parseKernelMessage, ParseResult } from './protocol';
-import { cellPayload, cellStartPayload, message, statusPayload } from '../testing/fixtures';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+import {
+  browserMessage,
+  checkBrowserMessage,
+  checkKernelMessage,
+  checkReport,
+  parseKernelMessage,
+  ParseResult,
+  PROTOCOL_VERSION
+} from './protocol';
+// The report's builder is checked here against the report's contract (protocol/report.schema.json).
+// eslint-disable-next-line no-restricted-imports
+import { buildReport } from '../report/report';
+import { cellPayload, cellStartPayload, message, sitePayload, statusPayload } from '../testing/fixtures';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+interface IFixture {
+  name: string;
+  valid: boolean;
+  where?: string;
+  data: unknown;
+}
+
+/**
+ * `{"$repeat": X, "times": N}`: X repeated N times (a string joined, anything else a list), as in
+ * tests/test_protocol_fixtures.py.
+ */
+function expand(node: unknown): unknown {
+  if (Array.isArray(node)) {
+    return node.map(expand);
+  }
+  if (node !== null && typeof node === 'object') {
+    const obj = node as { [key: string]: unknown };
+    const keys = Object.keys(obj);
+    if (keys.length === 2 && '$repeat' in obj && 'times' in obj) {
+      const value = expand(obj.$repeat);
+      const times = obj.times as number;
+      return typeof value === 'string' ? value.repeat(times) : Array.from({ length: times }, () => value);
+    }
+    return Object.fromEntries(keys.map(key => [key, expand(obj[key])]));
+  }
+  return node;
+}
+
+function fixtures(name: string): IFixture[] {
+  const file = path.join(ROOT, 'protocol', 'fixtures', name);
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { cases: IFixture[] }).cases;
+}
 
 /** The parsed message, failing the test when parsing failed. */
 function parsed(result: ParseResult) {
@@ -18,204 +68,165 @@ function rejection(data: unknown): string {
   return result.error;
 }
 
-describe('parseKernelMessage: valid messages', () => {
-  it('parses status', () => {
+describe('the shared fixtures (protocol/fixtures, also run by pytest)', () => {
+  const checks: { [name: string]: (data: unknown) => string | null } = {
+    'kernel.json': checkKernelMessage,
+    'browser.json': checkBrowserMessage,
+    'report.json': checkReport
+  };
+
+  it('has at least 60 cases, valid and invalid', () => {
+    const all = Object.keys(checks).flatMap(fixtures);
+    expect(all.length).toBeGreaterThanOrEqual(60);
+    expect(all.some(c => c.valid) && all.some(c => !c.valid)).toBe(true);
+  });
+
+  for (const name of Object.keys(checks)) {
+    it(`labels every case of ${name} as the fixture does`, () => {
+      const failures: string[] = [];
+      for (const fixture of fixtures(name)) {
+        const problem = checks[name](expand(fixture.data));
+        if (fixture.valid && problem !== null) {
+          failures.push(`${fixture.name}: should be valid, got ${JSON.stringify(problem)}`);
+        } else if (!fixture.valid) {
+          if (problem === null) {
+            failures.push(`${fixture.name}: should be invalid`);
+          } else if (!problem.includes(fixture.where ?? '')) {
+            failures.push(`${fixture.name}: the problem should name ${fixture.where}: ${JSON.stringify(problem)}`);
+          } else if (problem.length > 500) {
+            failures.push(`${fixture.name}: the problem is ${problem.length} characters long`);
+          }
+        }
+      }
+      expect(failures).toEqual([]);
+    });
+  }
+
+  it('parseKernelMessage agrees with the kernel fixtures', () => {
+    for (const fixture of fixtures('kernel.json')) {
+      expect([fixture.name, parseKernelMessage(expand(fixture.data)).ok]).toEqual([fixture.name, fixture.valid]);
+    }
+  });
+});
+
+describe('parseKernelMessage', () => {
+  it('returns the message without its protocol key', () => {
     const msg = parsed(parseKernelMessage(message('status', { status: statusPayload() })));
     expect(msg).toEqual({ type: 'status', status: statusPayload() });
-  });
-
-  it('parses an inactive status that says why', () => {
-    const status = statusPayload({ active: false, reason: 'shim not found', shim_version: null });
-    const msg = parsed(parseKernelMessage(message('status', { status })));
-    expect(msg).toEqual({ type: 'status', status });
-  });
-
-  it('parses the optional seq of cell_start and agent_version of status', () => {
     const cell = cellStartPayload({ seq: 7 });
     expect(parsed(parseKernelMessage(message('cell_start', { cell })))).toEqual({ type: 'cell_start', cell });
-    const status = { ...statusPayload(), agent_version: '0.1.0' };
-    expect(parsed(parseKernelMessage(message('status', { status })))).toEqual({ type: 'status', status });
-    expect(rejection(message('cell_start', { cell: { ...cell, seq: '7' } }))).toBe('cell.seq must be an integer');
-    expect(rejection(message('status', { status: { ...status, agent_version: 1 } }))).toBe(
-      'status.agent_version must be a string'
-    );
   });
 
-  it('parses cell_start', () => {
-    const msg = parsed(parseKernelMessage(message('cell_start', { cell: cellStartPayload() })));
-    expect(msg).toEqual({ type: 'cell_start', cell: cellStartPayload() });
+  it('parses ticks', () => {
+    const data = message('ticks', { seq: 7, ticks: [[1764150000.15, 52430000]] });
+    expect(parsed(parseKernelMessage(data))).toEqual({ type: 'ticks', seq: 7, ticks: [[1764150000.15, 52430000]] });
   });
 
-  it('parses cell, with null cell_id and execution_count', () => {
-    const cell = cellPayload({ cell_id: null, execution_count: null, status: 'error' });
-    const msg = parsed(parseKernelMessage(message('cell', { cell })));
-    expect(msg).toEqual({ type: 'cell', cell });
-  });
-
-  it('keeps the optional counters of a cell', () => {
-    const cell = { ...cellPayload(), allocated_bytes: 10, freed_bytes: 4, alloc_count: 2, free_count: 1, seq: 7 };
-    const msg = parsed(parseKernelMessage(message('cell', { cell })));
-    expect(msg).toEqual({ type: 'cell', cell });
-  });
-
-  it('parses history with cells and a running cell', () => {
-    const cells = [cellPayload({ cell_id: 'a' }), cellPayload({ cell_id: 'b', execution_count: 4 })];
-    const data = message('history', { status: statusPayload(), cells, running: cellStartPayload() });
-    expect(parsed(parseKernelMessage(data))).toEqual({
-      type: 'history',
-      status: statusPayload(),
-      cells,
-      running: cellStartPayload()
-    });
-  });
-
-  it('parses an empty history', () => {
-    const data = message('history', { status: statusPayload(), cells: [], running: null });
-    expect(parsed(parseKernelMessage(data))).toEqual({
-      type: 'history',
-      status: statusPayload(),
-      cells: [],
-      running: null
-    });
-  });
-
-  it('parses samples, with or without a seq', () => {
-    const data = message('samples', { seq: 7, samples: [[1764150000.15, 52430000], [1764150000.2, 0]] });
-    expect(parsed(parseKernelMessage(data))).toEqual({
-      type: 'samples',
-      seq: 7,
-      samples: [
-        [1764150000.15, 52430000],
-        [1764150000.2, 0]
-      ]
-    });
-    expect(parsed(parseKernelMessage(message('samples', { seq: null, samples: [] })))).toEqual({
-      type: 'samples',
-      seq: null,
-      samples: []
-    });
-  });
-
-  it('rejects malformed samples', () => {
-    const bad = (samples: unknown) => rejection(message('samples', { seq: 1, samples }));
-    const why = 'samples.samples must be a list of [time, bytes] pairs';
-    expect(bad([[1, -5]])).toBe(why);
-    expect(bad([[1, 2, 3]])).toBe(why);
-    expect(bad([['1', 2]])).toBe(why);
-    expect(bad({})).toBe(why);
-    expect(rejection(message('samples', { samples: [] }))).toBe("samples lacks 'seq'");
-  });
-
-  it('parses error', () => {
-    const msg = parsed(parseKernelMessage(message('error', { message: "unknown message type 'foo'" })));
-    expect(msg).toEqual({ type: 'error', message: "unknown message type 'foo'" });
-  });
-
-  it('allows unknown extra keys and leaves them out', () => {
+  it('keeps unknown extra keys (forward compatibility) and does not change its input', () => {
     const data = {
       ...message('cell', { cell: { ...cellPayload(), future_field: [1, 2] } }),
       sent_by: 'a newer agent'
     };
-    expect(parsed(parseKernelMessage(data))).toEqual({ type: 'cell', cell: cellPayload() });
-  });
-});
-
-describe('parseKernelMessage: rejections', () => {
-  it('rejects a message that is not an object', () => {
-    expect(rejection(null)).toBe('message must be an object');
-    expect(rejection([1])).toBe('message must be an object');
-    expect(rejection('status')).toBe('message must be an object');
+    const copy = JSON.parse(JSON.stringify(data));
+    expect(parsed(parseKernelMessage(data))).toEqual({
+      type: 'cell',
+      cell: { ...cellPayload(), future_field: [1, 2] },
+      sent_by: 'a newer agent'
+    });
+    expect(data).toEqual(copy);
   });
 
-  it('rejects another protocol version, or none', () => {
-    expect(rejection({ ...message('status', { status: statusPayload() }), protocol: 2 })).toMatch(
-      /unsupported protocol 2/
+  it('says what is wrong in one line, with the path', () => {
+    expect(rejection(null)).toBe('a message must be a JSON object');
+    expect(rejection({ ...message('status', { status: statusPayload() }), protocol: 1 })).toBe(
+      'unsupported protocol 1 (this extension speaks 2)'
     );
-    expect(rejection({ type: 'status', status: statusPayload() })).toMatch(/unsupported protocol/);
-    expect(rejection({ ...message('status', { status: statusPayload() }), protocol: '1' })).toMatch(
-      /unsupported protocol "1"/
-    );
-  });
-
-  it('rejects unknown and missing types', () => {
-    expect(rejection(message('tick'))).toBe('unknown message type "tick"');
-    expect(rejection(message('sync'))).toBe('unknown message type "sync"');
-    expect(rejection({ protocol: 1 })).toBe("'type' must be a string");
-  });
-
-  it('rejects a missing field', () => {
-    const { peak_bytes: _, ...cell } = cellPayload();
-    expect(rejection(message('cell', { cell }))).toBe("cell lacks 'peak_bytes'");
-    expect(rejection(message('cell'))).toBe('cell must be an object');
-    expect(rejection(message('error'))).toBe("error lacks 'message'");
-  });
-
-  it('rejects ill-typed fields', () => {
-    expect(rejection(message('cell', { cell: cellPayload({ source: 3 as any }) }))).toBe(
-      'cell.source must be a string'
-    );
-    expect(rejection(message('cell', { cell: cellPayload({ start_bytes: '1' as any }) }))).toBe(
-      'cell.start_bytes must be a non-negative integer'
-    );
-    expect(rejection(message('cell', { cell: cellPayload({ execution_count: 1.5 }) }))).toBe(
-      'cell.execution_count must be an integer or null'
-    );
-    expect(rejection(message('cell', { cell: cellPayload({ status: 'killed' as any }) }))).toBe(
-      'cell.status must be one of ok, error, aborted'
-    );
-    expect(rejection(message('status', { status: statusPayload({ active: 1 as any }) }))).toBe(
-      'status.active must be a boolean'
-    );
-    expect(rejection(message('status', { status: statusPayload({ mode: 'fast' as any }) }))).toBe(
-      'status.mode must be one of default, exact'
-    );
-  });
-
-  it('rejects negative and fractional byte counts', () => {
+    expect(rejection(message('samples', { seq: 1, samples: [] }))).toBe('unknown message type "samples"');
+    expect(rejection({ protocol: 2 })).toBe("'type' must be a string");
     expect(rejection(message('cell', { cell: cellPayload({ end_bytes: -1 }) }))).toBe(
-      'cell.end_bytes must be a non-negative integer'
+      'cell.cell.end_bytes must be >= 0'
     );
-    expect(rejection(message('cell_start', { cell: cellStartPayload({ start_bytes: 0.5 }) }))).toBe(
-      'cell.start_bytes must be a non-negative integer'
-    );
-    expect(rejection(message('status', { status: statusPayload({ current_bytes: -5 }) }))).toBe(
-      'status.current_bytes must be a non-negative integer'
-    );
-    expect(rejection(message('cell', { cell: { ...cellPayload(), freed_bytes: -2 } }))).toBe(
-      'cell.freed_bytes must be a non-negative integer'
-    );
-  });
-
-  it('rejects a peak below start or end', () => {
-    const cell = cellPayload({ start_bytes: 10, peak_bytes: 5, end_bytes: 5 });
-    expect(rejection(message('cell', { cell }))).toBe('cell.peak_bytes is below start_bytes or end_bytes');
-  });
-
-  it('rejects an inactive status without a reason', () => {
-    const status = statusPayload({ active: false, reason: null });
-    expect(rejection(message('status', { status }))).toBe(
-      'status.reason must say why the profiler is not active'
-    );
-  });
-
-  it('rejects a history with a bad cell, no cell list or no running key', () => {
-    const good = { status: statusPayload(), running: null };
-    expect(
-      rejection(message('history', { ...good, cells: [cellPayload(), cellPayload({ end_bytes: -1 })] }))
-    ).toBe('cells[1].end_bytes must be a non-negative integer');
-    expect(rejection(message('history', { ...good, cells: {} }))).toBe('history.cells must be a list');
-    expect(rejection(message('history', { status: statusPayload(), cells: [] }))).toBe(
-      "history lacks 'running'"
+    expect(rejection(message('cell', { cell: cellPayload({ start_bytes: 10, peak_bytes: 5, end_bytes: 5 }) }))).toBe(
+      'cell.peak_bytes is below start_bytes or end_bytes'
     );
     expect(
-      rejection(message('history', { ...good, cells: [], running: { cell_id: 'x' } }))
-    ).toBe("running lacks 'execution_count'");
+      rejection(
+        message('history', {
+          status: statusPayload(),
+          cells: [cellPayload(), { ...cellPayload(), seq: 0 }],
+          running: null
+        })
+      )
+    ).toBe('history.cells[1].seq must be >= 1');
+  });
+
+  it('quotes at most 200 characters of what it refuses', () => {
+    const error = rejection(message('x'.repeat(100_000)));
+    expect(error.length).toBeLessThan(300);
+    expect(error).toMatch(/…\[truncated\]$/);
+  });
+
+  it('never throws, whatever it is given', () => {
+    const cyclic: { [key: string]: unknown } = { protocol: 2, type: 'cell' };
+    cyclic.cell = cyclic;
+    const inputs: unknown[] = [undefined, 0, 'status', [], cyclic, { protocol: 2, type: { toString: null } }];
+    for (const input of inputs) {
+      expect(() => parseKernelMessage(input)).not.toThrow();
+      expect(parseKernelMessage(input).ok).toBe(false);
+    }
   });
 });
 
 describe('browserMessage', () => {
-  it('builds sync and clear', () => {
-    expect(browserMessage('sync')).toEqual({ protocol: 1, type: 'sync' });
-    expect(browserMessage('clear')).toEqual({ protocol: 1, type: 'clear' });
+  it('builds requests the kernel accepts', () => {
+    expect(browserMessage('sync')).toEqual({ protocol: PROTOCOL_VERSION, type: 'sync' });
+    expect(browserMessage('clear')).toEqual({ protocol: 2, type: 'clear' });
+    const requests = [
+      browserMessage('sync'),
+      browserMessage({ type: 'configure', mode: 'exact', top_n: 20 }),
+      browserMessage({ type: 'cell_detail', seq: 7, limit: 200 }),
+      browserMessage({ type: 'retained_by_cell' })
+    ];
+    for (const request of requests) {
+      expect([request, checkBrowserMessage(request)]).toEqual([request, null]);
+    }
+    expect(checkBrowserMessage(browserMessage({ type: 'configure', top_n: 5000 }))).toBe(
+      'configure.top_n must be <= 1000'
+    );
+  });
+});
+
+describe('checkReport', () => {
+  it('accepts the report the extension exports, and finds a bad run in it', () => {
+    const cells = [
+      { ...cellPayload({ seq: 1, cell_id: 'a' }), top_at_peak: [sitePayload()], retained: [] },
+      cellPayload({ seq: 2, cell_id: 'gone', status: 'error' })
+    ];
+    const source = {
+      path: 'demo.ipynb',
+      kernelName: 'heapscope',
+      status: { ...statusPayload(), tick_hz: 20 },
+      cells,
+      retainedByCell: null,
+      cellIds: ['a'],
+      version: '0.1.0',
+      now: 1764150001
+    };
+    expect(checkReport(buildReport(source))).toBeNull();
+    const bad = buildReport({ ...source, cells: [cellPayload({ seq: 0 })] });
+    expect(checkReport(bad)).toBe('report.cells[0].seq must be >= 1');
+  });
+});
+
+describe('generated code', () => {
+  it('is what the schemas give (run node protocol/generate.js after changing them)', () => {
+    expect(() =>
+      execFileSync(process.execPath, [path.join(ROOT, 'protocol', 'generate.js'), '--check'], { stdio: 'pipe' })
+    ).not.toThrow();
+  });
+
+  it('never compiles code at run time (strict Content-Security-Policy)', () => {
+    const code = fs.readFileSync(path.join(__dirname, 'generated', 'validators.ts'), 'utf8');
+    expect(code).not.toMatch(/new Function|\beval\(|\brequire\(/);
   });
 });

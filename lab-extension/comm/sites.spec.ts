@@ -14,12 +14,12 @@ describe('protocol: the engine’s sites, detail and retained-by-cell', () => {
     const cell = { ...cellPayload(), top_at_peak: [{ ...site, bytes: -1 }] };
     expect(parseKernelMessage(message('cell', { cell }))).toEqual({
       ok: false,
-      error: 'cell.top_at_peak[0].bytes must be a non-negative integer'
+      error: 'cell.cell.top_at_peak[0].bytes must be >= 0'
     });
     const noStack = { ...cellPayload(), retained: [{ ...site, stack: null }] };
     expect(parseKernelMessage(message('cell', { cell: noStack }))).toEqual({
       ok: false,
-      error: 'cell.retained[0].stack must be a list'
+      error: 'cell.cell.retained[0].stack must be array'
     });
   });
 
@@ -51,11 +51,11 @@ describe('protocol: the engine’s sites, detail and retained-by-cell', () => {
     });
     expect(parseKernelMessage(message('retained_by_cell', { retained_by_cell: {} }))).toEqual({
       ok: false,
-      error: 'retained_by_cell must be a list or null'
+      error: 'retained_by_cell.retained_by_cell must be array'
     });
   });
 
-  it('keeps the engine’s optional status fields and drops malformed ones', () => {
+  it('keeps the engine’s optional status fields and rejects malformed ones', () => {
     const status = {
       ...statusPayload(),
       attribution: true,
@@ -63,36 +63,31 @@ describe('protocol: the engine’s sites, detail and retained-by-cell', () => {
       pending_mode: 'exact',
       pending_mode_applies: 'next_cell',
       top_n: 20,
-      live_hz: 20,
-      tracked_blocks: 41250,
-      degraded: 'no'
+      tick_hz: 20,
+      tracked_blocks: 41250
     };
     const result = parseKernelMessage(message('status', { status }));
-    expect(result.ok && result.message.type === 'status' && result.message.status).toEqual({
-      ...statusPayload(),
-      attribution: true,
-      attribution_reason: null,
-      pending_mode: 'exact',
-      pending_mode_applies: 'next_cell',
-      top_n: 20,
-      live_hz: 20,
-      tracked_blocks: 41250
+    expect(result.ok && result.message.type === 'status' && result.message.status).toEqual(status);
+    // Protocol 2: a known optional field of the wrong type fails the message (1 dropped the field).
+    expect(parseKernelMessage(message('status', { status: { ...status, degraded: 'no' } }))).toEqual({
+      ok: false,
+      error: 'status.status.degraded must be boolean'
     });
   });
 
   it('builds configure, cell_detail and retained_by_cell requests', () => {
     expect(browserMessage({ type: 'configure', mode: 'exact', top_n: 20 })).toEqual({
-      protocol: 1,
+      protocol: 2,
       type: 'configure',
       mode: 'exact',
       top_n: 20
     });
     expect(browserMessage({ type: 'cell_detail', seq: 7, limit: 200 })).toEqual({
-      protocol: 1,
+      protocol: 2,
       type: 'cell_detail',
       seq: 7,
       limit: 200
     });
-    expect(browserMessage({ type: 'retained_by_cell' })).toEqual({ protocol: 1, type: 'retained_by_cell' });
+    expect(browserMessage({ type: 'retained_by_cell' })).toEqual({ protocol: 2, type: 'retained_by_cell' });
   });
 });
