@@ -95,7 +95,7 @@ describe('HeapConnection', () => {
     const { kernel, connection } = setup();
     expect(kernel!.comms).toHaveLength(1);
     expect(kernel!.lastComm.targetName).toBe('heapscope');
-    expect(kernel!.lastComm.opened).toEqual([{ protocol: 1, type: 'sync' }]);
+    expect(kernel!.lastComm.opened).toEqual([{ protocol: 2, type: 'sync' }]);
     expect(connection.state).toBe('connecting');
   });
 
@@ -127,8 +127,8 @@ describe('HeapConnection', () => {
 
   it('drops invalid messages with a warning', () => {
     const { kernel, connection, messages } = setup();
-    kernel!.lastComm.receive({ ...HISTORY, protocol: 2 });
-    kernel!.lastComm.receive({ protocol: 1, type: 'cell', cell: { cell_id: 'a' } });
+    kernel!.lastComm.receive({ ...HISTORY, protocol: 1 });
+    kernel!.lastComm.receive({ protocol: 2, type: 'cell', cell: { cell_id: 'a' } });
     expect(messages).toEqual([]);
     expect(connection.state).toBe('connecting');
     expect(warn).toHaveBeenCalledTimes(2);
@@ -139,7 +139,7 @@ describe('HeapConnection', () => {
     expect(connection.send('clear')).toBe(false);
     kernel!.lastComm.receive(HISTORY);
     expect(connection.send('clear')).toBe(true);
-    expect(kernel!.lastComm.sent).toEqual([{ protocol: 1, type: 'clear' }]);
+    expect(kernel!.lastComm.sent).toEqual([{ protocol: 2, type: 'clear' }]);
   });
 
   it('marks a kernel that closes the comm at once as not heapscope, and does not retry', () => {
@@ -163,7 +163,7 @@ describe('HeapConnection', () => {
     // JupyterLab may report nothing but `starting` after a restart: that is enough.
     context.setStatus('starting');
     expect(kernel!.comms).toHaveLength(2);
-    expect(kernel!.lastComm.opened).toEqual([{ protocol: 1, type: 'sync' }]);
+    expect(kernel!.lastComm.opened).toEqual([{ protocol: 2, type: 'sync' }]);
     context.setStatus('idle');
     expect(kernel!.comms).toHaveLength(2);
   });

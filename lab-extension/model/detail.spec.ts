@@ -8,15 +8,15 @@ describe('HeapModel: live samples, cell detail and retained-by-cell', () => {
     model.changed.connect((_, args) => kinds.push(args.kind));
     model.apply({ type: 'cell_start', cell: cellStartPayload({ seq: 7 }) });
     model.apply({
-      type: 'samples',
+      type: 'ticks',
       seq: 7,
-      samples: [
+      ticks: [
         [1, 10],
         [2, 20]
       ]
     });
-    model.apply({ type: 'samples', seq: 8, samples: [[3, 99]] });
-    model.apply({ type: 'samples', seq: 7, samples: [[3, 30]] });
+    model.apply({ type: 'ticks', seq: 8, ticks: [[3, 99]] });
+    model.apply({ type: 'ticks', seq: 7, ticks: [[3, 30]] });
     expect(model.samples).toEqual([
       [1, 10],
       [2, 20],
@@ -29,7 +29,7 @@ describe('HeapModel: live samples, cell detail and retained-by-cell', () => {
 
   it('ignores samples when no cell runs', () => {
     const model = new HeapModel();
-    model.apply({ type: 'samples', seq: 1, samples: [[1, 10]] });
+    model.apply({ type: 'ticks', seq: 1, ticks: [[1, 10]] });
     expect(model.samples).toEqual([]);
   });
 

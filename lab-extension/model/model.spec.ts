@@ -116,19 +116,19 @@ describe('HeapModel', () => {
 
   it('keeps the live samples of the running cell only', () => {
     const { model, changes } = watchedModel();
-    model.apply({ type: 'samples', seq: 1, samples: [[1, 10]] });
+    model.apply({ type: 'ticks', seq: 1, ticks: [[1, 10]] });
     expect(model.samples).toEqual([]);
     model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'a', seq: 2 }) });
     model.apply({
-      type: 'samples',
+      type: 'ticks',
       seq: 2,
-      samples: [
+      ticks: [
         [1, 10],
         [2, 20]
       ]
     });
-    model.apply({ type: 'samples', seq: 9, samples: [[3, 99]] });
-    model.apply({ type: 'samples', seq: 2, samples: [[3, 30]] });
+    model.apply({ type: 'ticks', seq: 9, ticks: [[3, 99]] });
+    model.apply({ type: 'ticks', seq: 2, ticks: [[3, 30]] });
     expect(model.samples).toEqual([
       [1, 10],
       [2, 20],

@@ -134,12 +134,12 @@ export class HeapModel implements IDisposable {
         this._samples = [];
         this._emit('cell-start', message.cell.cell_id);
         break;
-      case 'samples': {
+      case 'ticks': {
         const running = this._running;
         if (!running || (message.seq !== null && running.seq !== undefined && message.seq !== running.seq)) {
           return;
         }
-        this._samples = this._samples.concat(message.samples).slice(-Private.MAX_SAMPLES);
+        this._samples = this._samples.concat(message.ticks).slice(-Private.MAX_SAMPLES);
         this._emit('samples', running.cell_id);
         break;
       }

@@ -34,7 +34,7 @@ export function escapeJsonForHtml(json: string): string {
  * Put a report into the page template.
  *
  * @param template - the page template (report_assets/report.html).
- * @param report - the report (docs/report-schema.json).
+ * @param report - the report (protocol/report.schema.json).
  * @returns the HTML page.
  * @throws when the template has no placeholder.
  */

@@ -1,5 +1,5 @@
 /**
- * The JSON report of a notebook's heap (docs/report-schema.json), built from the browser's heap
+ * The JSON report of a notebook's heap (protocol/report.schema.json), built from the browser's heap
  * model. Pure: no DOM, no kernel.
  */
 import type { ICellRecord, IProfilerStatus, IRetained } from '../comm/protocol';
@@ -15,10 +15,10 @@ export interface IReportCell extends ICellRecord {
 }
 
 /**
- * The report (docs/report-schema.json, version 1).
+ * The report (protocol/report.schema.json, version 2).
  */
 export interface IReport {
-  readonly heapscope_report: 1;
+  readonly heapscope_report: 2;
   readonly generator: { readonly name: 'heapscope'; readonly version: string };
   readonly created_at?: number;
   readonly target: { readonly kind: 'notebook' | 'script'; readonly path: string | null };
@@ -78,7 +78,7 @@ export interface IReportSource {
  * Build the report of a notebook.
  *
  * @param source - the model's state and the notebook's cells.
- * @returns a report that validates against docs/report-schema.json.
+ * @returns a report that validates against protocol/report.schema.json.
  */
 export function buildReport(source: IReportSource): IReport {
   const position = new Map<string, number>();
@@ -109,7 +109,7 @@ export function buildReport(source: IReportSource): IReport {
     }
   }
   return {
-    heapscope_report: 1,
+    heapscope_report: 2,
     generator: { name: 'heapscope', version: source.version },
     created_at: source.now,
     target: { kind: 'notebook', path: source.path },

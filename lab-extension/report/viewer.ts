@@ -233,8 +233,8 @@ export function main(): void {
   try {
     const text = document.getElementById(REPORT_DATA_ID)?.textContent ?? 'null';
     const report = JSON.parse(text) as IReport;
-    if (!report || report.heapscope_report !== 1) {
-      throw new Error('this is not a heapscope report (version 1)');
+    if (!report || report.heapscope_report !== 2) {
+      throw new Error('this is not a heapscope report (version 2)');
     }
     const dark = typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches;
     const plotly = (window as Window & { Plotly?: IViewerPlotly }).Plotly ?? null;

@@ -1,5 +1,5 @@
 /**
- * Protocol v1 payloads for the unit tests (never part of the built extension).
+ * Protocol v2 payloads for the unit tests (never part of the built extension).
  */
 import type { ICellRecord, ICellStart, IFrame, IProfilerStatus, ISite } from '../comm/protocol';
 
@@ -52,10 +52,10 @@ export function cellPayload(overrides: Partial<ICellRecord> = {}): ICellRecord {
 }
 
 /**
- * Wrap a body into a protocol v1 message.
+ * Wrap a body into a protocol v2 message.
  */
 export function message(type: string, body: { [key: string]: unknown } = {}): { [key: string]: unknown } {
-  return { protocol: 1, type, ...body };
+  return { protocol: 2, type, ...body };
 }
 
 /**
