@@ -207,25 +207,26 @@ def test_shutdown_never_interrupts_a_request(installed, tmp_path):
 
 
 def test_install_kernel_refuses_an_unsupported_python(installed, tmp_path):
-    """Even one that could import heapscope and ipykernel (stand-ins here) is refused, with the range."""
+    """Even one that could import heapscope and ipykernel (stand-ins in a venv here) is refused, with the
+    supported range."""
     old = unsupported_pythons()
     if not old:
         pytest.skip("no unsupported Python 3 found in pyenv")
     version, python = max(old.items())
-    stand_ins = tmp_path / "stand-ins"
+    venv = tmp_path / "old-venv"
+    subprocess.run([str(python), "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     for module in ("heapscope/__init__.py", "heapscope/launcher.py", "ipykernel/__init__.py"):
-        (stand_ins / module).parent.mkdir(parents=True, exist_ok=True)
-        (stand_ins / module).write_text("")
-    (stand_ins / "ipykernel" / "kernelspec.py").write_text("def get_kernel_dict():\n    return {'metadata': {}}\n")
+        (Path(site) / module).parent.mkdir(parents=True, exist_ok=True)
+        (Path(site) / module).write_text("")
+    (Path(site) / "ipykernel" / "kernelspec.py").write_text("def get_kernel_dict():\n    return {'metadata': {}}\n")
     run = heapscope(
-        "install-kernel",
-        "--python",
-        str(python),
-        "--name",
-        "hs-old",
-        "--prefix",
-        str(tmp_path),
-        env={"PYTHONPATH": str(stand_ins)},
+        "install-kernel", "--python", str(venv / "bin" / "python"), "--name", "hs-old", "--prefix", str(tmp_path)
     )
     assert run.returncode == 2, run.stderr
     from heapscope.launcher import supported_range

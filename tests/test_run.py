@@ -8,14 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
 import nbformat
 
+from heapscope.agent.protocol import validate_report
 from kernel_session import scrubbed_environ
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAPSCOPE = Path(sys.executable).with_name("heapscope")
-SCHEMA = json.loads((ROOT / "docs" / "report-schema.json").read_text())
 N = 50_000_000
 
 SCRIPT = f"""\
@@ -48,7 +47,7 @@ def heapscope(*args: str, env=None, timeout: float = 180) -> subprocess.Complete
 
 def load(path: Path) -> dict:
     data = json.loads(path.read_text())
-    jsonschema.Draft202012Validator(SCHEMA).validate(data)
+    assert validate_report(data) is None, validate_report(data)  # protocol/report.schema.json
     return data
 
 
@@ -126,7 +125,11 @@ def test_install_kernel_for_an_interpreter(installed, tmp_path):
     assert spec["argv"] == [sys.executable, "-m", "heapscope.launcher", "-f", "{connection_file}"]
     assert "(heapscope)" in spec["display_name"]
     bad = tmp_path / "fake-python"
-    bad.write_text("#!/bin/sh\nexit 1\n")
+    # a Python of a supported version that lacks heapscope (no other check is reached without one)
+    bad.write_text(
+        '#!/bin/sh\ncase "$*" in *version_info*) echo 3.11.0;; '
+        '*) echo "ModuleNotFoundError: No module named heapscope" >&2; exit 1;; esac\n'
+    )
     bad.chmod(0o755)
     run = heapscope("install-kernel", "--python", str(bad), "--name", "hs-bad", "--prefix", str(tmp_path))
     assert run.returncode == 2 and "cannot run the heapscope kernel" in run.stderr

@@ -119,10 +119,13 @@ def probe_shim(shim: Path, environ: Mapping[str, str], notes: Optional[List[str]
     if run.returncode != 0:
         detail = stderr[-1] if stderr else f"exit status {run.returncode}"
         return f"the heapscope shim library at {shim} cannot be preloaded: {detail}" + _UNPROFILED
-    if run.stdout.split() != ["1", "1"]:
+    from .agent.shim import ABI_VERSION  # the agent's, so that the two can never disagree
+
+    expected = [str(ABI_VERSION), "1"]
+    if run.stdout.split() != expected:
         return (
             f"the heapscope shim library at {shim} does not work as expected "
-            f"(ABI version and active flag: {run.stdout.strip()!r}, expected '1 1')" + _UNPROFILED
+            f"(ABI version and active flag: {run.stdout.strip()!r}, expected {' '.join(expected)!r})" + _UNPROFILED
         )
     return None
 
