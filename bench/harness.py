@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from heapscope.files import write_text
+
 from . import configs as cfgs
 from . import measure, peers, report
 from .environment import BENCH_DIR, MAIN_PYTHON, blas_info, child_env, machine
@@ -168,7 +170,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "load": load,
         "runs": runs,
     }
-    out.write_text(json.dumps(doc, indent=1))
+    write_text(out, json.dumps(doc, indent=1))
     _say(f"\nraw results: {out}")
     return 0
 

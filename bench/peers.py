@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Dict, Optional
 
+from heapscope.files import write_text
+
 from .environment import BENCH_DIR, MAIN_PYTHON
 
 VENV = BENCH_DIR / ".venv-peers"
@@ -110,7 +112,7 @@ def ensure(offline: bool = False) -> Dict[str, object]:
             if proc.returncode == 0
             else {"ok": False, "spec": spec, "reason": f"pip install {spec} failed: {_reason(proc)}"}
         )
-    STAMP.write_text(json.dumps({"base": old.get("base"), "peers": peers}, indent=1))
+    write_text(STAMP, json.dumps({"base": old.get("base"), "peers": peers}, indent=1))
     state["peers"] = peers
     return state
 

@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from heapscope.files import write_text
+
 from .. import configs, peers
 from ..environment import BENCH_DIR, child_env, machine
 from . import tools
@@ -175,7 +177,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(line)
     out = args.out or BENCH_DIR / "results" / f"accuracy-{started:%Y-%m-%dT%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
+    write_text(
+        out,
         json.dumps(
             {
                 "suite": "accuracy",
@@ -186,7 +189,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 "verdicts": verdicts,
             },
             indent=1,
-        )
+        ),
     )
     print(f"\nraw results: {out}")
     return 0
