@@ -137,6 +137,8 @@ def test_a_folder_as_target_is_refused_before_writing(tmp_path):
 def test_check_writable(tmp_path):
     assert files.check_writable(tmp_path / "new.json") is None
     assert "does not exist" in (files.check_writable(tmp_path / "missing" / "new.json") or "")
+    (tmp_path / "a-file").write_text("")
+    assert "is not a folder" in (files.check_writable(tmp_path / "a-file" / "new.json") or "")
     ro = tmp_path / "ro"
     ro.mkdir(mode=0o500)
     if os.access(ro, os.W_OK):  # root ignores the mode bits

@@ -133,7 +133,7 @@ def check_writable(path: PathLike) -> Optional[str]:
         return f"{target} is a folder"
     folder = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(folder):
-        return f"the folder {folder} does not exist"
+        return f"{folder} is not a folder" if os.path.exists(folder) else f"the folder {folder} does not exist"
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"the folder {folder} is not writable"
     return None

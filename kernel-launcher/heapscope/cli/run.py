@@ -75,7 +75,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if problem is not None:
         say(f"cannot write --json {args.json}: {problem}")
         return EXIT_BAD_INPUT
-    env, problem = kernel_environment(os.environ)
+    notes: List[str] = []
+    env, problem = kernel_environment(os.environ, notes)
+    for note in notes:
+        say(note)
     if problem is not None:
         say(problem.replace("the kernel runs unprofiled", "the script runs unprofiled"))
     if args.mode:
