@@ -78,7 +78,7 @@ def workload(request, installed) -> Dict:
     require_env(env)
     kernel = KernelSession(env.kernel, {"HEAPSCOPE_MODE": mode})
     try:
-        comm_id = kernel.open_comm("heapscope", {"protocol": 1, "type": "sync"})
+        comm_id = kernel.open_comm("heapscope", {"protocol": 2, "type": "sync"})
         status = kernel.wait_comm(comm_id, of_type("history"))["status"]
         assert status["active"] and status["attribution"], status
         assert status["mode"] == mode
@@ -89,7 +89,7 @@ def workload(request, installed) -> Dict:
             records[cell_id] = kernel.wait_comm(comm_id, of_type("cell", cell_id=cell_id))["cell"]
         expected = {cell_id: kernel.evaluate(expr) for cell_id, expr in EXPECTED.items()}
         mark = kernel.mark()
-        kernel.send_comm(comm_id, {"protocol": 1, "type": "sync"})
+        kernel.send_comm(comm_id, {"protocol": 2, "type": "sync"})
         history = kernel.wait_comm(comm_id, of_type("history"), after=mark)
         invalid = [(d.get("type"), validate_outgoing(d)) for d in kernel.comm_data(comm_id) if validate_outgoing(d)]
         python = kernel.evaluate("__import__('platform').python_version()")

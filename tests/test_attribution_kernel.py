@@ -21,7 +21,7 @@ def near(value: int, expected: int, rel: float = 0.01) -> bool:
 
 
 def open_comm(kernel: KernelSession) -> tuple:
-    comm_id = kernel.open_comm("heapscope", {"protocol": 1, "type": "sync"})
+    comm_id = kernel.open_comm("heapscope", {"protocol": 2, "type": "sync"})
     return comm_id, kernel.wait_comm(comm_id, of_type("history"))
 
 
@@ -32,7 +32,7 @@ def run(kernel: KernelSession, comm_id: str, code: str, cell_id: str, timeout: f
 
 def request(kernel: KernelSession, comm_id: str, msg: dict, answer: str) -> dict:
     mark = kernel.mark()
-    kernel.send_comm(comm_id, {"protocol": 1, **msg})
+    kernel.send_comm(comm_id, {"protocol": 2, **msg})
     return kernel.wait_comm(comm_id, of_type(answer), after=mark)
 
 
@@ -159,15 +159,15 @@ def test_mode_switch_applies_at_the_next_cell(heapscope_kernel):
 def test_live_samples_while_a_cell_runs_even_when_it_holds_the_gil(heapscope_kernel):
     kernel = heapscope_kernel
     comm_id, history = open_comm(kernel)
-    hz = history["status"]["live_hz"]
+    hz = history["status"]["tick_hz"]
     assert hz >= 10
     run(kernel, comm_id, "import time\nnumbers = list(range(6_000_000, 0, -1))", "setup")
     # time.sleep releases the GIL; sorted() of a big list holds it for its whole duration (C code).
     code = "t0 = time.time()\ntime.sleep(1.5)\nt1 = time.time()\ns = sorted(numbers, key=lambda v: -v)\nt2 = time.time()"
     record = run(kernel, comm_id, code, "live")
     t0, t1, t2 = kernel.evaluate("(t0, t1, t2)")
-    messages = [d for d in kernel.comm_data(comm_id) if d["type"] == "samples" and d["seq"] == record["seq"]]
-    times = [t for d in messages for t, _ in d["samples"]]
+    messages = [d for d in kernel.comm_data(comm_id) if d["type"] == "ticks" and d["seq"] == record["seq"]]
+    times = [t for d in messages for t, _ in d["ticks"]]
     assert times == sorted(times)
     assert len([t for t in times if t0 <= t <= t1]) >= 0.8 * hz * (t1 - t0)
     # samples were taken while the GIL was held (they arrive late, but with their own times)
@@ -202,5 +202,5 @@ def test_attribution_off_keeps_totals_and_says_why(start_kernel):
     assert history["retained_by_cell"] is None
     record = run(kernel, comm_id, f"x = bytearray({N})", "totals")
     assert "top_at_peak" not in record and near(record["end_bytes"] - record["start_bytes"], N)
-    assert not [d for d in kernel.comm_data(comm_id) if d["type"] == "samples"]
+    assert not [d for d in kernel.comm_data(comm_id) if d["type"] == "ticks"]
     all_valid(kernel, comm_id)

@@ -4,10 +4,8 @@ building from rows shaped as ``heapscope._bridge`` returns them, protocol v1 add
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from heapscope.agent import protocol
@@ -18,7 +16,6 @@ from heapscope.cli import split_run_args
 from heapscope.report import build_report
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = json.loads((ROOT / "docs" / "report-schema.json").read_text())
 
 
 class Shell:
@@ -192,22 +189,22 @@ def test_ledger_takes_engine_totals_and_sites():
 # --- protocol additions ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("msg", [
-    {"protocol": 1, "type": "configure", "mode": "exact"},
-    {"protocol": 1, "type": "configure", "top_n": 50},
-    {"protocol": 1, "type": "cell_detail", "seq": 3},
-    {"protocol": 1, "type": "cell_detail", "seq": 3, "limit": 500},
-    {"protocol": 1, "type": "retained_by_cell"},
+    {"protocol": 2, "type": "configure", "mode": "exact"},
+    {"protocol": 2, "type": "configure", "top_n": 50},
+    {"protocol": 2, "type": "cell_detail", "seq": 3},
+    {"protocol": 2, "type": "cell_detail", "seq": 3, "limit": 500},
+    {"protocol": 2, "type": "retained_by_cell"},
 ])
 def test_new_requests_validate(msg):
     assert protocol.validate_incoming(msg) is None
 
 
 @pytest.mark.parametrize("msg,problem", [
-    ({"protocol": 1, "type": "configure", "mode": "fast"}, "mode"),
-    ({"protocol": 1, "type": "configure", "top_n": 0}, "top_n"),
-    ({"protocol": 1, "type": "cell_detail"}, "seq"),
-    ({"protocol": 1, "type": "cell_detail", "seq": 1, "limit": 10**6}, "limit"),
-    ({"protocol": 1, "type": "samples", "seq": 1, "samples": []}, "unknown message type"),
+    ({"protocol": 2, "type": "configure", "mode": "fast"}, "mode"),
+    ({"protocol": 2, "type": "configure", "top_n": 0}, "top_n"),
+    ({"protocol": 2, "type": "cell_detail"}, "seq"),
+    ({"protocol": 2, "type": "cell_detail", "seq": 1, "limit": 10**6}, "limit"),
+    ({"protocol": 2, "type": "samples", "seq": 1, "samples": []}, "unknown message type"),
 ])
 def test_new_requests_rejected(msg, problem):
     assert problem in protocol.validate_incoming(msg)
@@ -216,7 +213,7 @@ def test_new_requests_rejected(msg, problem):
 def test_new_answers_validate_and_bad_ones_do_not():
     site = resolver().site(2, 300, 3)
     good = [
-        protocol.samples_message(4, [(1.5, 10), (1.6, 20)]),
+        protocol.ticks_message(4, [(1.5, 10), (1.6, 20)]),
         protocol.cell_detail_message(4, None),
         protocol.retained_message(None),
         protocol.retained_message([{"cell_id": "a", "bytes": 300, "sites": [site]}]),
@@ -224,7 +221,7 @@ def test_new_answers_validate_and_bad_ones_do_not():
     for msg in good:
         assert protocol.validate_outgoing(msg) is None, msg
     bad = [
-        ({**good[0], "samples": [[1.5, -1]]}, "samples"),
+        ({**good[0], "ticks": [[1.5, -1]]}, "ticks"),
         ({**good[1], "cell": {"cell_id": None}}, "cell"),
         (protocol.retained_message([{"cell_id": "a", "bytes": 1, "sites": [{**site, "line": 0}]}]), "line"),
         (protocol.retained_message([{"cell_id": "a", "bytes": 1, "sites": [{**site, "stack": [{}]}]}]), "stack[0]"),
@@ -246,14 +243,13 @@ def test_report_with_sites_matches_the_schema():
             "retained": r.top_sites([(2, 300, 3)])}
     status = {"active": True, "reason": None, "shim_version": "0.1.0", "mode": "exact", "pid": 1, "python": "3.11",
               "current_bytes": 5, "profiler_bytes": 0, "attribution": True, "attribution_reason": None,
-              "pending_mode": None, "pending_mode_applies": None, "top_n": 20, "live_hz": 20, "tracked_blocks": 3}
+              "pending_mode": None, "pending_mode_applies": None, "top_n": 20, "tick_hz": 20, "tracked_blocks": 3}
     report = build_report(cells=[cell], target_kind="script", target_path="x.py", kernel_name=None,
                           kernel_status=status, outcome="ok", version="0",
                           retained_by_cell=r.retained_by_cell([(1, 5, 1000, 1)]))
-    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    assert protocol.validate_report(report) is None
     report["cells"][0]["top_at_peak"][0]["cell_line"] = 0
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    assert "cell_line" in protocol.validate_report(report)
 
 
 @pytest.mark.parametrize("argv,expected", [

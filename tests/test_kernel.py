@@ -18,7 +18,7 @@ def approx(value: int, expected: int, rel: float = 0.01) -> bool:
 
 def open_heapscope_comm(kernel: KernelSession) -> tuple:
     """Open the comm as the extension does (sync as open data); returns (comm_id, history message)."""
-    comm_id = kernel.open_comm("heapscope", {"protocol": 1, "type": "sync"})
+    comm_id = kernel.open_comm("heapscope", {"protocol": 2, "type": "sync"})
     return comm_id, kernel.wait_comm(comm_id, of_type("history"))
 
 
@@ -73,7 +73,7 @@ def test_history_and_broadcast_to_every_comm(heapscope_kernel):
     assert len([d for d in heapscope_kernel.comm_data(first) if d["type"] == "history"]) == 1
 
     mark = heapscope_kernel.mark()
-    heapscope_kernel.send_comm(third, {"protocol": 1, "type": "clear"})
+    heapscope_kernel.send_comm(third, {"protocol": 2, "type": "clear"})
     for comm_id in (first, second, third):
         cleared = heapscope_kernel.wait_comm(comm_id, of_type("history"), after=mark)
         assert cleared["cells"] == []
@@ -127,11 +127,11 @@ def test_nested_run_cell_keeps_the_outer_peak(heapscope_kernel):
     "not an object",
     ["protocol", 1],
     {"type": "sync"},
-    {"protocol": 2, "type": "sync"},
+    {"protocol": 1, "type": "sync"},  # protocol 1 (before samples/live_hz became ticks/tick_hz)
     {"protocol": True, "type": "sync"},
-    {"protocol": 1},
-    {"protocol": 1, "type": "bogus"},
-    {"protocol": 1, "type": "cell"},  # a kernel → browser type
+    {"protocol": 2},
+    {"protocol": 2, "type": "bogus"},
+    {"protocol": 2, "type": "cell"},  # a kernel → browser type
 ])
 def test_malformed_messages_get_an_error_and_the_kernel_survives(heapscope_kernel, bad):
     comm_id, _ = open_heapscope_comm(heapscope_kernel)
@@ -141,21 +141,21 @@ def test_malformed_messages_get_an_error_and_the_kernel_survives(heapscope_kerne
     assert validate_outgoing(error) is None and error["message"]
 
     mark = heapscope_kernel.mark()
-    heapscope_kernel.send_comm(comm_id, {"protocol": 1, "type": "sync"})
+    heapscope_kernel.send_comm(comm_id, {"protocol": 2, "type": "sync"})
     assert heapscope_kernel.wait_comm(comm_id, of_type("history"), after=mark)["cells"] == []
     cell = run_cell(heapscope_kernel, comm_id, "ok = 1", "still-works")
     assert cell["status"] == "ok"
 
 
 def test_malformed_open_data_gets_an_error_and_the_comm_stays_open(heapscope_kernel):
-    comm_id = heapscope_kernel.open_comm("heapscope", {"protocol": 1, "type": "nonsense"})
+    comm_id = heapscope_kernel.open_comm("heapscope", {"protocol": 2, "type": "nonsense"})
     assert heapscope_kernel.wait_comm(comm_id, of_type("error"))
     assert run_cell(heapscope_kernel, comm_id, "z = 2", "after-bad-open")["status"] == "ok"
     assert not [m for m in heapscope_kernel.iopub if m["msg_type"] == "comm_close"]
 
 
 def test_plain_python3_kernel_has_no_heapscope_target(python3_kernel):
-    comm_id = python3_kernel.open_comm("heapscope", {"protocol": 1, "type": "sync"})
+    comm_id = python3_kernel.open_comm("heapscope", {"protocol": 2, "type": "sync"})
     python3_kernel.wait_comm_closed(comm_id)
     execution = python3_kernel.execute("print(6 * 7)", cell_id="plain")
     assert execution.status == "ok" and execution.stdout == "42\n"
@@ -169,7 +169,7 @@ def test_agent_loaded_into_a_plain_kernel_reports_why_it_is_inactive(python3_ker
     assert "not loaded" in history["status"]["reason"]
     assert python3_kernel.execute("q = bytearray(1000)", cell_id="unprofiled").status == "ok"
     mark = python3_kernel.mark()
-    python3_kernel.send_comm(comm_id, {"protocol": 1, "type": "sync"})
+    python3_kernel.send_comm(comm_id, {"protocol": 2, "type": "sync"})
     later = python3_kernel.wait_comm(comm_id, of_type("history"), after=mark)
     assert later["cells"] == []
     assert_all_valid(python3_kernel, comm_id)
@@ -210,14 +210,14 @@ def test_sync_over_a_subshell_is_answered_while_a_cell_runs(heapscope_kernel):
     """JupyterLab >= 4.4 sends comm messages over a subshell: a reloaded page gets the history (with the
     running cell) at once, not when the cell ends; the handler runs on the subshell's thread."""
     subshell = heapscope_kernel.create_subshell()
-    comm_id = heapscope_kernel.open_comm("heapscope", {"protocol": 1, "type": "sync"}, subshell_id=subshell)
+    comm_id = heapscope_kernel.open_comm("heapscope", {"protocol": 2, "type": "sync"}, subshell_id=subshell)
     heapscope_kernel.wait_comm(comm_id, of_type("history"))
     run_cell(heapscope_kernel, comm_id, "warm = 1", "warm")  # the agent has now sent from the main shell
     msg_id = heapscope_kernel.start_execute("import time\ntime.sleep(20)", "sleeping")
     heapscope_kernel.wait_comm(comm_id, of_type("cell_start", cell_id="sleeping"))
     for _ in range(3):
         mark, sent = heapscope_kernel.mark(), time.monotonic()
-        heapscope_kernel.send_comm(comm_id, {"protocol": 1, "type": "sync"}, subshell_id=subshell)
+        heapscope_kernel.send_comm(comm_id, {"protocol": 2, "type": "sync"}, subshell_id=subshell)
         history = heapscope_kernel.wait_comm(comm_id, of_type("history"), timeout=10, after=mark)
         assert time.monotonic() - sent < 5
         assert history["running"]["cell_id"] == "sleeping"

@@ -56,15 +56,15 @@ def test_built_messages_validate():
     (None, "JSON object"),
     ({"protocol": "1", "type": "sync"}, "unsupported protocol"),
     ({"protocol": 1.0, "type": "sync"}, "unsupported protocol"),
-    ({"protocol": 1, "type": 3}, "'type'"),
-    ({"protocol": 1, "type": "history"}, "unknown message type"),
+    ({"protocol": 2, "type": 3}, "'type'"),
+    ({"protocol": 2, "type": "history"}, "unknown message type"),
 ])
 def test_incoming_rejections(msg, problem):
     assert problem in protocol.validate_incoming(msg)
 
 
 def test_incoming_accepts_extra_keys():
-    assert protocol.validate_incoming({"protocol": 1, "type": "sync", "future": [1, 2]}) is None
+    assert protocol.validate_incoming({"protocol": 2, "type": "sync", "future": [1, 2]}) is None
 
 
 # --- ledger -----------------------------------------------------------------------------------------

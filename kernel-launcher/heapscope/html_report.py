@@ -1,7 +1,7 @@
 """The self-contained HTML memory report, for ``heapscope report --html OUT.html``.
 
 The page is the same the JupyterLab extension exports ("Export notebook memory report"): both put
-the report's JSON (docs/report-schema.json) into one template, ``report_assets/report.template``,
+the report's JSON (protocol/report.schema.json) into one template, ``report_assets/report.template``,
 built by ``lab-extension/report/build-assets.js`` from the report viewer, plotly.js and the
 stylesheet. The template holds a strict Content-Security-Policy (scripts and styles allowed by
 hash only, no network); the viewer renders every string with ``textContent``. This module only

@@ -1,7 +1,7 @@
 """``heapscope run``'s second half: runs inside the profiled process (the shim preloaded by ``heapscope run``).
 
 ``python -m heapscope.runner --json OUT.json [--mode M] -- SCRIPT [args...]`` installs the engine, runs
-SCRIPT with ``runpy`` as ``__main__`` as one "cell", and writes the report (``docs/report-schema.json``,
+SCRIPT with ``runpy`` as ``__main__`` as one "cell", and writes the report (``protocol/report.schema.json``,
 target kind ``script``) before exiting with the script's exit status — also when the script raises
 (status 1, the traceback printed as Python would) or calls ``sys.exit``. A script that ends the process
 itself (``os._exit``, a fatal signal) leaves no report.

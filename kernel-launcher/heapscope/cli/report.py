@@ -32,7 +32,7 @@ def add_parser(commands: Any) -> None:
         "report",
         help="run a notebook headless under the heapscope kernel and write its heap ledger",
         description="Run NOTEBOOK under the heapscope kernel and write the per-cell heap ledger as JSON "
-        "(schema: docs/report-schema.json) and/or as a self-contained HTML page. The notebook is not modified.",
+        "(schema: protocol/report.schema.json) and/or as a self-contained HTML page. The notebook is not modified.",
         epilog=EXIT_STATUS_HELP,
     )
     report.add_argument("notebook", help="the .ipynb file to run (it is not modified)")

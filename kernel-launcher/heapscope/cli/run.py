@@ -18,7 +18,7 @@ def add_parser(commands: Any) -> None:
         help="profile a Python script and write the same report",
         usage="heapscope run [--mode {default,exact}] SCRIPT.py [args ...] --json OUT.json",
         description="Run SCRIPT.py with the heapscope engine, the whole run as one cell, and write the report "
-        "(schema: docs/report-schema.json) - also when the script raises. A trailing `--json OUT.json` is "
+        "(schema: protocol/report.schema.json) - also when the script raises. A trailing `--json OUT.json` is "
         "heapscope's; to pass --json to the script, give heapscope's before SCRIPT.",
         epilog="exit status: the script's; 2 bad input (no such script, an output that cannot be written), nothing run",
     )
