@@ -188,11 +188,11 @@ def run_config(kernel: str, mode: Optional[str], kinds: List[str], reps: int, wa
             comm_id = uuid.uuid4().hex
             mark = len(client.log)
             client.send("comm_open", {"comm_id": comm_id, "target_name": "heapscope",
-                                      "data": {"protocol": 1, "type": "sync"}})
+                                      "data": {"protocol": 2, "type": "sync"}})
             hist = client.wait(lambda e: (_comm_data(e) or {}).get("type") == "history", timeout=60, after=mark)
             status = _comm_data(hist)["status"]
             out["status"] = {k: status.get(k) for k in ("active", "mode", "attribution", "attribution_reason",
-                                                        "shim_version", "python", "live_hz", "top_n")}
+                                                        "shim_version", "python", "tick_hz", "top_n")}
             if not status.get("active") or not status.get("attribution"):
                 raise RuntimeError(f"heapscope kernel not profiling with attribution: {out['status']}")
         for code in SETUP:
