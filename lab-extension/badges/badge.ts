@@ -3,7 +3,7 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import type { HeapSample, ICellRecord, ICellStart } from '../comm/protocol';
+import type { HeapTick, ICellRecord, ICellStart } from '../comm/protocol';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
 import type { BadgeLevel } from './thresholds';
 
@@ -51,20 +51,20 @@ export function badgeTooltip(runs: ReadonlyArray<ICellRecord>, maxRuns = 5): str
 }
 
 /**
- * A running cell's badge text, from its live samples: `running · +120 MB · peak +300 MB`.
+ * A running cell's badge text, from its live ticks: `running · +120 MB · peak +300 MB`.
  *
  * @param start - the running cell's `cell_start`.
- * @param samples - its live samples, oldest first.
+ * @param ticks - its live ticks, oldest first.
  */
-export function runningText(start: ICellStart, samples: ReadonlyArray<HeapSample>): string {
-  if (samples.length === 0) {
+export function runningText(start: ICellStart, ticks: ReadonlyArray<HeapTick>): string {
+  if (ticks.length === 0) {
     return 'running…';
   }
   let peak = start.start_bytes;
-  for (const [, bytes] of samples) {
+  for (const [, bytes] of ticks) {
     peak = Math.max(peak, bytes);
   }
-  const now = samples[samples.length - 1][1];
+  const now = ticks[ticks.length - 1][1];
   return `running · ${formatSignedBytes(now - start.start_bytes)} · peak ${formatSignedBytes(peak - start.start_bytes)}`;
 }
 
@@ -106,17 +106,17 @@ export class CellBadge extends Widget {
    * @param record - the last finished run, or undefined for a cell running for the first time.
    * @param runs - the cell's finished runs, oldest first.
    * @param level - the badge's level from the thresholds.
-   * @param live - the running cell's start and samples when it is running now.
+   * @param live - the running cell's start and ticks when it is running now.
    * @param maxRuns - how many runs the tooltip lists.
    */
   setRun(
     record: ICellRecord | undefined,
     runs: ReadonlyArray<ICellRecord>,
     level: BadgeLevel,
-    live: { start: ICellStart; samples: ReadonlyArray<HeapSample> } | null,
+    live: { start: ICellStart; ticks: ReadonlyArray<HeapTick> } | null,
     maxRuns = 5
   ): void {
-    this.node.textContent = live ? runningText(live.start, live.samples) : record ? badgeText(record) : '';
+    this.node.textContent = live ? runningText(live.start, live.ticks) : record ? badgeText(record) : '';
     this.node.title = runs.length > 0 ? badgeTooltip(runs, maxRuns) : 'Running: live heap figures.';
     this.toggleClass('jp-mod-warn', !live && level === 'warn');
     this.toggleClass('jp-mod-critical', !live && level === 'critical');

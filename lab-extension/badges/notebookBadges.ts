@@ -93,7 +93,7 @@ export class NotebookBadges implements IDisposable {
     if (args.kind === 'status' || args.kind === 'detail' || args.kind === 'retained') {
       return;
     }
-    if ((args.kind === 'cell' || args.kind === 'cell-start' || args.kind === 'samples') && args.cellId !== null) {
+    if ((args.kind === 'cell' || args.kind === 'cell-start' || args.kind === 'ticks') && args.cellId !== null) {
       if (args.kind === 'cell-start' && this._runningCell !== null && this._runningCell !== args.cellId) {
         // The previous running cell ended without a `cell` message we saw: render it again.
         this._renderById(this._runningCell);
@@ -176,7 +176,7 @@ export class NotebookBadges implements IDisposable {
       Private.attachWhenReady(cell, badge);
     }
     const level = record ? badgeLevel(record, this._settings.thresholds) : 'normal';
-    const live = running ? { start: running, samples: this._model.samples } : null;
+    const live = running ? { start: running, ticks: this._model.ticks } : null;
     badge.setRun(record, this._model.runs(cellId), level, live, this._settings.tooltipRuns);
   }
 

@@ -51,7 +51,7 @@ describe('buildIcicleFigure', () => {
 describe('the live line', () => {
   const running = cellStartPayload({ started_at: 100, start_bytes: 10 });
 
-  it('spreads the samples over the running slot by time, from the cell’s start', () => {
+  it('spreads the ticks over the running slot by time, from the cell’s start', () => {
     const line = liveLine(
       running,
       [
@@ -65,15 +65,15 @@ describe('the live line', () => {
   });
 
   it('draws a bounded number of points, the newest always included', () => {
-    const samples = Array.from({ length: 10_000 }, (_, i) => [100 + i / 100, i] as [number, number]);
-    const line = liveLine(running, samples, 0);
+    const ticks = Array.from({ length: 10_000 }, (_, i) => [100 + i / 100, i] as [number, number]);
+    const line = liveLine(running, ticks, 0);
     expect(line.x.length).toBeLessThanOrEqual(MAX_LIVE_POINTS + 1);
     expect(line.y[line.y.length - 1]).toBe(9_999);
     expect(line.x[line.x.length - 1]).toBeCloseTo(0.3);
   });
 
-  it('is drawn while a cell runs with samples', () => {
-    const figure = buildHeapFigure({ cells: [], running, samples: [[101, 20]] }, FALLBACK_THEME);
+  it('is drawn while a cell runs with ticks', () => {
+    const figure = buildHeapFigure({ cells: [], running, ticks: [[101, 20]] }, FALLBACK_THEME);
     expect(figure.data.map((t: any) => t.name)).toEqual(['Peak', 'Heap', 'Live', 'Running']);
   });
 });

@@ -107,13 +107,13 @@ describe('buildHeapFigure', () => {
     expect(layout.shapes).toHaveLength(3);
   });
 
-  it('puts the running cell at its last live sample', () => {
+  it('puts the running cell at its last live tick', () => {
     const running = cellStartPayload({ execution_count: 4, start_bytes: 50_001_000 });
-    const samples = [
+    const ticks = [
       [1, 60_000_000],
       [2, 90_001_000]
     ] as const;
-    const { data } = buildHeapFigure({ ...STATE, running, samples: [...samples] }, THEME);
+    const { data } = buildHeapFigure({ ...STATE, running, ticks: [...ticks] }, THEME);
     const trace = data[3] as any;
     expect(trace.name).toBe('Running');
     expect(trace.y).toEqual([90_001_000]);

@@ -3,7 +3,7 @@
  */
 import type { Config, Data, Layout, Shape } from 'plotly.js-dist-min';
 
-import type { HeapSample, ICellRecord, ICellStart } from '../comm/protocol';
+import type { HeapTick, ICellRecord, ICellStart } from '../comm/protocol';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
 import type { IChartTheme } from './theme';
 
@@ -20,9 +20,9 @@ export interface IHeapChartState {
    */
   readonly running: ICellStart | null;
   /**
-   * Live samples of the running cell, oldest first (optional).
+   * Live ticks of the running cell, oldest first (optional).
    */
-  readonly samples?: ReadonlyArray<HeapSample>;
+  readonly ticks?: ReadonlyArray<HeapTick>;
 }
 
 /**
@@ -59,13 +59,13 @@ export const SLOT_OFFSET = 0.3;
  * - `Peak` (first, one marker per finished execution, at x = its position): hovering shows the
  *   figures, `customdata` holds the cell id;
  * - `Heap`: a line through start (x − 0.3), peak (x) and end (x + 0.3) of every execution;
- * - `Running` (only while a cell runs): its heap now (the last live sample, else its start), at
+ * - `Running` (only while a cell runs): its heap now (the last live tick, else its start), at
  *   the next position.
  */
 export const TRACE_NAMES = { peak: 'Peak', heap: 'Heap', running: 'Running', live: 'Live' } as const;
 
 /**
- * At most this many live samples are drawn (evenly thinned, the newest always kept).
+ * At most this many live ticks are drawn (evenly thinned, the newest always kept).
  */
 export const MAX_LIVE_POINTS = 400;
 
@@ -102,14 +102,14 @@ export function buildHeapFigure(state: IHeapChartState, theme: IChartTheme): IHe
   ];
   const running = state.running;
   if (running) {
-    const samples = state.samples ?? [];
-    const now = samples.length > 0 ? samples[samples.length - 1][1] : running.start_bytes;
-    if (samples.length > 0) {
+    const ticks = state.ticks ?? [];
+    const now = ticks.length > 0 ? ticks[ticks.length - 1][1] : running.start_bytes;
+    if (ticks.length > 0) {
       data.push({
         type: 'scatter',
         name: TRACE_NAMES.live,
         mode: 'lines',
-        ...liveLine(running, samples, cells.length),
+        ...liveLine(running, ticks, cells.length),
         hoverinfo: 'skip',
         line: { color: theme.running, width: 2 }
       });
@@ -203,30 +203,30 @@ export function themedLayout(theme: IChartTheme): Partial<Layout> {
 }
 
 /**
- * The live line of the running cell: its samples spread over its slot by time (the slot's left
- * edge is the cell's start, the right edge the newest sample), thinned to
+ * The live line of the running cell: its ticks spread over its slot by time (the slot's left
+ * edge is the cell's start, the right edge the newest tick), thinned to
  * {@link MAX_LIVE_POINTS}.
  *
  * @param running - the running cell.
- * @param samples - its samples, oldest first.
+ * @param ticks - its ticks, oldest first.
  * @param slot - the running cell's x position.
  * @returns the line's points, starting at the cell's start.
  */
 export function liveLine(
   running: ICellStart,
-  samples: ReadonlyArray<HeapSample>,
+  ticks: ReadonlyArray<HeapTick>,
   slot: number
 ): { x: number[]; y: number[] } {
-  const t0 = Math.min(running.started_at, samples.length > 0 ? samples[0][0] : running.started_at);
-  const t1 = samples.length > 0 ? samples[samples.length - 1][0] : t0;
+  const t0 = Math.min(running.started_at, ticks.length > 0 ? ticks[0][0] : running.started_at);
+  const t1 = ticks.length > 0 ? ticks[ticks.length - 1][0] : t0;
   const span = t1 - t0 > 1e-6 ? t1 - t0 : 1;
-  const step = Math.max(1, Math.ceil(samples.length / MAX_LIVE_POINTS));
+  const step = Math.max(1, Math.ceil(ticks.length / MAX_LIVE_POINTS));
   const x = [slot - SLOT_OFFSET];
   const y = [running.start_bytes];
-  for (let i = 0; i < samples.length; i += step) {
-    const at = i + step >= samples.length ? samples.length - 1 : i;
-    x.push(slot - SLOT_OFFSET + (2 * SLOT_OFFSET * (samples[at][0] - t0)) / span);
-    y.push(samples[at][1]);
+  for (let i = 0; i < ticks.length; i += step) {
+    const at = i + step >= ticks.length ? ticks.length - 1 : i;
+    x.push(slot - SLOT_OFFSET + (2 * SLOT_OFFSET * (ticks[at][0] - t0)) / span);
+    y.push(ticks[at][1]);
   }
   return { x, y };
 }

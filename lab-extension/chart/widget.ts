@@ -49,7 +49,7 @@ export class HeapChart extends PlotWidget {
   }
 
   /**
-   * How many times a second the chart may redraw for live samples (default 10).
+   * How many times a second the chart may redraw for live ticks (default 10).
    */
   get liveRate(): number {
     return this._liveRate;
@@ -121,11 +121,11 @@ export class HeapChart extends PlotWidget {
     if (args.kind === 'detail' || args.kind === 'retained') {
       return;
     }
-    if (args.kind !== 'samples') {
+    if (args.kind !== 'ticks') {
       this.update();
       return;
     }
-    // Live samples: at most `liveRate` redraws a second (Lumino also conflates update requests
+    // Live ticks: at most `liveRate` redraws a second (Lumino also conflates update requests
     // into one per animation frame).
     if (this._liveTimer !== null) {
       return;

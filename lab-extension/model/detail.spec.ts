@@ -1,8 +1,8 @@
 import { HeapModel } from './model';
 import { cellPayload, cellStartPayload, sitePayload, statusPayload } from '../testing/fixtures';
 
-describe('HeapModel: live samples, cell detail and retained-by-cell', () => {
-  it('collects the running cell’s samples and drops them when it ends', () => {
+describe('HeapModel: live ticks, cell detail and retained-by-cell', () => {
+  it('collects the running cell’s ticks and drops them when it ends', () => {
     const model = new HeapModel();
     const kinds: string[] = [];
     model.changed.connect((_, args) => kinds.push(args.kind));
@@ -17,20 +17,20 @@ describe('HeapModel: live samples, cell detail and retained-by-cell', () => {
     });
     model.apply({ type: 'ticks', seq: 8, ticks: [[3, 99]] });
     model.apply({ type: 'ticks', seq: 7, ticks: [[3, 30]] });
-    expect(model.samples).toEqual([
+    expect(model.ticks).toEqual([
       [1, 10],
       [2, 20],
       [3, 30]
     ]);
     model.apply({ type: 'cell', cell: cellPayload({ seq: 7 }) });
-    expect(model.samples).toEqual([]);
-    expect(kinds).toEqual(['cell-start', 'samples', 'samples', 'cell']);
+    expect(model.ticks).toEqual([]);
+    expect(kinds).toEqual(['cell-start', 'ticks', 'ticks', 'cell']);
   });
 
-  it('ignores samples when no cell runs', () => {
+  it('ignores ticks when no cell runs', () => {
     const model = new HeapModel();
     model.apply({ type: 'ticks', seq: 1, ticks: [[1, 10]] });
-    expect(model.samples).toEqual([]);
+    expect(model.ticks).toEqual([]);
   });
 
   it('keeps cell_detail answers by seq and prefers them to the short record', () => {

@@ -114,10 +114,10 @@ describe('HeapModel', () => {
     expect(model.running).toBeNull();
   });
 
-  it('keeps the live samples of the running cell only', () => {
+  it('keeps the live ticks of the running cell only', () => {
     const { model, changes } = watchedModel();
     model.apply({ type: 'ticks', seq: 1, ticks: [[1, 10]] });
-    expect(model.samples).toEqual([]);
+    expect(model.ticks).toEqual([]);
     model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'a', seq: 2 }) });
     model.apply({
       type: 'ticks',
@@ -129,17 +129,17 @@ describe('HeapModel', () => {
     });
     model.apply({ type: 'ticks', seq: 9, ticks: [[3, 99]] });
     model.apply({ type: 'ticks', seq: 2, ticks: [[3, 30]] });
-    expect(model.samples).toEqual([
+    expect(model.ticks).toEqual([
       [1, 10],
       [2, 20],
       [3, 30]
     ]);
-    expect(changes.filter(c => c.kind === 'samples')).toEqual([
-      { kind: 'samples', cellId: 'a' },
-      { kind: 'samples', cellId: 'a' }
+    expect(changes.filter(c => c.kind === 'ticks')).toEqual([
+      { kind: 'ticks', cellId: 'a' },
+      { kind: 'ticks', cellId: 'a' }
     ]);
     model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'a', seq: 2 }) });
-    expect(model.samples).toEqual([]);
+    expect(model.ticks).toEqual([]);
   });
 
   it('lists cells without an id but does not index them', () => {

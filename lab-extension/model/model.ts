@@ -4,7 +4,7 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { HeapSample, ICellRecord, ICellStart, IProfilerStatus, IRetained, KernelMessage } from '../comm/protocol';
+import type { HeapTick, ICellRecord, ICellStart, IProfilerStatus, IRetained, KernelMessage } from '../comm/protocol';
 
 /**
  * The per-kernel heap model: every finished execution in execution order, the running cell and
@@ -34,10 +34,10 @@ export class HeapModel implements IDisposable {
   }
 
   /**
-   * The live samples of the running cell, oldest first (empty when no cell runs).
+   * The live ticks of the running cell, oldest first (empty when no cell runs).
    */
-  get samples(): ReadonlyArray<HeapSample> {
-    return this._samples;
+  get ticks(): ReadonlyArray<HeapTick> {
+    return this._ticks;
   }
 
   /**
@@ -131,7 +131,7 @@ export class HeapModel implements IDisposable {
         break;
       case 'cell_start':
         this._running = message.cell;
-        this._samples = [];
+        this._ticks = [];
         this._emit('cell-start', message.cell.cell_id);
         break;
       case 'ticks': {
@@ -139,8 +139,8 @@ export class HeapModel implements IDisposable {
         if (!running || (message.seq !== null && running.seq !== undefined && message.seq !== running.seq)) {
           return;
         }
-        this._samples = this._samples.concat(message.ticks).slice(-Private.MAX_SAMPLES);
-        this._emit('samples', running.cell_id);
+        this._ticks = this._ticks.concat(message.ticks).slice(-Private.MAX_TICKS);
+        this._emit('ticks', running.cell_id);
         break;
       }
       case 'cell':
@@ -150,7 +150,7 @@ export class HeapModel implements IDisposable {
       case 'history':
         this._status = message.status;
         this._running = message.running;
-        this._samples = [];
+        this._ticks = [];
         this._cells = [];
         this._byCellId.clear();
         this._details.clear();
@@ -183,7 +183,7 @@ export class HeapModel implements IDisposable {
   clear(): void {
     this._status = null;
     this._running = null;
-    this._samples = [];
+    this._ticks = [];
     this._cells = [];
     this._byCellId.clear();
     this._details.clear();
@@ -209,7 +209,7 @@ export class HeapModel implements IDisposable {
   private _addCell(cell: ICellRecord): void {
     if (this._running && Private.sameRun(this._running, cell)) {
       this._running = null;
-      this._samples = [];
+      this._ticks = [];
     }
     const runs = cell.cell_id === null ? null : (this._byCellId.get(cell.cell_id) ?? []);
     const known = Private.findRun(this._cells, cell);
@@ -235,7 +235,7 @@ export class HeapModel implements IDisposable {
 
   private _status: IProfilerStatus | null = null;
   private _running: ICellStart | null = null;
-  private _samples: HeapSample[] = [];
+  private _ticks: HeapTick[] = [];
   private _cells: ICellRecord[] = [];
   private _byCellId = new Map<string, ICellRecord[]>();
   private _details = new Map<number, ICellRecord | null>();
@@ -249,12 +249,12 @@ export class HeapModel implements IDisposable {
  */
 export namespace HeapModel {
   /**
-   * What changed: the status, a cell started, live samples of the running cell arrived, a cell
+   * What changed: the status, a cell started, live ticks of the running cell arrived, a cell
    * finished, the whole state was replaced from the kernel (`history`), or it was forgotten
    * (`clear`), a `cell_detail` answer arrived (`detail`), the retained-by-cell view changed
    * (`retained`).
    */
-  export type ChangeKind = 'status' | 'cell-start' | 'samples' | 'cell' | 'history' | 'clear' | 'detail' | 'retained';
+  export type ChangeKind = 'status' | 'cell-start' | 'ticks' | 'cell' | 'history' | 'clear' | 'detail' | 'retained';
 
   /**
    * The arguments of {@link HeapModel.changed}.
@@ -265,7 +265,7 @@ export namespace HeapModel {
      */
     readonly kind: ChangeKind;
     /**
-     * The cell concerned by `cell-start`, `samples`, `cell` and `detail`; null otherwise or
+     * The cell concerned by `cell-start`, `ticks`, `cell` and `detail`; null otherwise or
      * without an id.
      */
     readonly cellId: string | null;
@@ -281,9 +281,9 @@ export namespace HeapModel {
  */
 namespace Private {
   /**
-   * How many live samples of the running cell are kept.
+   * How many live ticks of the running cell are kept.
    */
-  export const MAX_SAMPLES = 10_000;
+  export const MAX_TICKS = 10_000;
 
   /**
    * How many `cell_detail` answers are kept.

@@ -84,7 +84,7 @@ export class CellDetailView extends SessionView {
   }
 
   protected onModelChanged(_: HeapModel, args: HeapModel.IChangedArgs): void {
-    if (args.kind === 'samples' || args.kind === 'status' || args.kind === 'retained' || args.kind === 'cell-start') {
+    if (args.kind === 'ticks' || args.kind === 'status' || args.kind === 'retained' || args.kind === 'cell-start') {
       return;
     }
     if (args.kind === 'detail' && args.seq !== this._seq) {

@@ -81,8 +81,8 @@ export function panelStatus(session: IHeapSession | null, trans: TranslationBund
     return info(trans.__('Run a cell to see its heap.'));
   }
   const last = model.cells[model.cells.length - 1];
-  const sample = model.samples[model.samples.length - 1];
-  const heapNow = formatBytes(model.running ? (sample ? sample[1] : model.running.start_bytes) : last.end_bytes);
+  const tick = model.ticks[model.ticks.length - 1];
+  const heapNow = formatBytes(model.running ? (tick ? tick[1] : model.running.start_bytes) : last.end_bytes);
   if (model.running) {
     return info(
       trans.__('Cell [%1] is running · heap %2', String(model.running.execution_count ?? '?'), heapNow),
