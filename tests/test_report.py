@@ -53,7 +53,9 @@ def test_report_of_a_notebook(installed, tmp_path):
     run, data = report(path)
     assert run.returncode == 0, run.stderr
     assert "[1/3]" in run.stderr and "[3/3]" in run.stderr
-    assert data["heapscope_report"] == 1
+    from heapscope.report import REPORT_VERSION
+
+    assert data["heapscope_report"] == REPORT_VERSION
     assert data["kernel"]["status"]["active"] is True
     assert data["outcome"] == {"status": "ok", "message": None, "failed_cell": None}
     cells = data["cells"]
