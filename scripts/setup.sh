@@ -15,6 +15,7 @@ step() { printf '\n==> %s\n' "$*"; }
 apt_need=()
 command -v make >/dev/null || apt_need+=(make)
 command -v gcc >/dev/null || apt_need+=(gcc)
+command -v clang-format >/dev/null || apt_need+=(clang-format)  # `make -C shim test` checks the C format
 command -v node >/dev/null || apt_need+=(nodejs)
 command -v npm >/dev/null || apt_need+=(npm)
 [ "$WITH_TESTS" = 1 ] && [ ! -x /usr/bin/chromium ] && apt_need+=(chromium)

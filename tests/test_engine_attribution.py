@@ -1,5 +1,6 @@
 """The engine end to end: scripts run under the preloaded shim with heapscope._bridge, on every
-CPython 3.9-3.13 found (pyenv) and on Debian's /usr/bin/python3, in exact and default mode.
+CPython 3.9-3.13 found (pyenv, discovered by tests/envs.py) and on the system's python3, in exact and default
+mode.
 
 Build first: ``make -C shim lib bridges``. Each test runs a small script in a fresh interpreter
 (LD_PRELOAD=shim/build/libheapscope.so HEAPSCOPE_ENABLE=1, PYTHONPATH=shim/build/bridge) that prints
@@ -17,24 +18,30 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-LIB = ROOT / "shim" / "build" / "libheapscope.so"
-BRIDGES = ROOT / "shim" / "build" / "bridge"
+from envs import pyenv_pythons, system_python
 
-PYTHONS = {
-    "3.9": "/root/.pyenv/versions/3.9.18/bin/python3",
-    "3.10": "/root/.pyenv/versions/3.10.13/bin/python3",
-    "3.11": "/root/.pyenv/versions/3.11.7/bin/python3",
-    "3.12": "/root/.pyenv/versions/3.12.1/bin/python3",
-    "3.13": "/root/.pyenv/versions/3.13.0/bin/python3",
-    "debian-3.11": "/usr/bin/python3",
-}
+ROOT = Path(__file__).resolve().parent.parent
+#: The shim build to test (HS_SHIM_BUILD: another build folder, e.g. of an older checkout, to see a test fail).
+BUILD = Path(os.environ.get("HS_SHIM_BUILD") or ROOT / "shim" / "build")
+LIB = BUILD / "libheapscope.so"
+BRIDGES = BUILD / "bridge"
+
+def _discover() -> dict:
+    found = {f"{major}.{minor}": str(path) for (major, minor), path in pyenv_pythons().items()
+             if (3, 9) <= (major, minor) <= (3, 13)}
+    system = system_python()
+    if system is not None and (3, 9) <= system[0] <= (3, 13):
+        found[f"system-{system[0][0]}.{system[0][1]}"] = str(system[1])
+    return found
+
+
+PYTHONS = _discover()
 
 
 def _python(name: str) -> str:
-    exe = PYTHONS[name]
+    exe = PYTHONS.get(name) or ""
     if not os.access(exe, os.X_OK):
-        pytest.skip(f"{exe} is not installed")
+        pytest.skip(f"no Python {name} on this machine")
     if not LIB.exists():
         pytest.fail(f"{LIB} is missing: run `make -C shim lib bridges`")
     suffix = subprocess.run([exe, "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"],
@@ -50,7 +57,7 @@ def run_script(python: str, body: str, tmp_path: Path, *args: str, extra_files: 
         import json, sys
         import _bridge
         def innermost(sid):
-            ep, frames = _bridge.stack(sid)
+            run, frames = _bridge.stack(sid)
             return frames[0] if frames else ("", "", 0)
         def by_line(sites, path, line, pos=0):
             """bytes of the sites whose frame number `pos` (0 = innermost) is path:line"""
@@ -60,8 +67,8 @@ def run_script(python: str, body: str, tmp_path: Path, *args: str, extra_files: 
                 if len(frames) > pos and frames[pos][0] == path and frames[pos][2] == line:
                     total += nbytes
             return total
-        def live_sites():
-            return [(sid, b) for sid, ep, b, c in _bridge.live()]
+        def alive_sites():
+            return [(sid, b) for sid, run, b, c in _bridge.alive()]
         OUT = {}
     ''')
     script = tmp_path / "script.py"
@@ -109,13 +116,13 @@ ATTRIBUTION = '''
     t.start()
     t.join()  # L:join
 
-    live = live_sites()
-    OUT["bytearray"] = by_line(live, here, L_bytearray)
-    OUT["callee"] = by_line(live, helper.__file__, helper.LINE)
-    OUT["caller"] = by_line(live, here, L_caller, pos=1)
-    OUT["dicts"] = by_line(live, here, L_dicts)
-    OUT["thread"] = by_line(live, here, L_thread)
-    OUT["thread_join"] = sum(b for sid, b in live if any(f[2] == L_join and f[0] == here for f in _bridge.stack(sid)[1]))
+    alive = alive_sites()
+    OUT["bytearray"] = by_line(alive, here, L_bytearray)
+    OUT["callee"] = by_line(alive, helper.__file__, helper.LINE)
+    OUT["caller"] = by_line(alive, here, L_caller, pos=1)
+    OUT["dicts"] = by_line(alive, here, L_dicts)
+    OUT["thread"] = by_line(alive, here, L_thread)
+    OUT["thread_join"] = sum(b for sid, b in alive if any(f[2] == L_join and f[0] == here for f in _bridge.stack(sid)[1]))
     st = _bridge.stats()
     OUT["stats"] = {k: st[k] for k in ("tracked_blocks", "profiler_bytes", "degraded", "mode", "collisions")}
 '''
@@ -191,12 +198,11 @@ PEAK = '''
     peak = [(sid, b) for sid, b, c in cell["at_peak"]]
     OUT["peak_temp"] = by_line(peak, here, L_temp)
     OUT["peak_bytes"] = cell["peak_bytes"] - cell["start_bytes"]
-    live = live_sites()
-    OUT["live_temp"] = by_line(live, here, L_temp)
-    OUT["live_keep"] = by_line(live, here, L_keep)
-    OUT["live_mmap"] = by_line(live, here, L_mmap)
-    s = _bridge.samples()
-    OUT["samples"] = len(s)
+    alive = alive_sites()
+    OUT["alive_temp"] = by_line(alive, here, L_temp)
+    OUT["alive_keep"] = by_line(alive, here, L_keep)
+    OUT["alive_mmap"] = by_line(alive, here, L_mmap)
+    OUT["ticks"] = len(_bridge.ticks())
 '''
 
 
@@ -207,12 +213,12 @@ def test_peak_temporary_and_gil_released(name, tmp_path):
     assert out["peak_bytes"] >= 200_000_000, out
     # (default mode: a small object the line also made, e.g. a dict resize, may be sampled with a
     # weight of ~64 KiB; the 200 MB temporary itself must be gone)
-    assert out["live_temp"] < 1_000_000, out
-    assert abs(out["live_keep"] - 5_000_000) <= 50_000, out
-    if out["live_mmap"] or name in ("3.12", "3.13"):
+    assert out["alive_temp"] < 1_000_000, out
+    assert abs(out["alive_keep"] - 5_000_000) <= 50_000, out
+    if out["alive_mmap"] or name in ("3.12", "3.13"):
         # mmap.mmap allocates with the GIL released since 3.12
-        assert abs(out["live_mmap"] - 80_000_000) <= 8192, out
-    assert out["samples"] >= 1, out
+        assert abs(out["alive_mmap"] - 80_000_000) <= 8192, out
+    assert out["ticks"] >= 1, out
 
 
 LZMA = '''
@@ -258,10 +264,10 @@ COEXIST = '''
     OUT["stats_ok"] = _bridge.stats()["installed"]   # re-checks the PEP 445 wrappers
     objs2 = [(i, str(i)) for i in range(200_000)]  # L:objs2
     big = bytearray(10_000_000)  # L:big
-    live = live_sites()
-    OUT["objs1"] = by_line(live, here, L_objs1)
-    OUT["objs2"] = by_line(live, here, L_objs2)
-    OUT["big"] = by_line(live, here, L_big)
+    alive = alive_sites()
+    OUT["objs1"] = by_line(alive, here, L_objs1)
+    OUT["objs2"] = by_line(alive, here, L_objs2)
+    OUT["big"] = by_line(alive, here, L_big)
     OUT["profile_calls"] = len(calls)
 '''
 
@@ -308,7 +314,8 @@ def test_default_mode_import_and_churn_does_not_corrupt_the_heap(tmp_path):
         subprocess.run([python, "-c", "import numpy, pandas"], check=True, capture_output=True)
     except subprocess.CalledProcessError:
         pytest.skip(f"numpy/pandas are not installed for {python}")
-    _python("3.11")  # library and bridges are built
+    if not LIB.exists():
+        pytest.fail(f"{LIB} is missing: run `make -C shim lib bridges`")
     for i in range(8):
         out = run_script(python, CHURN, tmp_path)
         assert out["stats"] is True and out["s"] > 0, out
@@ -333,7 +340,7 @@ GIL_RELEASED_IN_DEAD_CODE = '''
         generated("kept", k, True)
         generated("dies", k, False)  # f's code object dies with no Python allocation in between
     found = {}
-    for sid, nbytes in live_sites():
+    for sid, nbytes in alive_sites():
         name = innermost(sid)[0]
         if name.startswith(("<kept", "<dies", "<freed")):
             found[name] = found.get(name, 0) + nbytes

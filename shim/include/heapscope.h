@@ -27,12 +27,13 @@
 extern "C" {
 #endif
 
-/** ABI version of this header; bump on any incompatible change to the structs or functions. */
-#define HEAPSCOPE_ABI_VERSION 1
+/** ABI version of this header; bump on any incompatible change to the structs or functions.
+ *  2: the glossary renames (run, ticker, alive), settings, agent memory, reconcile. */
+#define HEAPSCOPE_ABI_VERSION 2
 
 /** Counters of the tracked heap. All sizes in bytes. */
 struct heapscope_stats {
-    uint64_t current_bytes;   /* bytes live now */
+    uint64_t current_bytes;   /* bytes alive now */
     uint64_t peak_bytes;      /* highest current_bytes since the last heapscope_reset_peak() */
     uint64_t allocated_bytes; /* bytes allocated since load (monotonic) */
     uint64_t freed_bytes;     /* bytes freed since load (monotonic) */
@@ -61,11 +62,12 @@ uint64_t heapscope_reset_peak(void);
  *  The process is never harmed. Added in ABI 1 (additive; check with dlsym before calling). */
 int heapscope_degraded(void);
 
-
-/* ==== The engine (issue 3): attribution of allocations to Python stacks =========================
+/* ==== The engine: attribution of allocations to Python stacks ==================================
  *
- * Added in ABI 1 (additive: find each function with dlsym before use). Used by the per-Python-version
- * bridge extension heapscope._bridge (shim/bridge/), and by the C tests. Design: docs/engine.md.
+ * Used by the per-Python-version bridge extension heapscope._bridge (shim/bridge/), and by the C
+ * tests. Design: docs/engine.md. Words: a *run* is one execution of one cell (or a whole script);
+ * the *ticker* is the native thread that reads the heap total N times a second (one reading: a
+ * *tick*); *alive* means allocated and not freed yet.
  *
  * Thread-safety: every function may be called from any thread. heapscope_engine_install,
  * heapscope_cell_begin/end and heapscope_set_locator are meant for one controlling thread (the
@@ -80,17 +82,20 @@ struct heapscope_frame {
     uint32_t pad;
 };
 
-#define HEAPSCOPE_FRAME_ROOT 0u      /* the epoch root: lasti = epoch (never returned by heapscope_stack) */
-#define HEAPSCOPE_FRAME_ARENAS 1u    /* "<pymalloc arenas>": arena bytes minus attributed small objects */
-#define HEAPSCOPE_FRAME_NATIVE 2u    /* "<native thread>": a thread without Python frames, spawner unknown */
-#define HEAPSCOPE_FRAME_NOPYTHON 3u  /* "<no Python frame>": a Python thread outside any frame */
+#define HEAPSCOPE_FRAME_ROOT      0u /* the run root: lasti = run (never returned by heapscope_stack) */
+#define HEAPSCOPE_FRAME_ARENAS    1u /* "<pymalloc arenas>": arena bytes minus attributed small objects */
+#define HEAPSCOPE_FRAME_NATIVE    2u /* "<native thread>": a thread without Python frames, spawner unknown */
+#define HEAPSCOPE_FRAME_NOPYTHON  3u /* "<no Python frame>": a Python thread outside any frame */
 #define HEAPSCOPE_FRAME_TRUNCATED 4u /* "<truncated>": the stack table could not grow (degraded) */
-#define HEAPSCOPE_FRAME_FREED 5u     /* "<freed code>": a code object that died before it could be pinned */
-#define HEAPSCOPE_PSEUDO_MAX 4096u
+#define HEAPSCOPE_FRAME_FREED     5u /* "<freed code>": a code object that died before it could be pinned */
+#define HEAPSCOPE_FRAME_GAP       6u /* "<frames omitted>": frames of a too deep stack were left out here */
+#define HEAPSCOPE_PSEUDO_MAX      4096u
 
 /** Locator: fills out[0..] with the calling thread's Python frames, innermost first, at most max;
  *  returns how many (0: a Python thread with no frame), or -1 when the thread has no Python thread
- *  state. Called inside allocation hooks: it must not allocate, lock, or call the Python API. */
+ *  state. A chain deeper than max keeps its innermost max - 2 frames, then a HEAPSCOPE_FRAME_GAP
+ *  frame, then the cell frame (the bridge's set_cell_anchors; so the cell that allocated is never lost).
+ *  Called inside allocation hooks: it must not allocate, lock, or call the Python API. */
 typedef int (*heapscope_locator_fn)(struct heapscope_frame *out, int max);
 /** Pin: called with a code pointer (>= HEAPSCOPE_PSEUDO_MAX) before the engine creates a stack node
  *  that refers to it, so that the object stays alive. Returns 1 when the object is pinned; 2 when it
@@ -106,24 +111,37 @@ typedef int (*heapscope_pin_fn)(uintptr_t code);
 typedef void (*heapscope_drain_fn)(uintptr_t freeing);
 
 #define HEAPSCOPE_MODE_DEFAULT 0 /* >= exact_threshold exact, smaller sampled (Poisson, byte-weighted) */
-#define HEAPSCOPE_MODE_EXACT 1   /* every allocation in the table */
+#define HEAPSCOPE_MODE_EXACT   1 /* every allocation in the table */
 
 struct heapscope_config {
     int mode;                 /* HEAPSCOPE_MODE_* */
     int max_depth;            /* frames per stack, 1..HEAPSCOPE_MAX_DEPTH */
     uint64_t exact_threshold; /* default mode: allocations of at least this many bytes are exact */
     uint64_t sample_interval; /* default mode: mean bytes between samples (fixed by the first install) */
-    unsigned sampler_hz;      /* native sampler frequency (0: do not start it) */
+    unsigned tick_hz;         /* ticker frequency (0: do not start it) */
 };
 #define HEAPSCOPE_MAX_DEPTH 64
 
+/** The settings of this process: the defaults, overridden by the environment at load time
+ *  (HEAPSCOPE_MODE default|exact, HEAPSCOPE_EXACT_THRESHOLD 1..2^40, HEAPSCOPE_SAMPLE_INTERVAL
+ *  1..2^30, HEAPSCOPE_MAX_DEPTH 1..64: decimal integers). A value that is not valid is ignored (the
+ *  default is used) and described in heapscope_settings_errors(). */
+void heapscope_settings(struct heapscope_config *out);
+/** One line per rejected setting ("HEAPSCOPE_X='v' is not ...; using D"), "" when there is none. */
+const char *heapscope_settings_errors(void);
+
 /** Turns attribution on (or changes mode/threshold/depth). Returns 0, or -1 (bad arguments, or a
- *  different sample_interval than the first install: it cannot change while sampled blocks live). */
+ *  different sample_interval than the first install: it cannot change while sampled blocks are alive). */
 int heapscope_engine_install(const struct heapscope_config *cfg);
-/** Memory for the bridge's own bookkeeping (its set of pinned code objects): mapped with the real
+/** Memory for the bridge's own bookkeeping (its set of pinned code objects): mapped with libc's
  *  mmap, so it is not counted in the program's heap but in the engine's profiler_bytes. */
 void *heapscope_profiler_map(size_t bytes);
 void heapscope_profiler_unmap(void *p, size_t bytes);
+/** The calling thread does the profiler's own work between begin and end (nestable): the heap blocks
+ *  it allocates meanwhile are profiler memory (agent_bytes, in profiler_bytes), not the program's heap,
+ *  until they are freed (by any thread). Needs the engine installed (before: no effect). */
+void heapscope_agent_begin(void);
+void heapscope_agent_end(void);
 /** Code objects that died before they could be pinned (the drain found them freed): the nodes that
  *  refer to them read as HEAPSCOPE_FRAME_FREED from now on, and a new code object at one of those
  *  addresses gets nodes of its own. Scans every node once (called rarely, with the GIL). */
@@ -140,7 +158,8 @@ struct heapscope_allocator {
     void (*free)(void *ctx, void *ptr);
 };
 /** Fills *hook with an allocator that records pymalloc-served blocks and forwards to *orig (copied).
- *  Returns 0, or -1 when no wrapper slot is left (64). Install *hook with PyMem_SetAllocator. */
+ *  Returns 0, or -1 when no wrapper slot is left (64). Install *hook with PyMem_SetAllocator.
+ *  While a wrapper is installed, alloc_count/free_count include the blocks pymalloc serves. */
 int heapscope_pymem_wrap(const struct heapscope_allocator *orig, struct heapscope_allocator *hook);
 /** Number of calls that went through any wrapper so far (to check a wrapper is still in the chain). */
 uint64_t heapscope_pymem_calls(void);
@@ -148,49 +167,56 @@ uint64_t heapscope_pymem_calls(void);
 /** A stack's counters. bytes/count are estimates in default mode for sampled allocations. */
 struct heapscope_site {
     uint32_t stack;
-    uint32_t epoch;
+    uint32_t run;
     int64_t bytes;
     int64_t count;
 };
 
 struct heapscope_cell {
-    uint64_t epoch, start_bytes, peak_bytes, end_bytes;
+    uint64_t run, start_bytes, peak_bytes, end_bytes;
     uint64_t allocated_bytes, freed_bytes, alloc_count, free_count;
 };
 
-/** Opens a new epoch (cell): resets the peak, returns the epoch id (1, 2, ...). */
+/** Opens a new run (cell): resets the peak, returns the run id (1, 2, ...). */
 uint32_t heapscope_cell_begin(void);
-/** Closes the current epoch: fills *out and sites[] with every stack's contribution at the epoch's
- *  high-water mark (nonzero ones, unsorted). Returns the number of sites, or -(needed) when cap is
- *  too small (then nothing is closed: call again with a bigger buffer). */
+/** Closes the current run: fills *out and sites[] with the contribution of each of *this run's*
+ *  stacks at the run's high-water mark (nonzero ones, unsorted). Costs O(stacks of this run), not of
+ *  the session. Returns the number of sites, or -(needed) when cap is too small (then nothing is
+ *  closed: call again with a bigger buffer). Both cell_begin and cell_end first reconcile the
+ *  anonymous mappings (heapscope_reconcile). */
 long heapscope_cell_end(struct heapscope_cell *out, struct heapscope_site *sites, size_t cap);
-/** Live attributed memory per stack (nonzero ones); epoch < 0: all epochs. Same return convention. */
-long heapscope_live(long epoch, struct heapscope_site *sites, size_t cap);
+/** Alive attributed memory per stack (nonzero ones); run < 0: all runs. Same return convention. */
+long heapscope_alive(long run, struct heapscope_site *sites, size_t cap);
 /** Frames of a stack, innermost first (at most cap); returns the depth or -1 for an unknown id. */
-int heapscope_stack(uint32_t stack, uint32_t *epoch, struct heapscope_frame *out, int cap);
+int heapscope_stack(uint32_t stack, uint32_t *run, struct heapscope_frame *out, int cap);
+/** Drops the tracked anonymous mappings that no longer exist (unmapped behind the shim's back, e.g. by
+ *  a raw syscall(SYS_munmap)), found by reading /proc/self/maps; returns the bytes dropped (a free). */
+uint64_t heapscope_reconcile(void);
 
-struct heapscope_sample {
-    double time;     /* unix time, seconds */
-    uint64_t bytes;  /* current_bytes */
+struct heapscope_tick {
+    double time;    /* unix time, seconds */
+    uint64_t bytes; /* current_bytes */
 };
-/** Starts the native sampler thread if not running (hz 1..1000). Returns 0 or -1. */
-int heapscope_sampler_start(unsigned hz);
-/** Copies the samples taken since the previous call (oldest first, at most cap). */
-size_t heapscope_samples(struct heapscope_sample *out, size_t cap);
+/** Starts the ticker thread if not running (hz 1..1000). Returns 0 or -1. */
+int heapscope_ticker_start(unsigned hz);
+/** Copies the ticks taken since the previous call (oldest first, at most cap). */
+size_t heapscope_ticks(struct heapscope_tick *out, size_t cap);
 
 struct heapscope_engine_stats {
     int32_t installed, mode;
-    uint32_t epoch, max_depth;
+    uint32_t run, max_depth;
     uint64_t exact_threshold, sample_interval;
-    uint64_t tracked_blocks;   /* entries in the pointer table */
-    uint64_t table_bytes;      /* memory of the pointer table */
-    uint64_t profiler_bytes;   /* all memory the engine mapped for itself */
-    uint64_t stack_nodes;      /* nodes of the stack trie */
-    int64_t attributed_bytes;  /* sum of the live per-stack bytes */
-    uint64_t collisions;       /* allocations at an address still in the table (a missed free) */
-    uint64_t untracked;        /* allocations not recorded because the table could not grow */
-    uint64_t samples_taken;    /* native sampler */
-    int32_t sampler_running, pad;
+    uint64_t tracked_blocks;  /* entries in the pointer table */
+    uint64_t table_bytes;     /* memory of the pointer table */
+    uint64_t profiler_bytes;  /* all memory the engine mapped for itself, plus agent_bytes */
+    uint64_t stack_nodes;     /* nodes of the stack trie */
+    int64_t attributed_bytes; /* sum of the alive per-stack bytes */
+    uint64_t collisions;      /* allocations at an address still in the table (a missed free) */
+    uint64_t untracked;       /* allocations not recorded because the table could not grow */
+    uint64_t ticks_taken;     /* ticker */
+    int32_t ticker_running, pad;
+    uint64_t agent_bytes;    /* heap blocks the agent allocated (heapscope_agent_begin), alive */
+    uint64_t unmapped_bytes; /* anonymous mappings found gone by heapscope_reconcile, in total */
 };
 void heapscope_engine_stats(struct heapscope_engine_stats *out);
 /** Why the engine is degraded (NULL when it is not). heapscope_degraded() covers it too. */

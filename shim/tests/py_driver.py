@@ -44,7 +44,7 @@ def main():
         lib.heapscope_get_stats(ctypes.byref(s))
         return s
 
-    check(f"{tag}: abi 1, active, version", lib.heapscope_abi_version() == 1 and lib.heapscope_active() == 1
+    check(f"{tag}: abi 2, active, version", lib.heapscope_abi_version() == 2 and lib.heapscope_active() == 1
           and lib.heapscope_version(), f"abi {lib.heapscope_abi_version()} active {lib.heapscope_active()}")
     check(f"{tag}: environment cleaned", "HEAPSCOPE_ENABLE" not in os.environ
           and "libheapscope" not in os.environ.get("LD_PRELOAD", ""), repr(os.environ.get("LD_PRELOAD")))

@@ -47,6 +47,13 @@ exports_ok() {
 bind_now_no_python() {
   readelf -d "$LIB" | grep -q 'BIND_NOW' && ! readelf -d "$LIB" | grep -qi 'python'
 }
+check "layers: no lower layer uses a higher one, no circle (tests/check_layers.py)" python3 tests/check_layers.py "$B"
+if command -v clang-format >/dev/null; then
+  check "C sources formatted as .clang-format says (make format)" bash tests/check_format.sh
+else
+  echo "[build] not ok - clang-format is not installed (apt-get install clang-format; scripts/setup.sh does)"
+  fail=$((fail + 1))
+fi
 check "exports only the hooks and heapscope_*" exports_ok
 check "linked -z now, no libpython" bind_now_no_python
 check "non-Python programs run with the shim preloaded (ls, sh)" \
@@ -57,9 +64,11 @@ run units 60 X=1 -- "$B/tests/test_units" "$LIB"
 for g in counters mmap peak threads fork degraded; do
   run "$g" 300 "${ON[@]}" -- "$B/tests/test_shim" "$g"
 done
-for g in realloc hwm sampling sampler inherit exhaust churn fork big; do
+for g in realloc hwm sampling ticker inherit exhaust churn fork big runs reconcile agent; do
   run "engine-$g" 300 "${ON[@]}" -- "$B/tests/test_engine" "$g"
 done
+run engine-settings 60 "${ON[@]}" HEAPSCOPE_SAMPLE_INTERVAL=-1 HEAPSCOPE_EXACT_THRESHOLD=-1 HEAPSCOPE_MAX_DEPTH=0 \
+  HEAPSCOPE_MODE=fast -- "$B/tests/test_engine" settings
 run env-alone 60 "${ON[@]}" HS_EXPECT_PRELOAD= -- "$B/tests/test_shim" env
 run env-colon 60 LD_PRELOAD="$DUMMY:$LIB" HEAPSCOPE_ENABLE=1 HS_EXPECT_PRELOAD="$DUMMY" -- "$B/tests/test_shim" env
 run env-space 60 LD_PRELOAD="$LIB $DUMMY" HEAPSCOPE_ENABLE=1 HS_EXPECT_PRELOAD="$DUMMY" -- "$B/tests/test_shim" env

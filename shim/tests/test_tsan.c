@@ -4,9 +4,9 @@
  * `make -C shim tsan` (not preloaded: TSan owns malloc). Each thread works on its own address
  * window with a page bitmap as the independent truth, plus a shared window where threads race.
  */
-#include "real.h"
-#include "regions.h"
-#include "stats.h"
+#include "core/libc.h"
+#include "core/stats.h"
+#include "data/regions.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -14,8 +14,8 @@
 #include <string.h>
 
 #define THREADS 8
-#define PAGES 4096 /* per thread window */
-#define OPS 100000
+#define PAGES   4096 /* per thread window */
+#define OPS     100000
 
 static uintptr_t P;
 static int failures;
@@ -80,7 +80,7 @@ static void *run(void *arg)
 
 int main(void)
 {
-    hs_real_resolve();
+    hs_libc_resolve();
     P = hs_page_size();
     static struct w ws[THREADS];
     pthread_t th[THREADS];

@@ -1,11 +1,13 @@
 /*
- * test_units.c — unit tests of two pure parts, compiled straight from their sources (not preloaded):
- *   boot.c  the bootstrap arena (alignment, zero fill, ownership, usable size, exhaustion);
- *   env.c   the LD_PRELOAD editing (only our own entry goes, by name or by inode).
+ * test_units.c — unit tests of pure parts, compiled straight from their sources (not preloaded):
+ *   core/boot.c      the bootstrap arena (alignment, zero fill, ownership, usable size, exhaustion);
+ *   core/env.c       the LD_PRELOAD editing (only our own entry goes, by name or by inode);
+ *   core/settings.c  the validation of HEAPSCOPE_* integers (signs, units, overflow, ranges).
  *   test_units SELF_LIB    SELF_LIB: path of the built libheapscope.so (for the inode case)
  */
-#include "boot.h"
-#include "env.h"
+#include "core/boot.h"
+#include "core/env.h"
+#include "core/settings.h"
 
 #include "check.h"
 
@@ -55,11 +57,14 @@ static void strip_case(const char *in, const char *self, const char *want, int w
 static void test_env(const char *self)
 {
     strip_case("/opt/x/libheapscope.so", "/opt/x/libheapscope.so", "", 1);
-    strip_case("/usr/lib/libjemalloc.so.2:/opt/x/libheapscope.so", "/opt/x/libheapscope.so", "/usr/lib/libjemalloc.so.2", 1);
-    strip_case("/opt/x/libheapscope.so /usr/lib/a.so  /usr/lib/b.so", "/opt/x/libheapscope.so", "/usr/lib/a.so:/usr/lib/b.so", 1);
+    strip_case("/usr/lib/libjemalloc.so.2:/opt/x/libheapscope.so", "/opt/x/libheapscope.so",
+               "/usr/lib/libjemalloc.so.2", 1);
+    strip_case("/opt/x/libheapscope.so /usr/lib/a.so  /usr/lib/b.so", "/opt/x/libheapscope.so",
+               "/usr/lib/a.so:/usr/lib/b.so", 1);
     strip_case("libheapscope.so", "/somewhere/else/libheapscope.so", "", 1);
     strip_case("::/a.so::/y/libheapscope.so::", "/x/libheapscope.so", "/a.so", 1);
-    strip_case("/x/libheapscope.so.bak:/x/mylibheapscope.so", "/x/libheapscope.so", "/x/libheapscope.so.bak:/x/mylibheapscope.so", 0);
+    strip_case("/x/libheapscope.so.bak:/x/mylibheapscope.so", "/x/libheapscope.so",
+               "/x/libheapscope.so.bak:/x/mylibheapscope.so", 0);
     strip_case("", "/x/libheapscope.so", "", 0);
     /* a differently named link to the same file is ours too (matched by inode) */
     char link[] = "/tmp/hs-units-XXXXXX";
@@ -75,11 +80,34 @@ static void test_env(const char *self)
     report("LD_PRELOAD editing: own entry removed by name or inode, others kept in order");
 }
 
+static void test_settings(void)
+{
+    char err[512] = "";
+    uint64_t v = 7;
+    CHECK(hs_settings_parse_u64("X", NULL, 1, 100, &v, err, sizeof err) && v == 7, "unset changed the value");
+    CHECK(hs_settings_parse_u64("X", "  ", 1, 100, &v, err, sizeof err) && v == 7, "blank changed the value");
+    CHECK(hs_settings_parse_u64("X", " 42 ", 1, 100, &v, err, sizeof err) && v == 42, "' 42 ' gave %llu",
+          (unsigned long long)v);
+    CHECK(!err[0], "a good value wrote an error: %s", err);
+    const char *bad[] = {"-1", "+5", "0", "101", "4k", "1e3", "18446744073709551615", "99999999999999999999999", "x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        v = 42;
+        err[0] = '\0';
+        CHECK(!hs_settings_parse_u64("HEAPSCOPE_X", bad[i], 1, 100, &v, err, sizeof err) && v == 42,
+              "%s accepted (value %llu)", bad[i], (unsigned long long)v);
+        CHECK(strstr(err, "HEAPSCOPE_X='") && strstr(err, "is not an integer in 1..100; using 42"), "%s: message %s",
+              bad[i], err);
+    }
+    report("settings: a bad integer (sign, unit, overflow, out of range) is rejected, the default kept, one line says "
+           "why");
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     test_boot();
     test_env(argc > 1 ? argv[1] : "build/libheapscope.so");
+    test_settings();
     printf("# end\n");
     return check_total_failed ? 1 : 0;
 }

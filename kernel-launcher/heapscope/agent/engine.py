@@ -3,14 +3,26 @@
 :func:`connect` imports the bridge and installs it in the requested mode, or returns why attribution is
 unavailable (no bridge built for this Python, the shim not preloaded, ...). Without it everything from
 the totals-only profiler keeps working.
+
+Settings: the shim reads and validates ``HEAPSCOPE_EXACT_THRESHOLD``, ``HEAPSCOPE_SAMPLE_INTERVAL`` and
+``HEAPSCOPE_MAX_DEPTH`` itself when it loads (a bad value is rejected and the default used); this module
+validates ``HEAPSCOPE_MODE``, ``HEAPSCOPE_TOP_N`` and ``HEAPSCOPE_ATTRIBUTION``. Every rejected setting is
+one line in :func:`settings_errors` and in ``Engine.settings_errors``, logged once as a warning (the kernel
+log, and the agent's warnings in the status).
+
+Profiler memory: what the agent allocates inside :meth:`Engine.agent_work` (a context manager, nestable,
+per thread) is counted as profiler memory (``profiler_bytes``), not as the program's heap, until it is
+freed. The engine's own reads (``cell_end``, ``alive``, ``stack``, ``ticks``) run inside it already.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import os
 import sys
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 log = logging.getLogger("heapscope.agent")
 
@@ -20,12 +32,7 @@ ENV_MODE = "HEAPSCOPE_MODE"
 ENV_TOP_N = "HEAPSCOPE_TOP_N"
 #: ``0`` turns line-level attribution off (totals only).
 ENV_ATTRIBUTION = "HEAPSCOPE_ATTRIBUTION"
-
-_INT_SETTINGS = {  # install() keyword -> environment variable (advanced tuning, documented in protocol.md)
-    "exact_threshold": "HEAPSCOPE_EXACT_THRESHOLD",
-    "sample_interval": "HEAPSCOPE_SAMPLE_INTERVAL",
-    "max_depth": "HEAPSCOPE_MAX_DEPTH",
-}
+TOP_N_RANGE = (1, 1000)
 
 
 def mode_from_env(environ=os.environ, default: str = "default") -> Tuple[str, Optional[str]]:
@@ -38,33 +45,97 @@ def mode_from_env(environ=os.environ, default: str = "default") -> Tuple[str, Op
     return default, f"{ENV_MODE}={value!r} is not one of {', '.join(MODES)}; using {default!r}"
 
 
-def top_n_from_env(environ=os.environ, default: int = 20) -> int:
+def _top_n(environ) -> Tuple[int, Optional[str]]:
+    default = 20
+    raw = (environ.get(ENV_TOP_N) or "").strip()
+    if not raw:
+        return default, None
+    lo, hi = TOP_N_RANGE
     try:
-        value = int(environ.get(ENV_TOP_N, default))
+        value = int(raw, 10)
     except ValueError:
-        return default
-    return max(1, min(value, 1000))
+        value = None
+    if value is None or not lo <= value <= hi:
+        return default, f"{ENV_TOP_N}={raw[:40]!r} is not an integer in {lo}..{hi}; using {default}"
+    return value, None
+
+
+def top_n_from_env(environ=os.environ, default: int = 20) -> int:
+    """``HEAPSCOPE_TOP_N`` (1..1000), else ``default`` (a bad value is in :func:`settings_errors`)."""
+    value, problem = _top_n(environ)
+    return default if problem else value
+
+
+def _shim_settings_errors() -> List[str]:
+    """The shim's rejected settings (``heapscope_settings_errors``), read with ctypes: available whether
+    or not the bridge is built for this Python."""
+    try:
+        fn = ctypes.CDLL(None).heapscope_settings_errors
+    except (AttributeError, OSError):
+        return []
+    fn.argtypes = []
+    fn.restype = ctypes.c_char_p
+    raw = fn() or b""
+    return [line for line in raw.decode("utf-8", "replace").splitlines() if line]
+
+
+def settings_errors(environ=os.environ) -> List[str]:
+    """Every HEAPSCOPE_* setting that was rejected (one line each: which, why, what is used instead)."""
+    out = []
+    mode_problem = mode_from_env(environ)[1]
+    if mode_problem:
+        out.append(mode_problem)
+    # the shim checks HEAPSCOPE_MODE too: this module's message says it already
+    out.extend(e for e in _shim_settings_errors() if not e.startswith(ENV_MODE + "="))
+    problem = _top_n(environ)[1]
+    if problem:
+        out.append(problem)
+    raw = (environ.get(ENV_ATTRIBUTION) or "").strip()
+    if raw not in ("", "0", "1"):
+        out.append(f"{ENV_ATTRIBUTION}={raw[:40]!r} is not 0 or 1; using 1 (attribution on)")
+    return out
 
 
 def install_options(environ=os.environ) -> Dict[str, int]:
-    out = {}
-    for key, var in _INT_SETTINGS.items():
-        raw = environ.get(var)
-        if raw:
-            try:
-                out[key] = int(raw)
-            except ValueError:
-                log.warning("heapscope: ignoring %s=%r (not an integer)", var, raw)
-    return out
+    """Kept for callers of the first version: the shim now reads and validates the numeric settings."""
+    return {}
+
+
+def cell_anchors() -> List[Any]:
+    """Code objects whose frame runs a cell's code: the frame just inside the innermost of them is the cell
+    frame that a stack deeper than ``max_depth`` keeps (IPython's ``run_code``; runpy's ``_run_code`` for
+    ``heapscope run``)."""
+    codes = []
+    shell = sys.modules.get("IPython.core.interactiveshell")
+    run_code = getattr(getattr(shell, "InteractiveShell", None), "run_code", None)
+    if run_code is not None and hasattr(run_code, "__code__"):
+        codes.append(run_code.__code__)
+    import runpy
+
+    run = getattr(runpy, "_run_code", None)
+    if run is not None and hasattr(run, "__code__"):
+        codes.append(run.__code__)
+    return codes
 
 
 class Engine:
     """A connected, installed bridge. Methods may be called from any thread (the bridge is thread-safe)."""
 
-    def __init__(self, bridge: Any, mode: str, options: Dict[str, int]):
+    def __init__(self, bridge: Any, mode: str, options: Dict[str, int], settings_errors: Sequence[str] = ()):
         self.bridge = bridge
         self.mode = mode
         self.options = dict(options)
+        #: HEAPSCOPE_* settings that were rejected (one line each), for the status.
+        self.settings_errors: List[str] = list(settings_errors)
+
+    @contextlib.contextmanager
+    def agent_work(self) -> Iterator[None]:
+        """What this thread allocates inside is profiler memory, not the program's heap (until freed)."""
+        self.bridge.agent_begin()
+        try:
+            yield
+        finally:
+            self.bridge.agent_end()
 
     # --- control (shell thread) ----------------------------------------------------------------
 
@@ -81,28 +152,45 @@ class Engine:
         return int(self.bridge.cell_begin())
 
     def cell_end(self) -> Dict[str, Any]:
-        return dict(self.bridge.cell_end())
+        with self.agent_work():
+            return dict(self.bridge.cell_end())
 
     # --- reads (any thread) ----------------------------------------------------------------------
 
     def stats(self) -> Dict[str, Any]:
         return dict(self.bridge.stats())
 
-    def live(self, epoch: Optional[int] = None) -> List[Tuple[int, int, int, int]]:
-        return list(self.bridge.live(epoch) if epoch is not None else self.bridge.live())
+    def alive(self, run: Optional[int] = None) -> List[Tuple[int, int, int, int]]:
+        """``(stack_id, run, bytes, count)`` of the attributed memory alive now (of one run, or all)."""
+        with self.agent_work():
+            return list(self.bridge.alive(run) if run is not None else self.bridge.alive())
 
     def stack(self, stack_id: int) -> Tuple[int, Sequence[Tuple[str, str, int]]]:
-        return self.bridge.stack(stack_id)
+        with self.agent_work():
+            return self.bridge.stack(stack_id)
 
-    def samples(self) -> List[Tuple[float, int]]:
-        return list(self.bridge.samples())
+    def ticks(self) -> List[Tuple[float, int]]:
+        """``(unix time, current_bytes)`` read by the ticker since the previous call."""
+        with self.agent_work():
+            return list(self.bridge.ticks())
+
+    # The names before the glossary (issue 9), until every caller uses alive()/ticks().
+    live = alive
+    samples = ticks
 
 
 def connect(mode: str, shim_active: bool, options: Optional[Dict[str, int]] = None) -> Tuple[Optional[Engine], Optional[str]]:
-    """Import and install the bridge. Returns ``(engine, None)`` or ``(None, reason)``."""
+    """Import and install the bridge. Returns ``(engine, None)`` or ``(None, reason)``.
+
+    Every rejected HEAPSCOPE_* setting is logged once as a warning (and kept in ``Engine.settings_errors``).
+    """
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     if not shim_active:
         return None, "line-level attribution needs the heapscope shim, which is not active in this process"
+    problems = settings_errors()
+    for problem in problems:
+        if not problem.startswith(ENV_MODE + "="):  # the agent's loader warns about the mode itself
+            log.warning("heapscope: %s", problem)
     if os.environ.get(ENV_ATTRIBUTION, "").strip() == "0":
         return None, f"line-level attribution is off ({ENV_ATTRIBUTION}=0); per-cell totals still work"
     try:
@@ -110,9 +198,10 @@ def connect(mode: str, shim_active: bool, options: Optional[Dict[str, int]] = No
     except ImportError as exc:
         return None, (f"line-level attribution is unavailable: heapscope._bridge is not built for Python "
                       f"{version} in this installation ({exc}); per-cell totals still work")
-    opts = dict(options if options is not None else install_options())
+    opts = dict(options or {})
     try:
         _bridge.install(mode=mode, **opts)
+        _bridge.set_cell_anchors(cell_anchors())
     except Exception as exc:
         return None, f"line-level attribution is unavailable: the engine could not be installed ({exc!r})"
-    return Engine(_bridge, mode, opts), None
+    return Engine(_bridge, mode, opts, problems), None

@@ -16,7 +16,7 @@ from .._env import SHIM_ERROR
 from .ledger import Stats
 
 #: ``HEAPSCOPE_ABI_VERSION`` of the header this module was written against.
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 
 class _CStats(ctypes.Structure):

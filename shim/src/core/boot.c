@@ -5,7 +5,7 @@
  * is zero-filled and, as it is never reused, every block stays zero until its owner writes it.
  * Thread-safety: a CAS loop on the bump offset; blocks never move or get released.
  */
-#include "boot.h"
+#include "core/boot.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -16,7 +16,7 @@
 static _Alignas(4096) unsigned char arena[HS_BOOT_ARENA_SIZE];
 static _Atomic size_t arena_used;
 
-__attribute__((visibility("hidden"))) void *hs_boot_alloc(size_t size, size_t align)
+HS_HIDDEN void *hs_boot_alloc(size_t size, size_t align)
 {
     if (align & (align - 1)) {
         errno = EINVAL;
@@ -45,13 +45,13 @@ __attribute__((visibility("hidden"))) void *hs_boot_alloc(size_t size, size_t al
     }
 }
 
-__attribute__((visibility("hidden"))) int hs_boot_owns(const void *p)
+HS_HIDDEN int hs_boot_owns(const void *p)
 {
     uintptr_t a = (uintptr_t)p, base = (uintptr_t)arena;
     return a >= base && a < base + HS_BOOT_ARENA_SIZE;
 }
 
-__attribute__((visibility("hidden"))) size_t hs_boot_usable(const void *p)
+HS_HIDDEN size_t hs_boot_usable(const void *p)
 {
     return hs_boot_owns(p) ? *(const size_t *)((uintptr_t)p - HS_BOOT_HEADER) : 0;
 }

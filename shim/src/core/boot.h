@@ -1,11 +1,11 @@
 /*
- * boot.h — the static bootstrap arena used while the real allocator is being resolved.
+ * boot.h — the static bootstrap arena used while libc's allocator is being resolved.
  *
  * Contract
  *   dlsym() may allocate (glibc's dlerror buffer; other allocators' initialisation). Allocations made
- *   by the resolving thread before the real functions are known are served from a 64 KiB static
+ *   by the resolving thread before libc's functions are known are served from a 64 KiB static
  *   bump arena: zero-filled (so calloc is satisfied), never reused, never released. free() and
- *   realloc() must test hs_boot_owns() first and never hand such a pointer to the real allocator;
+ *   realloc() must test hs_boot_owns() first and never hand such a pointer to libc's allocator;
  *   malloc_usable_size() answers hs_boot_usable(). Such blocks are never counted.
  *   hs_boot_alloc returns NULL (errno ENOMEM) when the arena is exhausted or the request is invalid.
  *
@@ -14,6 +14,8 @@
  */
 #ifndef HS_BOOT_H
 #define HS_BOOT_H
+
+#include "core/hs.h"
 
 #include <stddef.h>
 

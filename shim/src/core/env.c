@@ -2,16 +2,14 @@
  * env.c — activation variable and LD_PRELOAD self-removal (contract in env.h).
  * Entries of LD_PRELOAD are separated by ':' or ' ' (as ld.so parses them).
  */
-#include "env.h"
+#include "core/env.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#define HIDDEN __attribute__((visibility("hidden")))
-
-HIDDEN int hs_env_enabled(void)
+HS_HIDDEN int hs_env_enabled(void)
 {
     const char *v = getenv(HS_ENV_ENABLE);
     return v && v[0] == '1' && v[1] == '\0';
@@ -42,8 +40,7 @@ static int is_self(const char *entry, size_t n, const char *self, const struct s
     return stat(path, &st) == 0 && st.st_dev == self_st->st_dev && st.st_ino == self_st->st_ino;
 }
 
-HIDDEN size_t hs_env_strip_preload(const char *value, const char *self_path, char *out, size_t cap,
-                                   int *removed)
+HS_HIDDEN size_t hs_env_strip_preload(const char *value, const char *self_path, char *out, size_t cap, int *removed)
 {
     *removed = 0;
     struct stat self_st;
@@ -72,7 +69,7 @@ HIDDEN size_t hs_env_strip_preload(const char *value, const char *self_path, cha
     return o;
 }
 
-HIDDEN void hs_env_consume(void)
+HS_HIDDEN void hs_env_consume(void)
 {
     if (getenv(HS_ENV_ENABLE))
         unsetenv(HS_ENV_ENABLE);

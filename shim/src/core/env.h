@@ -16,16 +16,17 @@
 #ifndef HS_ENV_H
 #define HS_ENV_H
 
+#include "core/hs.h"
+
 #include <stddef.h>
 
 #define HS_ENV_ENABLE "HEAPSCOPE_ENABLE"
 
-__attribute__((visibility("hidden"))) int hs_env_enabled(void);
-__attribute__((visibility("hidden"))) void hs_env_consume(void);
+HS_HIDDEN int hs_env_enabled(void);
+HS_HIDDEN void hs_env_consume(void);
 
 /* Writes `value` without the entries that designate `self_path` into out (capacity cap, which must
    be > strlen(value)); returns the length written and sets *removed to the number of entries dropped. */
-__attribute__((visibility("hidden"))) size_t hs_env_strip_preload(const char *value, const char *self_path,
-                                                                  char *out, size_t cap, int *removed);
+HS_HIDDEN size_t hs_env_strip_preload(const char *value, const char *self_path, char *out, size_t cap, int *removed);
 
 #endif

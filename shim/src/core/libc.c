@@ -1,13 +1,13 @@
 /*
- * real.c — resolution of the real allocation functions (contract in real.h).
+ * libc.c — resolution of the C library's allocation functions (contract in libc.h).
  *
  * The fallbacks below only matter on a C library that lacks a symbol; on glibc every lookup
  * except free_sized/free_aligned_sized (C23, glibc >= 2.39) succeeds. A failed lookup makes glibc's
  * dlsym allocate its error message: that allocation is served by the bootstrap arena.
  */
-#include "real.h"
+#include "core/libc.h"
 
-#include "boot.h"
+#include "core/boot.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -21,16 +21,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define HIDDEN __attribute__((visibility("hidden")))
-
-HIDDEN struct hs_real_fns hs_real;
+HS_HIDDEN struct hs_libc_fns hs_libc;
 
 static _Atomic int resolve_state; /* 0 not started, 1 running, 2 done */
 /* volatile: glibc declares dlsym __leaf__, which lets the compiler drop a store it thinks dlsym cannot
    observe; but dlsym does re-enter us through malloc, and the hook must see this flag set. */
-static __thread volatile int tls_resolving __attribute__((tls_model("initial-exec")));
+static HS_TLS volatile int tls_resolving;
 
-HIDDEN int hs_real_resolving_here(void) { return tls_resolving; }
+HS_HIDDEN int hs_libc_resolving_here(void) { return tls_resolving; }
 
 /* ---- fallbacks for functions the next object does not provide -------------------------------- */
 
@@ -72,29 +70,34 @@ static void *fb_reallocarray(void *p, size_t a, size_t b)
         errno = ENOMEM;
         return NULL;
     }
-    return hs_real.realloc(p, n);
+    return hs_libc.realloc(p, n);
 }
 static void *fb_memalign(size_t al, size_t n)
 {
     void *p = NULL;
     if (al < sizeof(void *))
         al = sizeof(void *);
-    int r = hs_real.posix_memalign(&p, al, n);
+    int r = hs_libc.posix_memalign(&p, al, n);
     if (r) {
         errno = r;
         return NULL;
     }
     return p;
 }
-static size_t page_size(void)
+static size_t page;
+
+HS_HIDDEN size_t hs_page_size(void)
 {
+    if (HS_LIKELY(page != 0))
+        return page;
     unsigned long ps = getauxval(AT_PAGESZ);
-    return ps ? (size_t)ps : 4096;
+    page = ps ? (size_t)ps : 4096;
+    return page;
 }
-static void *fb_valloc(size_t n) { return fb_memalign(page_size(), n); }
+static void *fb_valloc(size_t n) { return fb_memalign(hs_page_size(), n); }
 static void *fb_pvalloc(size_t n)
 {
-    size_t ps = page_size();
+    size_t ps = hs_page_size();
     size_t r = (n + ps - 1) & ~(ps - 1);
     if (r < n) {
         errno = ENOMEM;
@@ -105,13 +108,13 @@ static void *fb_pvalloc(size_t n)
 static void fb_free_sized(void *p, size_t n)
 {
     (void)n;
-    hs_real.free(p);
+    hs_libc.free(p);
 }
 static void fb_free_aligned_sized(void *p, size_t al, size_t n)
 {
     (void)al;
     (void)n;
-    hs_real.free(p);
+    hs_libc.free(p);
 }
 static void *fb_mmap(void *a, size_t n, int prot, int flags, int fd, off_t off)
 {
@@ -119,7 +122,7 @@ static void *fb_mmap(void *a, size_t n, int prot, int flags, int fd, off_t off)
 }
 static void *fb_mmap64(void *a, size_t n, int prot, int flags, int fd, off64_t off)
 {
-    return hs_real.mmap(a, n, prot, flags, fd, (off_t)off);
+    return hs_libc.mmap(a, n, prot, flags, fd, (off_t)off);
 }
 static int fb_munmap(void *a, size_t n) { return (int)syscall(SYS_munmap, a, n); }
 static void *fb_mremap(void *a, size_t o, size_t n, int flags, ...)
@@ -136,18 +139,21 @@ static void *fb_mremap(void *a, size_t o, size_t n, int flags, ...)
 
 static int fb_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*f)(void *), void *arg)
 {
-    (void)t; (void)a; (void)f; (void)arg;
+    (void)t;
+    (void)a;
+    (void)f;
+    (void)arg;
     return EAGAIN;
 }
 
 /* ---- resolution --------------------------------------------------------------------------------- */
 
-#define RESOLVE(field, fallback)                                                                   \
-    do {                                                                                           \
-        void *sym_ = dlsym(RTLD_NEXT, #field);                                                     \
-        memcpy(&hs_real.field, &sym_, sizeof sym_);                                                \
-        if (!hs_real.field)                                                                        \
-            hs_real.field = fallback;                                                              \
+#define RESOLVE(field, fallback)                    \
+    do {                                            \
+        void *sym_ = dlsym(RTLD_NEXT, #field);      \
+        memcpy(&hs_libc.field, &sym_, sizeof sym_); \
+        if (!hs_libc.field)                         \
+            hs_libc.field = fallback;               \
     } while (0)
 
 static void resolve_all(void)
@@ -174,7 +180,7 @@ static void resolve_all(void)
     RESOLVE(pthread_create, fb_pthread_create);
 }
 
-HIDDEN void hs_real_resolve(void)
+HS_HIDDEN void hs_libc_resolve(void)
 {
     if (atomic_load_explicit(&resolve_state, memory_order_acquire) == 2)
         return;

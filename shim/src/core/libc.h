@@ -1,28 +1,32 @@
 /*
- * real.h — the real (next-in-line) allocation functions the hooks forward to.
+ * libc.h — the allocation functions of the C library (the next definition after ours) that the hooks
+ *          forward to: `hs_libc.malloc(n)` is libc's malloc, never the hooked one.
  *
  * Contract
- *   hs_real_resolve() fills hs_real with dlsym(RTLD_NEXT, ...) once per process, so an allocator
+ *   hs_libc_resolve() fills hs_libc with dlsym(RTLD_NEXT, ...) once per process, so an allocator
  *   preloaded after us or linked into the executable (jemalloc, tcmalloc) is reached, never a
- *   hard-wired __libc_malloc. After it returns every pointer in hs_real is non-NULL: a function the
+ *   hard-wired __libc_malloc. After it returns every pointer in hs_libc is non-NULL: a function the
  *   C library lacks is replaced by a fallback built on the others (reallocarray → realloc with an
  *   overflow check, memalign/aligned_alloc/valloc/pvalloc → posix_memalign, mmap family → raw
  *   syscalls; free_sized/free_aligned_sized → free; pthread_create → fails with EAGAIN). While the resolving thread is inside dlsym,
- *   hs_real_resolving_here() is 1 and its allocations must be served from boot.h.
+ *   hs_libc_resolving_here() is 1 and its allocations must be served from boot.h.
  *
  * Thread-safety
- *   hs_real_resolve() may be called by any number of threads: one resolves, the others wait (yield)
- *   until it is done. hs_real is written only during resolution and read-only afterwards; readers
- *   see it through the release/acquire pair on hs_mode (guard.h) or on the resolver's state.
+ *   hs_libc_resolve() may be called by any number of threads: one resolves, the others wait (yield)
+ *   until it is done. hs_libc is written only during resolution and read-only afterwards; readers
+ *   see it through the release/acquire pair on hs_counting (counting.h) or on the resolver's state.
  */
-#ifndef HS_REAL_H
-#define HS_REAL_H
+#ifndef HS_LIBC_H
+#define HS_LIBC_H
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-struct hs_real_fns {
+#include "core/hs.h"
+
+struct hs_libc_fns {
     void *(*malloc)(size_t);
     void *(*calloc)(size_t, size_t);
     void *(*realloc)(void *, size_t);
@@ -43,9 +47,16 @@ struct hs_real_fns {
     int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 };
 
-extern __attribute__((visibility("hidden"))) struct hs_real_fns hs_real;
+extern HS_HIDDEN struct hs_libc_fns hs_libc;
 
-__attribute__((visibility("hidden"))) void hs_real_resolve(void);
-__attribute__((visibility("hidden"))) int hs_real_resolving_here(void);
+HS_HIDDEN void hs_libc_resolve(void);
+HS_HIDDEN int hs_libc_resolving_here(void);
+/* The page size (getauxval, 4096 if unknown); cached. */
+HS_HIDDEN size_t hs_page_size(void);
+static inline uintptr_t hs_page_round(size_t len)
+{
+    size_t ps = hs_page_size();
+    return ((uintptr_t)len + ps - 1) & ~(uintptr_t)(ps - 1);
+}
 
 #endif

@@ -21,7 +21,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-typedef struct { _Atomic int v; } hs_lock_t;
+typedef struct {
+    _Atomic int v;
+} hs_lock_t;
 
 static inline void hs_cpu_relax(void)
 {

@@ -2,16 +2,14 @@
  * stats.c — definitions, snapshot and peak reset of the counters (contract in stats.h).
  * Thread-safety: lock-free; a snapshot reads each field atomically, one after another.
  */
-#include "stats.h"
+#include "core/stats.h"
 
-#define HIDDEN __attribute__((visibility("hidden")))
-
-HIDDEN struct hs_counters hs_counters;
-HIDDEN struct hs_peak hs_peak;
+HS_HIDDEN struct hs_counters hs_counters;
+HS_HIDDEN struct hs_peak hs_peak;
 
 static uint64_t clamp(int64_t v) { return v < 0 ? 0 : (uint64_t)v; }
 
-HIDDEN void hs_stats_read(struct heapscope_stats *out)
+HS_HIDDEN void hs_stats_read(struct heapscope_stats *out)
 {
     uint64_t freed = atomic_load_explicit(&hs_counters.freed, memory_order_relaxed);
     uint64_t free_count = atomic_load_explicit(&hs_counters.free_count, memory_order_relaxed);
@@ -30,7 +28,7 @@ HIDDEN void hs_stats_read(struct heapscope_stats *out)
     out->free_count = free_count;
 }
 
-HIDDEN uint64_t hs_stats_reset_peak(void)
+HS_HIDDEN uint64_t hs_stats_reset_peak(void)
 {
     int64_t cur = atomic_load_explicit(&hs_counters.current, memory_order_relaxed);
     atomic_store_explicit(&hs_peak.value, cur, memory_order_relaxed);
@@ -41,7 +39,7 @@ HIDDEN uint64_t hs_stats_reset_peak(void)
     return clamp(cur > again ? cur : again);
 }
 
-HIDDEN void hs_stats_atfork_child(void)
+HS_HIDDEN void hs_stats_atfork_child(void)
 {
     atomic_store_explicit(&hs_peak.value, atomic_load_explicit(&hs_counters.current, memory_order_relaxed),
                           memory_order_relaxed);

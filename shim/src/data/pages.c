@@ -2,20 +2,20 @@
  * pages.c — the pymalloc block map (contract in pages.h).
  * Thread-safety: one spinlock around every operation; counters are relaxed atomics.
  */
-#include "pages.h"
+#include "data/pages.h"
 
-#include "engine.h"
-#include "lock.h"
+#include "core/state.h"
+#include "core/lock.h"
 
 #include <stdatomic.h>
 #include <string.h>
 
-#define PAGE_BITS 12
-#define SLOTS 256u                /* 4 KiB / 16 */
+#define PAGE_BITS      12
+#define SLOTS          256u       /* 4 KiB / 16 */
 #define RECS_PER_CHUNK 1024u      /* 1 MiB of records per mapping */
-#define CHUNKS 16384u             /* up to 16 Mi pages = 64 GiB of pymalloc memory */
-#define STACK_LIMIT (1u << 25)    /* a slot keeps 25 bits of stack id */
-#define MAX_LOAD 70               /* percent, index */
+#define CHUNKS         16384u     /* up to 16 Mi pages = 64 GiB of pymalloc memory */
+#define STACK_LIMIT    (1u << 25) /* a slot keeps 25 bits of stack id */
+#define MAX_LOAD       70         /* percent, index */
 
 struct rec {
     uint32_t slot[SLOTS];
@@ -23,7 +23,7 @@ struct rec {
 
 struct ient {
     uint64_t page; /* 0 = empty */
-    uint32_t rec, live;
+    uint32_t rec, alive;
 };
 
 static hs_lock_t lock;
@@ -37,11 +37,14 @@ static uint32_t cache_i;
 static _Atomic uint64_t blocks, mapped;
 
 static inline struct rec *rec_of(uint32_t id) { return &chunks[(id - 1) / RECS_PER_CHUNK][(id - 1) % RECS_PER_CHUNK]; }
-static inline uint32_t home(uint64_t page, uint32_t cap) { return (uint32_t)((page * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1); }
+static inline uint32_t home(uint64_t page, uint32_t cap)
+{
+    return (uint32_t)((page * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
 
 static void *map(size_t bytes)
 {
-    void *m = hs_sys_map(bytes);
+    void *m = hs_own_map(bytes);
     if (m)
         atomic_fetch_add_explicit(&mapped, bytes, memory_order_relaxed);
     return m;
@@ -62,7 +65,7 @@ static int grow_locked(void)
         n[j] = idx[i];
     }
     if (idx) {
-        hs_sys_unmap(idx, (size_t)idx_cap * sizeof *idx);
+        hs_own_unmap(idx, (size_t)idx_cap * sizeof *idx);
         atomic_fetch_sub_explicit(&mapped, (size_t)idx_cap * sizeof *idx, memory_order_relaxed);
     }
     idx = n;
@@ -133,7 +136,7 @@ static void drop_locked(uint32_t i)
     cache_page = 0;
 }
 
-HS_PHIDDEN int hs_pages_insert(uintptr_t p, uint32_t stack, uint16_t meta, struct hs_tentry *old)
+HS_HIDDEN int hs_pages_insert(uintptr_t p, uint32_t stack, uint16_t meta, struct hs_tentry *old)
 {
     if ((p & 15) || p < (1u << PAGE_BITS) || stack >= STACK_LIMIT || !(meta & HS_META_EXACT) ||
         HS_META_KIND(meta) != HS_KIND_PYMALLOC)
@@ -155,7 +158,7 @@ HS_PHIDDEN int hs_pages_insert(uintptr_t p, uint32_t stack, uint16_t meta, struc
             hs_unlock(&lock);
             return 0;
         }
-        idx[at] = (struct ient){.page = page, .rec = id, .live = 0};
+        idx[at] = (struct ient){.page = page, .rec = id, .alive = 0};
         idx_used++;
         i = at;
         cache_page = page;
@@ -170,7 +173,7 @@ HS_PHIDDEN int hs_pages_insert(uintptr_t p, uint32_t stack, uint16_t meta, struc
         }
         r = 2;
     } else {
-        idx[i].live++;
+        idx[i].alive++;
         atomic_fetch_add_explicit(&blocks, 1, memory_order_relaxed);
     }
     *s = stack << 7 | (uint32_t)HS_META_SC(meta) << 1 | 1u;
@@ -178,7 +181,7 @@ HS_PHIDDEN int hs_pages_insert(uintptr_t p, uint32_t stack, uint16_t meta, struc
     return r;
 }
 
-HS_PHIDDEN int hs_pages_remove(uintptr_t p, struct hs_tentry *out)
+HS_HIDDEN int hs_pages_remove(uintptr_t p, struct hs_tentry *out)
 {
     if ((p & 15) || p < (1u << PAGE_BITS) || !atomic_load_explicit(&blocks, memory_order_relaxed))
         return 0;
@@ -195,15 +198,15 @@ HS_PHIDDEN int hs_pages_remove(uintptr_t p, struct hs_tentry *out)
     out->meta = HS_META_MAKE(HS_KIND_PYMALLOC, 1, (*s >> 1) & 63u);
     *s = 0;
     atomic_fetch_sub_explicit(&blocks, 1, memory_order_relaxed);
-    if (--idx[i].live == 0)
+    if (--idx[i].alive == 0)
         drop_locked((uint32_t)i);
     hs_unlock(&lock);
     return 1;
 }
 
-HS_PHIDDEN uint64_t hs_pages_count(void) { return atomic_load_explicit(&blocks, memory_order_relaxed); }
-HS_PHIDDEN uint64_t hs_pages_bytes(void) { return atomic_load_explicit(&mapped, memory_order_relaxed); }
+HS_HIDDEN uint64_t hs_pages_count(void) { return atomic_load_explicit(&blocks, memory_order_relaxed); }
+HS_HIDDEN uint64_t hs_pages_bytes(void) { return atomic_load_explicit(&mapped, memory_order_relaxed); }
 
-HS_PHIDDEN void hs_pages_atfork_prepare(void) { hs_lock(&lock); }
-HS_PHIDDEN void hs_pages_atfork_parent(void) { hs_unlock(&lock); }
-HS_PHIDDEN void hs_pages_atfork_child(void) { hs_lock_init(&lock); }
+HS_HIDDEN void hs_pages_atfork_prepare(void) { hs_lock(&lock); }
+HS_HIDDEN void hs_pages_atfork_parent(void) { hs_unlock(&lock); }
+HS_HIDDEN void hs_pages_atfork_child(void) { hs_lock_init(&lock); }

@@ -26,19 +26,19 @@
 #ifndef HS_PAGES_H
 #define HS_PAGES_H
 
-#include "table.h"
+#include "core/hs.h"
+
+#include "data/table.h"
 
 #include <stdint.h>
 
-#define HS_PHIDDEN __attribute__((visibility("hidden")))
+HS_HIDDEN int hs_pages_insert(uintptr_t p, uint32_t stack, uint16_t meta, struct hs_tentry *old);
+HS_HIDDEN int hs_pages_remove(uintptr_t p, struct hs_tentry *out);
+HS_HIDDEN uint64_t hs_pages_count(void); /* blocks recorded */
+HS_HIDDEN uint64_t hs_pages_bytes(void); /* memory of records and index */
 
-HS_PHIDDEN int hs_pages_insert(uintptr_t p, uint32_t stack, uint16_t meta, struct hs_tentry *old);
-HS_PHIDDEN int hs_pages_remove(uintptr_t p, struct hs_tentry *out);
-HS_PHIDDEN uint64_t hs_pages_count(void); /* blocks recorded */
-HS_PHIDDEN uint64_t hs_pages_bytes(void); /* memory of records and index */
-
-HS_PHIDDEN void hs_pages_atfork_prepare(void);
-HS_PHIDDEN void hs_pages_atfork_parent(void);
-HS_PHIDDEN void hs_pages_atfork_child(void);
+HS_HIDDEN void hs_pages_atfork_prepare(void);
+HS_HIDDEN void hs_pages_atfork_parent(void);
+HS_HIDDEN void hs_pages_atfork_child(void);
 
 #endif

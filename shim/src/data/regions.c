@@ -5,33 +5,22 @@
  * by doubling into a fresh mapping (real mmap) and the old one is unmapped; it never shrinks.
  * Thread-safety: every public function takes `lock`; helpers suffixed _locked expect it held.
  */
-#include "regions.h"
+#include "data/regions.h"
 
-#include "lock.h"
-#include "real.h"
+#include "core/lock.h"
+#include "core/procmaps.h"
+#include "core/libc.h"
 
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
 
-#define HIDDEN __attribute__((visibility("hidden")))
 #define INITIAL_CAPACITY 1024
 
 static struct hs_range *tab;
 static size_t len, cap;
 static hs_lock_t lock;
 static _Atomic int degraded;
-static size_t page;
-
-HIDDEN size_t hs_page_size(void)
-{
-    if (__builtin_expect(page != 0, 1))
-        return page;
-    unsigned long ps = getauxval(AT_PAGESZ);
-    page = ps ? (size_t)ps : 4096;
-    return page;
-}
 
 /* Room for `need` entries; on failure the map is degraded for good. */
 static int reserve_locked(size_t need)
@@ -43,14 +32,14 @@ static int reserve_locked(size_t need)
     size_t ncap = cap ? cap * 2 : INITIAL_CAPACITY;
     while (ncap < need)
         ncap *= 2;
-    void *m = hs_real.mmap(NULL, ncap * sizeof *tab, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *m = hs_libc.mmap(NULL, ncap * sizeof *tab, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
         atomic_store_explicit(&degraded, 1, memory_order_relaxed);
         return -1;
     }
     if (tab) {
         memcpy(m, tab, len * sizeof *tab);
-        hs_real.munmap(tab, cap * sizeof *tab);
+        hs_libc.munmap(tab, cap * sizeof *tab);
     }
     tab = m;
     cap = ncap;
@@ -136,8 +125,8 @@ static uint64_t add_locked(uintptr_t s, uintptr_t e, uint32_t tag, uint32_t flag
     return stale;
 }
 
-HIDDEN uint64_t hs_regions_add_tagged(uintptr_t start, uintptr_t end, uint32_t tag, uint32_t flags, int *added,
-                                     struct hs_regions_undo *stale_undo)
+HS_HIDDEN uint64_t hs_regions_add_tagged(uintptr_t start, uintptr_t end, uint32_t tag, uint32_t flags, int *added,
+                                         struct hs_regions_undo *stale_undo)
 {
     if (stale_undo) {
         stale_undo->n = 0;
@@ -149,12 +138,12 @@ HIDDEN uint64_t hs_regions_add_tagged(uintptr_t start, uintptr_t end, uint32_t t
     return stale;
 }
 
-HIDDEN uint64_t hs_regions_add(uintptr_t start, uintptr_t end, int *added)
+HS_HIDDEN uint64_t hs_regions_add(uintptr_t start, uintptr_t end, int *added)
 {
     return hs_regions_add_tagged(start, end, 0, HS_RANGE_HEAD, added, NULL);
 }
 
-HIDDEN uint32_t hs_regions_tag_at(uintptr_t a)
+HS_HIDDEN uint32_t hs_regions_tag_at(uintptr_t a)
 {
     uint32_t tag = 0;
     hs_lock(&lock);
@@ -165,7 +154,7 @@ HIDDEN uint32_t hs_regions_tag_at(uintptr_t a)
     return tag;
 }
 
-HIDDEN uint64_t hs_regions_remove(uintptr_t start, uintptr_t end, struct hs_regions_undo *undo)
+HS_HIDDEN uint64_t hs_regions_remove(uintptr_t start, uintptr_t end, struct hs_regions_undo *undo)
 {
     if (undo) {
         undo->n = 0;
@@ -179,14 +168,14 @@ HIDDEN uint64_t hs_regions_remove(uintptr_t start, uintptr_t end, struct hs_regi
     return bytes;
 }
 
-HIDDEN uint64_t hs_regions_restore(const struct hs_regions_undo *undo)
+HS_HIDDEN uint64_t hs_regions_restore(const struct hs_regions_undo *undo)
 {
     uint64_t bytes = 0;
     hs_lock(&lock);
     for (size_t k = 0; k < undo->n; k++) {
         int added;
-        (void)add_locked(undo->piece[k].start, undo->piece[k].end, undo->piece[k].tag, undo->piece[k].flags,
-                         &added, NULL);
+        (void)add_locked(undo->piece[k].start, undo->piece[k].end, undo->piece[k].tag, undo->piece[k].flags, &added,
+                         NULL);
         if (added)
             bytes += undo->piece[k].end - undo->piece[k].start;
     }
@@ -196,7 +185,7 @@ HIDDEN uint64_t hs_regions_restore(const struct hs_regions_undo *undo)
     return bytes;
 }
 
-HIDDEN uint64_t hs_regions_overlap(uintptr_t s, uintptr_t e)
+HS_HIDDEN uint64_t hs_regions_overlap(uintptr_t s, uintptr_t e)
 {
     uint64_t bytes = 0;
     hs_lock(&lock);
@@ -208,9 +197,9 @@ HIDDEN uint64_t hs_regions_overlap(uintptr_t s, uintptr_t e)
     return bytes;
 }
 
-HIDDEN int hs_regions_degraded(void) { return atomic_load_explicit(&degraded, memory_order_relaxed); }
+HS_HIDDEN int hs_regions_degraded(void) { return atomic_load_explicit(&degraded, memory_order_relaxed); }
 
-HIDDEN size_t hs_regions_count(void)
+HS_HIDDEN size_t hs_regions_count(void)
 {
     hs_lock(&lock);
     size_t n = len;
@@ -218,6 +207,51 @@ HIDDEN size_t hs_regions_count(void)
     return n;
 }
 
-HIDDEN void hs_regions_atfork_prepare(void) { hs_lock(&lock); }
-HIDDEN void hs_regions_atfork_parent(void) { hs_unlock(&lock); }
-HIDDEN void hs_regions_atfork_child(void) { hs_lock_init(&lock); }
+HS_HIDDEN void hs_regions_atfork_prepare(void) { hs_lock(&lock); }
+HS_HIDDEN void hs_regions_atfork_parent(void) { hs_unlock(&lock); }
+HS_HIDDEN void hs_regions_atfork_child(void) { hs_lock_init(&lock); }
+
+HS_HIDDEN uint64_t hs_regions_prune(void (*gone)(const struct hs_range *piece, void *ctx), void *ctx)
+{
+    enum { MAX_GAPS = 64 };
+    struct hs_maps m;
+    if (hs_maps_open(&m) != 0)
+        return 0;
+    struct hs_range gaps[MAX_GAPS];
+    size_t ng = 0;
+    uint64_t bytes = 0;
+    /* Held while /proc/self/maps is read: a hooked munmap/mremap removes its range from the map
+       before libc's call, so it waits; a hooked mmap maps before it inserts, so it is in the file. */
+    hs_lock(&lock);
+    uintptr_t ms = 0, me = 0;
+    int have = hs_maps_next(&m, &ms, &me);
+    for (size_t i = 0; i < len && ng < MAX_GAPS && have >= 0; i++) {
+        uintptr_t cur = tab[i].start, e = tab[i].end;
+        while (cur < e && ng < MAX_GAPS) {
+            while (have == 1 && me <= cur)
+                have = hs_maps_next(&m, &ms, &me);
+            if (have < 0)
+                break;
+            if (have == 0 || ms >= e) {
+                gaps[ng++] = (struct hs_range){cur, e, 0, 0};
+                break;
+            }
+            if (ms > cur)
+                gaps[ng++] = (struct hs_range){cur, ms, 0, 0};
+            cur = me;
+        }
+    }
+    if (have >= 0) { /* a read error: no conclusion */
+        for (size_t g = 0; g < ng; g++) {
+            struct hs_regions_undo u;
+            u.n = 0;
+            u.overflow = 0;
+            bytes += remove_locked(gaps[g].start, gaps[g].end, &u);
+            for (size_t k = 0; k < u.n; k++)
+                gone(&u.piece[k], ctx);
+        }
+    }
+    hs_unlock(&lock);
+    hs_maps_close(&m);
+    return bytes;
+}

@@ -11,7 +11,7 @@
  *     hs_regions_remove(s, e, undo)  removes every tracked byte in [s, e), splitting ranges, and
  *                                    returns how many; the removed pieces are recorded in *undo
  *                                    (if given) so that hs_regions_restore can put them back when
- *                                    the real munmap/mremap fails.
+ *                                    libc's munmap/mremap fails.
  *     hs_regions_overlap(s, e)       tracked bytes in [s, e), without changing anything.
  *     hs_regions_add_tagged(s, e, tag, flags, &added, stale)  as hs_regions_add, tagging the new range
  *                                    with the engine's stack id; the stale pieces it removed are
@@ -25,7 +25,7 @@
  *   a slot drops the piece it cannot keep (its bytes are returned as removed). The totals then miss
  *   some anonymous mappings but stay consistent (never negative, never double counted);
  *   hs_regions_degraded() reports it (heapscope_degraded()). Nothing ever aborts.
- *   Cost: O(log n) search plus an O(n) memmove per insert/delete; n is the number of live anonymous
+ *   Cost: O(log n) search plus an O(n) memmove per insert/delete; n is the number of alive anonymous
  *   mappings made through the PLT (pymalloc arenas, mmap.mmap, allocators such as jemalloc):
  *   typically thousands.
  *
@@ -35,6 +35,8 @@
  */
 #ifndef HS_REGIONS_H
 #define HS_REGIONS_H
+
+#include "core/hs.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -50,33 +52,29 @@ struct hs_range {
 };
 
 struct hs_regions_undo {
-    size_t n;           /* pieces recorded */
-    int overflow;       /* more pieces were removed than fit: they cannot be restored */
+    size_t n;     /* pieces recorded */
+    int overflow; /* more pieces were removed than fit: they cannot be restored */
     struct hs_range piece[HS_REGIONS_UNDO];
 };
 
-#define HS_RHIDDEN __attribute__((visibility("hidden")))
-
-HS_RHIDDEN size_t hs_page_size(void);
-static inline uintptr_t hs_page_round(size_t len)
-{
-    size_t ps = hs_page_size();
-    return ((uintptr_t)len + ps - 1) & ~(uintptr_t)(ps - 1);
-}
-
-HS_RHIDDEN uint64_t hs_regions_add(uintptr_t start, uintptr_t end, int *added);
-HS_RHIDDEN uint64_t hs_regions_add_tagged(uintptr_t start, uintptr_t end, uint32_t tag, uint32_t flags,
-                                         int *added, struct hs_regions_undo *stale);
-HS_RHIDDEN uint32_t hs_regions_tag_at(uintptr_t addr);
-HS_RHIDDEN uint64_t hs_regions_remove(uintptr_t start, uintptr_t end, struct hs_regions_undo *undo);
+HS_HIDDEN uint64_t hs_regions_add(uintptr_t start, uintptr_t end, int *added);
+HS_HIDDEN uint64_t hs_regions_add_tagged(uintptr_t start, uintptr_t end, uint32_t tag, uint32_t flags, int *added,
+                                         struct hs_regions_undo *stale);
+HS_HIDDEN uint32_t hs_regions_tag_at(uintptr_t addr);
+HS_HIDDEN uint64_t hs_regions_remove(uintptr_t start, uintptr_t end, struct hs_regions_undo *undo);
 /* returns the bytes put back (tracked again) */
-HS_RHIDDEN uint64_t hs_regions_restore(const struct hs_regions_undo *undo);
-HS_RHIDDEN uint64_t hs_regions_overlap(uintptr_t start, uintptr_t end);
-HS_RHIDDEN int hs_regions_degraded(void);
-HS_RHIDDEN size_t hs_regions_count(void);
+HS_HIDDEN uint64_t hs_regions_restore(const struct hs_regions_undo *undo);
+HS_HIDDEN uint64_t hs_regions_overlap(uintptr_t start, uintptr_t end);
+/* Removes every tracked byte that is no longer mapped (unmapped behind the hooks, e.g. by a raw
+   syscall), as found in /proc/self/maps, calling gone() for each removed piece (with its tag and
+   HS_RANGE_HEAD flag; under the map's lock: gone must not call into the map). At most 64 gaps per
+   call. Returns the bytes removed (0 when the file cannot be read). */
+HS_HIDDEN uint64_t hs_regions_prune(void (*gone)(const struct hs_range *piece, void *ctx), void *ctx);
+HS_HIDDEN int hs_regions_degraded(void);
+HS_HIDDEN size_t hs_regions_count(void);
 
-HS_RHIDDEN void hs_regions_atfork_prepare(void);
-HS_RHIDDEN void hs_regions_atfork_parent(void);
-HS_RHIDDEN void hs_regions_atfork_child(void);
+HS_HIDDEN void hs_regions_atfork_prepare(void);
+HS_HIDDEN void hs_regions_atfork_parent(void);
+HS_HIDDEN void hs_regions_atfork_child(void);
 
 #endif

@@ -1,11 +1,11 @@
 /*
- * sites_hwm.c — per-stack counters and high-water-mark aggregation (contract in sites_hwm.h).
+ * sites.c — per-stack counters and high-water-mark aggregation (contract in sites.h).
  * Thread-safety: `lock` guards heap/hwm/peak_index/dirty and the counter fields of every node.
  */
-#include "sites_hwm.h"
+#include "data/sites.h"
 
-#include "lock.h"
-#include "stacks.h"
+#include "core/lock.h"
+#include "data/stacks.h"
 
 static hs_lock_t lock;
 static int64_t heap, hwm;
@@ -21,7 +21,7 @@ static inline void rebase(struct hs_node *n)
     }
 }
 
-HS_WHIDDEN void hs_sites_apply(uint32_t stack, int64_t bytes, int64_t count)
+HS_HIDDEN void hs_sites_apply(uint32_t stack, int64_t bytes, int64_t count)
 {
     if (!stack || (!bytes && !count))
         return;
@@ -41,7 +41,7 @@ HS_WHIDDEN void hs_sites_apply(uint32_t stack, int64_t bytes, int64_t count)
     hs_unlock(&lock);
 }
 
-HS_WHIDDEN void hs_sites_move(uint32_t from, uint32_t to, int64_t bytes, int64_t dc_from, int64_t dc_to)
+HS_HIDDEN void hs_sites_move(uint32_t from, uint32_t to, int64_t bytes, int64_t dc_from, int64_t dc_to)
 {
     if (!from || !to)
         return;
@@ -56,7 +56,7 @@ HS_WHIDDEN void hs_sites_move(uint32_t from, uint32_t to, int64_t bytes, int64_t
     hs_unlock(&lock);
 }
 
-HS_WHIDDEN void hs_sites_begin(void)
+HS_HIDDEN void hs_sites_begin(void)
 {
     hs_lock(&lock);
     hwm = heap;
@@ -65,7 +65,7 @@ HS_WHIDDEN void hs_sites_begin(void)
     hs_unlock(&lock);
 }
 
-HS_WHIDDEN int64_t hs_sites_heap(void)
+HS_HIDDEN int64_t hs_sites_heap(void)
 {
     hs_lock(&lock);
     int64_t h = heap;
@@ -73,17 +73,18 @@ HS_WHIDDEN int64_t hs_sites_heap(void)
     return h;
 }
 
-HS_WHIDDEN size_t hs_sites_collect(int what, long epoch, struct heapscope_site *out, size_t cap)
+HS_HIDDEN size_t hs_sites_collect(int what, long run, struct heapscope_site *out, size_t cap)
 {
     size_t k = 0;
     hs_lock(&lock);
     uint32_t count = atomic_load_explicit(&hs_node_count, memory_order_acquire);
-    for (uint32_t id = 1; id < count; id++) {
+    uint32_t from = run >= 0 ? hs_stacks_first_of((uint32_t)run) : 1;
+    for (uint32_t id = from; id < count; id++) {
         struct hs_node *n = hs_node(id);
-        if (epoch >= 0 && n->epoch != (uint32_t)epoch)
+        if (run >= 0 && n->run != (uint32_t)run)
             continue;
         int64_t b, c;
-        if (what == HS_COLLECT_LIVE || dirty || n->last_peak != peak_index) {
+        if (what == HS_COLLECT_ALIVE || dirty || n->last_peak != peak_index) {
             b = n->cur_b;
             c = n->cur_c;
         } else {
@@ -93,13 +94,13 @@ HS_WHIDDEN size_t hs_sites_collect(int what, long epoch, struct heapscope_site *
         if (!b && !c)
             continue;
         if (k < cap)
-            out[k] = (struct heapscope_site){.stack = id, .epoch = n->epoch, .bytes = b, .count = c};
+            out[k] = (struct heapscope_site){.stack = id, .run = n->run, .bytes = b, .count = c};
         k++;
     }
     hs_unlock(&lock);
     return k;
 }
 
-HS_WHIDDEN void hs_sites_atfork_prepare(void) { hs_lock(&lock); }
-HS_WHIDDEN void hs_sites_atfork_parent(void) { hs_unlock(&lock); }
-HS_WHIDDEN void hs_sites_atfork_child(void) { hs_lock_init(&lock); }
+HS_HIDDEN void hs_sites_atfork_prepare(void) { hs_lock(&lock); }
+HS_HIDDEN void hs_sites_atfork_parent(void) { hs_unlock(&lock); }
+HS_HIDDEN void hs_sites_atfork_child(void) { hs_lock_init(&lock); }

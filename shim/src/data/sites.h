@@ -1,8 +1,8 @@
 /*
- * sites_hwm.h — per-stack counters and the high-water-mark aggregation.
+ * sites.h — per-stack counters and the high-water-mark aggregation.
  *
  * Contract
- *   Every stack node (stacks.h) carries cur_b/cur_c (live attributed bytes and blocks now) and the
+ *   Every stack node (stacks.h) carries cur_b/cur_c (alive attributed bytes and blocks now) and the
  *   fields of a lazy snapshot of the last committed peak. The attributed heap H is the sum of cur_b.
  *   Peak detection (after memray's high-water-mark idea, O(1) amortised, no copying per peak):
  *     - `dirty` is set after an increase leaves H >= hwm (the current state is a candidate peak);
@@ -14,33 +14,35 @@
  *   peak), pk if last_peak == peak_index, else cur. hs_sites_begin() commits the current state as
  *   the first candidate of a new cell. Moves (a pymalloc block sampled out of the "<pymalloc
  *   arenas>" pseudo-site) change two nodes with a zero net effect and never commit a peak.
- *   hs_sites_collect() lists nonzero nodes (at-peak or live values), optionally of one epoch.
+ *   hs_sites_collect() lists nonzero nodes (at-peak or alive values), optionally of one run: then it
+ *   scans only the nodes created since that run began (data/stacks.h hs_stacks_first_of), so closing
+ *   a cell costs O(its own stacks), not O(every stack of the session).
  *
  * Thread-safety
  *   One spinlock around every update and collection (a collection scans all nodes: milliseconds
  *   for a million nodes). Counters are plain fields under that lock.
  */
-#ifndef HS_SITES_HWM_H
-#define HS_SITES_HWM_H
+#ifndef HS_SITES_H
+#define HS_SITES_H
+
+#include "core/hs.h"
 
 #include "heapscope.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define HS_WHIDDEN __attribute__((visibility("hidden")))
-
-HS_WHIDDEN void hs_sites_apply(uint32_t stack, int64_t bytes, int64_t count);
+HS_HIDDEN void hs_sites_apply(uint32_t stack, int64_t bytes, int64_t count);
 /* bytes go from `from` to `to`; the block counts change by dc_from and dc_to */
-HS_WHIDDEN void hs_sites_move(uint32_t from, uint32_t to, int64_t bytes, int64_t dc_from, int64_t dc_to);
-HS_WHIDDEN void hs_sites_begin(void);
-enum { HS_COLLECT_PEAK = 0, HS_COLLECT_LIVE = 1 };
+HS_HIDDEN void hs_sites_move(uint32_t from, uint32_t to, int64_t bytes, int64_t dc_from, int64_t dc_to);
+HS_HIDDEN void hs_sites_begin(void);
+enum { HS_COLLECT_PEAK = 0, HS_COLLECT_ALIVE = 1 };
 /* Returns the number of nonzero sites, written to out[] only if it fits in cap. */
-HS_WHIDDEN size_t hs_sites_collect(int what, long epoch, struct heapscope_site *out, size_t cap);
-HS_WHIDDEN int64_t hs_sites_heap(void);
+HS_HIDDEN size_t hs_sites_collect(int what, long run, struct heapscope_site *out, size_t cap);
+HS_HIDDEN int64_t hs_sites_heap(void);
 
-HS_WHIDDEN void hs_sites_atfork_prepare(void);
-HS_WHIDDEN void hs_sites_atfork_parent(void);
-HS_WHIDDEN void hs_sites_atfork_child(void);
+HS_HIDDEN void hs_sites_atfork_prepare(void);
+HS_HIDDEN void hs_sites_atfork_parent(void);
+HS_HIDDEN void hs_sites_atfork_child(void);
 
 #endif

@@ -2,20 +2,20 @@
  * stacks.c — the stack trie and the per-thread stack cache (contract in stacks.h).
  * Thread-safety: `lock` guards the index and node creation; nodes are read by id lock-free.
  */
-#include "stacks.h"
+#include "data/stacks.h"
 
-#include "engine.h"
-#include "lock.h"
+#include "core/state.h"
+#include "core/lock.h"
 
 #include <string.h>
 
 #define CHUNK (1u << HS_NODE_CHUNK_BITS)
 
-HS_SHIDDEN struct hs_node *_Atomic hs_node_chunks[HS_NODE_CHUNKS];
-HS_SHIDDEN _Atomic uint32_t hs_node_count;
+HS_HIDDEN struct hs_node *_Atomic hs_node_chunks[HS_NODE_CHUNKS];
+HS_HIDDEN _Atomic uint32_t hs_node_count;
 
 static hs_lock_t lock;
-static uint32_t *idx;         /* open addressing, node ids, 0 = empty */
+static uint32_t *idx; /* open addressing, node ids, 0 = empty */
 static uint32_t idx_cap, idx_used;
 static _Atomic uint64_t mapped_bytes;
 static _Atomic uint32_t forget_gen; /* bumped by hs_stacks_forget: per-thread caches are stale */
@@ -29,7 +29,7 @@ static inline uint64_t mix(uint32_t parent, uint64_t code, uint32_t lasti)
 static int idx_grow_locked(void)
 {
     uint32_t ncap = idx_cap ? idx_cap * 2 : 4096;
-    uint32_t *n = hs_sys_map((size_t)ncap * sizeof *n);
+    uint32_t *n = hs_own_map((size_t)ncap * sizeof *n);
     if (!n)
         return -1;
     atomic_fetch_add_explicit(&mapped_bytes, (size_t)ncap * sizeof *n, memory_order_relaxed);
@@ -44,7 +44,7 @@ static int idx_grow_locked(void)
         n[j] = id;
     }
     if (idx) {
-        hs_sys_unmap(idx, (size_t)idx_cap * sizeof *idx);
+        hs_own_unmap(idx, (size_t)idx_cap * sizeof *idx);
         atomic_fetch_sub_explicit(&mapped_bytes, (size_t)idx_cap * sizeof *idx, memory_order_relaxed);
     }
     idx = n;
@@ -62,7 +62,7 @@ static uint32_t new_node_locked(void)
     if (c >= HS_NODE_CHUNKS)
         return 0;
     if (!atomic_load_explicit(&hs_node_chunks[c], memory_order_relaxed)) {
-        struct hs_node *m = hs_sys_map(CHUNK * sizeof(struct hs_node));
+        struct hs_node *m = hs_own_map(CHUNK * sizeof(struct hs_node));
         if (!m)
             return 0;
         atomic_fetch_add_explicit(&mapped_bytes, CHUNK * sizeof(struct hs_node), memory_order_relaxed);
@@ -76,7 +76,7 @@ static uint32_t new_node_locked(void)
    refuses (this thread does not hold the GIL, so the object cannot be kept alive), nothing is created,
    *refused is set and parent is returned. Pinning a code that has died meanwhile would write into
    freed memory (pymalloc's free list), and a node for it would dangle: neither may happen. */
-static uint32_t intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t epoch, int *refused)
+static uint32_t intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t run, int *refused)
 {
     uint64_t h = mix(parent, code, lasti);
     int pinned = code < HEAPSCOPE_PSEUDO_MAX;
@@ -86,7 +86,7 @@ static uint32_t intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t
         if ((idx_used + 1) * 10 > idx_cap * 7 && idx_grow_locked() != 0) {
             if (!idx || idx_used + 1 >= idx_cap) {
                 hs_unlock(&lock);
-                hs_engine_degrade("stack table memory exhausted: stacks are truncated");
+                hs_degrade("stack table memory exhausted: stacks are truncated");
                 return parent;
             }
         }
@@ -119,7 +119,7 @@ static uint32_t intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t
         id = new_node_locked();
         if (!id) {
             hs_unlock(&lock);
-            hs_engine_degrade("stack table memory exhausted: stacks are truncated");
+            hs_degrade("stack table memory exhausted: stacks are truncated");
             return parent;
         }
         struct hs_node *nd = hs_node(id);
@@ -127,7 +127,7 @@ static uint32_t intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t
         nd->code = code;
         nd->lasti = lasti;
         nd->parent = parent;
-        nd->epoch = epoch;
+        nd->run = run;
         idx[j] = id;
         idx_used++;
         atomic_store_explicit(&hs_node_count, id + 1, memory_order_release);
@@ -136,24 +136,24 @@ static uint32_t intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t
     }
 }
 
-HS_SHIDDEN uint32_t hs_stack_intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t epoch)
+HS_HIDDEN uint32_t hs_stack_intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t run)
 {
     int refused = 0;
-    return intern(parent, code, lasti, epoch, &refused);
+    return intern(parent, code, lasti, run, &refused);
 }
 
-HS_SHIDDEN uint32_t hs_stack_root(uint32_t epoch) { return hs_stack_intern(0, HEAPSCOPE_FRAME_ROOT, epoch, epoch); }
+HS_HIDDEN uint32_t hs_stack_root(uint32_t run) { return hs_stack_intern(0, HEAPSCOPE_FRAME_ROOT, run, run); }
 
-HS_SHIDDEN uint32_t hs_stack_pseudo(uint32_t code, uint32_t epoch)
+HS_HIDDEN uint32_t hs_stack_pseudo(uint32_t code, uint32_t run)
 {
-    uint32_t r = hs_stack_root(epoch);
-    return r ? hs_stack_intern(r, code, 0, epoch) : 0;
+    uint32_t r = hs_stack_root(run);
+    return r ? hs_stack_intern(r, code, 0, run) : 0;
 }
 
-HS_SHIDDEN uint32_t hs_stack_here(void)
+HS_HIDDEN uint32_t hs_stack_here(void)
 {
     struct hs_tls *t = &hs_tls;
-    uint32_t ep = atomic_load_explicit(&hs_eng.epoch, memory_order_relaxed);
+    uint32_t ep = atomic_load_explicit(&hs_eng.run, memory_order_relaxed);
     heapscope_locator_fn loc = atomic_load_explicit(&hs_eng.locator, memory_order_acquire);
     int max = atomic_load_explicit(&hs_eng.max_depth, memory_order_relaxed);
     int n = loc ? loc(t->buf, max) : 0;
@@ -161,10 +161,10 @@ HS_SHIDDEN uint32_t hs_stack_here(void)
         if (n < 0 && t->inherit)
             return t->inherit;
         uint32_t code = n < 0 ? HEAPSCOPE_FRAME_NATIVE : HEAPSCOPE_FRAME_NOPYTHON;
-        if (t->native_id && t->native_epoch == ep && hs_node(t->native_id)->code == code)
+        if (t->native_id && t->native_run == ep && hs_node(t->native_id)->code == code)
             return t->native_id;
         t->native_id = hs_stack_pseudo(code, ep);
-        t->native_epoch = ep;
+        t->native_run = ep;
         return t->native_id;
     }
     if (n > max)
@@ -172,7 +172,7 @@ HS_SHIDDEN uint32_t hs_stack_here(void)
     /* common prefix (outermost frames) with the cached stack of this thread */
     int keep = 0;
     uint32_t gen = atomic_load_explicit(&forget_gen, memory_order_acquire);
-    if (t->cache_epoch == ep && t->cache_gen == gen && t->cache_n > 0) {
+    if (t->cache_run == ep && t->cache_gen == gen && t->cache_n > 0) {
         int lim = n < t->cache_n ? n : t->cache_n;
         while (keep < lim) {
             const struct heapscope_frame *a = &t->buf[n - 1 - keep], *b = &t->cache[t->cache_n - 1 - keep];
@@ -198,7 +198,7 @@ HS_SHIDDEN uint32_t hs_stack_here(void)
     }
     memcpy(t->cache, t->buf, (size_t)n * sizeof t->buf[0]);
     t->cache_n = n;
-    t->cache_epoch = ep;
+    t->cache_run = ep;
     t->cache_gen = gen;
     return parent;
 }
@@ -219,7 +219,7 @@ static int among(uintptr_t code, const uintptr_t *codes, size_t n)
     return 0;
 }
 
-HS_SHIDDEN void hs_stacks_forget(uintptr_t *codes, size_t n)
+HS_HIDDEN void hs_stacks_forget(uintptr_t *codes, size_t n)
 {
     if (!n)
         return;
@@ -240,8 +240,31 @@ HS_SHIDDEN void hs_stacks_forget(uintptr_t *codes, size_t n)
     hs_unlock(&lock);
 }
 
-HS_SHIDDEN uint64_t hs_stack_bytes(void) { return atomic_load_explicit(&mapped_bytes, memory_order_relaxed); }
+HS_HIDDEN uint64_t hs_stack_bytes(void) { return atomic_load_explicit(&mapped_bytes, memory_order_relaxed); }
 
-HS_SHIDDEN void hs_stacks_atfork_prepare(void) { hs_lock(&lock); }
-HS_SHIDDEN void hs_stacks_atfork_parent(void) { hs_unlock(&lock); }
-HS_SHIDDEN void hs_stacks_atfork_child(void) { hs_lock_init(&lock); }
+HS_HIDDEN void hs_stacks_atfork_prepare(void) { hs_lock(&lock); }
+HS_HIDDEN void hs_stacks_atfork_parent(void) { hs_unlock(&lock); }
+HS_HIDDEN void hs_stacks_atfork_child(void) { hs_lock_init(&lock); }
+
+/* First node id of the last RUN_RING runs (a run's nodes are created after it begins, so their ids
+   are at least this; a thread that read the previous run number just before the switch only adds
+   nodes of that previous run, which are after its own first id too). */
+#define RUN_RING 1024u
+static struct {
+    uint32_t run, first;
+} run_first[RUN_RING];
+
+HS_HIDDEN void hs_stacks_run_begin(uint32_t run)
+{
+    uint32_t first = atomic_load_explicit(&hs_node_count, memory_order_acquire);
+    __atomic_store_n(&run_first[run % RUN_RING].first, first ? first : 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&run_first[run % RUN_RING].run, run, __ATOMIC_RELEASE);
+}
+
+HS_HIDDEN uint32_t hs_stacks_first_of(uint32_t run)
+{
+    if (__atomic_load_n(&run_first[run % RUN_RING].run, __ATOMIC_ACQUIRE) != run)
+        return 1;
+    uint32_t f = __atomic_load_n(&run_first[run % RUN_RING].first, __ATOMIC_RELAXED);
+    return f ? f : 1;
+}

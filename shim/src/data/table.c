@@ -2,19 +2,20 @@
  * table.c — the sharded pointer table (contract in table.h).
  * Thread-safety: per-shard spinlock; the filter is lock-free; counters are relaxed atomics.
  */
-#include "table.h"
+#include "data/table.h"
 
-#include "engine.h"
-#include "lock.h"
+#include "core/state.h"
+#include "core/lock.h"
 
 #include <stdatomic.h>
 #include <string.h>
 
 #define SHARD_BITS 7
-#define SHARDS (1u << SHARD_BITS)
-#define MIN_CAP 256u
-#define MAX_LOAD 75 /* percent; grow by 1.5x: steady-state load 50-75 %, 16-24 bytes per entry */
-#define MIN_LOAD 12 /* percent; shrink (to 50 %) only far below: churn that frees and rebuilds
+#define SHARDS     (1u << SHARD_BITS)
+#define MIN_CAP    256u
+#define MAX_LOAD   75 /* percent; grow by 1.5x: steady-state load 50-75 %, 16-24 bytes per entry */
+#define MIN_LOAD \
+    12 /* percent; shrink (to 50 %) only far below: churn that frees and rebuilds
                        millions of objects would otherwise rehash the table on every wave */
 #define FILTER_BITS 18
 
@@ -44,11 +45,11 @@ static inline uint64_t ekey(const struct entry *e) { return (uint64_t)e->lo | ((
 static inline uint32_t home(uint64_t h, uint32_t cap) { return (uint32_t)(((h >> 16) & 0xFFFFFFFFull) * cap >> 32); }
 static inline size_t filter_index(uint64_t h) { return (size_t)((h >> 24) & ((1u << FILTER_BITS) - 1)); }
 
-HS_THIDDEN int hs_table_init(void)
+HS_HIDDEN int hs_table_init(void)
 {
     if (filter)
         return 0;
-    void *m = hs_sys_map(1u << FILTER_BITS);
+    void *m = hs_own_map(1u << FILTER_BITS);
     if (!m)
         return -1;
     filter = m;
@@ -59,8 +60,8 @@ static void filter_inc(uint64_t h)
 {
     _Atomic uint8_t *c = &filter[filter_index(h)];
     uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
-    while (v != 255 && !atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v + 1), memory_order_relaxed,
-                                                              memory_order_relaxed))
+    while (v != 255 &&
+           !atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v + 1), memory_order_relaxed, memory_order_relaxed))
         ;
 }
 
@@ -73,7 +74,7 @@ static void filter_dec(uint64_t h)
         ;
 }
 
-HS_THIDDEN int hs_table_maybe(uintptr_t p)
+HS_HIDDEN int hs_table_maybe(uintptr_t p)
 {
     if (!filter)
         return 0;
@@ -82,7 +83,7 @@ HS_THIDDEN int hs_table_maybe(uintptr_t p)
     return atomic_load_explicit(&filter[filter_index(hash_of(key_of(p)))], memory_order_relaxed) != 0;
 }
 
-HS_THIDDEN void hs_table_use_filter(int on)
+HS_HIDDEN void hs_table_use_filter(int on)
 {
     if (!filter || on == __atomic_load_n(&filter_on, __ATOMIC_ACQUIRE))
         return;
@@ -102,7 +103,7 @@ HS_THIDDEN void hs_table_use_filter(int on)
         hs_unlock(&shards[i].lock);
 }
 
-HS_THIDDEN void hs_table_prefetch(uintptr_t p)
+HS_HIDDEN void hs_table_prefetch(uintptr_t p)
 {
     uint64_t h = hash_of(key_of(p));
     struct shard *s = &shards[h >> (64 - SHARD_BITS)];
@@ -123,7 +124,7 @@ static int resize_locked(struct shard *s, uint32_t ncap)
 {
     size_t nb = bytes_for(ncap);
     ncap = (uint32_t)(nb / sizeof(struct entry)); /* use the whole mapping */
-    struct entry *n = hs_sys_map(nb);
+    struct entry *n = hs_own_map(nb);
     if (!n)
         return -1;
     for (uint32_t i = 0; i < s->cap; i++) {
@@ -136,7 +137,7 @@ static int resize_locked(struct shard *s, uint32_t ncap)
         n[j] = *e;
     }
     if (s->slot) {
-        hs_sys_unmap(s->slot, s->mapped);
+        hs_own_unmap(s->slot, s->mapped);
         atomic_fetch_sub_explicit(&total_bytes, s->mapped, memory_order_relaxed);
     }
     atomic_fetch_add_explicit(&total_bytes, nb, memory_order_relaxed);
@@ -146,7 +147,7 @@ static int resize_locked(struct shard *s, uint32_t ncap)
     return 0;
 }
 
-HS_THIDDEN int hs_table_insert(uintptr_t p, uint32_t stack, uint16_t meta, struct hs_tentry *old)
+HS_HIDDEN int hs_table_insert(uintptr_t p, uint32_t stack, uint16_t meta, struct hs_tentry *old)
 {
     uint64_t key = key_of(p);
     if (key != (uint64_t)p || !key || !filter)
@@ -158,7 +159,7 @@ HS_THIDDEN int hs_table_insert(uintptr_t p, uint32_t stack, uint16_t meta, struc
     if ((uint64_t)(s->count + 1) * 100 > (uint64_t)s->cap * MAX_LOAD) {
         uint32_t ncap = s->cap ? s->cap + s->cap / 2 : MIN_CAP;
         if (resize_locked(s, ncap) != 0) {
-            hs_engine_degrade("pointer table memory exhausted: new allocations are not attributed");
+            hs_degrade("pointer table memory exhausted: new allocations are not attributed");
             if ((uint64_t)(s->count + 1) * 100 > (uint64_t)s->cap * 97) {
                 hs_unlock(&s->lock);
                 return 0;
@@ -196,7 +197,7 @@ HS_THIDDEN int hs_table_insert(uintptr_t p, uint32_t stack, uint16_t meta, struc
     return r;
 }
 
-HS_THIDDEN int hs_table_remove(uintptr_t p, int kind, struct hs_tentry *out)
+HS_HIDDEN int hs_table_remove(uintptr_t p, int kind, struct hs_tentry *out)
 {
     uint64_t key = key_of(p);
     if (key != (uint64_t)p || !key || !filter)
@@ -261,20 +262,20 @@ HS_THIDDEN int hs_table_remove(uintptr_t p, int kind, struct hs_tentry *out)
     return 1;
 }
 
-HS_THIDDEN uint64_t hs_table_count(void) { return atomic_load_explicit(&total_count, memory_order_relaxed); }
-HS_THIDDEN uint64_t hs_table_bytes(void) { return atomic_load_explicit(&total_bytes, memory_order_relaxed); }
+HS_HIDDEN uint64_t hs_table_count(void) { return atomic_load_explicit(&total_count, memory_order_relaxed); }
+HS_HIDDEN uint64_t hs_table_bytes(void) { return atomic_load_explicit(&total_bytes, memory_order_relaxed); }
 
-HS_THIDDEN void hs_table_atfork_prepare(void)
+HS_HIDDEN void hs_table_atfork_prepare(void)
 {
     for (unsigned i = 0; i < SHARDS; i++)
         hs_lock(&shards[i].lock);
 }
-HS_THIDDEN void hs_table_atfork_parent(void)
+HS_HIDDEN void hs_table_atfork_parent(void)
 {
     for (unsigned i = 0; i < SHARDS; i++)
         hs_unlock(&shards[i].lock);
 }
-HS_THIDDEN void hs_table_atfork_child(void)
+HS_HIDDEN void hs_table_atfork_child(void)
 {
     for (unsigned i = 0; i < SHARDS; i++)
         hs_lock_init(&shards[i].lock);

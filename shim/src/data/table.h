@@ -4,7 +4,7 @@
  * Contract
  *   128 shards (chosen by the high bits of a multiplicative hash of the address), each an
  *   open-addressing array with linear probing and backward-shift deletion (no tombstones), in memory
- *   mapped with the real mmap (hs_sys_map), never malloc. An entry is 12 bytes: 48 address bits,
+ *   mapped with libc's mmap (hs_own_map), never malloc. An entry is 12 bytes: 48 address bits,
  *   16 bits of `meta` (kind, rule, pymalloc size class) and a 32-bit stack id. A shard grows by 1.5x
  *   when 75 % full and shrinks when below 12 % (to 50 %), so the table costs 16-24 bytes per entry
  *   while growing or steady, and up to 100 after a wave of frees (until it shrinks). Growth rehashes one shard under
@@ -31,14 +31,17 @@
 #ifndef HS_TABLE_H
 #define HS_TABLE_H
 
+#include "core/hs.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-#define HS_KIND_LIBC 0u
-#define HS_KIND_PYMALLOC 1u
-#define HS_META_KIND(m) ((m) & 3u)
-#define HS_META_EXACT 4u                  /* weight = size (else the sampling weight of the size) */
-#define HS_META_SC(m) (((m) >> 3) & 63u) /* pymalloc: size class / 16 */
+#define HS_KIND_LIBC                  0u
+#define HS_KIND_PYMALLOC              1u
+#define HS_META_KIND(m)               ((m)&3u)
+#define HS_META_EXACT                 4u                 /* weight = size (else the sampling weight of the size) */
+#define HS_META_AGENT                 512u               /* profiler memory (heapscope_agent_begin): no stack */
+#define HS_META_SC(m)                 (((m) >> 3) & 63u) /* pymalloc: size class / 16 */
 #define HS_META_MAKE(kind, exact, sc) ((uint16_t)((kind) | ((exact) ? HS_META_EXACT : 0u) | ((unsigned)(sc) << 3)))
 
 struct hs_tentry {
@@ -46,19 +49,17 @@ struct hs_tentry {
     uint16_t meta;
 };
 
-#define HS_THIDDEN __attribute__((visibility("hidden")))
+HS_HIDDEN int hs_table_init(void); /* maps the filter; 0 or -1 */
+HS_HIDDEN int hs_table_insert(uintptr_t p, uint32_t stack, uint16_t meta, struct hs_tentry *old);
+HS_HIDDEN int hs_table_remove(uintptr_t p, int kind, struct hs_tentry *out);
+HS_HIDDEN int hs_table_maybe(uintptr_t p);
+HS_HIDDEN void hs_table_use_filter(int on);
+HS_HIDDEN void hs_table_prefetch(uintptr_t p);
+HS_HIDDEN uint64_t hs_table_count(void);
+HS_HIDDEN uint64_t hs_table_bytes(void);
 
-HS_THIDDEN int hs_table_init(void); /* maps the filter; 0 or -1 */
-HS_THIDDEN int hs_table_insert(uintptr_t p, uint32_t stack, uint16_t meta, struct hs_tentry *old);
-HS_THIDDEN int hs_table_remove(uintptr_t p, int kind, struct hs_tentry *out);
-HS_THIDDEN int hs_table_maybe(uintptr_t p);
-HS_THIDDEN void hs_table_use_filter(int on);
-HS_THIDDEN void hs_table_prefetch(uintptr_t p);
-HS_THIDDEN uint64_t hs_table_count(void);
-HS_THIDDEN uint64_t hs_table_bytes(void);
-
-HS_THIDDEN void hs_table_atfork_prepare(void);
-HS_THIDDEN void hs_table_atfork_parent(void);
-HS_THIDDEN void hs_table_atfork_child(void);
+HS_HIDDEN void hs_table_atfork_prepare(void);
+HS_HIDDEN void hs_table_atfork_parent(void);
+HS_HIDDEN void hs_table_atfork_child(void);
 
 #endif

@@ -1,42 +1,79 @@
 /*
- * epochs.c — cells: heapscope_cell_begin / heapscope_cell_end.
+ * runs.c — runs (cells): heapscope_cell_begin / heapscope_cell_end, and the reconciliation of
+ *          anonymous mappings done at each of them (heapscope_reconcile).
  *
  * Contract
- *   An epoch is a cell (or a whole script). cell_begin increments the epoch (new allocations get
- *   stacks rooted at the new epoch: stacks.h), records the exact totals at the start, resets the
- *   exact peak (stats.h) and starts a new high-water-mark period (sites_hwm.h). cell_end reports
- *   the exact start/peak/end bytes and the allocated/freed bytes and counts during the epoch, plus
- *   every stack's contribution at the epoch's attributed high-water mark. If the caller's buffer
- *   is too small nothing is closed and -(needed) is returned, so the caller retries. The epoch id
- *   stays current after cell_end until the next cell_begin (allocations in between belong to it).
+ *   A run is one execution of a cell (or a whole script). cell_begin notes the first stack node the
+ *   new run can have (data/stacks.h), increments the run (new allocations get stacks rooted at the
+ *   new run), records the exact totals at the start, resets the exact peak (core/stats.h) and starts
+ *   a new high-water-mark period (data/sites.h). cell_end reports the exact start/peak/end bytes and
+ *   the allocated/freed bytes and counts during the run, plus the contribution of each of the run's
+ *   own stacks at the run's attributed high-water mark (scanning only the nodes made since the run
+ *   began). If the caller's buffer is too small nothing is closed and -(needed) is returned, so the
+ *   caller retries. The run id stays current after cell_end until the next cell_begin (allocations
+ *   in between belong to it).
+ *   Reconciliation: both first drop the tracked anonymous mappings that are gone from
+ *   /proc/self/maps (unmapped by a raw syscall the hooks never saw): a free of those bytes in the
+ *   totals and in the stack that mapped them (data/regions.h hs_regions_prune).
  *
  * Thread-safety
  *   Serialised by one spinlock (the bridge calls them with the GIL held anyway); allocating threads
- *   are only blocked by the sites lock while the peak is collected.
+ *   are only blocked by the sites lock while the peak is collected, and mapping threads by the region
+ *   map's lock while /proc/self/maps is read.
  */
-#include "engine.h"
-#include "lock.h"
-#include "sites_hwm.h"
-#include "stats.h"
+#include "core/counting.h"
+#include "core/lock.h"
+#include "core/state.h"
+#include "core/stats.h"
+#include "data/regions.h"
+#include "data/sites.h"
+#include "data/stacks.h"
 
 static hs_lock_t api_lock;
 static struct heapscope_stats base;
 
+static void gone(const struct hs_range *piece, void *ctx)
+{
+    uint64_t bytes = piece->end - piece->start;
+    *(uint64_t *)ctx += bytes;
+    hs_stats_free(bytes);
+    if (piece->tag && hs_engine_on())
+        hs_sites_apply(piece->tag, -(int64_t)bytes, -(int64_t)(piece->flags & HS_RANGE_HEAD));
+}
+
+HS_EXPORT uint64_t heapscope_reconcile(void)
+{
+    if (!hs_counting_on())
+        return 0;
+    uint64_t bytes = 0;
+    hs_enter();
+    (void)hs_regions_prune(gone, &bytes);
+    hs_leave();
+    if (bytes)
+        atomic_fetch_add_explicit(&hs_eng.unmapped_bytes, bytes, memory_order_relaxed);
+    return bytes;
+}
+
 HS_EXPORT uint32_t heapscope_cell_begin(void)
 {
+    (void)heapscope_reconcile();
     hs_lock(&api_lock);
-    uint32_t ep = atomic_fetch_add_explicit(&hs_eng.epoch, 1, memory_order_relaxed) + 1;
+    uint32_t next = atomic_load_explicit(&hs_eng.run, memory_order_relaxed) + 1;
+    hs_stacks_run_begin(next);
+    atomic_store_explicit(&hs_eng.run, next, memory_order_release);
     hs_stats_reset_peak();
     hs_stats_read(&base);
     hs_sites_begin();
     hs_unlock(&api_lock);
-    return ep;
+    return next;
 }
 
 HS_EXPORT long heapscope_cell_end(struct heapscope_cell *out, struct heapscope_site *sites, size_t cap)
 {
+    (void)heapscope_reconcile();
     hs_lock(&api_lock);
-    size_t n = hs_sites_collect(HS_COLLECT_PEAK, -1, sites, cap);
+    uint32_t run = atomic_load_explicit(&hs_eng.run, memory_order_relaxed);
+    size_t n = hs_sites_collect(HS_COLLECT_PEAK, (long)run, sites, cap);
     if (n > cap) {
         hs_unlock(&api_lock);
         return -(long)n;
@@ -44,7 +81,7 @@ HS_EXPORT long heapscope_cell_end(struct heapscope_cell *out, struct heapscope_s
     struct heapscope_stats now;
     hs_stats_read(&now);
     if (out) {
-        out->epoch = atomic_load_explicit(&hs_eng.epoch, memory_order_relaxed);
+        out->run = run;
         out->start_bytes = base.current_bytes;
         out->peak_bytes = now.peak_bytes > base.current_bytes ? now.peak_bytes : base.current_bytes;
         out->end_bytes = now.current_bytes;

@@ -2,7 +2,7 @@
  * sampling.c — countdown draws and weights of the Poisson sampler (estimator in sampling.h).
  * Thread-safety: per-thread state only; hs_eng.interval is read-only after the first install.
  */
-#include "sampling.h"
+#include "engine/sampling.h"
 
 #include <math.h>
 #include <time.h>

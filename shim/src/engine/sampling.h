@@ -15,7 +15,7 @@
  *   so the relative error is at most sqrt(T / bytes): 2.5 % for 100 MiB at T = 64 KiB.
  *   For n << T, w(n) ~ T + n/2; for n >> T, w(n) -> n. Allocations >= exact_threshold bypass the
  *   sampler (weight n). The weights are computed from n alone, so the free of a block subtracts
- *   exactly what its allocation added. tests/test_engine.c (group sampling) checks unbiasedness.
+ *   exactly what its allocation added. tests/engine (group sampling) checks unbiasedness.
  *
  * Thread-safety
  *   The countdown and the generator (xorshift64*) are per thread (hs_tls); T is fixed by the
@@ -24,13 +24,15 @@
 #ifndef HS_SAMPLING_H
 #define HS_SAMPLING_H
 
-#include "engine.h"
+#include "core/hs.h"
+
+#include "core/state.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-__attribute__((visibility("hidden"))) int64_t hs_sample_draw(struct hs_tls *t);
-__attribute__((visibility("hidden"))) void hs_sample_weight(size_t n, int64_t *bytes, int64_t *count);
+HS_HIDDEN int64_t hs_sample_draw(struct hs_tls *t);
+HS_HIDDEN void hs_sample_weight(size_t n, int64_t *bytes, int64_t *count);
 
 /* 1 when this allocation of n bytes is sampled. */
 static inline int hs_sample_take(size_t n)

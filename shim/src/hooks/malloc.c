@@ -1,27 +1,27 @@
 /*
- * hooks_malloc.c — the interposed libc allocation family.
+ * malloc.c — the interposed libc allocation family.
  *
  * Contract
  *   malloc, calloc, realloc, reallocarray, free, posix_memalign, aligned_alloc, memalign, valloc,
  *   pvalloc, malloc_usable_size and the C23 free_sized/free_aligned_sized keep the semantics of the
- *   real functions (hs_real) and, when counting, report each block's usable size (the real
+ *   real functions (hs_libc) and, when counting, report each block's usable size (libc's
  *   malloc_usable_size) through account.h:
- *   - a block is accounted after the real allocation returns it, and un-accounted BEFORE the real
+ *   - a block is accounted after libc's allocation returns it, and un-accounted BEFORE libc's
  *     free/realloc releases it (the address may be handed to another thread at once); a failed
  *     realloc puts the old block back;
  *   - realloc(NULL, n) is an allocation; realloc(p, 0) that returns NULL has freed p (glibc);
  *     a successful realloc is one free plus one allocation, also in place;
  *   - calloc/reallocarray overflow returns NULL with ENOMEM and counts nothing;
- *   - blocks of the bootstrap arena (boot.h) are never passed to the real allocator, never counted.
- *   Not counting (FORWARD, or nested inside a counted hook): one atomic load, then the real call.
+ *   - blocks of the bootstrap arena (boot.h) are never passed to libc's allocator, never counted.
+ *   Not counting (FORWARD, or nested inside a counted hook): one atomic load, then libc's call.
  *
  * Thread-safety
- *   No lock: the counters are atomics. The guard (guard.h) covers the real call and the accounting.
+ *   No lock: the counters are atomics. The guard (core/counting.h) covers libc's call and the accounting.
  */
-#include "account.h"
-#include "boot.h"
-#include "guard.h"
-#include "real.h"
+#include "hooks/account.h"
+#include "core/boot.h"
+#include "core/counting.h"
+#include "core/libc.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -32,7 +32,7 @@
 void free_sized(void *p, size_t size);
 void free_aligned_sized(void *p, size_t alignment, size_t size);
 
-static inline size_t usable(void *p) { return hs_real.malloc_usable_size(p); }
+static inline size_t usable(void *p) { return hs_libc.malloc_usable_size(p); }
 
 static inline void *counted(void *p)
 {
@@ -46,14 +46,14 @@ static void *do_malloc(size_t n)
     switch (hs_path()) {
     case HS_PATH_COUNT: {
         hs_enter();
-        void *p = counted(hs_real.malloc(n));
+        void *p = counted(hs_libc.malloc(n));
         hs_leave();
         return p;
     }
     case HS_PATH_BOOT:
         return hs_boot_alloc(n, 0);
     default:
-        return hs_real.malloc(n);
+        return hs_libc.malloc(n);
     }
 }
 
@@ -69,7 +69,7 @@ HS_EXPORT void *calloc(size_t count, size_t size)
             return NULL;
         }
         hs_enter();
-        void *p = counted(hs_real.calloc(count, size));
+        void *p = counted(hs_libc.calloc(count, size));
         hs_leave();
         return p;
     }
@@ -80,7 +80,7 @@ HS_EXPORT void *calloc(size_t count, size_t size)
         }
         return hs_boot_alloc(total, 0); /* the arena is zero-filled and never reused */
     default:
-        return hs_real.calloc(count, size);
+        return hs_libc.calloc(count, size);
     }
 }
 
@@ -89,17 +89,17 @@ static inline void do_free(void *p, int sized, size_t al, size_t n)
 {
     int path = hs_path();
     if (path == HS_PATH_BOOT)
-        return; /* cannot free before the real free is known: leak (only inside dlsym) */
+        return; /* cannot free before libc's free is known: leak (only inside dlsym) */
     if (path == HS_PATH_COUNT) {
         hs_enter();
         hs_account_free(p, usable(p));
     }
     if (sized == 2)
-        hs_real.free_aligned_sized(p, al, n);
+        hs_libc.free_aligned_sized(p, al, n);
     else if (sized == 1)
-        hs_real.free_sized(p, n);
+        hs_libc.free_sized(p, n);
     else
-        hs_real.free(p);
+        hs_libc.free(p);
     if (path == HS_PATH_COUNT)
         hs_leave();
 }
@@ -144,13 +144,13 @@ static void *do_realloc(void *p, size_t n, int is_array, size_t count, size_t si
         return hs_boot_alloc(n, 0);
     }
     if (path == HS_PATH_FORWARD)
-        return is_array ? hs_real.reallocarray(p, count, size) : hs_real.realloc(p, n);
+        return is_array ? hs_libc.reallocarray(p, count, size) : hs_libc.realloc(p, n);
 
     hs_enter();
     size_t old = p ? usable(p) : 0;
     if (p)
         hs_account_release(p, old);
-    void *q = is_array ? hs_real.reallocarray(p, count, size) : hs_real.realloc(p, n);
+    void *q = is_array ? hs_libc.reallocarray(p, count, size) : hs_libc.realloc(p, n);
     if (q) {
         if (p)
             hs_account_commit_free(p, old);
@@ -182,7 +182,7 @@ HS_EXPORT int posix_memalign(void **out, size_t alignment, size_t n)
     switch (hs_path()) {
     case HS_PATH_COUNT: {
         hs_enter();
-        int r = hs_real.posix_memalign(out, alignment, n);
+        int r = hs_libc.posix_memalign(out, alignment, n);
         if (r == 0)
             (void)counted(*out);
         hs_leave();
@@ -198,24 +198,24 @@ HS_EXPORT int posix_memalign(void **out, size_t alignment, size_t n)
         return 0;
     }
     default:
-        return hs_real.posix_memalign(out, alignment, n);
+        return hs_libc.posix_memalign(out, alignment, n);
     }
 }
 
-/* aligned_alloc, memalign, valloc, pvalloc: `which` selects the real function. */
+/* aligned_alloc, memalign, valloc, pvalloc: `which` selects libc's function. */
 enum { AL_ALIGNED_ALLOC, AL_MEMALIGN, AL_VALLOC, AL_PVALLOC };
 
 static inline void *real_aligned(int which, size_t al, size_t n)
 {
     switch (which) {
     case AL_ALIGNED_ALLOC:
-        return hs_real.aligned_alloc(al, n);
+        return hs_libc.aligned_alloc(al, n);
     case AL_MEMALIGN:
-        return hs_real.memalign(al, n);
+        return hs_libc.memalign(al, n);
     case AL_VALLOC:
-        return hs_real.valloc(n);
+        return hs_libc.valloc(n);
     default:
-        return hs_real.pvalloc(n);
+        return hs_libc.pvalloc(n);
     }
 }
 
@@ -252,5 +252,5 @@ HS_EXPORT size_t malloc_usable_size(void *p)
         return hs_boot_usable(p);
     if (hs_path() == HS_PATH_BOOT)
         return 0;
-    return hs_real.malloc_usable_size(p);
+    return hs_libc.malloc_usable_size(p);
 }

@@ -1,10 +1,10 @@
 /*
- * hooks_mmap.c — the interposed mmap, mmap64, munmap and mremap.
+ * mmap.c — the interposed mmap, mmap64, munmap and mremap.
  *
  * Contract
  *   Only anonymous mappings (MAP_ANONYMOUS, private or shared, any protection) are counted, by their
  *   page-rounded length, through the interval map of regions.h, so that:
- *   - a partial munmap subtracts exactly the tracked pages it removes (before the real munmap; put
+ *   - a partial munmap subtracts exactly the tracked pages it removes (before libc's munmap; put
  *     back if it fails);
  *   - mremap of a tracked mapping is a free of the old range plus an allocation of the new one
  *     (grow, shrink, move, MREMAP_FIXED, MREMAP_DONTUNMAP which leaves the old range mapped);
@@ -12,21 +12,22 @@
  *     the new mapping is; file-backed mappings are otherwise ignored;
  *   - mappings made inside a counted hook (glibc's malloc) are never counted a second time: glibc's
  *     are internal calls anyway, and the guard catches other allocators calling mmap.
- *   errno is what the real call left.
+ *   errno is what libc's call left.
  *   Attribution (engine on): a new anonymous mapping is tagged in the region map with the stack of
  *   the caller (or "<pymalloc arenas>" inside a PEP 445 wrapper, see pymem.c), and every piece the
- *   map removes or restores moves the per-stack counters of its tag (sites_hwm.h), so partial
+ *   map removes or restores moves the per-stack counters of its tag (data/sites.h), so partial
  *   munmap, mremap and MAP_FIXED stay exact per stack. mremap keeps the old mapping's tag.
  *
  * Thread-safety
- *   regions.h locks its map; no lock is held during the real call.
+ *   regions.h locks its map; no lock is held during libc's call.
  */
-#include "engine.h"
-#include "stats.h"
-#include "guard.h"
-#include "real.h"
-#include "regions.h"
-#include "sites_hwm.h"
+#include "core/state.h"
+#include "core/stats.h"
+#include "core/counting.h"
+#include "core/libc.h"
+#include "data/regions.h"
+#include "data/sites.h"
+#include "engine/record.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -61,7 +62,7 @@ static void note_mapped(uintptr_t s, uintptr_t e, int anonymous, int replaces, u
     if (anonymous) {
         int added;
         if (!tag)
-            tag = hs_engine_map_stack();
+            tag = hs_record_map_stack();
         stale = hs_regions_add_tagged(s, e, tag, heads ? HS_RANGE_HEAD : 0, &added, &undo);
         if (added) {
             hs_stats_alloc(e - s);
@@ -96,11 +97,11 @@ static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off64_
     if (HS_UNLIKELY(path == HS_PATH_BOOT))
         return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, (off_t)off);
     if (path == HS_PATH_FORWARD || !(flags & (MAP_ANONYMOUS | MAP_FIXED)))
-        return is64 ? hs_real.mmap64(addr, len, prot, flags, fd, off)
-                    : hs_real.mmap(addr, len, prot, flags, fd, (off_t)off);
+        return is64 ? hs_libc.mmap64(addr, len, prot, flags, fd, off)
+                    : hs_libc.mmap(addr, len, prot, flags, fd, (off_t)off);
     hs_enter();
-    void *r = is64 ? hs_real.mmap64(addr, len, prot, flags, fd, off)
-                   : hs_real.mmap(addr, len, prot, flags, fd, (off_t)off);
+    void *r =
+        is64 ? hs_libc.mmap64(addr, len, prot, flags, fd, off) : hs_libc.mmap(addr, len, prot, flags, fd, (off_t)off);
     if (r != MAP_FAILED) {
         int saved = errno;
         uintptr_t s = (uintptr_t)r;
@@ -128,7 +129,7 @@ HS_EXPORT int munmap(void *addr, size_t len)
         return (int)syscall(SYS_munmap, addr, len);
     uintptr_t s = (uintptr_t)addr;
     if (path == HS_PATH_FORWARD || len == 0 || (s & (hs_page_size() - 1)))
-        return hs_real.munmap(addr, len); /* invalid arguments fail without unmapping anything */
+        return hs_libc.munmap(addr, len); /* invalid arguments fail without unmapping anything */
     hs_enter();
     struct hs_regions_undo undo;
     uint64_t removed = hs_regions_remove(s, s + hs_page_round(len), &undo);
@@ -136,7 +137,7 @@ HS_EXPORT int munmap(void *addr, size_t len)
         hs_stats_release(removed);
         attr_pieces(&undo, -1);
     }
-    int r = hs_real.munmap(addr, len);
+    int r = hs_libc.munmap(addr, len);
     int saved = errno;
     if (removed && r == 0)
         hs_stats_commit_free(removed);
@@ -161,7 +162,7 @@ HS_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
         return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
     uintptr_t os = (uintptr_t)old;
     if (path == HS_PATH_FORWARD || (os & (hs_page_size() - 1)))
-        return hs_real.mremap(old, old_len, new_len, flags, new_addr);
+        return hs_libc.mremap(old, old_len, new_len, flags, new_addr);
 
     hs_enter();
     uintptr_t oe = os + hs_page_round(old_len);
@@ -184,14 +185,13 @@ HS_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
                 heads |= (int)(undo.piece[k].flags & HS_RANGE_HEAD);
         }
     }
-    void *r = hs_real.mremap(old, old_len, new_len, flags, new_addr);
+    void *r = hs_libc.mremap(old, old_len, new_len, flags, new_addr);
     int saved = errno;
     if (r != MAP_FAILED) {
         if (removed)
             hs_stats_commit_free(removed);
         uintptr_t ns = (uintptr_t)r;
-        note_mapped(ns, ns + hs_page_round(new_len), tracked, flags & MREMAP_FIXED, tag,
-                    removed ? heads : 1);
+        note_mapped(ns, ns + hs_page_round(new_len), tracked, flags & MREMAP_FIXED, tag, removed ? heads : 1);
     } else if (removed) {
         restore_removed(&undo, removed);
     }

@@ -18,6 +18,12 @@
  *     old entry back.
  *   - while pins queued by threads without the GIL wait (heapscope_drain_fn), every call drains
  *     them first (it holds the GIL), naming the block a free/realloc is about to release;
+ *   - alloc_count/free_count (core/stats.h) count the blocks pymalloc serves and releases (a block
+ *     libc served or freed meanwhile is counted by the libc hooks, which say so in pm_libc and
+ *     pm_libc_freed);
+ *   - a block pymalloc serves while this thread's agent flag is set (heapscope_agent_begin) is
+ *     profiler memory: recorded in the table with HS_META_AGENT (always, also in default mode), its
+ *     bytes moved out of the totals' current bytes until it is freed, and into agent_bytes;
  *   heapscope_pymem_calls() counts calls through any wrapper, so the bridge can check with a test
  *   allocation that its wrapper is still in the chain after someone (tracemalloc) swapped
  *   allocators, and wrap the new chain if not. Up to 64 wrappers (slots are never reused, so an
@@ -28,12 +34,15 @@
  *   is in hs_tls, the table and sites have their own locks. Nested calls (an allocator inside the
  *   hook) forward only.
  */
-#include "engine.h"
-#include "pages.h"
-#include "sampling.h"
-#include "sites_hwm.h"
-#include "stacks.h"
-#include "table.h"
+#include "core/counting.h"
+#include "core/state.h"
+#include "core/stats.h"
+#include "data/pages.h"
+#include "data/sites.h"
+#include "data/stacks.h"
+#include "data/table.h"
+#include "engine/record.h"
+#include "engine/sampling.h"
 
 #define SLOTS 64
 
@@ -74,18 +83,36 @@ static inline int pm_active(const void *freeing)
     return 1;
 }
 
-/* Exact entries go to the page map (pages.h), sampled ones (and what it declines) to the table. */
+/* Exact entries go to the page map (data/pages.h), sampled and agent ones (and what the page map
+   declines) to the table. */
 static int put(uintptr_t p, uint32_t st, uint16_t meta, struct hs_tentry *old)
 {
-    int r = (meta & HS_META_EXACT) ? hs_pages_insert(p, st, meta, old) : 0;
+    int r = (meta & HS_META_EXACT) && !(meta & HS_META_AGENT) ? hs_pages_insert(p, st, meta, old) : 0;
     return r ? r : hs_table_insert(p, st, meta, old);
+}
+
+/* A block of the agent (profiler memory): out of the totals' current bytes while it is alive. */
+static void pm_record_agent(void *p, size_t sc)
+{
+    uint16_t meta = (uint16_t)(HS_META_MAKE(HS_KIND_PYMALLOC, 1, sc / 16) | HS_META_AGENT);
+    if (hs_table_insert((uintptr_t)p, 0, meta, NULL) != 1)
+        return;
+    hs_stats_release(sc);
+    atomic_fetch_add_explicit(&hs_eng.agent_bytes, (int64_t)sc, memory_order_relaxed);
 }
 
 static void pm_record(void *p, size_t n)
 {
     size_t sc = (n + 15) & ~(size_t)15;
+    hs_stats_count_alloc();
     if (!sc || sc > 1008)
         return;
+    if (HS_UNLIKELY(hs_tls.agent)) {
+        hs_enter();
+        pm_record_agent(p, sc);
+        hs_leave();
+        return;
+    }
     int exact = atomic_load_explicit(&hs_eng.exact, memory_order_relaxed);
     if (!exact && !hs_sample_take(sc))
         return;
@@ -102,14 +129,15 @@ static void pm_record(void *p, size_t n)
             hs_sample_weight(sc, &w, &c);
         if (r == 2)
             atomic_fetch_add_explicit(&hs_eng.collisions, 1, memory_order_relaxed);
-        hs_sites_move(hs_engine_arenas_stack(), st, w, 0, c);
+        hs_sites_move(hs_record_arenas_stack(), st, w, 0, c);
     } else {
         atomic_fetch_add_explicit(&hs_eng.untracked, 1, memory_order_relaxed);
     }
     hs_leave();
 }
 
-/* Removes p's pymalloc entry (if any) and moves its weight back to the arenas; *e gets the entry. */
+/* Removes p's pymalloc entry (if any) and moves its weight back to the arenas (an agent block: its
+   bytes back into the totals); *e gets the entry. */
 static int pm_unrecord(void *p, struct hs_tentry *e, int64_t *w, int64_t *c)
 {
     hs_enter();
@@ -120,12 +148,32 @@ static int pm_unrecord(void *p, struct hs_tentry *e, int64_t *w, int64_t *c)
         size_t sc = HS_META_SC(e->meta) * 16u;
         *w = (int64_t)sc;
         *c = 1;
-        if (!(e->meta & HS_META_EXACT))
-            hs_sample_weight(sc, w, c);
-        hs_sites_move(e->stack, hs_engine_arenas_stack(), *w, -*c, 0);
+        if (e->meta & HS_META_AGENT) {
+            hs_stats_unrelease(sc);
+            atomic_fetch_sub_explicit(&hs_eng.agent_bytes, (int64_t)sc, memory_order_relaxed);
+        } else {
+            if (!(e->meta & HS_META_EXACT))
+                hs_sample_weight(sc, w, c);
+            hs_sites_move(e->stack, hs_record_arenas_stack(), *w, -*c, 0);
+        }
     }
     hs_leave();
     return found;
+}
+
+/* Puts back the entry pm_unrecord removed (the realloc failed: p is still valid). */
+static void pm_rerecord(void *p, const struct hs_tentry *e, int64_t w, int64_t c)
+{
+    hs_enter();
+    if (put((uintptr_t)p, e->stack, e->meta, NULL)) {
+        if (e->meta & HS_META_AGENT) {
+            hs_stats_release((uint64_t)w);
+            atomic_fetch_add_explicit(&hs_eng.agent_bytes, w, memory_order_relaxed);
+        } else {
+            hs_sites_move(hs_record_arenas_stack(), e->stack, w, 0, c);
+        }
+    }
+    hs_leave();
 }
 
 static void *pm_malloc(void *ctx, size_t n)
@@ -173,16 +221,16 @@ static void *pm_realloc(void *ctx, void *p, size_t n)
     struct hs_tls *t = &hs_tls;
     t->pm_depth++;
     t->pm_libc = NULL;
+    t->pm_libc_freed = 0;
     void *q = c->orig.realloc(c->orig.ctx, p, n);
     t->pm_depth--;
     if (q) {
+        if (p && !t->pm_libc_freed)
+            hs_stats_count_free(); /* pymalloc released p (moved, or resized in place) */
         if (q != t->pm_libc)
             pm_record(q, n);
     } else if (had) { /* failed: p is still valid */
-        hs_enter();
-        if (put((uintptr_t)p, e.stack, e.meta, NULL))
-            hs_sites_move(hs_engine_arenas_stack(), e.stack, w, 0, cnt);
-        hs_leave();
+        pm_rerecord(p, &e, w, cnt);
     }
     return q;
 }
@@ -191,12 +239,20 @@ static void pm_free(void *ctx, void *p)
 {
     struct pm_ctx *c = ctx;
     bump();
-    if (p && pm_active(p)) {
-        struct hs_tentry e;
-        int64_t w, cnt;
-        (void)pm_unrecord(p, &e, &w, &cnt);
+    if (!p || !pm_active(p)) {
+        c->orig.free(c->orig.ctx, p);
+        return;
     }
+    struct hs_tentry e;
+    int64_t w, cnt;
+    (void)pm_unrecord(p, &e, &w, &cnt);
+    struct hs_tls *t = &hs_tls;
+    t->pm_depth++;
+    t->pm_libc_freed = 0;
     c->orig.free(c->orig.ctx, p);
+    t->pm_depth--;
+    if (!t->pm_libc_freed)
+        hs_stats_count_free();
 }
 
 HS_EXPORT int heapscope_pymem_wrap(const struct heapscope_allocator *orig, struct heapscope_allocator *hook)

@@ -8,15 +8,16 @@
  *   thread while it has no Python thread state (OpenMP/BLAS workers, C++ std::thread pools) are then
  *   attributed to the Python line that created it instead of "<native thread>". Otherwise (engine
  *   off, nested inside a hook, trampoline allocation failure) it only forwards. Return value, errno
- *   and the thread's result are those of the real pthread_create and of the user's function.
+ *   and the thread's result are those of libc's pthread_create and of the user's function.
  *
  * Thread-safety
- *   The trampoline block comes from the real malloc under the guard (never counted) and is freed by
+ *   The trampoline block comes from libc's malloc under the guard (never counted) and is freed by
  *   the new thread before it runs user code.
  */
-#include "engine.h"
-#include "real.h"
-#include "stacks.h"
+#include "core/counting.h"
+#include "core/libc.h"
+#include "core/state.h"
+#include "data/stacks.h"
 
 #include <pthread.h>
 
@@ -30,7 +31,7 @@ static void *tramp_main(void *a)
 {
     struct tramp t = *(struct tramp *)a;
     hs_tls_depth++;
-    hs_real.free(a);
+    hs_libc.free(a);
     hs_tls_depth--;
     hs_tls.inherit = t.stack;
     return t.fn(t.arg);
@@ -39,9 +40,9 @@ static void *tramp_main(void *a)
 HS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
     if (hs_path() != HS_PATH_COUNT || !hs_engine_on())
-        return hs_real.pthread_create(th, attr, fn, arg);
+        return hs_libc.pthread_create(th, attr, fn, arg);
     hs_enter();
-    struct tramp *t = hs_real.malloc(sizeof *t);
+    struct tramp *t = hs_libc.malloc(sizeof *t);
     if (t) {
         t->fn = fn;
         t->arg = arg;
@@ -49,11 +50,11 @@ HS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     }
     hs_leave();
     if (!t)
-        return hs_real.pthread_create(th, attr, fn, arg);
-    int r = hs_real.pthread_create(th, attr, tramp_main, t);
+        return hs_libc.pthread_create(th, attr, fn, arg);
+    int r = hs_libc.pthread_create(th, attr, tramp_main, t);
     if (r != 0) {
         hs_enter();
-        hs_real.free(t);
+        hs_libc.free(t);
         hs_leave();
     }
     return r;

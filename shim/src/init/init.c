@@ -1,99 +1,91 @@
 /*
- * init.c — life cycle of the shim: first-call initialisation, constructor, destructor, fork.
+ * init.c — life cycle of the shim: constructor, destructor, and the one fork table.
  *
  * Contract
- *   - The real functions are resolved on the first hook call or in the constructor, whichever comes
- *     first (other libraries' constructors, and ld.so itself, allocate before ours runs).
- *   - Activation is decided once, as soon as the environment is readable: COUNTING if
- *     HEAPSCOPE_ENABLE=1, else FORWARD. Until then (ld.so's own early allocations) nothing is
- *     counted. Counting from the first possible call keeps "freed but never counted" blocks rare.
- *   - The constructor consumes the environment (env.h) and, when counting, registers pthread_atfork
- *     handlers: prepare takes every shim lock, parent releases them, child re-initialises them,
- *     clears the forking thread's guard and resets the peak to the current heap (the child keeps
- *     counting: it is its own process). The engine's locks (table shards, stack trie, sites,
- *     sampler ring) are handled the same way; the sampler thread does not exist in the child.
- *   - The destructor switches to FORWARD: hooks that run after it (exit-time frees, TLS teardown) only
- *     forward.
+ *   - The libc functions are resolved on the first hook call or in the constructor, whichever comes
+ *     first (other libraries' constructors, and ld.so itself, allocate before ours runs); activation
+ *     is decided once, as soon as the environment is readable (core/counting.h). Counting from the
+ *     first possible call keeps "freed but never counted" blocks rare.
+ *   - The constructor reads and validates the HEAPSCOPE_* settings (core/settings.h), consumes the
+ *     environment (core/env.h) and, when counting, registers the fork table below with
+ *     pthread_atfork.
+ *   - Fork: prepare takes the lock of every part, in the table's order; parent releases them in the
+ *     reverse order; child re-initialises them (the ticker thread does not exist in the child),
+ *     clears the forking thread's guard and per-thread engine state, and resets the peak to the
+ *     current heap (the child keeps counting: it is its own process). This file is the only owner of
+ *     fork handling: a part with a lock adds one row here.
+ *   - The destructor turns counting off: hooks that run after it (exit-time frees, TLS teardown)
+ *     only forward.
  *
  * Thread-safety
- *   hs_init_slow may race from several threads: resolution is once-only (real.c) and the decision
- *   is a CAS from PENDING. The constructor and destructor run single-threaded in practice.
+ *   The constructor and destructor run single-threaded in practice; the fork handlers run in the
+ *   forking thread, with pthread_atfork's guarantees.
  */
-#include "boot.h"
-#include "engine.h"
-#include "env.h"
-#include "guard.h"
-#include "real.h"
-#include "regions.h"
-#include "stats.h"
+#include "core/counting.h"
+#include "core/env.h"
+#include "core/libc.h"
+#include "core/settings.h"
+#include "core/state.h"
+#include "core/stats.h"
+#include "data/pages.h"
+#include "data/regions.h"
+#include "data/sites.h"
+#include "data/stacks.h"
+#include "data/table.h"
+#include "engine/ticker.h"
 
 #include <pthread.h>
-#include <unistd.h>
 
-HS_HIDDEN _Atomic int hs_mode;
-HS_HIDDEN __thread unsigned hs_tls_depth __attribute__((tls_model("initial-exec")));
+struct fork_row {
+    void (*prepare)(void);
+    void (*parent)(void);
+    void (*child)(void);
+};
 
-/* PENDING → FORWARD/COUNTING once the C library has set up the environment. */
-static void decide(int force)
-{
-    if (atomic_load_explicit(&hs_mode, memory_order_acquire) != HS_MODE_PENDING)
-        return;
-    if (!environ && !force)
-        return;
-    int want = environ && hs_env_enabled() ? HS_MODE_COUNTING : HS_MODE_FORWARD;
-    int expected = HS_MODE_PENDING;
-    atomic_compare_exchange_strong_explicit(&hs_mode, &expected, want, memory_order_acq_rel,
-                                            memory_order_acquire);
-}
-
-HS_HIDDEN int hs_init_slow(void)
-{
-    if (hs_real_resolving_here())
-        return HS_PATH_BOOT;
-    if (atomic_load_explicit(&hs_mode, memory_order_acquire) == HS_MODE_UNINIT) {
-        hs_real_resolve();
-        if (hs_real_resolving_here()) /* re-entered from inside dlsym */
-            return HS_PATH_BOOT;
-        int expected = HS_MODE_UNINIT;
-        atomic_compare_exchange_strong_explicit(&hs_mode, &expected, HS_MODE_PENDING, memory_order_acq_rel,
-                                                memory_order_acquire);
-    }
-    decide(0);
-    int m = atomic_load_explicit(&hs_mode, memory_order_acquire);
-    if (m == HS_MODE_COUNTING)
-        return hs_tls_depth ? HS_PATH_FORWARD : HS_PATH_COUNT;
-    return HS_PATH_FORWARD;
-}
+static const struct fork_row fork_table[] = {
+    {hs_stacks_atfork_prepare, hs_stacks_atfork_parent, hs_stacks_atfork_child},
+    {hs_table_atfork_prepare, hs_table_atfork_parent, hs_table_atfork_child},
+    {hs_pages_atfork_prepare, hs_pages_atfork_parent, hs_pages_atfork_child},
+    {hs_sites_atfork_prepare, hs_sites_atfork_parent, hs_sites_atfork_child},
+    {hs_ticker_atfork_prepare, hs_ticker_atfork_parent, hs_ticker_atfork_child},
+    {hs_regions_atfork_prepare, hs_regions_atfork_parent, hs_regions_atfork_child},
+};
+#define FORK_ROWS (sizeof fork_table / sizeof fork_table[0])
 
 static void atfork_prepare(void)
 {
-    hs_engine_atfork_prepare();
-    hs_regions_atfork_prepare();
+    for (size_t i = 0; i < FORK_ROWS; i++)
+        fork_table[i].prepare();
 }
+
 static void atfork_parent(void)
 {
-    hs_regions_atfork_parent();
-    hs_engine_atfork_parent();
+    for (size_t i = FORK_ROWS; i-- > 0;)
+        fork_table[i].parent();
 }
+
 static void atfork_child(void)
 {
-    hs_regions_atfork_child();
-    hs_engine_atfork_child();
+    for (size_t i = FORK_ROWS; i-- > 0;)
+        fork_table[i].child();
+    hs_tls.pm_depth = 0;
+    hs_tls.rel_found = 0;
+    hs_tls.agent = 0;
     hs_tls_depth = 0;
     hs_stats_atfork_child();
 }
 
 __attribute__((constructor)) static void hs_constructor(void)
 {
-    (void)hs_init_slow();
-    decide(1);
+    (void)hs_counting_decide(1);
     (void)hs_page_size();
+    hs_settings_load();
     hs_env_consume();
-    if (atomic_load_explicit(&hs_mode, memory_order_acquire) == HS_MODE_COUNTING)
+    if (hs_counting_on())
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
 __attribute__((destructor)) static void hs_destructor(void)
 {
-    atomic_store_explicit(&hs_mode, HS_MODE_FORWARD, memory_order_release);
+    atomic_store_explicit(&hs_counting, HS_COUNTING_OFF, memory_order_release);
 }
