@@ -53,6 +53,8 @@ def test_report_of_a_notebook(installed, tmp_path):
     run, data = report(path)
     assert run.returncode == 0, run.stderr
     assert "[1/3]" in run.stderr and "[3/3]" in run.stderr
+    # each cell's line reads as its badge does (lab-extension/format/bytes.ts): "+200 MB", not "+200.0 MB"
+    assert "    +200 MB · peak +200 MB" in run.stderr, run.stderr
     from heapscope.report import REPORT_VERSION
 
     assert data["heapscope_report"] == REPORT_VERSION
