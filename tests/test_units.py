@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # --- protocol ---------------------------------------------------------------------------------------
 
+
 def doc_examples():
     """The complete JSON examples in docs/protocol.md (skipping the abbreviated ones)."""
     text = (ROOT / "docs" / "protocol.md").read_text()
@@ -39,26 +40,49 @@ def test_protocol_doc_examples_validate():
 
 
 def test_built_messages_validate():
-    status = {"active": False, "reason": "no shim", "shim_version": None, "mode": "default", "pid": 1,
-              "python": "3.11.7", "current_bytes": 0, "profiler_bytes": 0}
-    record = {"cell_id": None, "execution_count": None, "source": "", "start_bytes": 5, "peak_bytes": 9,
-              "end_bytes": 7, "status": "aborted", "started_at": 1.0, "ended_at": 2.0}
-    for msg in (protocol.status_message(status), protocol.cell_message(record),
-                protocol.history_message(status, [record], None), protocol.error_message("x"),
-                protocol.cell_start_message({"cell_id": "a", "execution_count": 1, "start_bytes": 0,
-                                             "started_at": 0.5})):
+    status = {
+        "active": False,
+        "reason": "no shim",
+        "shim_version": None,
+        "mode": "default",
+        "pid": 1,
+        "python": "3.11.7",
+        "current_bytes": 0,
+        "profiler_bytes": 0,
+    }
+    record = {
+        "cell_id": None,
+        "execution_count": None,
+        "source": "",
+        "start_bytes": 5,
+        "peak_bytes": 9,
+        "end_bytes": 7,
+        "status": "aborted",
+        "started_at": 1.0,
+        "ended_at": 2.0,
+    }
+    for msg in (
+        protocol.status_message(status),
+        protocol.cell_message(record),
+        protocol.history_message(status, [record], None),
+        protocol.error_message("x"),
+        protocol.cell_start_message({"cell_id": "a", "execution_count": 1, "start_bytes": 0, "started_at": 0.5}),
+    ):
         assert protocol.validate_outgoing(msg) is None, msg
     assert "peak_bytes" in protocol.validate_outgoing(protocol.cell_message({**record, "peak_bytes": 6}))
     assert "reason" in protocol.validate_outgoing(protocol.status_message({**status, "reason": None}))
 
 
-@pytest.mark.parametrize("msg,problem", [
-    (None, "JSON object"),
-    ({"protocol": "1", "type": "sync"}, "unsupported protocol"),
-    ({"protocol": 1.0, "type": "sync"}, "unsupported protocol"),
-    ({"protocol": 2, "type": 3}, "'type'"),
-    ({"protocol": 2, "type": "history"}, "unknown message type"),
-])
+@pytest.mark.parametrize(
+    "msg,problem",
+    [
+        (None, "JSON object"),
+        ({"protocol": "1", "type": "sync"}, "unsupported protocol"),
+        ({"protocol": 1.0, "type": "sync"}, "unsupported protocol"),
+        ({"protocol": 2, "type": 3}, "'type'"),
+        ({"protocol": 2, "type": "history"}, "unknown message type"),
+    ],
+)
 def test_incoming_rejections(msg, problem):
     assert problem in protocol.validate_incoming(msg)
 
@@ -68,6 +92,7 @@ def test_incoming_accepts_extra_keys():
 
 
 # --- ledger -----------------------------------------------------------------------------------------
+
 
 def stats(current: int, peak: int, allocated: int = 0) -> Stats:
     return Stats(current_bytes=current, peak_bytes=peak, allocated_bytes=allocated)
@@ -117,6 +142,7 @@ def test_ledger_history_is_bounded():
 
 # --- launcher ---------------------------------------------------------------------------------------
 
+
 def test_supported_pythons():
     assert launcher.python_problem((3, 9)) is None and launcher.python_problem((3, 13)) is None
     assert "3.14 is not supported" in launcher.python_problem((3, 14))
@@ -141,16 +167,26 @@ def test_unloadable_shim_is_caught_by_the_probe(tmp_path):
 def test_preload_value_keeps_others_once():
     shim = Path("/opt/x/libheapscope.so")
     assert launcher.preload_value(shim, "") == "/opt/x/libheapscope.so"
-    assert launcher.preload_value(shim, "libm.so.6 /old/libheapscope.so:libz.so") == \
-        "/opt/x/libheapscope.so:libm.so.6:libz.so"
+    assert (
+        launcher.preload_value(shim, "libm.so.6 /old/libheapscope.so:libz.so")
+        == "/opt/x/libheapscope.so:libm.so.6:libz.so"
+    )
 
 
 def test_kernel_command_loads_the_agent():
     assert launcher.kernel_command(["-f", "c.json"]) == [
-        sys.executable, "-m", "ipykernel_launcher", "-f", "c.json", "--ext", "heapscope.agent"]
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        "c.json",
+        "--ext",
+        "heapscope.agent",
+    ]
 
 
 # --- the installed kernelspec ----------------------------------------------------------------------
+
 
 def png_size(path: Path) -> tuple:
     data = path.read_bytes()
