@@ -142,6 +142,17 @@ def test_an_output_that_cannot_be_written_is_refused_before_running(installed, t
     assert run.returncode == 2 and "not writable" in run.stderr and "[1/" not in run.stderr
 
 
+def test_run_refuses_an_output_it_cannot_write_before_running_the_script(installed, tmp_path):
+    script = tmp_path / "s.py"
+    marker = tmp_path / "ran"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    for out in (tmp_path, tmp_path / "missing" / "out.json"):
+        run = heapscope("run", str(script), "--json", str(out), timeout=120)
+        assert run.returncode == 2, run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1 and "cannot write --json" in run.stderr
+        assert not marker.exists()
+
+
 # --- --mode and --allow-errors ---------------------------------------------------------------------------
 
 
