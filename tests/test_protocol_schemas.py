@@ -160,6 +160,11 @@ def test_error_messages_are_short_and_never_raise():
     assert protocol.validate_incoming(object()) is not None
 
 
+def test_ticks_leave_out_readings_that_are_not_finite():
+    msg = protocol.ticks_message(3, [(1.5, 10), (float("nan"), 11), (float("inf"), 12), (2.5, 13)])
+    assert msg["ticks"] == [[1.5, 10], [2.5, 13]] and protocol.validate_outgoing(msg) is None
+
+
 def test_incoming_integers_are_made_int():
     msg = {"protocol": 2, "type": "cell_detail", "seq": 3.0, "limit": 10.0}
     assert protocol.validate_incoming(msg) is None

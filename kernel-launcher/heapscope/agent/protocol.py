@@ -9,6 +9,7 @@ must never raise into the kernel. :func:`clip` cuts kernel text to the schema's 
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Mapping, Optional
 
 from . import _protocol_validators as _v
@@ -87,8 +88,10 @@ def error_message(text: str) -> dict:
 
 
 def ticks_message(seq: Optional[int], ticks: list) -> dict:
-    """The ticker's readings ``[(unix time, current bytes), ...]`` of the running cell ``seq``."""
-    return _message("ticks", seq=seq, ticks=[[float(t), int(b)] for t, b in ticks])
+    """The ticker's readings ``[(unix time, current bytes), ...]`` of the running cell ``seq``. A reading
+    whose time is not finite is left out: JSON has no NaN, and the generated (fastjsonschema) checks compare
+    numbers with ``<``/``>``, which NaN passes."""
+    return _message("ticks", seq=seq, ticks=[[float(t), int(b)] for t, b in ticks if math.isfinite(t)])
 
 
 def cell_detail_message(seq: int, cell: Optional[Mapping[str, Any]]) -> dict:
