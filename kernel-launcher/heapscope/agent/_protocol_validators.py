@@ -860,6 +860,53 @@ def validate_https___heapscope_invalid_protocol_report_schema_json___defs_report
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".index must be null")
             except (JsonSchemaValueException, JsonSchemaValuesException):
                 validate_https___heapscope_invalid_protocol_report_schema_json___defs_index(data__index, custom_formats, (name_prefix or "data") + ".index")
+        if "budget" in data_keys:
+            data_keys.remove("budget")
+            data__budget = data["budget"]
+            validate_https___heapscope_invalid_protocol_report_schema_json___defs_budget(data__budget, custom_formats, (name_prefix or "data") + ".budget")
+        if "over_budget" in data_keys:
+            data_keys.remove("over_budget")
+            data__overbudget = data["over_budget"]
+            if not isinstance(data__overbudget, (list, tuple)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".over_budget must be array")
+            data__overbudget_is_list = isinstance(data__overbudget, (list, tuple))
+            if data__overbudget_is_list:
+                data__overbudget_len = len(data__overbudget)
+                if data__overbudget_len > 2:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".over_budget must contain less than or equal to 2 items")
+                def fn(var): return frozenset(dict((k, fn(v)) for k, v in var.items()).items()) if hasattr(var, "items") else tuple(fn(v) for v in var) if isinstance(var, (dict, list)) else (bool, var) if isinstance(var, bool) else var
+                if data__overbudget_len > len(set(fn(data__overbudget_x) for data__overbudget_x in data__overbudget)):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".over_budget must contain unique items")
+                for data__overbudget_x, data__overbudget_item in enumerate(data__overbudget):
+                    if not (isinstance(data__overbudget_item, str) and data__overbudget_item == 'max_peak' or isinstance(data__overbudget_item, str) and data__overbudget_item == 'max_retained'):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".over_budget[{data__overbudget_x}]".format(**locals()) + " must be one of ['max_peak', 'max_retained']")
+    return data
+
+def validate_https___heapscope_invalid_protocol_report_schema_json___defs_budget(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['max_peak', 'max_retained']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "max_peak" in data_keys:
+            data_keys.remove("max_peak")
+            data__maxpeak = data["max_peak"]
+            try:
+                if not isinstance(data__maxpeak, (NoneType)):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".max_peak must be null")
+            except (JsonSchemaValueException, JsonSchemaValuesException):
+                validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__maxpeak, custom_formats, (name_prefix or "data") + ".max_peak")
+        if "max_retained" in data_keys:
+            data_keys.remove("max_retained")
+            data__maxretained = data["max_retained"]
+            try:
+                if not isinstance(data__maxretained, (NoneType)):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".max_retained must be null")
+            except (JsonSchemaValueException, JsonSchemaValuesException):
+                validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__maxretained, custom_formats, (name_prefix or "data") + ".max_retained")
     return data
 
 def validate_https___heapscope_invalid_protocol_report_schema_json___defs_index(data, custom_formats={}, name_prefix=None):

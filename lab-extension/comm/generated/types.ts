@@ -225,6 +225,13 @@ export type Index = number;
  */
 export type ReportCell = CellRun & {
   index?: null | Index;
+  budget?: Budget;
+  /**
+   * The budgets this run broke (present with `budget`): max_peak when peak_bytes - start_bytes > budget.max_peak; max_retained when the heap the cell still holds at the end of the whole run (its retained_by_cell entry; its net growth when retained_by_cell is null) > budget.max_retained.
+   *
+   * @maxItems 2
+   */
+  over_budget?: ('max_peak' | 'max_retained')[];
 };
 
 /**
@@ -622,6 +629,22 @@ export interface TicksMessage {
    * @maxItems 10000
    */
   ticks: Tick[];
+}
+/**
+ * The memory budget in force for this notebook cell (docs/ci.md): its metadata `heapscope.max_peak` / `heapscope.max_retained`, else the command line's --max-peak / --max-retained. Present only on notebook cells that have at least one limit. Byte counts; null: no limit.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "Budget".
+ */
+export interface Budget {
+  /**
+   * Limit of the peak added during the run (peak_bytes - start_bytes).
+   */
+  max_peak: null | Bytes;
+  /**
+   * Limit of the heap the cell still holds at the end of the whole run.
+   */
+  max_retained: null | Bytes;
 }
 /**
  * The per-cell heap ledger written by `heapscope report NOTEBOOK --json OUT.json`, `heapscope run SCRIPT.py --json OUT.json` (a script's whole run is one cell) and the extension's export. Byte counts are of the tracked heap (libc allocations and anonymous mappings, see shim/include/heapscope.h). Its cells, status and retained_by_cell are the comm protocol's CellRun, Status and Retained (defs.schema.json), so the report and the protocol cannot differ. Version 2 renamed kernel.status.live_hz to tick_hz (protocol 2). Later versions add fields; a rename or removal increments heapscope_report. Readers ignore fields they do not know.

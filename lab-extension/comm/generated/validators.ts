@@ -4682,7 +4682,7 @@ return errors === 0;
 validate184.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 export const validateReport = validate206;
-const schema65 = {"$id":"https://heapscope.invalid/protocol/report.schema.json","type":"object","required":["heapscope_report","generator","target","kernel","outcome","cells"],"properties":{"heapscope_report":{"const":2},"generator":{"type":"object","required":["name","version"],"properties":{"name":{"const":"heapscope"},"version":{"$ref":"https://heapscope.invalid/protocol/defs/ShortText.json"}}},"created_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"target":{"type":"object","required":["kind","path"],"properties":{"kind":{"enum":["notebook","script"]},"path":{"type":["string","null"],"maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"}}},"kernel":{"type":"object","required":["name","status"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/ShortTextOrNull.json"},"status":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"}}}},"outcome":{"type":"object","required":["status","message","failed_cell"],"properties":{"status":{"enum":["ok","error","unprofiled"]},"message":{"$ref":"https://heapscope.invalid/protocol/defs/LongText.json"},"failed_cell":{"if":{"type":"null"},"else":{"type":"object","required":["index","cell_id"],"properties":{"index":{"$ref":"#/$defs/Index"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"}}}}}},"cells":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/ReportCell"}},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}},"$defs":{"Index":{"type":"integer","minimum":0,"maximum":9007199254740991},"ReportCell":{"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}}}}]}}};
+const schema65 = {"$id":"https://heapscope.invalid/protocol/report.schema.json","type":"object","required":["heapscope_report","generator","target","kernel","outcome","cells"],"properties":{"heapscope_report":{"const":2},"generator":{"type":"object","required":["name","version"],"properties":{"name":{"const":"heapscope"},"version":{"$ref":"https://heapscope.invalid/protocol/defs/ShortText.json"}}},"created_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"target":{"type":"object","required":["kind","path"],"properties":{"kind":{"enum":["notebook","script"]},"path":{"type":["string","null"],"maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"}}},"kernel":{"type":"object","required":["name","status"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/ShortTextOrNull.json"},"status":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"}}}},"outcome":{"type":"object","required":["status","message","failed_cell"],"properties":{"status":{"enum":["ok","error","unprofiled"]},"message":{"$ref":"https://heapscope.invalid/protocol/defs/LongText.json"},"failed_cell":{"if":{"type":"null"},"else":{"type":"object","required":["index","cell_id"],"properties":{"index":{"$ref":"#/$defs/Index"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"}}}}}},"cells":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/ReportCell"}},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}},"$defs":{"Index":{"type":"integer","minimum":0,"maximum":9007199254740991},"ReportCell":{"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]},"Budget":{"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}}}};
 const schema66 = {"$id":"https://heapscope.invalid/protocol/defs/LongText.json","type":["string","null"],"maxLength":65536,"pattern":"^[^\\ud800-\\udfff]*$"};
 
 function validate211(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -4754,7 +4754,146 @@ return errors === 0;
 }
 validate213.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema68 = {"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}}}}]};
+const schema68 = {"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]};
+const schema69 = {"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}};
+
+function validate219(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate219.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((data.max_peak === undefined) && (missing0 = "max_peak")) || ((data.max_retained === undefined) && (missing0 = "max_retained"))){
+validate219.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.max_peak !== undefined){
+let data0 = data.max_peak;
+const _errs1 = errors;
+const _errs2 = errors;
+let valid1 = true;
+const _errs3 = errors;
+if(data0 !== null){
+const err0 = {};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+var _valid0 = _errs3 === errors;
+errors = _errs2;
+if(vErrors !== null){
+if(_errs2){
+vErrors.length = _errs2;
+}
+else {
+vErrors = null;
+}
+}
+if(!_valid0){
+const _errs5 = errors;
+if(!(validate66(data0, {instancePath:instancePath+"/max_peak",parentData:data,parentDataProperty:"max_peak",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs5 === errors;
+valid1 = _valid0;
+}
+if(!valid1){
+const err1 = {instancePath:instancePath+"/max_peak",schemaPath:"#/properties/max_peak/if",keyword:"if",params:{failingKeyword: "else"},message:"must match \"else\" schema"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+validate219.errors = vErrors;
+return false;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.max_retained !== undefined){
+let data1 = data.max_retained;
+const _errs6 = errors;
+const _errs7 = errors;
+let valid2 = true;
+const _errs8 = errors;
+if(data1 !== null){
+const err2 = {};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+var _valid1 = _errs8 === errors;
+errors = _errs7;
+if(vErrors !== null){
+if(_errs7){
+vErrors.length = _errs7;
+}
+else {
+vErrors = null;
+}
+}
+if(!_valid1){
+const _errs10 = errors;
+if(!(validate66(data1, {instancePath:instancePath+"/max_retained",parentData:data,parentDataProperty:"max_retained",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var _valid1 = _errs10 === errors;
+valid2 = _valid1;
+}
+if(!valid2){
+const err3 = {instancePath:instancePath+"/max_retained",schemaPath:"#/properties/max_retained/if",keyword:"if",params:{failingKeyword: "else"},message:"must match \"else\" schema"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+validate219.errors = vErrors;
+return false;
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+else {
+validate219.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate219.errors = vErrors;
+return errors === 0;
+}
+validate219.evaluated = {"props":{"max_peak":true,"max_retained":true},"dynamicProps":false,"dynamicItems":false};
+
+import func0 from "ajv/dist/runtime/equal";
 
 function validate216(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -4778,6 +4917,7 @@ if(errors === _errs1){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.index !== undefined){
 let data0 = data.index;
+const _errs3 = errors;
 const _errs4 = errors;
 let valid2 = true;
 const _errs5 = errors;
@@ -4822,6 +4962,77 @@ errors++;
 validate216.errors = vErrors;
 return false;
 }
+var valid1 = _errs3 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.budget !== undefined){
+const _errs8 = errors;
+if(!(validate219(data.budget, {instancePath:instancePath+"/budget",parentData:data,parentDataProperty:"budget",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate219.errors : vErrors.concat(validate219.errors);
+errors = vErrors.length;
+}
+var valid1 = _errs8 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.over_budget !== undefined){
+let data2 = data.over_budget;
+const _errs9 = errors;
+if(errors === _errs9){
+if(Array.isArray(data2)){
+if(data2.length > 2){
+validate216.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"}];
+return false;
+}
+else {
+var valid3 = true;
+const len0 = data2.length;
+for(let i0=0; i0<len0; i0++){
+let data3 = data2[i0];
+const _errs11 = errors;
+if(!((data3 === "max_peak") || (data3 === "max_retained"))){
+validate216.errors = [{instancePath:instancePath+"/over_budget/" + i0,schemaPath:"#/allOf/1/properties/over_budget/items/enum",keyword:"enum",params:{allowedValues: schema68.allOf[1].properties.over_budget.items.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid3 = _errs11 === errors;
+if(!valid3){
+break;
+}
+}
+if(valid3){
+let i1 = data2.length;
+let j0;
+if(i1 > 1){
+outer0:
+for(;i1--;){
+for(j0 = i1; j0--;){
+if(func0(data2[i1], data2[j0])){
+validate216.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"}];
+return false;
+break outer0;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate216.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid1 = _errs9 === errors;
+}
+else {
+var valid1 = true;
+}
+}
 }
 }
 else {
@@ -4834,7 +5045,7 @@ var valid0 = _errs1 === errors;
 validate216.errors = vErrors;
 return errors === 0;
 }
-validate216.evaluated = {"props":{"index":true,"seq":true,"cell_id":true,"execution_count":true,"source":true,"start_bytes":true,"peak_bytes":true,"end_bytes":true,"status":true,"mode":true,"started_at":true,"ended_at":true,"allocated_bytes":true,"freed_bytes":true,"alloc_count":true,"free_count":true,"top_at_peak":true,"retained":true},"dynamicProps":false,"dynamicItems":false};
+validate216.evaluated = {"props":{"index":true,"budget":true,"over_budget":true,"seq":true,"cell_id":true,"execution_count":true,"source":true,"start_bytes":true,"peak_bytes":true,"end_bytes":true,"status":true,"mode":true,"started_at":true,"ended_at":true,"allocated_bytes":true,"freed_bytes":true,"alloc_count":true,"free_count":true,"top_at_peak":true,"retained":true},"dynamicProps":false,"dynamicItems":false};
 
 
 function validate206(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
