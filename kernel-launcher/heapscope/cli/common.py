@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sys
 
-#: Exit statuses of ``heapscope report`` and ``heapscope install-kernel`` (``heapscope run`` exits with
+#: Exit statuses of ``heapscope report``, ``heapscope diff`` and ``heapscope install-kernel`` (``heapscope run`` exits with
 #: the script's status, or EXIT_BAD_INPUT before it starts). Listed in ``EXIT_STATUS_HELP`` and README.md.
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_UNPROFILED = 3
+EXIT_OVER_BUDGET = 4
 
 EXIT_STATUS_HELP = (
     "exit status: 0 every cell ran; 1 a cell failed or timed out, or the kernel died (the report holds the "
-    "cells that ran); 2 bad input (arguments, notebook, output path, unknown kernel, unsupported Python), "
-    "nothing run; 3 the kernel ran unprofiled (the report says why)"
+    "cells that ran); 2 bad input (arguments, notebook, output path, unknown kernel, unsupported Python, a budget "
+    "that is no size), nothing run; 3 the kernel ran unprofiled (the report says why); 4 every cell ran but "
+    "a cell went over its memory budget (each such cell is listed)"
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -15,6 +16,7 @@ from .common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_OVER_BUDGET,
     EXIT_STATUS_HELP,
     EXIT_UNPROFILED,
     BadInput,
@@ -60,6 +62,20 @@ def add_parser(commands: Any) -> None:
         help="how long to wait for the kernel to start (default: 60)",
     )
     report.add_argument("--kernel", default="heapscope", help="kernelspec name (default: heapscope)")
+    report.add_argument(
+        "--max-peak",
+        metavar="SIZE",
+        default=None,
+        help="memory budget of every code cell: peak added during the cell (e.g. '2 GB', 500MB, 1.5GiB); a "
+        'cell\'s metadata {"heapscope": {"max_peak": ...}} wins. Over budget: exit status 4',
+    )
+    report.add_argument(
+        "--max-retained",
+        metavar="SIZE",
+        default=None,
+        help="memory budget of every code cell: heap the cell still holds when the notebook ends; a cell's "
+        "metadata heapscope.max_retained wins. Over budget: exit status 4",
+    )
     report.set_defaults(handler=cmd_report)
 
 
@@ -123,24 +139,69 @@ def check_kernel(name: str) -> None:
 # --- the command --------------------------------------------------------------------------------
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    path = Path(args.notebook)
+@dataclass
+class Outcome:
+    """What :func:`report_notebook` did: the exit status, the report (``None`` when nothing was run or
+    written) and the broken budgets (their :meth:`~heapscope.budgets.Violation.line` is what is printed)."""
+
+    status: int
+    report: Optional[Dict[str, Any]] = None
+    violations: List[Any] = field(default_factory=list)
+    #: The last line said about the run (its failure, or where the report went).
+    message: str = ""
+
+
+def command_line_budget(max_peak: Optional[str], max_retained: Optional[str]) -> Dict[str, Optional[int]]:
+    """The budget ``--max-peak`` / ``--max-retained`` give every cell (:class:`BadInput` for a bad size)."""
+    from ..budgets import BudgetError, parse_limit
+
     try:
-        check_outputs(args.json, args.html)
-        if args.timeout is not None and not args.timeout > 0:
-            raise BadInput(f"--timeout must be a positive number of seconds, not {args.timeout}")
+        return {
+            "max_peak": parse_limit(max_peak, "--max-peak"),
+            "max_retained": parse_limit(max_retained, "--max-retained"),
+        }
+    except BudgetError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def report_notebook(
+    path: Path,
+    *,
+    json_out: Optional[str] = None,
+    html_out: Optional[str] = None,
+    kernel: str = "heapscope",
+    mode: Optional[str] = None,
+    timeout: Optional[float] = None,
+    startup_timeout: float = 60.0,
+    allow_errors: bool = False,
+    max_peak: Optional[str] = None,
+    max_retained: Optional[str] = None,
+) -> Outcome:
+    """``heapscope report`` as a function (the pytest plugin runs notebooks with it): checks every input,
+    runs the notebook, applies the budgets, writes the outputs and says what happened on stderr."""
+    from ..budgets import BudgetError, notebook_budgets
+
+    try:
+        check_outputs(json_out, html_out)
+        if timeout is not None and not timeout > 0:
+            raise BadInput(f"--timeout must be a positive number of seconds, not {timeout}")
+        defaults = command_line_budget(max_peak, max_retained)
         nb = read_notebook(path)
-        check_kernel(args.kernel)
-        template = _html_template() if args.html else None
+        try:
+            budgets = notebook_budgets(nb.cells, defaults, str(path))
+        except BudgetError as exc:
+            raise BadInput(str(exc)) from None
+        check_kernel(kernel)
+        template = _html_template() if html_out else None
     except BadInput as exc:
         say(str(exc))
-        return EXIT_BAD_INPUT
+        return Outcome(EXIT_BAD_INPUT, message=str(exc))
 
     env: Optional[Dict[str, str]] = None
-    if args.mode:
+    if mode:
         from .._env import MODE
 
-        env = {**os.environ, MODE: args.mode}
+        env = {**os.environ, MODE: mode}
     try:
         import asyncio  # (here: `heapscope run` never needs it, and it costs ~40 ms to import)
 
@@ -148,23 +209,33 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         run = asyncio.run(
             run_notebook(
-                nb,
-                path.resolve().parent,
-                args.kernel,
-                args.timeout,
-                args.startup_timeout,
-                allow_errors=args.allow_errors,
-                env=env,
+                nb, path.resolve().parent, kernel, timeout, startup_timeout, allow_errors=allow_errors, env=env
             )
         )
     except CommandFailed as exc:
         say(str(exc))
-        return EXIT_FAILED
+        return Outcome(EXIT_FAILED, message=str(exc))
     except Exception as exc:  # a kernel that never starts, ...
-        say(f"could not run {path} with kernel '{args.kernel}': {type(exc).__name__}: {one_line(exc)}")
-        return EXIT_BAD_INPUT
+        message = f"could not run {path} with kernel '{kernel}': {type(exc).__name__}: {one_line(exc)}"
+        say(message)
+        return Outcome(EXIT_BAD_INPUT, message=message)
     run.name_cells()
-    return _write(args, path, run, template)
+    return _write(path, kernel, json_out, html_out, run, template, budgets)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    return report_notebook(
+        Path(args.notebook),
+        json_out=args.json,
+        html_out=args.html,
+        kernel=args.kernel,
+        mode=args.mode,
+        timeout=args.timeout,
+        startup_timeout=args.startup_timeout,
+        allow_errors=args.allow_errors,
+        max_peak=args.max_peak,
+        max_retained=args.max_retained,
+    ).status
 
 
 def _html_template() -> str:
@@ -176,8 +247,17 @@ def _html_template() -> str:
         raise BadInput(str(exc)) from None
 
 
-def _write(args: argparse.Namespace, path: Path, run: Any, template: Optional[str]) -> int:
+def _write(
+    path: Path,
+    kernel: str,
+    json_out: Optional[str],
+    html_out: Optional[str],
+    run: Any,
+    template: Optional[str],
+    budgets: Dict[int, Dict[str, Optional[int]]],
+) -> Outcome:
     from .. import __version__
+    from ..budgets import apply_budgets
     from ..html_report import write_html
     from ..report import build_report, write_json
 
@@ -185,7 +265,7 @@ def _write(args: argparse.Namespace, path: Path, run: Any, template: Optional[st
         cells=run.cells,
         target_kind="notebook",
         target_path=str(path),
-        kernel_name=args.kernel,
+        kernel_name=kernel,
         kernel_status=run.kernel_status,
         outcome=run.outcome,
         message=run.message,
@@ -193,21 +273,32 @@ def _write(args: argparse.Namespace, path: Path, run: Any, template: Optional[st
         version=__version__,
         retained_by_cell=run.retained_by_cell,
     )
+    violations = apply_budgets(report, budgets)
     outputs: List[str] = []
-    for out, write in ((args.json, write_json), (args.html, lambda r, p: write_html(r, p, template))):
+    for out, write in ((json_out, write_json), (html_out, lambda r, p: write_html(r, p, template))):
         if not out:
             continue
         try:
             write(report, Path(out))
         except OSError as exc:
-            say(f"cannot write {out}: {one_line(exc.strerror or exc)}")
-            return EXIT_BAD_INPUT
+            message = f"cannot write {out}: {one_line(exc.strerror or exc)}"
+            say(message)
+            return Outcome(EXIT_BAD_INPUT, report, violations, message)
         outputs.append(out)
     where = " and ".join(outputs)
     ran = sum(1 for c in run.cells if c.get("index") is not None)
+    for violation in violations:
+        say(violation.line())
     if run.outcome == "ok":
-        say(f"wrote {ran} cells to {where}")
-        return EXIT_OK
+        message = f"wrote {ran} cells to {where}"
+        say(message)
+        if violations:
+            cells = len({v.index for v in violations})
+            message = f"{cells} cell{'s' if cells > 1 else ''} over budget"
+            say(message)
+            return Outcome(EXIT_OVER_BUDGET, report, violations, message)
+        return Outcome(EXIT_OK, report, violations, message)
     say(f"{run.message}" + (f" ({run.failures} cells failed)" if run.failures > 1 else ""))
     say(f"wrote the {ran} cells that ran to {where}")
-    return EXIT_UNPROFILED if run.outcome == "unprofiled" else EXIT_FAILED
+    status = EXIT_UNPROFILED if run.outcome == "unprofiled" else EXIT_FAILED
+    return Outcome(status, report, violations, str(run.message))
