@@ -211,6 +211,13 @@ export type RetainedByCell = null | Retained[];
  */
 export type Tick = [number, number];
 /**
+ * A difference of byte counts (may be negative).
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "DiffSignedBytes".
+ */
+export type DiffSignedBytes = number;
+/**
  * 0-based position in the notebook's list of cells.
  *
  * This interface was referenced by `ProtocolTypes`'s JSON-Schema
@@ -519,6 +526,102 @@ export interface Retained {
   bytes: Bytes;
   count?: Count;
   sites: Sites;
+}
+/**
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "DiffSource".
+ */
+export interface DiffSource {
+  /**
+   * The report file given on the command line; null when compared in memory.
+   */
+  path: string | null;
+  /**
+   * The report's target.path (the notebook or script it ran).
+   */
+  target: string | null;
+  created_at: null | Time;
+}
+/**
+ * A cell's last run in one report.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "DiffSide".
+ */
+export interface DiffSide {
+  cell_id: CellId;
+  /**
+   * 0-based position in the notebook.
+   */
+  index: number;
+  execution_count: ExecutionCount;
+  /**
+   * The cell's first code line (not blank, not a comment), at most 80 characters.
+   */
+  label: string;
+  /**
+   * A difference of byte counts (may be negative).
+   */
+  peak_bytes: number;
+  /**
+   * A difference of byte counts (may be negative).
+   */
+  end_bytes: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  retained_bytes: number;
+}
+/**
+ * Bytes held at the cell's peak by one key, before and after (the sites of top_at_peak summed by key).
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "DiffSiteChange".
+ */
+export interface DiffSiteChange {
+  /**
+   * `cell line N` when the allocating stack passes through the cell's own line N, else `file:line:function` of the site.
+   */
+  key: string;
+  cell_line: Line;
+  /**
+   * That cell line's text (after's source, else before's), at most 80 characters; null for a file:line:function key.
+   */
+  text: string | null;
+  before_bytes: Bytes;
+  after_bytes: Bytes;
+  delta_bytes: DiffSignedBytes;
+}
+/**
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "DiffRow".
+ */
+export interface DiffRow {
+  before_cell_id: CellId;
+  after_cell_id: CellId;
+  /**
+   * same: same source, same place. moved: same source, other place. edited: same id (or same place) with another source. added: only in AFTER. deleted: only in BEFORE.
+   */
+  match: 'same' | 'moved' | 'edited' | 'added' | 'deleted';
+  before: null | DiffSide;
+  after: null | DiffSide;
+  delta_peak_bytes: null | DiffSignedBytes;
+  delta_end_bytes: null | DiffSignedBytes;
+  delta_retained_bytes: null | DiffSignedBytes;
+  /**
+   * The peak's change in % of before's; null when before's peak is 0 or less, or a side is missing.
+   */
+  peak_change_percent: number | null;
+  /**
+   * The keys whose bytes changed most, largest change first (at most 10).
+   *
+   * @maxItems 10
+   */
+  sites: DiffSiteChange[];
+  /**
+   * This matched cell broke --fail-over (added and deleted cells never fail).
+   */
+  failed: boolean;
 }
 /**
  * Sent once per finished run (also when it raised or was interrupted), in the order runs end.
