@@ -142,7 +142,7 @@ describe('HeapPanel', () => {
       expect(tabs().map(tab => [tab.dataset.view, tab.getAttribute('role'), tab.textContent])).toEqual([
         ['timeline', 'tab', 'Timeline'],
         ['cell', 'tab', 'Cell'],
-        ['retained', 'tab', 'Retained by cell']
+        ['retained', 'tab', 'Retained']
       ]);
       for (const tab of tabs()) {
         const controlled = panel.node.querySelector(`#${tab.getAttribute('aria-controls')}`)!;

@@ -91,13 +91,20 @@ export class HeapPanel extends Panel {
     };
     this._detail = new CellDetailView(viewOptions);
     this._retained = new RetainedView(viewOptions);
-    for (const [view, widget, label] of [
-      ['timeline', this._chart, this._trans.__('Timeline')],
-      ['cell', this._detail, this._trans.__('Cell')],
-      ['retained', this._retained, this._trans.__('Retained by cell')]
+    // Short labels fit the default 250 px sidebar; the captions (tooltips) say more.
+    for (const [view, widget, label, caption] of [
+      ['timeline', this._chart, this._trans.__('Timeline'), this._trans.__('The heap after every cell run')],
+      ['cell', this._detail, this._trans.__('Cell'), this._trans.__('Where a cell run’s memory was allocated')],
+      [
+        'retained',
+        this._retained,
+        this._trans.__('Retained'),
+        this._trans.__('The heap alive now, by the cell that allocated it')
+      ]
     ] as const) {
       widget.id = `${PANEL_ID}-${view}`;
       widget.title.label = label;
+      widget.title.caption = caption;
       // The class and data-view are the DOM contract the UI tests select tabs by.
       widget.title.className = 'jp-heapscope-Panel-tab';
       widget.title.dataset = { view };

@@ -22,31 +22,38 @@ test('screenshots of the Heap panel in light and dark themes', async ({ page, tm
   await page.notebook.waitForRun();
   await expect(badge(page, cells[cells.length - 1].id)).toHaveCount(1);
   await page.sidebar.openTab('heapscope-panel');
-  await page.sidebar.setWidth(420, 'right');
   const panel = page.locator('#heapscope-panel');
-  await expect(panel.locator('.jp-heapscope-Chart .main-svg').first()).toBeVisible();
-  for (const theme of ['light', 'dark'] as const) {
-    if (theme === 'dark') {
-      await page.theme.setDarkTheme();
-    } else {
-      await page.theme.setLightTheme();
-    }
+  // The sidebar's default width (250 px) and a wide one.
+  for (const width of [250, 800]) {
+    await page.sidebar.setWidth(width, 'right');
     await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="timeline"]').click();
-    await page.waitForTimeout(800);
-    await page.screenshot({ path: path.join(OUT!, `${theme}-timeline.png`) });
-    await badge(page, 'ones').click();
-    await expect(panel.locator('.jp-heapscope-Icicle .main-svg').first()).toBeVisible();
-    await page.waitForTimeout(800);
-    await page.screenshot({ path: path.join(OUT!, `${theme}-cell.png`) });
-    // A cell with many small sites: the "show N hidden" toggle, opened.
-    await badge(page, 'import').click();
-    const more = panel.locator('#heapscope-panel-cell .jp-heapscope-SiteList-toggle').first();
-    await more.click();
-    await page.waitForTimeout(500);
-    await page.screenshot({ path: path.join(OUT!, `${theme}-cell-hidden.png`) });
-    await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="retained"]').click();
-    await panel.locator('#heapscope-panel-retained .jp-heapscope-Toggle').first().click();
-    await page.waitForTimeout(500);
-    await page.screenshot({ path: path.join(OUT!, `${theme}-retained.png`) });
+    await expect(panel.locator('.jp-heapscope-Chart .main-svg').first()).toBeVisible();
+    for (const theme of ['light', 'dark'] as const) {
+      if (theme === 'dark') {
+        await page.theme.setDarkTheme();
+      } else {
+        await page.theme.setLightTheme();
+      }
+      const shot = (view: string) => panel.screenshot({ path: path.join(OUT!, `${theme}-${width}-${view}.png`) });
+      await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="timeline"]').click();
+      await page.waitForTimeout(800);
+      await shot('timeline');
+      await badge(page, 'ones').click();
+      await expect(panel.locator('.jp-heapscope-Icicle .main-svg').first()).toBeVisible();
+      await page.waitForTimeout(800);
+      await shot('cell');
+      // A cell with many small sites: the "show N hidden" toggle, opened.
+      await badge(page, 'import').click();
+      const more = panel.locator('#heapscope-panel-cell .jp-heapscope-SiteList-toggle').first();
+      await more.click();
+      await page.waitForTimeout(500);
+      await shot('cell-hidden');
+      await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="retained"]').click();
+      await panel.locator('#heapscope-panel-retained .jp-heapscope-Toggle').first().click();
+      await page.waitForTimeout(500);
+      await shot('retained');
+    }
   }
+  // A whole-window view too, for the panel in its place.
+  await page.screenshot({ path: path.join(OUT!, 'dark-800-window.png') });
 });
