@@ -69,6 +69,36 @@ def to_draft7(node):
     return out
 
 
+def inline_leaves(schemas: dict) -> dict:
+    """References to a leaf definition of defs.schema.json (one that refers to nothing: Bytes, FileName, Line,
+    ...) replaced by its content: the same checks, without one Python call per field (a ``history`` has
+    thousands of sites)."""
+    defs = schemas[BASE + "defs.schema.json"]["$defs"]
+
+    def refers(node) -> bool:
+        if isinstance(node, dict):
+            return "$ref" in node or any(refers(v) for v in node.values())
+        return isinstance(node, list) and any(refers(v) for v in node)
+
+    leaves = {name: d for name, d in defs.items() if not refers(d)}
+
+    def walk(node, in_defs: bool):
+        if isinstance(node, list):
+            return [walk(v, in_defs) for v in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            name = ref.rsplit("/", 1)[-1]
+            local = ref.startswith("#/$defs/") and in_defs
+            remote = ref.split("#")[0].endswith("defs.schema.json") and "#/$defs/" in ref
+            if name in leaves and (local or remote):
+                return copy.deepcopy(leaves[name])
+        return {k: walk(v, in_defs) for k, v in node.items()}
+
+    return {uri: walk(s, uri == BASE + "defs.schema.json") for uri, s in schemas.items()}
+
+
 def limits(schemas: dict) -> dict:
     defs = schemas[BASE + "defs.schema.json"]["$defs"]
     return {name: d["maxLength"] for name, d in defs.items() if isinstance(d, dict) and "maxLength" in d}
@@ -79,6 +109,7 @@ def generate() -> str:
     from fastjsonschema.ref_resolver import RefResolver
 
     schemas = {uri: to_draft7(s) for uri, s in load_schemas().items()}
+    schemas = inline_leaves(schemas)
 
     def handler(uri: str):
         if uri not in schemas:
@@ -90,6 +121,8 @@ def generate() -> str:
     # Keep the message only: detailed exceptions would carry the (expanded) schema of every check in the
     # code (fastjsonschema 2.22's detailed_exceptions=False fails on `const`).
     code = re.sub(r", value=.*?, rule='[A-Za-z]+'\)$", ")", code, flags=re.M)
+    # The path of a list item is built for every item, error or not: str() instead of format(**locals()).
+    code = re.sub(r'"\[\{(\w+)\}\]"\.format\(\*\*locals\(\)\)', r'"[" + str(\1) + "]"', code)
     code = code.replace(
         "from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException",
         "class JsonSchemaValueException(ValueError):\n"

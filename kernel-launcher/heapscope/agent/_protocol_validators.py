@@ -89,7 +89,7 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retained
             if data_len > 1000:
                 raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain less than or equal to 1000 items")
             for data_x, data_item in enumerate(data):
-                validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retained(data_item, custom_formats, (name_prefix or "data") + "[{data_x}]".format(**locals()))
+                validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retained(data_item, custom_formats, (name_prefix or "data") + "[" + str(data_x) + "]")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retained(data, custom_formats={}, name_prefix=None):
@@ -104,11 +104,24 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retained
         if "cell_id" in data_keys:
             data_keys.remove("cell_id")
             data__cellid = data["cell_id"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellid(data__cellid, custom_formats, (name_prefix or "data") + ".cell_id")
+            if not isinstance(data__cellid, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be string or null")
+            if isinstance(data__cellid, str):
+                data__cellid_len = len(data__cellid)
+                if data__cellid_len > 256:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be shorter than or equal to 256 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__cellid):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must match pattern ^[^\\ud800-\\udfff]*$")
         if "execution_count" in data_keys:
             data_keys.remove("execution_count")
             data__executioncount = data["execution_count"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_executioncount(data__executioncount, custom_formats, (name_prefix or "data") + ".execution_count")
+            if not isinstance(data__executioncount, (int, NoneType)) and not (isinstance(data__executioncount, float) and data__executioncount.is_integer()) or isinstance(data__executioncount, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be integer or null")
+            if isinstance(data__executioncount, (int, float, Decimal)) and not isinstance(data__executioncount, bool):
+                if data__executioncount < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be bigger than or equal to 0")
+                if data__executioncount > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be smaller than or equal to 9007199254740991")
         if "seq" in data_keys:
             data_keys.remove("seq")
             data__seq = data["seq"]
@@ -116,35 +129,27 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retained
         if "bytes" in data_keys:
             data_keys.remove("bytes")
             data__bytes = data["bytes"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__bytes, custom_formats, (name_prefix or "data") + ".bytes")
+            if not isinstance(data__bytes, (int)) and not (isinstance(data__bytes, float) and data__bytes.is_integer()) or isinstance(data__bytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be integer")
+            if isinstance(data__bytes, (int, float, Decimal)) and not isinstance(data__bytes, bool):
+                if data__bytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be bigger than or equal to 0")
+                if data__bytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be smaller than or equal to 9007199254740991")
         if "count" in data_keys:
             data_keys.remove("count")
             data__count = data["count"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_count(data__count, custom_formats, (name_prefix or "data") + ".count")
+            if not isinstance(data__count, (int)) and not (isinstance(data__count, float) and data__count.is_integer()) or isinstance(data__count, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".count must be integer")
+            if isinstance(data__count, (int, float, Decimal)) and not isinstance(data__count, bool):
+                if data__count < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".count must be bigger than or equal to 0")
+                if data__count > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".count must be smaller than or equal to 9007199254740991")
         if "sites" in data_keys:
             data_keys.remove("sites")
             data__sites = data["sites"]
             validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sites(data__sites, custom_formats, (name_prefix or "data") + ".sites")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_count(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (int)) and not (isinstance(data, float) and data.is_integer()) or isinstance(data, bool):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be integer")
-    if isinstance(data, (int, float, Decimal)) and not isinstance(data, bool):
-        if data < 0:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be bigger than or equal to 0")
-        if data > 9007199254740991:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be smaller than or equal to 9007199254740991")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (int)) and not (isinstance(data, float) and data.is_integer()) or isinstance(data, bool):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be integer")
-    if isinstance(data, (int, float, Decimal)) and not isinstance(data, bool):
-        if data < 0:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be bigger than or equal to 0")
-        if data > 9007199254740991:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be smaller than or equal to 9007199254740991")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_seqornull(data, custom_formats={}, name_prefix=None):
@@ -152,38 +157,13 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_seqornul
         if not isinstance(data, (NoneType)):
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must be null")
     except (JsonSchemaValueException, JsonSchemaValuesException):
-        validate_https___heapscope_invalid_protocol_defs_schema_json___defs_seq(data, custom_formats, (name_prefix or "data") + "")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_seq(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (int)) and not (isinstance(data, float) and data.is_integer()) or isinstance(data, bool):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be integer")
-    if isinstance(data, (int, float, Decimal)) and not isinstance(data, bool):
-        if data < 1:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be bigger than or equal to 1")
-        if data > 9007199254740991:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be smaller than or equal to 9007199254740991")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_executioncount(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (int, NoneType)) and not (isinstance(data, float) and data.is_integer()) or isinstance(data, bool):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be integer or null")
-    if isinstance(data, (int, float, Decimal)) and not isinstance(data, bool):
-        if data < 0:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be bigger than or equal to 0")
-        if data > 9007199254740991:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be smaller than or equal to 9007199254740991")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellid(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (str, NoneType)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be string or null")
-    if isinstance(data, str):
-        data_len = len(data)
-        if data_len > 256:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be shorter than or equal to 256 characters")
-        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data):
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must match pattern ^[^\\ud800-\\udfff]*$")
+        if not isinstance(data, (int)) and not (isinstance(data, float) and data.is_integer()) or isinstance(data, bool):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be integer")
+        if isinstance(data, (int, float, Decimal)) and not isinstance(data, bool):
+            if data < 1:
+                raise JsonSchemaValueException("" + (name_prefix or "data") + " must be bigger than or equal to 1")
+            if data > 9007199254740991:
+                raise JsonSchemaValueException("" + (name_prefix or "data") + " must be smaller than or equal to 9007199254740991")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sites(data, custom_formats={}, name_prefix=None):
@@ -195,7 +175,7 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sites(da
         if data_len > 1000:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain less than or equal to 1000 items")
         for data_x, data_item in enumerate(data):
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_site(data_item, custom_formats, (name_prefix or "data") + "[{data_x}]".format(**locals()))
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_site(data_item, custom_formats, (name_prefix or "data") + "[" + str(data_x) + "]")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_site(data, custom_formats={}, name_prefix=None):
@@ -210,35 +190,86 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_site(dat
         if "file" in data_keys:
             data_keys.remove("file")
             data__file = data["file"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_filename(data__file, custom_formats, (name_prefix or "data") + ".file")
+            if not isinstance(data__file, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".file must be string")
+            if isinstance(data__file, str):
+                data__file_len = len(data__file)
+                if data__file_len > 4096:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".file must be shorter than or equal to 4096 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__file):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".file must match pattern ^[^\\ud800-\\udfff]*$")
         if "line" in data_keys:
             data_keys.remove("line")
             data__line = data["line"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_line(data__line, custom_formats, (name_prefix or "data") + ".line")
+            if not isinstance(data__line, (int, NoneType)) and not (isinstance(data__line, float) and data__line.is_integer()) or isinstance(data__line, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".line must be integer or null")
+            if isinstance(data__line, (int, float, Decimal)) and not isinstance(data__line, bool):
+                if data__line < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".line must be bigger than or equal to 1")
+                if data__line > 2147483647:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".line must be smaller than or equal to 2147483647")
         if "function" in data_keys:
             data_keys.remove("function")
             data__function = data["function"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_functionname(data__function, custom_formats, (name_prefix or "data") + ".function")
+            if not isinstance(data__function, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".function must be string")
+            if isinstance(data__function, str):
+                data__function_len = len(data__function)
+                if data__function_len > 1024:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".function must be shorter than or equal to 1024 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__function):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".function must match pattern ^[^\\ud800-\\udfff]*$")
         if "cell_id" in data_keys:
             data_keys.remove("cell_id")
             data__cellid = data["cell_id"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellid(data__cellid, custom_formats, (name_prefix or "data") + ".cell_id")
+            if not isinstance(data__cellid, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be string or null")
+            if isinstance(data__cellid, str):
+                data__cellid_len = len(data__cellid)
+                if data__cellid_len > 256:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be shorter than or equal to 256 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__cellid):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must match pattern ^[^\\ud800-\\udfff]*$")
         if "cell_line" in data_keys:
             data_keys.remove("cell_line")
             data__cellline = data["cell_line"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_line(data__cellline, custom_formats, (name_prefix or "data") + ".cell_line")
+            if not isinstance(data__cellline, (int, NoneType)) and not (isinstance(data__cellline, float) and data__cellline.is_integer()) or isinstance(data__cellline, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_line must be integer or null")
+            if isinstance(data__cellline, (int, float, Decimal)) and not isinstance(data__cellline, bool):
+                if data__cellline < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_line must be bigger than or equal to 1")
+                if data__cellline > 2147483647:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_line must be smaller than or equal to 2147483647")
         if "execution_count" in data_keys:
             data_keys.remove("execution_count")
             data__executioncount = data["execution_count"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_executioncount(data__executioncount, custom_formats, (name_prefix or "data") + ".execution_count")
+            if not isinstance(data__executioncount, (int, NoneType)) and not (isinstance(data__executioncount, float) and data__executioncount.is_integer()) or isinstance(data__executioncount, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be integer or null")
+            if isinstance(data__executioncount, (int, float, Decimal)) and not isinstance(data__executioncount, bool):
+                if data__executioncount < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be bigger than or equal to 0")
+                if data__executioncount > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be smaller than or equal to 9007199254740991")
         if "bytes" in data_keys:
             data_keys.remove("bytes")
             data__bytes = data["bytes"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__bytes, custom_formats, (name_prefix or "data") + ".bytes")
+            if not isinstance(data__bytes, (int)) and not (isinstance(data__bytes, float) and data__bytes.is_integer()) or isinstance(data__bytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be integer")
+            if isinstance(data__bytes, (int, float, Decimal)) and not isinstance(data__bytes, bool):
+                if data__bytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be bigger than or equal to 0")
+                if data__bytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be smaller than or equal to 9007199254740991")
         if "count" in data_keys:
             data_keys.remove("count")
             data__count = data["count"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_count(data__count, custom_formats, (name_prefix or "data") + ".count")
+            if not isinstance(data__count, (int)) and not (isinstance(data__count, float) and data__count.is_integer()) or isinstance(data__count, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".count must be integer")
+            if isinstance(data__count, (int, float, Decimal)) and not isinstance(data__count, bool):
+                if data__count < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".count must be bigger than or equal to 0")
+                if data__count > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".count must be smaller than or equal to 9007199254740991")
         if "stack" in data_keys:
             data_keys.remove("stack")
             data__stack = data["stack"]
@@ -254,7 +285,7 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_stack(da
         if data_len > 256:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain less than or equal to 256 items")
         for data_x, data_item in enumerate(data):
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_frame(data_item, custom_formats, (name_prefix or "data") + "[{data_x}]".format(**locals()))
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_frame(data_item, custom_formats, (name_prefix or "data") + "[" + str(data_x) + "]")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_frame(data, custom_formats={}, name_prefix=None):
@@ -269,59 +300,66 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_frame(da
         if "file" in data_keys:
             data_keys.remove("file")
             data__file = data["file"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_filename(data__file, custom_formats, (name_prefix or "data") + ".file")
+            if not isinstance(data__file, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".file must be string")
+            if isinstance(data__file, str):
+                data__file_len = len(data__file)
+                if data__file_len > 4096:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".file must be shorter than or equal to 4096 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__file):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".file must match pattern ^[^\\ud800-\\udfff]*$")
         if "line" in data_keys:
             data_keys.remove("line")
             data__line = data["line"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_line(data__line, custom_formats, (name_prefix or "data") + ".line")
+            if not isinstance(data__line, (int, NoneType)) and not (isinstance(data__line, float) and data__line.is_integer()) or isinstance(data__line, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".line must be integer or null")
+            if isinstance(data__line, (int, float, Decimal)) and not isinstance(data__line, bool):
+                if data__line < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".line must be bigger than or equal to 1")
+                if data__line > 2147483647:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".line must be smaller than or equal to 2147483647")
         if "function" in data_keys:
             data_keys.remove("function")
             data__function = data["function"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_functionname(data__function, custom_formats, (name_prefix or "data") + ".function")
+            if not isinstance(data__function, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".function must be string")
+            if isinstance(data__function, str):
+                data__function_len = len(data__function)
+                if data__function_len > 1024:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".function must be shorter than or equal to 1024 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__function):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".function must match pattern ^[^\\ud800-\\udfff]*$")
         if "cell_id" in data_keys:
             data_keys.remove("cell_id")
             data__cellid = data["cell_id"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellid(data__cellid, custom_formats, (name_prefix or "data") + ".cell_id")
+            if not isinstance(data__cellid, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be string or null")
+            if isinstance(data__cellid, str):
+                data__cellid_len = len(data__cellid)
+                if data__cellid_len > 256:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be shorter than or equal to 256 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__cellid):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must match pattern ^[^\\ud800-\\udfff]*$")
         if "cell_line" in data_keys:
             data_keys.remove("cell_line")
             data__cellline = data["cell_line"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_line(data__cellline, custom_formats, (name_prefix or "data") + ".cell_line")
+            if not isinstance(data__cellline, (int, NoneType)) and not (isinstance(data__cellline, float) and data__cellline.is_integer()) or isinstance(data__cellline, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_line must be integer or null")
+            if isinstance(data__cellline, (int, float, Decimal)) and not isinstance(data__cellline, bool):
+                if data__cellline < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_line must be bigger than or equal to 1")
+                if data__cellline > 2147483647:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_line must be smaller than or equal to 2147483647")
         if "execution_count" in data_keys:
             data_keys.remove("execution_count")
             data__executioncount = data["execution_count"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_executioncount(data__executioncount, custom_formats, (name_prefix or "data") + ".execution_count")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_functionname(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (str)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be string")
-    if isinstance(data, str):
-        data_len = len(data)
-        if data_len > 1024:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be shorter than or equal to 1024 characters")
-        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data):
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must match pattern ^[^\\ud800-\\udfff]*$")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_line(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (int, NoneType)) and not (isinstance(data, float) and data.is_integer()) or isinstance(data, bool):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be integer or null")
-    if isinstance(data, (int, float, Decimal)) and not isinstance(data, bool):
-        if data < 1:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be bigger than or equal to 1")
-        if data > 2147483647:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be smaller than or equal to 2147483647")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_filename(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (str)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be string")
-    if isinstance(data, str):
-        data_len = len(data)
-        if data_len > 4096:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be shorter than or equal to 4096 characters")
-        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data):
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must match pattern ^[^\\ud800-\\udfff]*$")
+            if not isinstance(data__executioncount, (int, NoneType)) and not (isinstance(data__executioncount, float) and data__executioncount.is_integer()) or isinstance(data__executioncount, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be integer or null")
+            if isinstance(data__executioncount, (int, float, Decimal)) and not isinstance(data__executioncount, bool):
+                if data__executioncount < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be bigger than or equal to 0")
+                if data__executioncount > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be smaller than or equal to 9007199254740991")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(data, custom_formats={}, name_prefix=None):
@@ -336,63 +374,145 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(
         if "seq" in data_keys:
             data_keys.remove("seq")
             data__seq = data["seq"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_seq(data__seq, custom_formats, (name_prefix or "data") + ".seq")
+            if not isinstance(data__seq, (int)) and not (isinstance(data__seq, float) and data__seq.is_integer()) or isinstance(data__seq, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be integer")
+            if isinstance(data__seq, (int, float, Decimal)) and not isinstance(data__seq, bool):
+                if data__seq < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be bigger than or equal to 1")
+                if data__seq > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be smaller than or equal to 9007199254740991")
         if "cell_id" in data_keys:
             data_keys.remove("cell_id")
             data__cellid = data["cell_id"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellid(data__cellid, custom_formats, (name_prefix or "data") + ".cell_id")
+            if not isinstance(data__cellid, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be string or null")
+            if isinstance(data__cellid, str):
+                data__cellid_len = len(data__cellid)
+                if data__cellid_len > 256:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be shorter than or equal to 256 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__cellid):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must match pattern ^[^\\ud800-\\udfff]*$")
         if "execution_count" in data_keys:
             data_keys.remove("execution_count")
             data__executioncount = data["execution_count"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_executioncount(data__executioncount, custom_formats, (name_prefix or "data") + ".execution_count")
+            if not isinstance(data__executioncount, (int, NoneType)) and not (isinstance(data__executioncount, float) and data__executioncount.is_integer()) or isinstance(data__executioncount, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be integer or null")
+            if isinstance(data__executioncount, (int, float, Decimal)) and not isinstance(data__executioncount, bool):
+                if data__executioncount < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be bigger than or equal to 0")
+                if data__executioncount > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be smaller than or equal to 9007199254740991")
         if "source" in data_keys:
             data_keys.remove("source")
             data__source = data["source"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_source(data__source, custom_formats, (name_prefix or "data") + ".source")
+            if not isinstance(data__source, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must be string")
+            if isinstance(data__source, str):
+                data__source_len = len(data__source)
+                if data__source_len > 1048576:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must be shorter than or equal to 1048576 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__source):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must match pattern ^[^\\ud800-\\udfff]*$")
         if "start_bytes" in data_keys:
             data_keys.remove("start_bytes")
             data__startbytes = data["start_bytes"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__startbytes, custom_formats, (name_prefix or "data") + ".start_bytes")
+            if not isinstance(data__startbytes, (int)) and not (isinstance(data__startbytes, float) and data__startbytes.is_integer()) or isinstance(data__startbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".start_bytes must be integer")
+            if isinstance(data__startbytes, (int, float, Decimal)) and not isinstance(data__startbytes, bool):
+                if data__startbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".start_bytes must be bigger than or equal to 0")
+                if data__startbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".start_bytes must be smaller than or equal to 9007199254740991")
         if "peak_bytes" in data_keys:
             data_keys.remove("peak_bytes")
             data__peakbytes = data["peak_bytes"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__peakbytes, custom_formats, (name_prefix or "data") + ".peak_bytes")
+            if not isinstance(data__peakbytes, (int)) and not (isinstance(data__peakbytes, float) and data__peakbytes.is_integer()) or isinstance(data__peakbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".peak_bytes must be integer")
+            if isinstance(data__peakbytes, (int, float, Decimal)) and not isinstance(data__peakbytes, bool):
+                if data__peakbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".peak_bytes must be bigger than or equal to 0")
+                if data__peakbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".peak_bytes must be smaller than or equal to 9007199254740991")
         if "end_bytes" in data_keys:
             data_keys.remove("end_bytes")
             data__endbytes = data["end_bytes"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__endbytes, custom_formats, (name_prefix or "data") + ".end_bytes")
+            if not isinstance(data__endbytes, (int)) and not (isinstance(data__endbytes, float) and data__endbytes.is_integer()) or isinstance(data__endbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".end_bytes must be integer")
+            if isinstance(data__endbytes, (int, float, Decimal)) and not isinstance(data__endbytes, bool):
+                if data__endbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".end_bytes must be bigger than or equal to 0")
+                if data__endbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".end_bytes must be smaller than or equal to 9007199254740991")
         if "status" in data_keys:
             data_keys.remove("status")
             data__status = data["status"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellstatus(data__status, custom_formats, (name_prefix or "data") + ".status")
+            if not (isinstance(data__status, str) and data__status == 'ok' or isinstance(data__status, str) and data__status == 'error' or isinstance(data__status, str) and data__status == 'aborted'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".status must be one of ['ok', 'error', 'aborted']")
         if "mode" in data_keys:
             data_keys.remove("mode")
             data__mode = data["mode"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_mode(data__mode, custom_formats, (name_prefix or "data") + ".mode")
+            if not (isinstance(data__mode, str) and data__mode == 'default' or isinstance(data__mode, str) and data__mode == 'exact'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mode must be one of ['default', 'exact']")
         if "started_at" in data_keys:
             data_keys.remove("started_at")
             data__startedat = data["started_at"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_time(data__startedat, custom_formats, (name_prefix or "data") + ".started_at")
+            if not isinstance(data__startedat, (int, float, Decimal)) or isinstance(data__startedat, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".started_at must be number")
+            if isinstance(data__startedat, (int, float, Decimal)) and not isinstance(data__startedat, bool):
+                if data__startedat < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".started_at must be bigger than or equal to 0")
+                if data__startedat > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".started_at must be smaller than or equal to 9007199254740991")
         if "ended_at" in data_keys:
             data_keys.remove("ended_at")
             data__endedat = data["ended_at"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_time(data__endedat, custom_formats, (name_prefix or "data") + ".ended_at")
+            if not isinstance(data__endedat, (int, float, Decimal)) or isinstance(data__endedat, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".ended_at must be number")
+            if isinstance(data__endedat, (int, float, Decimal)) and not isinstance(data__endedat, bool):
+                if data__endedat < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".ended_at must be bigger than or equal to 0")
+                if data__endedat > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".ended_at must be smaller than or equal to 9007199254740991")
         if "allocated_bytes" in data_keys:
             data_keys.remove("allocated_bytes")
             data__allocatedbytes = data["allocated_bytes"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__allocatedbytes, custom_formats, (name_prefix or "data") + ".allocated_bytes")
+            if not isinstance(data__allocatedbytes, (int)) and not (isinstance(data__allocatedbytes, float) and data__allocatedbytes.is_integer()) or isinstance(data__allocatedbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".allocated_bytes must be integer")
+            if isinstance(data__allocatedbytes, (int, float, Decimal)) and not isinstance(data__allocatedbytes, bool):
+                if data__allocatedbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".allocated_bytes must be bigger than or equal to 0")
+                if data__allocatedbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".allocated_bytes must be smaller than or equal to 9007199254740991")
         if "freed_bytes" in data_keys:
             data_keys.remove("freed_bytes")
             data__freedbytes = data["freed_bytes"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__freedbytes, custom_formats, (name_prefix or "data") + ".freed_bytes")
+            if not isinstance(data__freedbytes, (int)) and not (isinstance(data__freedbytes, float) and data__freedbytes.is_integer()) or isinstance(data__freedbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".freed_bytes must be integer")
+            if isinstance(data__freedbytes, (int, float, Decimal)) and not isinstance(data__freedbytes, bool):
+                if data__freedbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".freed_bytes must be bigger than or equal to 0")
+                if data__freedbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".freed_bytes must be smaller than or equal to 9007199254740991")
         if "alloc_count" in data_keys:
             data_keys.remove("alloc_count")
             data__alloccount = data["alloc_count"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_count(data__alloccount, custom_formats, (name_prefix or "data") + ".alloc_count")
+            if not isinstance(data__alloccount, (int)) and not (isinstance(data__alloccount, float) and data__alloccount.is_integer()) or isinstance(data__alloccount, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".alloc_count must be integer")
+            if isinstance(data__alloccount, (int, float, Decimal)) and not isinstance(data__alloccount, bool):
+                if data__alloccount < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".alloc_count must be bigger than or equal to 0")
+                if data__alloccount > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".alloc_count must be smaller than or equal to 9007199254740991")
         if "free_count" in data_keys:
             data_keys.remove("free_count")
             data__freecount = data["free_count"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_count(data__freecount, custom_formats, (name_prefix or "data") + ".free_count")
+            if not isinstance(data__freecount, (int)) and not (isinstance(data__freecount, float) and data__freecount.is_integer()) or isinstance(data__freecount, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".free_count must be integer")
+            if isinstance(data__freecount, (int, float, Decimal)) and not isinstance(data__freecount, bool):
+                if data__freecount < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".free_count must be bigger than or equal to 0")
+                if data__freecount > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".free_count must be smaller than or equal to 9007199254740991")
         if "top_at_peak" in data_keys:
             data_keys.remove("top_at_peak")
             data__topatpeak = data["top_at_peak"]
@@ -401,37 +521,6 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(
             data_keys.remove("retained")
             data__retained = data["retained"]
             validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sites(data__retained, custom_formats, (name_prefix or "data") + ".retained")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_time(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (int, float, Decimal)) or isinstance(data, bool):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be number")
-    if isinstance(data, (int, float, Decimal)) and not isinstance(data, bool):
-        if data < 0:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be bigger than or equal to 0")
-        if data > 9007199254740991:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be smaller than or equal to 9007199254740991")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_mode(data, custom_formats={}, name_prefix=None):
-    if not (isinstance(data, str) and data == 'default' or isinstance(data, str) and data == 'exact'):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be one of ['default', 'exact']")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellstatus(data, custom_formats={}, name_prefix=None):
-    if not (isinstance(data, str) and data == 'ok' or isinstance(data, str) and data == 'error' or isinstance(data, str) and data == 'aborted'):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be one of ['ok', 'error', 'aborted']")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_source(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (str)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be string")
-    if isinstance(data, str):
-        data_len = len(data)
-        if data_len > 1048576:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be shorter than or equal to 1048576 characters")
-        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data):
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must match pattern ^[^\\ud800-\\udfff]*$")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellstart(data, custom_formats={}, name_prefix=None):
@@ -446,23 +535,54 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellstar
         if "seq" in data_keys:
             data_keys.remove("seq")
             data__seq = data["seq"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_seq(data__seq, custom_formats, (name_prefix or "data") + ".seq")
+            if not isinstance(data__seq, (int)) and not (isinstance(data__seq, float) and data__seq.is_integer()) or isinstance(data__seq, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be integer")
+            if isinstance(data__seq, (int, float, Decimal)) and not isinstance(data__seq, bool):
+                if data__seq < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be bigger than or equal to 1")
+                if data__seq > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be smaller than or equal to 9007199254740991")
         if "cell_id" in data_keys:
             data_keys.remove("cell_id")
             data__cellid = data["cell_id"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellid(data__cellid, custom_formats, (name_prefix or "data") + ".cell_id")
+            if not isinstance(data__cellid, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be string or null")
+            if isinstance(data__cellid, str):
+                data__cellid_len = len(data__cellid)
+                if data__cellid_len > 256:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be shorter than or equal to 256 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__cellid):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must match pattern ^[^\\ud800-\\udfff]*$")
         if "execution_count" in data_keys:
             data_keys.remove("execution_count")
             data__executioncount = data["execution_count"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_executioncount(data__executioncount, custom_formats, (name_prefix or "data") + ".execution_count")
+            if not isinstance(data__executioncount, (int, NoneType)) and not (isinstance(data__executioncount, float) and data__executioncount.is_integer()) or isinstance(data__executioncount, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be integer or null")
+            if isinstance(data__executioncount, (int, float, Decimal)) and not isinstance(data__executioncount, bool):
+                if data__executioncount < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be bigger than or equal to 0")
+                if data__executioncount > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be smaller than or equal to 9007199254740991")
         if "start_bytes" in data_keys:
             data_keys.remove("start_bytes")
             data__startbytes = data["start_bytes"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__startbytes, custom_formats, (name_prefix or "data") + ".start_bytes")
+            if not isinstance(data__startbytes, (int)) and not (isinstance(data__startbytes, float) and data__startbytes.is_integer()) or isinstance(data__startbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".start_bytes must be integer")
+            if isinstance(data__startbytes, (int, float, Decimal)) and not isinstance(data__startbytes, bool):
+                if data__startbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".start_bytes must be bigger than or equal to 0")
+                if data__startbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".start_bytes must be smaller than or equal to 9007199254740991")
         if "started_at" in data_keys:
             data_keys.remove("started_at")
             data__startedat = data["started_at"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_time(data__startedat, custom_formats, (name_prefix or "data") + ".started_at")
+            if not isinstance(data__startedat, (int, float, Decimal)) or isinstance(data__startedat, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".started_at must be number")
+            if isinstance(data__startedat, (int, float, Decimal)) and not isinstance(data__startedat, bool):
+                if data__startedat < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".started_at must be bigger than or equal to 0")
+                if data__startedat > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".started_at must be smaller than or equal to 9007199254740991")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_status(data, custom_formats={}, name_prefix=None):
@@ -547,19 +667,41 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_status(d
         if "reason" in data_keys:
             data_keys.remove("reason")
             data__reason = data["reason"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_reason(data__reason, custom_formats, (name_prefix or "data") + ".reason")
+            if not isinstance(data__reason, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".reason must be string or null")
+            if isinstance(data__reason, str):
+                data__reason_len = len(data__reason)
+                if data__reason_len > 4096:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reason must be shorter than or equal to 4096 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__reason):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reason must match pattern ^[^\\ud800-\\udfff]*$")
         if "shim_version" in data_keys:
             data_keys.remove("shim_version")
             data__shimversion = data["shim_version"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_shorttextornull(data__shimversion, custom_formats, (name_prefix or "data") + ".shim_version")
+            if not isinstance(data__shimversion, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".shim_version must be string or null")
+            if isinstance(data__shimversion, str):
+                data__shimversion_len = len(data__shimversion)
+                if data__shimversion_len > 256:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".shim_version must be shorter than or equal to 256 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__shimversion):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".shim_version must match pattern ^[^\\ud800-\\udfff]*$")
         if "agent_version" in data_keys:
             data_keys.remove("agent_version")
             data__agentversion = data["agent_version"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_shorttext(data__agentversion, custom_formats, (name_prefix or "data") + ".agent_version")
+            if not isinstance(data__agentversion, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".agent_version must be string")
+            if isinstance(data__agentversion, str):
+                data__agentversion_len = len(data__agentversion)
+                if data__agentversion_len > 256:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".agent_version must be shorter than or equal to 256 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__agentversion):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".agent_version must match pattern ^[^\\ud800-\\udfff]*$")
         if "mode" in data_keys:
             data_keys.remove("mode")
             data__mode = data["mode"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_mode(data__mode, custom_formats, (name_prefix or "data") + ".mode")
+            if not (isinstance(data__mode, str) and data__mode == 'default' or isinstance(data__mode, str) and data__mode == 'exact'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mode must be one of ['default', 'exact']")
         if "pid" in data_keys:
             data_keys.remove("pid")
             data__pid = data["pid"]
@@ -573,15 +715,34 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_status(d
         if "python" in data_keys:
             data_keys.remove("python")
             data__python = data["python"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_shorttext(data__python, custom_formats, (name_prefix or "data") + ".python")
+            if not isinstance(data__python, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".python must be string")
+            if isinstance(data__python, str):
+                data__python_len = len(data__python)
+                if data__python_len > 256:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".python must be shorter than or equal to 256 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__python):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".python must match pattern ^[^\\ud800-\\udfff]*$")
         if "current_bytes" in data_keys:
             data_keys.remove("current_bytes")
             data__currentbytes = data["current_bytes"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__currentbytes, custom_formats, (name_prefix or "data") + ".current_bytes")
+            if not isinstance(data__currentbytes, (int)) and not (isinstance(data__currentbytes, float) and data__currentbytes.is_integer()) or isinstance(data__currentbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".current_bytes must be integer")
+            if isinstance(data__currentbytes, (int, float, Decimal)) and not isinstance(data__currentbytes, bool):
+                if data__currentbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".current_bytes must be bigger than or equal to 0")
+                if data__currentbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".current_bytes must be smaller than or equal to 9007199254740991")
         if "profiler_bytes" in data_keys:
             data_keys.remove("profiler_bytes")
             data__profilerbytes = data["profiler_bytes"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__profilerbytes, custom_formats, (name_prefix or "data") + ".profiler_bytes")
+            if not isinstance(data__profilerbytes, (int)) and not (isinstance(data__profilerbytes, float) and data__profilerbytes.is_integer()) or isinstance(data__profilerbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".profiler_bytes must be integer")
+            if isinstance(data__profilerbytes, (int, float, Decimal)) and not isinstance(data__profilerbytes, bool):
+                if data__profilerbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".profiler_bytes must be bigger than or equal to 0")
+                if data__profilerbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".profiler_bytes must be smaller than or equal to 9007199254740991")
         if "degraded" in data_keys:
             data_keys.remove("degraded")
             data__degraded = data["degraded"]
@@ -595,7 +756,14 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_status(d
         if "attribution_reason" in data_keys:
             data_keys.remove("attribution_reason")
             data__attributionreason = data["attribution_reason"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_reason(data__attributionreason, custom_formats, (name_prefix or "data") + ".attribution_reason")
+            if not isinstance(data__attributionreason, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".attribution_reason must be string or null")
+            if isinstance(data__attributionreason, str):
+                data__attributionreason_len = len(data__attributionreason)
+                if data__attributionreason_len > 4096:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".attribution_reason must be shorter than or equal to 4096 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__attributionreason):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".attribution_reason must match pattern ^[^\\ud800-\\udfff]*$")
         if "pending_mode" in data_keys:
             data_keys.remove("pending_mode")
             data__pendingmode = data["pending_mode"]
@@ -604,11 +772,18 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_status(d
         if "pending_mode_applies" in data_keys:
             data_keys.remove("pending_mode_applies")
             data__pendingmodeapplies = data["pending_mode_applies"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_modeapplies(data__pendingmodeapplies, custom_formats, (name_prefix or "data") + ".pending_mode_applies")
+            if not (isinstance(data__pendingmodeapplies, str) and data__pendingmodeapplies == 'next_cell' or isinstance(data__pendingmodeapplies, str) and data__pendingmodeapplies == 'restart' or data__pendingmodeapplies is None):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pending_mode_applies must be one of ['next_cell', 'restart', None]")
         if "top_n" in data_keys:
             data_keys.remove("top_n")
             data__topn = data["top_n"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_limit(data__topn, custom_formats, (name_prefix or "data") + ".top_n")
+            if not isinstance(data__topn, (int)) and not (isinstance(data__topn, float) and data__topn.is_integer()) or isinstance(data__topn, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be integer")
+            if isinstance(data__topn, (int, float, Decimal)) and not isinstance(data__topn, bool):
+                if data__topn < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be bigger than or equal to 1")
+                if data__topn > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be smaller than or equal to 1000")
         if "tick_hz" in data_keys:
             data_keys.remove("tick_hz")
             data__tickhz = data["tick_hz"]
@@ -622,7 +797,13 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_status(d
         if "tracked_blocks" in data_keys:
             data_keys.remove("tracked_blocks")
             data__trackedblocks = data["tracked_blocks"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_count(data__trackedblocks, custom_formats, (name_prefix or "data") + ".tracked_blocks")
+            if not isinstance(data__trackedblocks, (int)) and not (isinstance(data__trackedblocks, float) and data__trackedblocks.is_integer()) or isinstance(data__trackedblocks, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".tracked_blocks must be integer")
+            if isinstance(data__trackedblocks, (int, float, Decimal)) and not isinstance(data__trackedblocks, bool):
+                if data__trackedblocks < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".tracked_blocks must be bigger than or equal to 0")
+                if data__trackedblocks > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".tracked_blocks must be smaller than or equal to 9007199254740991")
         if "warnings" in data_keys:
             data_keys.remove("warnings")
             data__warnings = data["warnings"]
@@ -634,66 +815,14 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_status(d
                 if data__warnings_len > 100:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".warnings must contain less than or equal to 100 items")
                 for data__warnings_x, data__warnings_item in enumerate(data__warnings):
-                    validate_https___heapscope_invalid_protocol_defs_schema_json___defs_message(data__warnings_item, custom_formats, (name_prefix or "data") + ".warnings[{data__warnings_x}]".format(**locals()))
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_message(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (str)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be string")
-    if isinstance(data, str):
-        data_len = len(data)
-        if data_len > 4096:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be shorter than or equal to 4096 characters")
-        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data):
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must match pattern ^[^\\ud800-\\udfff]*$")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_limit(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (int)) and not (isinstance(data, float) and data.is_integer()) or isinstance(data, bool):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be integer")
-    if isinstance(data, (int, float, Decimal)) and not isinstance(data, bool):
-        if data < 1:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be bigger than or equal to 1")
-        if data > 1000:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be smaller than or equal to 1000")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_modeapplies(data, custom_formats={}, name_prefix=None):
-    if not (isinstance(data, str) and data == 'next_cell' or isinstance(data, str) and data == 'restart' or data is None):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be one of ['next_cell', 'restart', None]")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_shorttext(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (str)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be string")
-    if isinstance(data, str):
-        data_len = len(data)
-        if data_len > 256:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be shorter than or equal to 256 characters")
-        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data):
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must match pattern ^[^\\ud800-\\udfff]*$")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_shorttextornull(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (str, NoneType)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be string or null")
-    if isinstance(data, str):
-        data_len = len(data)
-        if data_len > 256:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be shorter than or equal to 256 characters")
-        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data):
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must match pattern ^[^\\ud800-\\udfff]*$")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_reason(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (str, NoneType)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be string or null")
-    if isinstance(data, str):
-        data_len = len(data)
-        if data_len > 4096:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be shorter than or equal to 4096 characters")
-        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data):
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must match pattern ^[^\\ud800-\\udfff]*$")
+                    if not isinstance(data__warnings_item, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".warnings[{data__warnings_x}]".format(**locals()) + " must be string")
+                    if isinstance(data__warnings_item, str):
+                        data__warnings_item_len = len(data__warnings_item)
+                        if data__warnings_item_len > 4096:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".warnings[{data__warnings_x}]".format(**locals()) + " must be shorter than or equal to 4096 characters")
+                        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__warnings_item):
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".warnings[{data__warnings_x}]".format(**locals()) + " must match pattern ^[^\\ud800-\\udfff]*$")
     return data
 
 def validate_https___heapscope_invalid_protocol_report_schema_json(data, custom_formats={}, name_prefix=None):
@@ -729,11 +858,24 @@ def validate_https___heapscope_invalid_protocol_report_schema_json(data, custom_
                 if "version" in data__generator_keys:
                     data__generator_keys.remove("version")
                     data__generator__version = data__generator["version"]
-                    validate_https___heapscope_invalid_protocol_defs_schema_json___defs_shorttext(data__generator__version, custom_formats, (name_prefix or "data") + ".generator.version")
+                    if not isinstance(data__generator__version, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".generator.version must be string")
+                    if isinstance(data__generator__version, str):
+                        data__generator__version_len = len(data__generator__version)
+                        if data__generator__version_len > 256:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".generator.version must be shorter than or equal to 256 characters")
+                        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__generator__version):
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".generator.version must match pattern ^[^\\ud800-\\udfff]*$")
         if "created_at" in data_keys:
             data_keys.remove("created_at")
             data__createdat = data["created_at"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_time(data__createdat, custom_formats, (name_prefix or "data") + ".created_at")
+            if not isinstance(data__createdat, (int, float, Decimal)) or isinstance(data__createdat, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".created_at must be number")
+            if isinstance(data__createdat, (int, float, Decimal)) and not isinstance(data__createdat, bool):
+                if data__createdat < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".created_at must be bigger than or equal to 0")
+                if data__createdat > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".created_at must be smaller than or equal to 9007199254740991")
         if "target" in data_keys:
             data_keys.remove("target")
             data__target = data["target"]
@@ -775,7 +917,14 @@ def validate_https___heapscope_invalid_protocol_report_schema_json(data, custom_
                 if "name" in data__kernel_keys:
                     data__kernel_keys.remove("name")
                     data__kernel__name = data__kernel["name"]
-                    validate_https___heapscope_invalid_protocol_defs_schema_json___defs_shorttextornull(data__kernel__name, custom_formats, (name_prefix or "data") + ".kernel.name")
+                    if not isinstance(data__kernel__name, (str, NoneType)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".kernel.name must be string or null")
+                    if isinstance(data__kernel__name, str):
+                        data__kernel__name_len = len(data__kernel__name)
+                        if data__kernel__name_len > 256:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".kernel.name must be shorter than or equal to 256 characters")
+                        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__kernel__name):
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".kernel.name must match pattern ^[^\\ud800-\\udfff]*$")
                 if "status" in data__kernel_keys:
                     data__kernel_keys.remove("status")
                     data__kernel__status = data__kernel["status"]
@@ -803,7 +952,14 @@ def validate_https___heapscope_invalid_protocol_report_schema_json(data, custom_
                 if "message" in data__outcome_keys:
                     data__outcome_keys.remove("message")
                     data__outcome__message = data__outcome["message"]
-                    validate_https___heapscope_invalid_protocol_defs_schema_json___defs_longtext(data__outcome__message, custom_formats, (name_prefix or "data") + ".outcome.message")
+                    if not isinstance(data__outcome__message, (str, NoneType)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".outcome.message must be string or null")
+                    if isinstance(data__outcome__message, str):
+                        data__outcome__message_len = len(data__outcome__message)
+                        if data__outcome__message_len > 65536:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".outcome.message must be shorter than or equal to 65536 characters")
+                        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__outcome__message):
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".outcome.message must match pattern ^[^\\ud800-\\udfff]*$")
                 if "failed_cell" in data__outcome_keys:
                     data__outcome_keys.remove("failed_cell")
                     data__outcome__failedcell = data__outcome["failed_cell"]
@@ -826,7 +982,14 @@ def validate_https___heapscope_invalid_protocol_report_schema_json(data, custom_
                             if "cell_id" in data__outcome__failedcell_keys:
                                 data__outcome__failedcell_keys.remove("cell_id")
                                 data__outcome__failedcell__cellid = data__outcome__failedcell["cell_id"]
-                                validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellid(data__outcome__failedcell__cellid, custom_formats, (name_prefix or "data") + ".outcome.failed_cell.cell_id")
+                                if not isinstance(data__outcome__failedcell__cellid, (str, NoneType)):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".outcome.failed_cell.cell_id must be string or null")
+                                if isinstance(data__outcome__failedcell__cellid, str):
+                                    data__outcome__failedcell__cellid_len = len(data__outcome__failedcell__cellid)
+                                    if data__outcome__failedcell__cellid_len > 256:
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".outcome.failed_cell.cell_id must be shorter than or equal to 256 characters")
+                                    if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__outcome__failedcell__cellid):
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".outcome.failed_cell.cell_id must match pattern ^[^\\ud800-\\udfff]*$")
         if "cells" in data_keys:
             data_keys.remove("cells")
             data__cells = data["cells"]
@@ -898,7 +1061,13 @@ def validate_https___heapscope_invalid_protocol_report_schema_json___defs_budget
                 if not isinstance(data__maxpeak, (NoneType)):
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".max_peak must be null")
             except (JsonSchemaValueException, JsonSchemaValuesException):
-                validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__maxpeak, custom_formats, (name_prefix or "data") + ".max_peak")
+                if not isinstance(data__maxpeak, (int)) and not (isinstance(data__maxpeak, float) and data__maxpeak.is_integer()) or isinstance(data__maxpeak, bool):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".max_peak must be integer")
+                if isinstance(data__maxpeak, (int, float, Decimal)) and not isinstance(data__maxpeak, bool):
+                    if data__maxpeak < 0:
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".max_peak must be bigger than or equal to 0")
+                    if data__maxpeak > 9007199254740991:
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".max_peak must be smaller than or equal to 9007199254740991")
         if "max_retained" in data_keys:
             data_keys.remove("max_retained")
             data__maxretained = data["max_retained"]
@@ -906,7 +1075,13 @@ def validate_https___heapscope_invalid_protocol_report_schema_json___defs_budget
                 if not isinstance(data__maxretained, (NoneType)):
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".max_retained must be null")
             except (JsonSchemaValueException, JsonSchemaValuesException):
-                validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__maxretained, custom_formats, (name_prefix or "data") + ".max_retained")
+                if not isinstance(data__maxretained, (int)) and not (isinstance(data__maxretained, float) and data__maxretained.is_integer()) or isinstance(data__maxretained, bool):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".max_retained must be integer")
+                if isinstance(data__maxretained, (int, float, Decimal)) and not isinstance(data__maxretained, bool):
+                    if data__maxretained < 0:
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".max_retained must be bigger than or equal to 0")
+                    if data__maxretained > 9007199254740991:
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".max_retained must be smaller than or equal to 9007199254740991")
     return data
 
 def validate_https___heapscope_invalid_protocol_report_schema_json___defs_index(data, custom_formats={}, name_prefix=None):
@@ -917,17 +1092,6 @@ def validate_https___heapscope_invalid_protocol_report_schema_json___defs_index(
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must be bigger than or equal to 0")
         if data > 9007199254740991:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must be smaller than or equal to 9007199254740991")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_longtext(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (str, NoneType)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be string or null")
-    if isinstance(data, str):
-        data_len = len(data)
-        if data_len > 65536:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be shorter than or equal to 65536 characters")
-        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data):
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must match pattern ^[^\\ud800-\\udfff]*$")
     return data
 
 def validate_https___heapscope_invalid_protocol_browser_schema_json(data, custom_formats={}, name_prefix=None):
@@ -1032,17 +1196,13 @@ def validate_https___heapscope_invalid_protocol_browser_schema_json(data, custom
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
             if not (isinstance(data__type, str) and data__type == 'sync' or isinstance(data__type, str) and data__type == 'clear' or isinstance(data__type, str) and data__type == 'configure' or isinstance(data__type, str) and data__type == 'cell_detail' or isinstance(data__type, str) and data__type == 'retained_by_cell'):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be one of ['sync', 'clear', 'configure', 'cell_detail', 'retained_by_cell']")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data, custom_formats={}, name_prefix=None):
-    if not (isinstance(data, (int, float)) and not isinstance(data, bool) and data == 2):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be same as const definition: 2")
     return data
 
 def validate_https___heapscope_invalid_protocol_browser_retained_by_cell_schema_json(data, custom_formats={}, name_prefix=None):
@@ -1057,7 +1217,8 @@ def validate_https___heapscope_invalid_protocol_browser_retained_by_cell_schema_
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
@@ -1066,7 +1227,13 @@ def validate_https___heapscope_invalid_protocol_browser_retained_by_cell_schema_
         if "limit" in data_keys:
             data_keys.remove("limit")
             data__limit = data["limit"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_limit(data__limit, custom_formats, (name_prefix or "data") + ".limit")
+            if not isinstance(data__limit, (int)) and not (isinstance(data__limit, float) and data__limit.is_integer()) or isinstance(data__limit, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be integer")
+            if isinstance(data__limit, (int, float, Decimal)) and not isinstance(data__limit, bool):
+                if data__limit < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be bigger than or equal to 1")
+                if data__limit > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be smaller than or equal to 1000")
     return data
 
 def validate_https___heapscope_invalid_protocol_browser_cell_detail_schema_json(data, custom_formats={}, name_prefix=None):
@@ -1081,7 +1248,8 @@ def validate_https___heapscope_invalid_protocol_browser_cell_detail_schema_json(
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
@@ -1090,11 +1258,23 @@ def validate_https___heapscope_invalid_protocol_browser_cell_detail_schema_json(
         if "seq" in data_keys:
             data_keys.remove("seq")
             data__seq = data["seq"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_seq(data__seq, custom_formats, (name_prefix or "data") + ".seq")
+            if not isinstance(data__seq, (int)) and not (isinstance(data__seq, float) and data__seq.is_integer()) or isinstance(data__seq, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be integer")
+            if isinstance(data__seq, (int, float, Decimal)) and not isinstance(data__seq, bool):
+                if data__seq < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be bigger than or equal to 1")
+                if data__seq > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be smaller than or equal to 9007199254740991")
         if "limit" in data_keys:
             data_keys.remove("limit")
             data__limit = data["limit"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_limit(data__limit, custom_formats, (name_prefix or "data") + ".limit")
+            if not isinstance(data__limit, (int)) and not (isinstance(data__limit, float) and data__limit.is_integer()) or isinstance(data__limit, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be integer")
+            if isinstance(data__limit, (int, float, Decimal)) and not isinstance(data__limit, bool):
+                if data__limit < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be bigger than or equal to 1")
+                if data__limit > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be smaller than or equal to 1000")
     return data
 
 def validate_https___heapscope_invalid_protocol_browser_configure_schema_json(data, custom_formats={}, name_prefix=None):
@@ -1109,7 +1289,8 @@ def validate_https___heapscope_invalid_protocol_browser_configure_schema_json(da
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
@@ -1118,11 +1299,18 @@ def validate_https___heapscope_invalid_protocol_browser_configure_schema_json(da
         if "mode" in data_keys:
             data_keys.remove("mode")
             data__mode = data["mode"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_mode(data__mode, custom_formats, (name_prefix or "data") + ".mode")
+            if not (isinstance(data__mode, str) and data__mode == 'default' or isinstance(data__mode, str) and data__mode == 'exact'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mode must be one of ['default', 'exact']")
         if "top_n" in data_keys:
             data_keys.remove("top_n")
             data__topn = data["top_n"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_limit(data__topn, custom_formats, (name_prefix or "data") + ".top_n")
+            if not isinstance(data__topn, (int)) and not (isinstance(data__topn, float) and data__topn.is_integer()) or isinstance(data__topn, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be integer")
+            if isinstance(data__topn, (int, float, Decimal)) and not isinstance(data__topn, bool):
+                if data__topn < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be bigger than or equal to 1")
+                if data__topn > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be smaller than or equal to 1000")
     return data
 
 def validate_https___heapscope_invalid_protocol_browser_clear_schema_json(data, custom_formats={}, name_prefix=None):
@@ -1137,7 +1325,8 @@ def validate_https___heapscope_invalid_protocol_browser_clear_schema_json(data, 
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
@@ -1157,7 +1346,8 @@ def validate_https___heapscope_invalid_protocol_browser_sync_schema_json(data, c
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
@@ -1321,7 +1511,8 @@ def validate_https___heapscope_invalid_protocol_kernel_schema_json(data, custom_
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
@@ -1341,7 +1532,8 @@ def validate_https___heapscope_invalid_protocol_kernel_error_schema_json(data, c
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
@@ -1350,7 +1542,14 @@ def validate_https___heapscope_invalid_protocol_kernel_error_schema_json(data, c
         if "message" in data_keys:
             data_keys.remove("message")
             data__message = data["message"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_message(data__message, custom_formats, (name_prefix or "data") + ".message")
+            if not isinstance(data__message, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be string")
+            if isinstance(data__message, str):
+                data__message_len = len(data__message)
+                if data__message_len > 4096:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be shorter than or equal to 4096 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__message):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must match pattern ^[^\\ud800-\\udfff]*$")
     return data
 
 def validate_https___heapscope_invalid_protocol_kernel_retained_by_cell_schema_json(data, custom_formats={}, name_prefix=None):
@@ -1365,7 +1564,8 @@ def validate_https___heapscope_invalid_protocol_kernel_retained_by_cell_schema_j
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
@@ -1389,7 +1589,8 @@ def validate_https___heapscope_invalid_protocol_kernel_cell_detail_schema_json(d
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
@@ -1398,7 +1599,13 @@ def validate_https___heapscope_invalid_protocol_kernel_cell_detail_schema_json(d
         if "seq" in data_keys:
             data_keys.remove("seq")
             data__seq = data["seq"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_seq(data__seq, custom_formats, (name_prefix or "data") + ".seq")
+            if not isinstance(data__seq, (int)) and not (isinstance(data__seq, float) and data__seq.is_integer()) or isinstance(data__seq, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be integer")
+            if isinstance(data__seq, (int, float, Decimal)) and not isinstance(data__seq, bool):
+                if data__seq < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be bigger than or equal to 1")
+                if data__seq > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be smaller than or equal to 9007199254740991")
         if "cell" in data_keys:
             data_keys.remove("cell")
             data__cell = data["cell"]
@@ -1421,7 +1628,8 @@ def validate_https___heapscope_invalid_protocol_kernel_ticks_schema_json(data, c
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
@@ -1457,10 +1665,22 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_tick(dat
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain less than or equal to 2 items")
         if data_len > 0:
             data__0 = data[0]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_time(data__0, custom_formats, (name_prefix or "data") + "[0]")
+            if not isinstance(data__0, (int, float, Decimal)) or isinstance(data__0, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + "[0] must be number")
+            if isinstance(data__0, (int, float, Decimal)) and not isinstance(data__0, bool):
+                if data__0 < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + "[0] must be bigger than or equal to 0")
+                if data__0 > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + "[0] must be smaller than or equal to 9007199254740991")
         if data_len > 1:
             data__1 = data[1]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_bytes(data__1, custom_formats, (name_prefix or "data") + "[1]")
+            if not isinstance(data__1, (int)) and not (isinstance(data__1, float) and data__1.is_integer()) or isinstance(data__1, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + "[1] must be integer")
+            if isinstance(data__1, (int, float, Decimal)) and not isinstance(data__1, bool):
+                if data__1 < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + "[1] must be bigger than or equal to 0")
+                if data__1 > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + "[1] must be smaller than or equal to 9007199254740991")
         if data_len > 2:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain only specified items")
     return data
@@ -1477,7 +1697,8 @@ def validate_https___heapscope_invalid_protocol_kernel_history_schema_json(data,
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
@@ -1514,7 +1735,7 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellruns
         if data_len > 10000:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain less than or equal to 10000 items")
         for data_x, data_item in enumerate(data):
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(data_item, custom_formats, (name_prefix or "data") + "[{data_x}]".format(**locals()))
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(data_item, custom_formats, (name_prefix or "data") + "[" + str(data_x) + "]")
     return data
 
 def validate_https___heapscope_invalid_protocol_kernel_cell_schema_json(data, custom_formats={}, name_prefix=None):
@@ -1529,7 +1750,8 @@ def validate_https___heapscope_invalid_protocol_kernel_cell_schema_json(data, cu
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
@@ -1553,7 +1775,8 @@ def validate_https___heapscope_invalid_protocol_kernel_cell_start_schema_json(da
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
@@ -1577,7 +1800,8 @@ def validate_https___heapscope_invalid_protocol_kernel_status_schema_json(data, 
         if "protocol" in data_keys:
             data_keys.remove("protocol")
             data__protocol = data["protocol"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_protocolversion(data__protocol, custom_formats, (name_prefix or "data") + ".protocol")
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
