@@ -2,6 +2,7 @@
 
 - ``heapscope report NOTEBOOK.ipynb --json OUT.json [--html OUT.html]`` (:mod:`.report`, :mod:`.notebook`)
 - ``heapscope run [--mode M] SCRIPT.py [args...] --json OUT.json`` (:mod:`.run`)
+- ``heapscope diff BEFORE.json AFTER.json [--json OUT] [--html OUT] [--fail-over PERCENT]`` (:mod:`.diff`)
 - ``heapscope install-kernel --python PATH`` (:mod:`.install_kernel`)
 
 Exit statuses and messages are shared (:mod:`.common`): bad input is one line on stderr and exit status 2.
@@ -13,14 +14,15 @@ import argparse
 import sys
 from typing import List, Optional, Sequence
 
-from . import install_kernel, report, run
-from .common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_STATUS_HELP, EXIT_UNPROFILED
+from . import diff, install_kernel, report, run
+from .common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_OVER_BUDGET, EXIT_STATUS_HELP, EXIT_UNPROFILED
 from .run import split_run_args
 
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FAILED",
     "EXIT_OK",
+    "EXIT_OVER_BUDGET",
     "EXIT_UNPROFILED",
     "build_parser",
     "main",
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     report.add_parser(commands)
     run.add_parser(commands)
+    diff.add_parser(commands)
     install_kernel.add_parser(commands)
     return parser
 
