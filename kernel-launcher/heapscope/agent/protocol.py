@@ -94,6 +94,11 @@ def ticks_message(seq: Optional[int], ticks: list) -> dict:
     return _message("ticks", seq=seq, ticks=[[float(t), int(b)] for t, b in ticks if math.isfinite(t)])
 
 
+#: Protocol 1's name of :func:`ticks_message` (it builds a ``ticks`` message): kept only until every caller
+#: says ``ticks_message``; remove it then.
+samples_message = ticks_message
+
+
 def cell_detail_message(seq: int, cell: Optional[Mapping[str, Any]]) -> dict:
     return _message("cell_detail", seq=seq, cell=None if cell is None else dict(cell))
 
