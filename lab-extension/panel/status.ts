@@ -107,9 +107,7 @@ export function statusNotes(status: IProfilerStatus | null, trans: TranslationBu
   if (status.degraded) {
     notes.push(trans.__('The profiler ran out of bookkeeping memory: figures may be low.'));
   }
-  // `warnings` (protocol 2): read defensively, a list of strings.
-  const warnings = (status as { warnings?: unknown }).warnings;
-  const texts = Array.isArray(warnings) ? warnings.filter((w): w is string => typeof w === 'string') : [];
+  const texts = status.warnings ?? [];
   if (texts.length > MAX_NOTES) {
     notes.push(trans._n('%1 earlier kernel warning', '%1 earlier kernel warnings', texts.length - MAX_NOTES));
   }

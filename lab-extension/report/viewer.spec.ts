@@ -64,4 +64,48 @@ describe('renderReport', () => {
     expect(root.textContent).toContain('No line-level attribution for this cell.');
     expect(root.textContent).toContain('Not available');
   });
+
+  it('says when runs used different modes, per cell, and shows the kernel’s warnings as text', () => {
+    const mixed = buildReport({
+      path: 'nb.ipynb',
+      kernelName: 'heapscope',
+      status: { ...statusPayload({ mode: 'exact', degraded: true }), warnings: ['<b>bad</b> HEAPSCOPE_MODE'] },
+      cells: [
+        cellPayload({ cell_id: 'a', execution_count: 1, seq: 1, mode: 'default' }),
+        cellPayload({ cell_id: 'b', execution_count: 2, seq: 2, mode: 'exact' })
+      ],
+      retainedByCell: null,
+      cellIds: ['a', 'b'],
+      version: '0.1.0',
+      now: 1764150000
+    });
+    const root = document.createElement('main');
+    renderReport(root, mixed, null);
+    const facts = Array.from(root.querySelectorAll('.hs-facts')).map(node => node.textContent);
+    expect(facts[0]).toContain('mixed modes (default, exact; per cell below)');
+    expect(facts[0]).not.toContain('exact mode');
+    expect(facts.slice(1).map(text => / (default|exact) mode$/.exec(text!)?.[1])).toEqual(['default', 'exact']);
+    const warnings = Array.from(root.querySelectorAll('.hs-warning')).map(node => node.textContent);
+    expect(warnings).toEqual([
+      'The profiler ran out of bookkeeping memory: figures may be low.',
+      'kernel: <b>bad</b> HEAPSCOPE_MODE'
+    ]);
+    expect(root.querySelector('b')).toBeNull();
+
+    // One mode: the header names it, the cells do not repeat it.
+    const single = buildReport({
+      path: 'nb.ipynb',
+      kernelName: 'heapscope',
+      status: statusPayload({ mode: 'default' }),
+      cells: [cellPayload({ cell_id: 'a', execution_count: 1, seq: 1, mode: 'exact' })],
+      retainedByCell: null,
+      cellIds: ['a'],
+      version: '0.1.0',
+      now: 1764150000
+    });
+    renderReport(root, single, null);
+    const singleFacts = Array.from(root.querySelectorAll('.hs-facts')).map(node => node.textContent);
+    expect(singleFacts[0]).toContain('exact mode');
+    expect(singleFacts[1]).not.toContain('mode');
+  });
 });

@@ -67,9 +67,15 @@ export function renderReport(
     facts.push(`written ${new Date(report.created_at * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC`);
   }
   facts.push(`heapscope ${displayText(String(report.generator?.version ?? '?'), 40)}`);
+  // Runs record their own mode: a session that switched says so, and each cell says its mode.
+  const modes = [...new Set(cells.map(cell => cell.mode).filter(mode => mode !== undefined))].sort();
+  const mixedModes = modes.length > 1;
   if (status) {
-    facts.push(`Python ${displayText(status.python, 40)}`, `${status.mode} mode`);
+    facts.push(`Python ${displayText(status.python, 40)}`);
+    facts.push(mixedModes ? `mixed modes (${modes.join(', ')}; per cell below)` : `${modes[0] ?? status.mode} mode`);
     facts.push(`profiler memory ${formatBytes(status.profiler_bytes)}`);
+  } else if (mixedModes) {
+    facts.push(`mixed modes (${modes.join(', ')}; per cell below)`);
   }
   facts.push('1 MB = 1,000,000 bytes');
   header.appendChild(Private.el('p', 'hs-facts', facts.join(' · ')));
@@ -77,6 +83,15 @@ export function renderReport(
     header.appendChild(
       Private.el('p', 'hs-warning', `${report.outcome.status}: ${displayText(report.outcome.message ?? '', 1024)}`)
     );
+  }
+  if (status?.degraded) {
+    header.appendChild(
+      Private.el('p', 'hs-warning', 'The profiler ran out of bookkeeping memory: figures may be low.')
+    );
+  }
+  // The agent's latest warnings (e.g. a setting it rejected), as text.
+  for (const warning of (status?.warnings ?? []).slice(-5)) {
+    header.appendChild(Private.el('p', 'hs-warning', `kernel: ${displayText(warning, 1024)}`));
   }
   root.appendChild(header);
   if (typeof document !== 'undefined') {
@@ -152,7 +167,8 @@ export function renderReport(
         'p',
         'hs-facts',
         `net ${formatSignedBytes(cell.end_bytes - cell.start_bytes)} · peak ${formatSignedBytes(cell.peak_bytes - cell.start_bytes)} ` +
-          `(heap ${formatBytes(cell.start_bytes)} → ${formatBytes(cell.peak_bytes)} → ${formatBytes(cell.end_bytes)})`
+          `(heap ${formatBytes(cell.start_bytes)} → ${formatBytes(cell.peak_bytes)} → ${formatBytes(cell.end_bytes)})` +
+          (mixedModes && cell.mode !== undefined ? ` · ${cell.mode} mode` : '')
       )
     );
     const source = Private.el('pre', 'hs-code');

@@ -59,6 +59,19 @@ test.describe('heap UI on the fixture notebook', () => {
     // The retained-by-cell view lists the cells still holding memory.
     await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="retained"]').click();
     await expect(page.locator('#heapscope-panel-retained .jp-heapscope-Retained').first()).toBeVisible();
+
+    // The view tabs work from the keyboard: arrows and Home move the focus and show that view.
+    const tab = (view: string) => page.locator(`#heapscope-panel .jp-heapscope-Panel-tab[data-view="${view}"]`);
+    await tab('retained').focus();
+    await page.keyboard.press('ArrowLeft');
+    await expect(tab('cell')).toBeFocused();
+    await expect(tab('cell')).toHaveAttribute('aria-selected', 'true');
+    await expect(page.locator('#heapscope-panel-cell')).toBeVisible();
+    await page.keyboard.press('Home');
+    await expect(tab('timeline')).toBeFocused();
+    await expect(tab('timeline')).toHaveAttribute('aria-selected', 'true');
+    await expect(page.locator('#heapscope-panel .jp-heapscope-Chart .main-svg').first()).toBeVisible();
+    await expect(page.locator('#heapscope-panel-retained')).toBeHidden();
     expect(dialogs).toEqual([]);
   });
 
