@@ -41,9 +41,11 @@ DEEP = '''
             return bytearray(30_000_000)  # L:leaf
         return down(n - 1)  # L:recurse
     keep = down(100)  # L:call
+    again = down(100)  # L:again
     for sid, run, nbytes, count in _bridge.alive():
         if nbytes >= 29_000_000:
-            OUT["frames"] = _bridge.stack(sid)[1]
+            frames = _bridge.stack(sid)[1]
+            OUT["again" if frames[-1][2] == L_again else "frames"] = frames
     shallow = down(3)  # L:shallow
     for sid, run, nbytes, count in _bridge.alive():
         frames = _bridge.stack(sid)[1]
@@ -64,6 +66,9 @@ def test_a_stack_deeper_than_max_depth_keeps_its_outermost_frame(name, mode, tmp
     assert frames[14] == ("<frames omitted>", "<frames omitted>", 0), frames
     # a script run as `python script.py` has no cell anchor on its chain: the outermost frame is kept
     assert frames[15] == (script, "<module>", marks["call"]), frames
+    # the same recursion from the next line: same inner frames, its own cell line (not a stale one)
+    again = [tuple(f) for f in out["again"]]
+    assert again[:15] == frames[:15] and again[15] == (script, "<module>", marks["again"]), again
     # a stack that fits is complete and has no gap
     shallow = [tuple(f) for f in out["shallow"]]
     assert shallow[-1] == (script, "<module>", marks["shallow"]), shallow

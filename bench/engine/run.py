@@ -1,7 +1,7 @@
 """Engine suite: the profiler's own memory per tracked allocation, and the time from a cell's end to its ledger.
 
-    bash bench/engine.sh [--only memory,latency] [--sizes 1000000,10000000] [--modes exact,default]
-                         [--reps N] [--kinds tiny,dicts_1M,...]
+    bash bench/engine.sh [--only memory,latency,session] [--sizes 1000000,10000000] [--modes exact,default]
+                         [--reps N] [--kinds tiny,dicts_1M,...] [--cells 2000] [--window 20]
 
 memory   for each size N and mode: a Python process with the shim preloaded (LD_PRELOAD + HEAPSCOPE_ENABLE=1,
          as `heapscope run` and the kernel launcher start it) installs the engine, makes N live allocations
@@ -12,6 +12,10 @@ latency  a real heapscope kernel per mode (HEAPSCOPE_MODE in its environment) an
          driven through jupyter_client with the heapscope comm open: for each cell kind, the time from the
          cell's last statement to the `cell` message's arrival at the client (bench/engine/latency.py).
          Issue 5 sets no target for it; the table is for tracking.
+session  (not in the default --only) a real heapscope kernel per mode runs --cells ordinary cells: the
+         agent's close time and the growth of stack nodes and profiler bytes per run, around cell 100 and
+         around the last cell (bench/engine/session.py). Target (issue 10): close time independent of the
+         session's length; profiler memory flat.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..environment import BENCH_DIR, MAIN_PYTHON, child_env, machine
-from . import latency
+from . import latency, session
 
 PROBE = Path(__file__).resolve().parent / "memory_probe.py"
 TARGET_BYTES = 24
@@ -44,7 +48,8 @@ def _say(text: str) -> None:
 def parse(argv: List[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="bench/engine.sh", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", type=_csv, default=["memory", "latency"], help="memory,latency (default both)")
+    ap.add_argument("--only", type=_csv, default=["memory", "latency"],
+                    help="memory,latency,session (default memory,latency)")
     ap.add_argument("--sizes", type=lambda v: [int(float(x)) for x in _csv(v)], default=[1_000_000, 10_000_000],
                     help="live allocations for the memory part (default 1000000,10000000)")
     ap.add_argument("--modes", type=_csv, default=list(MODES), help="exact,default (default both)")
@@ -55,11 +60,13 @@ def parse(argv: List[str]) -> argparse.Namespace:
     ap.add_argument("--reps", type=int, default=7, help="latency: measured runs per cell kind (default 7)")
     ap.add_argument("--warmup", type=int, default=1, help="latency: unmeasured runs per cell kind first (default 1)")
     ap.add_argument("--no-baseline", action="store_true", help="latency: skip the plain python3 kernel")
+    ap.add_argument("--cells", type=int, default=2000, help="session: cells per kernel (default 2000)")
+    ap.add_argument("--window", type=int, default=20, help="session: cells per measured window (default 20)")
     ap.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/engine-<time>.json)")
     args = ap.parse_args(argv)
     for part in args.only:
-        if part not in ("memory", "latency"):
-            ap.error(f"unknown part {part!r} (memory, latency)")
+        if part not in ("memory", "latency", "session"):
+            ap.error(f"unknown part {part!r} (memory, latency, session)")
     for mode in args.modes:
         if mode not in MODES:
             ap.error(f"unknown mode {mode!r} (exact, default)")
@@ -280,6 +287,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         lines += ["", f"Cell end → ledger, median / max of {args.reps} runs per kind (after {args.warmup} warm-up):", ""]
         lines += latency_table(res)
         verdicts.append(f"{'INFO':8s} cell end → ledger at client: issue 5 sets no target (tracked, not judged)")
+    if "session" in args.only:
+        import os
+
+        res = [session.run_mode(mode, args.cells, args.window, dict(os.environ), _say) for mode in args.modes]
+        results["session"] = res
+        lines += ["", f"Long session: {args.cells} cells per kernel, medians over {args.window}-cell windows:", ""]
+        lines += session.table(res)
     loads.append(_load())
     try:
         shim_now = dt.datetime.fromtimestamp(_shim().stat().st_mtime, dt.timezone.utc).isoformat()

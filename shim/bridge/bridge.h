@@ -88,7 +88,7 @@ extern int hs_api_ok;
 int hs_bind_api(void);
 
 /* frames.c: the locator (heapscope_locator_fn), the cell anchors, and a plain walk. */
-int hs_locator(struct heapscope_frame *out, int max);
+int hs_locator(struct heapscope_frame *out, int max, void *memo);
 /* Code objects whose frames run a cell: the frame just inside the innermost of them is the cell
    frame a stack deeper than max_depth keeps (at most HS_ANCHORS; the bridge holds a reference). */
 #define HS_ANCHORS 8

@@ -62,43 +62,96 @@ int hs_set_anchors(PyObject *codes)
     return 0;
 }
 
-static int walk(PyThreadState *ts, struct heapscope_frame *out, int max)
+/* The locator's per-thread memo (heapscope_locator_fn's memo, zeroed by the shim at each new run):
+   the last truncated walk's first omitted frame (address, code, offset) and the cell frame it found. */
+struct memo {
+    uintptr_t cut, cut_code;
+    uint32_t cut_lasti, pad;
+    uintptr_t cell, cell_code;
+};
+_Static_assert(sizeof(struct memo) <= HEAPSCOPE_LOCATOR_MEMO, "the memo fits the shim's per-thread area");
+
+/* The frames of ts into out (at most max, innermost first); a deeper chain gets the gap and its cell
+   frame. The walk past the kept frames (down to the cell, possibly hundreds of frames of recursion) is
+   skipped when the first omitted frame is the one of the previous truncated walk in this run (same
+   address, code and instruction: the frames outward of it have not been popped since), and the cell
+   frame's current line is read from the remembered cell frame. */
+static int walk(PyThreadState *ts, struct heapscope_frame *out, int max, struct memo *m)
 {
-    int n = 0, total = 0, cell_i = -1;
-    struct heapscope_frame prev = {0, 0, 0}, cell = {0, 0, 0};
-    for (hs_pyframe *f = hs_frame_top(ts); f && total < WALK_MAX; f = hs_frame_back(f)) {
+    int n = 0;
+    hs_pyframe *f = hs_frame_top(ts), *cut = NULL;
+    for (; f && n < max; f = hs_frame_back(f)) {
         uintptr_t code;
         uint32_t lasti;
-        if (!hs_frame_read(f, &code, &lasti))
+        if (hs_frame_read(f, &code, &lasti)) {
+            if (n == max - 2)
+                cut = f; /* the first frame a gap would leave out */
+            out[n++] = (struct heapscope_frame){.code = code, .lasti = lasti};
+        }
+    }
+    if (max < 3)
+        return n;
+    /* f: the frame after the max kept ones; is there a readable one (the chain is deeper than max)? */
+    for (; f; f = hs_frame_back(f)) {
+        uintptr_t code;
+        uint32_t lasti;
+        if (hs_frame_read(f, &code, &lasti))
+            break;
+    }
+    if (!f)
+        return n;
+    if (m && m->cell && m->cut == (uintptr_t)cut && m->cut_code == out[max - 2].code &&
+        m->cut_lasti == out[max - 2].lasti) {
+        uintptr_t code;
+        uint32_t lasti;
+        if (hs_frame_read((hs_pyframe *)m->cell, &code, &lasti) && code == m->cell_code) {
+            out[max - 2] = (struct heapscope_frame){.code = HEAPSCOPE_FRAME_GAP, .lasti = 0};
+            out[max - 1] = (struct heapscope_frame){.code = code, .lasti = lasti};
+            return max;
+        }
+    }
+    /* the whole chain: the cell frame is the one just inside the innermost anchor, else the outermost */
+    int total = 0, cell_i = -1;
+    hs_pyframe *prev = NULL, *cell = NULL;
+    struct heapscope_frame prev_fr = {0, 0, 0}, cell_fr = {0, 0, 0};
+    for (hs_pyframe *g = hs_frame_top(ts); g && total < WALK_MAX; g = hs_frame_back(g)) {
+        uintptr_t code;
+        uint32_t lasti;
+        if (!hs_frame_read(g, &code, &lasti))
             continue;
         if (cell_i < 0 && total > 0 && is_anchor(code)) {
             cell = prev;
+            cell_fr = prev_fr;
             cell_i = total - 1;
         }
-        if (n < max)
-            out[n++] = (struct heapscope_frame){.code = code, .lasti = lasti};
-        prev = (struct heapscope_frame){.code = code, .lasti = lasti};
+        prev = g;
+        prev_fr = (struct heapscope_frame){.code = code, .lasti = lasti};
         total++;
     }
-    if (total <= max || max < 3)
-        return n;
     if (cell_i < 0) {
         cell = prev;
+        cell_fr = prev_fr;
         cell_i = total - 1;
     }
     if (cell_i < max)
         return max; /* the cell frame is kept anyway: only machinery outside it is left out */
+    if (m && cut)
+        *m = (struct memo){.cut = (uintptr_t)cut,
+                           .cut_code = out[max - 2].code,
+                           .cut_lasti = out[max - 2].lasti,
+                           .cell = (uintptr_t)cell,
+                           .cell_code = cell_fr.code};
     out[max - 2] = (struct heapscope_frame){.code = HEAPSCOPE_FRAME_GAP, .lasti = 0};
-    out[max - 1] = cell;
+    out[max - 1] = cell_fr;
     return max;
 }
 
-int hs_locator(struct heapscope_frame *out, int max)
+int hs_locator(struct heapscope_frame *out, int max, void *memo)
 {
     PyThreadState *ts = PyGILState_GetThisThreadState();
     if (!ts)
         return -1;
-    return walk(ts, out, max);
+    return walk(ts, out, max, memo);
 }
 
 int hs_on_some_frame(uintptr_t code)

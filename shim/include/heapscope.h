@@ -95,8 +95,11 @@ struct heapscope_frame {
  *  returns how many (0: a Python thread with no frame), or -1 when the thread has no Python thread
  *  state. A chain deeper than max keeps its innermost max - 2 frames, then a HEAPSCOPE_FRAME_GAP
  *  frame, then the cell frame (the bridge's set_cell_anchors; so the cell that allocated is never lost).
+ *  memo: HEAPSCOPE_LOCATOR_MEMO bytes of per-thread memory the locator may keep between its calls (the
+ *  bridge has no TLS of its own); the shim zeroes it when a new run begins.
  *  Called inside allocation hooks: it must not allocate, lock, or call the Python API. */
-typedef int (*heapscope_locator_fn)(struct heapscope_frame *out, int max);
+#define HEAPSCOPE_LOCATOR_MEMO 64
+typedef int (*heapscope_locator_fn)(struct heapscope_frame *out, int max, void *memo);
 /** Pin: called with a code pointer (>= HEAPSCOPE_PSEUDO_MAX) before the engine creates a stack node
  *  that refers to it, so that the object stays alive. Returns 1 when the object is pinned; 2 when it
  *  is queued to be pinned by the next drain (the calling thread does not hold the GIL, and its own

@@ -68,7 +68,10 @@ struct hs_tls {
     uint32_t rel_stack;
     uint16_t rel_meta;
     int64_t rel_w, rel_c;
-    /* data/stacks.c: the last stack seen by this thread, outermost first in path[] */
+    /* data/stacks.c: the locator's memo (zeroed when the run changes), and the last stack seen by this
+       thread, outermost first in path[] */
+    uint32_t memo_run;
+    uint64_t locator_memo[HEAPSCOPE_LOCATOR_MEMO / 8];
     uint32_t cache_run, cache_gen, native_run, native_id;
     int cache_n;
     struct heapscope_frame cache[HEAPSCOPE_MAX_DEPTH], buf[HEAPSCOPE_MAX_DEPTH];

@@ -13,7 +13,10 @@
 
 #include <stdatomic.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define INITIAL_CAPACITY 1024
 
@@ -211,9 +214,24 @@ HS_HIDDEN void hs_regions_atfork_prepare(void) { hs_lock(&lock); }
 HS_HIDDEN void hs_regions_atfork_parent(void) { hs_unlock(&lock); }
 HS_HIDDEN void hs_regions_atfork_child(void) { hs_lock_init(&lock); }
 
+/* 1 when some tracked byte may be unmapped: msync(MS_ASYNC) validates a range without touching it and
+   fails with ENOMEM when part of it is not mapped (one cheap syscall per tracked range). */
+static int any_gone_locked(void)
+{
+    for (size_t i = 0; i < len; i++)
+        if (syscall(SYS_msync, tab[i].start, tab[i].end - tab[i].start, MS_ASYNC) != 0 && errno == ENOMEM)
+            return 1;
+    return 0;
+}
+
 HS_HIDDEN uint64_t hs_regions_prune(void (*gone)(const struct hs_range *piece, void *ctx), void *ctx)
 {
     enum { MAX_GAPS = 64 };
+    hs_lock(&lock);
+    int suspect = any_gone_locked();
+    hs_unlock(&lock);
+    if (!suspect)
+        return 0;
     struct hs_maps m;
     if (hs_maps_open(&m) != 0)
         return 0;

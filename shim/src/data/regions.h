@@ -66,7 +66,8 @@ HS_HIDDEN uint64_t hs_regions_remove(uintptr_t start, uintptr_t end, struct hs_r
 HS_HIDDEN uint64_t hs_regions_restore(const struct hs_regions_undo *undo);
 HS_HIDDEN uint64_t hs_regions_overlap(uintptr_t start, uintptr_t end);
 /* Removes every tracked byte that is no longer mapped (unmapped behind the hooks, e.g. by a raw
-   syscall), as found in /proc/self/maps, calling gone() for each removed piece (with its tag and
+   syscall): a quick check first (msync(MS_ASYNC) of every tracked range fails with ENOMEM over a hole),
+   then, only if one fails, the exact pieces from /proc/self/maps, calling gone() for each removed piece (with its tag and
    HS_RANGE_HEAD flag; under the map's lock: gone must not call into the map). At most 64 gaps per
    call. Returns the bytes removed (0 when the file cannot be read). */
 HS_HIDDEN uint64_t hs_regions_prune(void (*gone)(const struct hs_range *piece, void *ctx), void *ctx);

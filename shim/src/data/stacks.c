@@ -156,7 +156,11 @@ HS_HIDDEN uint32_t hs_stack_here(void)
     uint32_t ep = atomic_load_explicit(&hs_eng.run, memory_order_relaxed);
     heapscope_locator_fn loc = atomic_load_explicit(&hs_eng.locator, memory_order_acquire);
     int max = atomic_load_explicit(&hs_eng.max_depth, memory_order_relaxed);
-    int n = loc ? loc(t->buf, max) : 0;
+    if (HS_UNLIKELY(t->memo_run != ep)) {
+        memset(t->locator_memo, 0, sizeof t->locator_memo);
+        t->memo_run = ep;
+    }
+    int n = loc ? loc(t->buf, max, t->locator_memo) : 0;
     if (n <= 0) {
         if (n < 0 && t->inherit)
             return t->inherit;

@@ -25,8 +25,9 @@ size_t P;
 static __thread struct heapscope_frame tframes[4];
 static __thread int tn = -1;
 
-int fake_locator(struct heapscope_frame *out, int max)
+int fake_locator(struct heapscope_frame *out, int max, void *memo)
 {
+    (void)memo;
     if (tn < 0)
         return -1;
     int n = tn < max ? tn : max;

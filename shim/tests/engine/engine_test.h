@@ -46,7 +46,7 @@ extern size_t P;
 extern struct heapscope_site sites[SITES];
 
 int bind(void);
-int fake_locator(struct heapscope_frame *out, int max);
+int fake_locator(struct heapscope_frame *out, int max, void *memo);
 int fake_pin(uintptr_t code);
 /* this thread is now in a one-frame stack at code CODE(k) (k < 0: no Python) */
 void at(int k);

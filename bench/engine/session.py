@@ -1,0 +1,79 @@
+"""Long sessions: does closing a cell get slower, and does profiler memory grow, as a kernel runs thousands of
+cells? (issue 10, item 13)
+
+One real heapscope kernel per mode, driven like bench/engine/latency.py (jupyter_client, the heapscope comm
+open). After the set-up cells it runs ``cells`` ordinary cells (each calls 20 distinct functions that
+allocate and keeps nothing), and reports, for a window of ``window`` cells around cell 100 and around the
+last cell: the agent's close time (the CellRun's ``ended_at`` minus the cell's last statement), and per run
+the growth of the engine's ``stack_nodes`` and ``profiler_bytes`` (read with silent executes, which are not
+cells).
+"""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from typing import Any, Dict, List
+
+from . import latency
+
+CELL = "_hs_r = [f() for f in _hs_funcs[(_hs_i % 100) * 20:(_hs_i % 100) * 20 + 20]]\n_hs_i += 1"
+STATS = ("{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
+         "if k in ('stack_nodes', 'profiler_bytes', 'agent_bytes', 'current_bytes')}")
+
+
+def run_mode(mode: str, cells: int, window: int, base_env: Dict[str, str], say) -> Dict[str, Any]:
+    client = latency.Client("heapscope", latency._env(base_env, mode))
+    out: Dict[str, Any] = {"mode": mode, "cells": cells, "window": window, "points": []}
+    try:
+        comm_id = uuid.uuid4().hex
+        mark = len(client.log)
+        client.send("comm_open", {"comm_id": comm_id, "target_name": "heapscope",
+                                  "data": {"protocol": 2, "type": "sync"}})
+        client.wait(lambda e: (latency._comm_data(e) or {}).get("type") == "history", timeout=60, after=mark)
+        for code in latency.SETUP + ["_hs_i = 0"]:
+            client.execute(code)
+        marks = sorted({min(100, cells - window), cells - window})
+        closes: List[float] = []
+        for i in range(cells):
+            at_mark = i in marks
+            before = client.evaluate(STATS) if at_mark else None
+            code = f"{CELL}\n_hs_t_end = _hs_time.time()"
+            ex = client.execute(code, {"t_end": "_hs_t_end"})
+            t_end = float(ex["reply"][2]["content"]["user_expressions"]["t_end"]["data"]["text/plain"])
+            cell = client.wait(lambda e: (latency._comm_data(e) or {}).get("type") == "cell"
+                               and e[2]["content"].get("comm_id") == comm_id, timeout=60, after=ex["mark"])
+            closes.append(latency._comm_data(cell)["cell"]["ended_at"] - t_end)
+            if before is not None:
+                out["points"].append({"cell": i + 1, "before": before})
+            for p in out["points"]:
+                if p["cell"] + window - 1 == i + 1:
+                    after = client.evaluate(STATS)
+                    p["close_ms"] = 1000 * statistics.median(closes[p["cell"] - 1:i + 1])
+                    p["nodes_per_run"] = (after["stack_nodes"] - p["before"]["stack_nodes"]) / window
+                    p["profiler_bytes_per_run"] = (after["profiler_bytes"] - p["before"]["profiler_bytes"]) / window
+                    p["agent_bytes"] = after.get("agent_bytes")
+                    p["profiler_bytes"] = after["profiler_bytes"]
+                    say(f"  {mode} cells {p['cell']}-{i + 1}: close median {p['close_ms']:.1f} ms, "
+                        f"+{p['nodes_per_run']:.0f} stack nodes/run, +{p['profiler_bytes_per_run'] / 1024:.1f} KiB "
+                        f"profiler/run (profiler {after['profiler_bytes'] / 1e6:.1f} MB)")
+            if i % 500 == 499:
+                # drop the message log: a long session keeps the client's memory flat
+                client.log.clear()
+        # (log indexes restart after a clear: marks are taken fresh for every cell above)
+    finally:
+        client.close()
+    return out
+
+
+def table(results: List[Dict[str, Any]]) -> List[str]:
+    lines = ["| mode | cells | close ms (median) | + stack nodes / run | + profiler KiB / run | profiler MB |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in results:
+        for p in r["points"]:
+            if "close_ms" not in p:
+                continue
+            lines.append(f"| {r['mode']} | {p['cell']}–{p['cell'] + r['window'] - 1} | {p['close_ms']:.1f} | "
+                         f"{p['nodes_per_run']:,.0f} | {p['profiler_bytes_per_run'] / 1024:,.1f} | "
+                         f"{p['profiler_bytes'] / 1e6:,.1f} |")
+    return lines

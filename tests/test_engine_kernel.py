@@ -1,0 +1,66 @@
+"""The engine's fixes in a real heapscope kernel (the installed wheel: run scripts/dev-install.sh first):
+a stack deeper than max_depth keeps its cell line, and bad HEAPSCOPE_* settings fall back to the defaults
+with a message in the status."""
+
+from __future__ import annotations
+
+import textwrap
+
+from kernel_session import KernelSession, of_type
+
+DEEP_MODULE = '''
+def down(n):
+    if n == 0:
+        return bytearray(30_000_000)
+    return down(n - 1)
+'''
+
+
+def open_comm(kernel: KernelSession) -> tuple:
+    comm_id = kernel.open_comm("heapscope", {"protocol": 2, "type": "sync"})
+    return comm_id, kernel.wait_comm(comm_id, of_type("history"))
+
+
+def run(kernel: KernelSession, comm_id: str, code: str, cell_id: str, timeout: float = 120) -> dict:
+    kernel.execute(code, cell_id=cell_id, timeout=timeout)
+    return kernel.wait_comm(comm_id, of_type("cell", cell_id=cell_id), timeout=timeout)["cell"]
+
+
+def test_a_deep_stack_keeps_the_cell_line(heapscope_kernel, tmp_path):
+    kernel = heapscope_kernel
+    (tmp_path / "deepmod.py").write_text(textwrap.dedent(DEEP_MODULE))
+    comm_id, history = open_comm(kernel)
+    assert history["status"]["attribution"] is True, history["status"]
+    run(kernel, comm_id, f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\nimport deepmod", "setup")
+    # 80 frames of a module's recursion under the cell: far deeper than max_depth (32)
+    cell = run(kernel, comm_id, "x = 1\nkeep = deepmod.down(80)", "deep")
+    big = [s for s in cell["top_at_peak"] if s["bytes"] >= 29_000_000]
+    assert big, cell["top_at_peak"][:3]
+    site = big[0]
+    assert site["file"].endswith("deepmod.py"), site
+    assert site["cell_id"] == "deep" and site["cell_line"] == 2, site
+    kept = [s for s in cell["retained"] if s["cell_id"] == "deep" and s["cell_line"] == 2]
+    assert sum(s["bytes"] for s in kept) >= 29_000_000, cell["retained"][:3]
+    # the stack says where frames were left out
+    detail = kernel.evaluate(
+        "[f for sid, run, b, c in __import__('heapscope._bridge')._bridge.alive() if b >= 29_000_000 "
+        "for f in __import__('heapscope._bridge')._bridge.stack(sid)[1]]")
+    assert any(f[0] == "<frames omitted>" for f in detail), detail[-4:]
+
+
+def test_bad_settings_use_the_default_and_say_so(start_kernel):
+    kernel = start_kernel("heapscope", env={"HEAPSCOPE_SAMPLE_INTERVAL": "-1", "HEAPSCOPE_EXACT_THRESHOLD": "-1"})
+    comm_id, history = open_comm(kernel)
+    status = history["status"]
+    assert status["attribution"] is True, status
+    stats = kernel.evaluate("{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
+                            "if k in ('sample_interval', 'exact_threshold')}")
+    assert stats == {"sample_interval": 65536, "exact_threshold": 65536}, stats
+    warnings = " | ".join(status["warnings"])
+    assert "HEAPSCOPE_SAMPLE_INTERVAL='-1' is not an integer in 1..1073741824; using 65536" in warnings, warnings
+    assert "HEAPSCOPE_EXACT_THRESHOLD='-1'" in warnings, warnings
+    # and the numbers are right: 25 MB of small objects is reported as such (it was 2.6 MB with -1)
+    cell = run(kernel, comm_id, "objs = [bytearray(100) for _ in range(200_000)]", "objs")
+    on_line = sum(s["bytes"] for s in cell["retained"] if s["cell_id"] == "objs" and s["cell_line"] == 1)
+    truth = kernel.evaluate("sum(o.__sizeof__() + 32 for o in objs) + objs.__sizeof__()")
+    assert 0.8 * truth <= on_line <= 1.25 * truth, (on_line, truth)
