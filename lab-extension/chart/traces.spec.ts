@@ -2,7 +2,7 @@ import { buildHeapFigure, byteTicks, escapePlotlyText, IHeapChartState } from '.
 import { FALLBACK_THEME } from './theme';
 import { cellPayload, cellStartPayload } from '../testing/fixtures';
 
-/** Three executions: allocate 200 MB, a temporary 1 GB, then free the 200 MB. */
+/** Three runs: allocate 200 MB, a temporary 1 GB, then free the 200 MB. */
 const STATE: IHeapChartState = {
   cells: [
     cellPayload({
@@ -37,7 +37,7 @@ const STATE: IHeapChartState = {
 const THEME = { ...FALLBACK_THEME, peak: '#ff0000', heap: '#00ff00', grid: '#cccccc' };
 
 describe('buildHeapFigure', () => {
-  it('puts one peak marker per execution first, with the exact figures', () => {
+  it('puts one peak marker per run first, with the exact figures', () => {
     const { data } = buildHeapFigure(STATE, THEME);
     const peak = data[0] as any;
     expect(peak.name).toBe('Peak');
@@ -48,7 +48,7 @@ describe('buildHeapFigure', () => {
     expect(peak.marker.color).toBe('#ff0000');
   });
 
-  it('draws the heap through start, peak and end of every execution', () => {
+  it('draws the heap through start, peak and end of every run', () => {
     const heap = buildHeapFigure(STATE, THEME).data[1] as any;
     expect(heap.name).toBe('Heap');
     expect(heap.mode).toBe('lines');
@@ -79,7 +79,7 @@ describe('buildHeapFigure', () => {
     expect(layout.shapes!.every(s => (s.line as any).color === '#cccccc')).toBe(true);
   });
 
-  it('labels at most ten executions on the x axis', () => {
+  it('labels at most ten runs on the x axis', () => {
     const cells = Array.from({ length: 25 }, (_, i) => cellPayload({ execution_count: i + 1, seq: i + 1 }));
     const { layout } = buildHeapFigure({ cells, running: null }, THEME);
     expect(layout.xaxis!.tickvals).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24]);

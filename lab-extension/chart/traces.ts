@@ -8,11 +8,11 @@ import { formatBytes, formatSignedBytes } from '../format/bytes';
 import type { IChartTheme } from './theme';
 
 /**
- * What the chart shows: the finished executions in order and the running cell.
+ * What the chart shows: the finished runs in order and the running cell.
  */
 export interface IHeapChartState {
   /**
-   * Every finished execution, in execution order.
+   * Every finished run, in execution order.
    */
   readonly cells: ReadonlyArray<ICellRecord>;
   /**
@@ -49,16 +49,16 @@ export const CHART_CONFIG: Partial<Config> = {
 };
 
 /**
- * Where start and end of an execution are drawn, left and right of its slot.
+ * Where start and end of a run are drawn, left and right of its slot.
  */
 export const SLOT_OFFSET = 0.3;
 
 /**
  * The names of the traces, in order.
  *
- * - `Peak` (first, one marker per finished execution, at x = its position): hovering shows the
+ * - `Peak` (first, one marker per finished run, at x = its position): hovering shows the
  *   figures, `customdata` holds the cell id;
- * - `Heap`: a line through start (x − 0.3), peak (x) and end (x + 0.3) of every execution;
+ * - `Heap`: a line through start (x − 0.3), peak (x) and end (x + 0.3) of every run;
  * - `Running` (only while a cell runs): its heap now (the last live tick, else its start), at
  *   the next position.
  */
@@ -72,9 +72,9 @@ export const MAX_LIVE_POINTS = 400;
 /**
  * Build the chart of the heap across executed cells.
  *
- * @param state - the finished executions and the running cell.
+ * @param state - the finished runs and the running cell.
  * @param theme - concrete colours.
- * @returns plotly data and layout; execution i (0-based) sits at x = i.
+ * @returns plotly data and layout; run i (0-based) sits at x = i.
  */
 export function buildHeapFigure(state: IHeapChartState, theme: IChartTheme): IHeapFigure {
   const cells = state.cells;
@@ -259,7 +259,7 @@ namespace Private {
   const SOURCE_CHARS = 24;
 
   /**
-   * `[3]`, or `[?]` without an execution count.
+   * `[3]`, or `[?]` without a run count.
    */
   export function executionLabel(cell: ICellStart): string {
     return `[${cell.execution_count ?? '?'}]`;
@@ -274,7 +274,7 @@ namespace Private {
   }
 
   /**
-   * The hover text of a finished execution: short lines, for a narrow sidebar.
+   * The hover text of a finished run: short lines, for a narrow sidebar.
    */
   export function cellHover(cell: ICellRecord): string {
     const lines = [
@@ -321,7 +321,7 @@ namespace Private {
   }
 
   /**
-   * The heap line's points: start, peak and end of every execution.
+   * The heap line's points: start, peak and end of every run.
    */
   export function heapPath(cells: ReadonlyArray<ICellRecord>): { x: number[]; y: number[] } {
     const x: number[] = [];
@@ -334,7 +334,7 @@ namespace Private {
   }
 
   /**
-   * Dotted vertical lines between execution slots.
+   * Dotted vertical lines between run slots.
    */
   export function boundaries(slots: number, theme: IChartTheme): Partial<Shape>[] {
     const shapes: Partial<Shape>[] = [];

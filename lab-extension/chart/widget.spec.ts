@@ -21,7 +21,7 @@ async function settle(): Promise<void> {
   }
 }
 
-/** A model holding two finished executions. */
+/** A model holding two finished runs. */
 function modelWithCells(): HeapModel {
   const model = new HeapModel();
   model.apply({

@@ -59,7 +59,7 @@ export class HeapChart extends PlotWidget {
   }
 
   /**
-   * Emitted when a finished execution's point is clicked.
+   * Emitted when a finished run's point is clicked.
    */
   get cellClicked(): ISignal<this, ICellRecord> {
     return this._cellClicked;
@@ -143,7 +143,7 @@ export class HeapChart extends PlotWidget {
 
   private _onPlotClick(event: Private.IClickEvent): void {
     const point = event?.points?.[0];
-    // The first trace holds one peak marker per finished execution.
+    // The first trace holds one peak marker per finished run.
     const cell = point && point.curveNumber === 0 ? this._drawnCells[point.pointIndex] : undefined;
     if (cell) {
       this._cellClicked.emit(cell);

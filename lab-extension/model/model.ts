@@ -7,7 +7,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import type { HeapTick, ICellRecord, ICellStart, IProfilerStatus, IRetained, KernelMessage } from '../comm/protocol';
 
 /**
- * The per-kernel heap model: every finished execution in execution order, the running cell and
+ * The per-kernel heap model: every finished run in execution order, the running cell and
  * the profiler's status, fed with protocol v1 messages.
  */
 export class HeapModel implements IDisposable {
@@ -19,7 +19,7 @@ export class HeapModel implements IDisposable {
   }
 
   /**
-   * Every finished execution, in the order cells started (`seq`); a re-run cell appears once
+   * Every finished run, in the order cells started (`seq`); a re-run cell appears once
    * per run.
    */
   get cells(): ReadonlyArray<ICellRecord> {
@@ -62,7 +62,7 @@ export class HeapModel implements IDisposable {
   }
 
   /**
-   * The most recent finished execution of a cell.
+   * the most recent finished run of a cell.
    *
    * @param cellId - JupyterLab's cell id.
    * @returns the record, or undefined when the cell has not finished a run.
@@ -73,7 +73,7 @@ export class HeapModel implements IDisposable {
   }
 
   /**
-   * Every finished execution of a cell, oldest first.
+   * Every finished run of a cell, oldest first.
    *
    * @param cellId - JupyterLab's cell id.
    */
@@ -82,9 +82,9 @@ export class HeapModel implements IDisposable {
   }
 
   /**
-   * A finished execution by its `seq`.
+   * A finished run by its `seq`.
    *
-   * @param seq - the execution's position in the kernel's ledger.
+   * @param seq - the run's position in the kernel's ledger.
    * @returns the record, or undefined.
    */
   bySeq(seq: number): ICellRecord | undefined {
@@ -97,10 +97,10 @@ export class HeapModel implements IDisposable {
   }
 
   /**
-   * The longest known record of an execution: the `cell_detail` answer when there is one, else
+   * The longest known record of a run: the `cell_detail` answer when there is one, else
    * the record from the `cell`/`history` messages.
    *
-   * @param seq - the execution's `seq`.
+   * @param seq - the run's `seq`.
    * @returns the record; null when the kernel said it no longer has it and it is not in the
    *   history; undefined when nothing is known.
    */
@@ -110,9 +110,9 @@ export class HeapModel implements IDisposable {
   }
 
   /**
-   * Whether the kernel answered a `cell_detail` request for an execution.
+   * Whether the kernel answered a `cell_detail` request for a run.
    *
-   * @param seq - the execution's `seq`.
+   * @param seq - the run's `seq`.
    */
   hasDetail(seq: number): boolean {
     return this._details.has(seq);
@@ -203,7 +203,7 @@ export class HeapModel implements IDisposable {
   }
 
   /**
-   * Add a finished execution in `seq` order, replacing a record of the same execution (a
+   * Add a finished run in `seq` order, replacing a record of the same run (a
    * `cell` broadcast may arrive just before or just after a `history` that holds it).
    */
   private _addCell(cell: ICellRecord): void {
@@ -270,7 +270,7 @@ export namespace HeapModel {
      */
     readonly cellId: string | null;
     /**
-     * The execution concerned by `detail`.
+     * The run concerned by `detail`.
      */
     readonly seq?: number;
   }
@@ -291,7 +291,7 @@ namespace Private {
   export const MAX_DETAILS = 50;
 
   /**
-   * Whether two records describe the same execution: the same `seq` when both have one,
+   * Whether two records describe the same run: the same `seq` when both have one,
    * otherwise the same cell id, execution count and start time.
    */
   export function sameRun(a: ICellStart, b: ICellStart): boolean {
@@ -302,7 +302,7 @@ namespace Private {
   }
 
   /**
-   * The index of the record of the same execution, searching from the most recent; -1 if none.
+   * The index of the record of the same run, searching from the most recent; -1 if none.
    */
   export function findRun(records: ReadonlyArray<ICellRecord>, cell: ICellRecord): number {
     for (let i = records.length - 1; i >= 0; i--) {

@@ -55,7 +55,7 @@ describe('CellDetailView', () => {
       trans: nullTranslator.load('heapscope')
     });
     Widget.attach(view, document.body);
-    view.showExecution(session, record.seq!);
+    view.showRun(session, record.seq!);
   });
 
   afterEach(() => view.dispose());

@@ -18,7 +18,7 @@ import { PlotView } from './plotView';
 import { SessionView } from './sessionView';
 
 /**
- * Shows one execution of a cell.
+ * Shows one run of a cell.
  */
 export class CellDetailView extends SessionView {
   /**
@@ -40,19 +40,19 @@ export class CellDetailView extends SessionView {
   }
 
   /**
-   * The execution shown (`seq`), or null.
+   * The run shown (`seq`), or null.
    */
   get seq(): number | null {
     return this._seq;
   }
 
   /**
-   * Show an execution of a session's notebook and ask the kernel for its longer lists.
+   * Show a run of a session's notebook and ask the kernel for its longer lists.
    *
    * @param session - the notebook's heap session.
-   * @param seq - the execution's `seq`.
+   * @param seq - the run's `seq`.
    */
-  showExecution(session: IHeapSession | null, seq: number | null): void {
+  showRun(session: IHeapSession | null, seq: number | null): void {
     this.session = session;
     this._seq = seq;
     if (session && seq !== null && !session.model.hasDetail(seq)) {
@@ -62,7 +62,7 @@ export class CellDetailView extends SessionView {
   }
 
   /**
-   * Forget the execution shown when the session changes.
+   * Forget the run shown when the session changes.
    */
   protected onSessionChanged(): void {
     this._seq = null;

@@ -156,12 +156,12 @@ export class HeapPanel extends Panel {
   }
 
   /**
-   * Show the detail of an execution of the current notebook.
+   * Show the detail of a run of the current notebook.
    *
-   * @param seq - the execution's `seq`.
+   * @param seq - the run's `seq`.
    */
-  showExecution(seq: number): void {
-    this._detail.showExecution(this._session, seq);
+  showRun(seq: number): void {
+    this._detail.showRun(this._session, seq);
     this.showView('cell');
   }
 
@@ -176,7 +176,7 @@ export class HeapPanel extends Panel {
     if (seq === undefined) {
       return false;
     }
-    this.showExecution(seq);
+    this.showRun(seq);
     return true;
   }
 
@@ -305,7 +305,7 @@ export class HeapPanel extends Panel {
 
   private _onCellClicked(cell: ICellRecord): void {
     if (cell.seq !== undefined) {
-      this.showExecution(cell.seq);
+      this.showRun(cell.seq);
     }
   }
 

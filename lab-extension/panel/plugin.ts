@@ -107,7 +107,7 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
       execute: args => {
         shell.activateById(PANEL_ID);
         if (typeof args.seq === 'number') {
-          panel.showExecution(args.seq);
+          panel.showRun(args.seq);
         } else {
           const cellId =
             typeof args.cellId === 'string' ? args.cellId : current()?.notebookPanel.content.activeCell?.model.id;
