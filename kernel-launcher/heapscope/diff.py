@@ -229,7 +229,11 @@ def diff_reports(
             both
             and fail_over is not None
             and row["delta_peak_bytes"] > fail_min
-            and (row["peak_change_percent"] is None or row["peak_change_percent"] > fail_over)
+            # exact, not the rounded percentage; growth from nothing (no percentage) counts as over
+            and (
+                row["before"]["peak_bytes"] <= 0
+                or row["delta_peak_bytes"] * 100 > fail_over * row["before"]["peak_bytes"]
+            )
         )
         rows.append(row)
     return {
