@@ -3,15 +3,18 @@
 import atexit
 import os
 import shutil
-import tempfile
 
 from jupyterlab.galata import configure_jupyter_server
 
 configure_jupyter_server(c)  # noqa: F821
 # The root under $HOME, as most users have it: jupyter_server then reports it as `~/…`, and the
 # file links (files_live.spec.ts) must still appear. JUPYTERLAB_GALATA_ROOT_DIR still overrides.
+# One fixed folder, emptied at each start (one Galata server runs at a time: fixed port, flock), so
+# a killed server leaves at most this folder behind.
 if "JUPYTERLAB_GALATA_ROOT_DIR" not in os.environ:
-    _root = tempfile.mkdtemp(prefix="heapscope-galata-", dir=os.path.expanduser("~"))
+    _root = os.path.join(os.path.expanduser("~"), "heapscope-galata-root")
+    shutil.rmtree(_root, ignore_errors=True)
+    os.makedirs(_root, mode=0o700)
     atexit.register(shutil.rmtree, _root, True)
     c.ServerApp.root_dir = _root  # noqa: F821
 c.ServerApp.port = 8891  # noqa: F821  (not 8888: leave a developer's own JupyterLab alone)
