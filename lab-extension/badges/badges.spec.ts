@@ -3,7 +3,7 @@ import { NBTestUtils } from '@jupyterlab/notebook/lib/testutils';
 import { Widget } from '@lumino/widgets';
 
 import { badgeText, badgeTooltip, runningText } from './badge';
-import { NotebookBadges } from './notebookBadges';
+import { NotebookBadges, persistedSummary } from './notebookBadges';
 import { BadgeSettings, badgeLevel, DEFAULT_THRESHOLDS, readThresholds } from './thresholds';
 import { HeapModel } from '../model/model';
 import { cellPayload, cellStartPayload, statusPayload } from '../testing/fixtures';
@@ -268,5 +268,19 @@ describe('NotebookBadges', () => {
     heap.apply({ type: 'cell', cell: cellPayload({ cell_id: 'b', started_at: 9 }) });
     await settle();
     expect(badgesIn(notebook)).toEqual({});
+  });
+});
+
+describe('persistedSummary', () => {
+  it('summarises a run for the cell metadata', () => {
+    expect(persistedSummary(cellPayload())).toEqual({
+      execution_count: 3,
+      net_bytes: 200_000_000,
+      peak_added_bytes: 200_000_000,
+      start_bytes: 52_428_800,
+      peak_bytes: 252_428_800,
+      end_bytes: 252_428_800,
+      status: 'ok'
+    });
   });
 });

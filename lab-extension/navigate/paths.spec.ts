@@ -67,3 +67,19 @@ describe('a server root under $HOME (jupyter_server reports it as ~/…)', () =>
     expect(serverRelativePath('/home/ann/work/helper.py', '~/work')).toBeNull();
   });
 });
+
+describe('serverRelativePath', () => {
+  it('accepts files under the root, by path components', () => {
+    expect(serverRelativePath('/srv/root/a/b.py', '/srv/root')).toBe('a/b.py');
+    expect(serverRelativePath('/srv/root/./a/../b.py', '/srv/root/')).toBe('b.py');
+  });
+
+  it('refuses everything else', () => {
+    expect(serverRelativePath('/srv/root2/b.py', '/srv/root')).toBeNull();
+    expect(serverRelativePath('/srv/root/../etc/passwd', '/srv/root')).toBeNull();
+    expect(serverRelativePath('/srv/root', '/srv/root')).toBeNull();
+    expect(serverRelativePath('<frozen runpy>', '/srv/root')).toBeNull();
+    expect(serverRelativePath('/srv/root/.venv/x.py', '/srv/root')).toBeNull();
+    expect(serverRelativePath('/srv/root/a.py', '')).toBeNull();
+  });
+});

@@ -14,7 +14,7 @@ import { ServerRoots } from '../navigate/home';
 import { navigateToFrame } from '../navigate/navigate';
 import { canNavigateToFrame } from '../navigate/paths';
 import { DEFAULT_SITE_FILTER, ISiteFilter, readSiteFilter } from '../sites/siteFilter';
-import { recordSourceLookup } from '../sites/sites';
+import { runSourceLookup } from '../sites/sites';
 import { HEAPSCOPE_KERNEL } from '../tracker/configuration';
 import { IHeapSession, IHeapTracker } from '../tracker/tokens';
 import { heapIcon } from './icon';
@@ -75,7 +75,7 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     };
     let siteFilter: ISiteFilter = DEFAULT_SITE_FILTER;
     const lookup = (session: IHeapSession) =>
-      recordSourceLookup(session.model.cells, cellId => {
+      runSourceLookup(session.model.cells, cellId => {
         const cell = session.notebookPanel.content.widgets.find(c => c.model.id === cellId);
         return cell?.model.sharedModel.getSource();
       });

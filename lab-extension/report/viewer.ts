@@ -14,7 +14,7 @@ import { displayText, firstSourceLine } from '../format/text';
 import { createRetainedList, createSiteList } from '../sites/dom';
 import { REPORT_DATA_ID } from './html';
 import type { IReport, IReportCell } from './report';
-import { peakBase, recordSourceLookup } from '../sites/sites';
+import { peakBase, runSourceLookup } from '../sites/sites';
 
 /**
  * The plotly calls the viewer makes.
@@ -39,7 +39,7 @@ export function renderReport(
 ): void {
   root.textContent = '';
   const cells = Array.isArray(report.cells) ? report.cells : [];
-  const lookup = recordSourceLookup(cells);
+  const lookup = runSourceLookup(cells);
   const sections = new Map<IReportCell, HTMLElement>();
   const goTo = (cell: IReportCell | undefined) => {
     const section = cell && sections.get(cell);

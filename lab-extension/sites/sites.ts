@@ -149,7 +149,7 @@ export function siteRow(site: ISite, base: number, lookup: SourceLookup): ISiteR
  * @param cells - finished runs.
  * @param fallback - asked when no run matches (e.g. the notebook cell's current source).
  */
-export function recordSourceLookup(
+export function runSourceLookup(
   cells: ReadonlyArray<ICellRecord>,
   fallback?: (cellId: string) => string | undefined
 ): SourceLookup {
