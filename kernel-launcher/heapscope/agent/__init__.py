@@ -10,25 +10,67 @@ target), ``hooks`` (IPython events), ``core`` (wires them together).
 
 from __future__ import annotations
 
+import atexit
+import collections
+import hashlib
 import json
 import logging
+import os
 import sys
 import threading
-from typing import Any, Optional
+from typing import Any, Optional, TextIO
 
 log = logging.getLogger("heapscope.agent")
 
 _lock = threading.Lock()
 _agent: Optional[Any] = None
 _launcher_error: Optional[str] = None
+#: The agent's recent warnings and errors, one line each, for the panel's status (``status.warnings``).
+_warnings: collections.deque[str] = collections.deque(maxlen=20)
+
+
+class _ServerLogHandler(logging.StreamHandler):
+    """Writes to the kernel's original stderr (the server's log); a failure to write is dropped, never
+    reported on ``sys.stderr`` (logging's default), which ipykernel shows in the user's cell."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+
+class _WarningList(logging.Handler):
+    """Keeps the first line of every warning and error for the panel's status."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage().splitlines()[0] if record.getMessage() else record.levelname
+            if record.exc_info and record.exc_info[1] is not None:
+                text += f" ({type(record.exc_info[1]).__name__})"
+            _warnings.append(text)
+        except Exception:
+            pass
+
+
+def _server_log_stream() -> TextIO:
+    """The kernel's stderr *before* ipykernel captured it. ipykernel >= 6 redirects file descriptor 2 into
+    the running cell's output (its ``OutStream`` keeps a copy of the original descriptor); writing to
+    ``sys.__stderr__`` would put the agent's warnings and tracebacks into the user's cell."""
+    for stream in (sys.stderr, sys.__stderr__):
+        fd = getattr(stream, "_original_stdstream_copy", None)
+        if isinstance(fd, int) and fd >= 0:
+            try:
+                return os.fdopen(os.dup(fd), "w", buffering=1, encoding="utf-8", errors="backslashreplace")
+            except OSError:
+                break
+    return sys.__stderr__ or sys.stderr
 
 
 def _setup_logging() -> None:
-    # The kernel's sys.stderr goes into cell outputs; the real stderr goes to the server's log.
     if not log.handlers:
-        handler = logging.StreamHandler(sys.__stderr__)
+        handler = _ServerLogHandler(_server_log_stream())
         handler.setFormatter(logging.Formatter("[%(levelname)s %(asctime)s %(name)s] %(message)s"))
         log.addHandler(handler)
+        problems = _WarningList(logging.WARNING)
+        log.addHandler(problems)
         log.setLevel(logging.INFO)
         log.propagate = False
 
@@ -52,8 +94,19 @@ def load_ipython_extension(ip: Any) -> None:
                 log.warning("heapscope: %s", warning)
             mode = _stored_mode() or mode
             engine, engine_reason = engine_module.connect(mode, shim is not None)
-            agent = Agent(ip, shim, reason, __version__, engine=engine, engine_reason=engine_reason, mode=mode,
-                          top_n=engine_module.top_n_from_env(), mode_store=_store_mode)
+            agent = Agent(
+                ip,
+                shim,
+                reason,
+                __version__,
+                engine=engine,
+                engine_reason=engine_reason,
+                mode=mode,
+                top_n=engine_module.top_n_from_env(),
+                mode_store=_store_mode,
+                warnings=_warnings,
+            )
+            _watch_shutdown(ip)
             agent.start()
             _agent = agent
     except Exception:  # the kernel must start even if the profiler cannot
@@ -85,29 +138,75 @@ def snapshot_json(since: int = 0, retained: bool = False) -> str:
 
 
 # --- the mode chosen in the browser, kept for the next start of this kernel ------------------------
+#
+# A state file in heapscope's per-user runtime folder (heapscope.files: 0700, checked), named after the
+# kernel's connection file (a restarted kernel keeps its connection file): never beside the connection
+# file, which often lives in a shared /tmp. Written atomically without following links, 0600; read without
+# following links; removed when the kernel shuts down for good (kept across a restart).
 
-def _mode_file() -> Optional[str]:
-    """``<connection file>.heapscope-mode``: a restarted kernel keeps its connection file."""
+_restarting = False
+
+
+def _mode_name() -> Optional[str]:
     try:
         from ipykernel.connect import get_connection_file
 
-        return get_connection_file() + ".heapscope-mode"
+        path = os.path.realpath(get_connection_file())
     except Exception:
         return None
+    return "mode-" + hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def _stored_mode() -> Optional[str]:
-    path = _mode_file()
-    try:
-        with open(path) as f:  # type: ignore[arg-type]
-            value = f.read().strip()
-    except (OSError, TypeError):
+    name = _mode_name()
+    if name is None:
         return None
+    try:
+        from .. import files
+
+        raw = files.read_private(name, limit=64)
+    except Exception:
+        return None
+    value = (raw or b"").decode("ascii", "replace").strip()
     return value if value in ("default", "exact") else None
 
 
 def _store_mode(mode: str) -> None:
-    path = _mode_file()
-    if path is not None:
-        with open(path, "w") as f:
-            f.write(mode + "\n")
+    name = _mode_name()
+    if name is not None:
+        from .. import files
+
+        files.write_private(name, (mode + "\n").encode("ascii"))
+
+
+def _remove_mode() -> None:
+    """At exit: the mode file goes with the kernel, unless the kernel restarts (it reads it back)."""
+    name = _mode_name()
+    if name is None or _restarting:
+        return
+    try:
+        from .. import files
+
+        files.remove_private(name)
+    except Exception:
+        pass
+
+
+def _watch_shutdown(ip: Any) -> None:
+    """Note whether ipykernel's shutdown is a restart (``do_shutdown(restart)``), and remove the mode file
+    at exit otherwise."""
+    kernel = getattr(ip, "kernel", None)
+    original = getattr(kernel, "do_shutdown", None)
+    if kernel is not None and original is not None and not getattr(original, "_heapscope", False):
+
+        def do_shutdown(restart: bool, *args: Any, **kwargs: Any) -> Any:
+            global _restarting
+            _restarting = bool(restart)
+            return original(restart, *args, **kwargs)
+
+        do_shutdown._heapscope = True  # type: ignore[attr-defined]
+        try:
+            kernel.do_shutdown = do_shutdown
+        except Exception:
+            pass
+    atexit.register(_remove_mode)

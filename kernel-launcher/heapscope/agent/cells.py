@@ -35,7 +35,9 @@ class CellRun(NamedTuple):
     filename: Optional[str]
 
 
-def code_name(shell: Any, raw_cell: str, transformed_cell: Optional[str], execution_count: Optional[int]) -> Optional[str]:
+def code_name(
+    shell: Any, raw_cell: str, transformed_cell: Optional[str], execution_count: Optional[int]
+) -> Optional[str]:
     """The file name IPython's compiler gives this cell's code (what ``co_filename`` will say).
 
     ``execution_count`` is the number IPython passes to ``compile.cache`` (the count before it was
@@ -46,8 +48,9 @@ def code_name(shell: Any, raw_cell: str, transformed_cell: Optional[str], execut
     if get_code_name is None:
         return None
     try:
-        name = get_code_name(raw_cell, transformed_cell if transformed_cell is not None else raw_cell,
-                             execution_count or 0)
+        name = get_code_name(
+            raw_cell, transformed_cell if transformed_cell is not None else raw_cell, execution_count or 0
+        )
     except Exception:
         return None
     return name if isinstance(name, str) and name else None

@@ -18,14 +18,12 @@ import os
 import platform
 import threading
 import time
-from typing import Any, Optional
-
 from collections import OrderedDict
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import protocol
 from .cells import CellMap, CellRun
-from .comm import CommHub
+from .comm import CommHub, echo, short
 from .engine import Engine
 from .hooks import CellEnd, CellHooks, CellStart
 from .ledger import Ledger, Stats
@@ -43,19 +41,37 @@ DETAIL_CELLS = 200
 RETAINED_CELLS = 100
 #: Rate of the native sampler (set by the bridge's install).
 LIVE_HZ = 20
+#: Problems (agent warnings and errors) listed in the status, most recent last.
+MAX_WARNINGS = 20
 
 
 class Agent:
-    def __init__(self, shell: Any, shim: Optional[Shim], reason: Optional[str], agent_version: str,
-                 engine: Optional[Engine] = None, engine_reason: Optional[str] = None, mode: str = "default",
-                 top_n: int = DEFAULT_TOP_N, mode_store: Optional[Any] = None, root_files: Tuple[str, ...] = ()):
+    def __init__(
+        self,
+        shell: Any,
+        shim: Optional[Shim],
+        reason: Optional[str],
+        agent_version: str,
+        engine: Optional[Engine] = None,
+        engine_reason: Optional[str] = None,
+        mode: str = "default",
+        top_n: int = DEFAULT_TOP_N,
+        mode_store: Optional[Any] = None,
+        root_files: Tuple[str, ...] = (),
+        warnings: Optional[Any] = None,
+    ):
         self.shell = shell
+        # The agent's warnings and errors (from its logger, see heapscope.agent), for the panel's status.
+        self.warnings = warnings if warnings is not None else []
         self.shim = shim
         self.reason = reason if shim is None else None
         self.agent_version = agent_version
         self.engine = engine if shim is not None else None
-        self.engine_reason = None if self.engine is not None else (
-            engine_reason or "line-level attribution needs the heapscope shim, which is not active")
+        self.engine_reason = (
+            None
+            if self.engine is not None
+            else (engine_reason or "line-level attribution needs the heapscope shim, which is not active")
+        )
         self.mode = engine.mode if engine is not None else mode
         self.pending_mode: Optional[str] = None
         self.pending_applies: Optional[str] = None
@@ -65,11 +81,11 @@ class Agent:
         self.degraded = False
         self.ledger = Ledger()
         self.cells = CellMap()
-        self.resolver = (SiteResolver(self.engine.stack, self.cells, root_files)
-                         if self.engine is not None else None)
+        self.resolver = SiteResolver(self.engine.stack, self.cells, root_files) if self.engine is not None else None
         self._epoch: Optional[int] = None  # the open engine epoch
+        self._unclosed: Optional[CellEnd] = None  # a cell end whose close has not completed
         self._first_stack: Optional[int] = None  # the engine's stack count when it opened
-        self._detail_rows: "OrderedDict[int, Dict[str, List[Tuple[int, int, int]]]]" = OrderedDict()
+        self._detail_rows: OrderedDict[int, Dict[str, List[Tuple[int, int, int]]]] = OrderedDict()
         # Held while the ledger changes and the change is sent, so that a `history` snapshot taken on
         # a comm thread and a `cell` broadcast from the shell thread leave in a consistent order.
         self._send_lock = threading.RLock()
@@ -77,7 +93,7 @@ class Agent:
         self.hub = CommHub(protocol.COMM_TARGET, self.on_comm_open, self.on_comm_message)
         self.live: Optional[LiveSampler] = None
         if self.engine is not None:
-            self.live = LiveSampler(self.engine.samples, self._send_samples, self._running_cell)
+            self.live = LiveSampler(self.engine.ticks, self._send_samples, self._running_cell)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -123,22 +139,28 @@ class Agent:
             "pending_mode": self.pending_mode,
             "pending_mode_applies": self.pending_applies if self.pending_mode else None,
             "top_n": self.top_n,
-            "live_hz": LIVE_HZ if engine is not None else 0,
+            "tick_hz": LIVE_HZ if engine is not None else 0,
             "tracked_blocks": int(engine_stats.get("tracked_blocks", 0) or 0),
+            "warnings": [protocol.clip(w, "Message") for w in list(self.warnings)[-MAX_WARNINGS:]],
         }
 
     def retained_by_cell(self, limit: Optional[int] = None) -> Optional[list]:
-        """Of the heap alive now, what each cell allocated and still holds (``None`` without the engine)."""
+        """Of the heap alive now, what each cell allocated and still holds (``None`` without the engine).
+        The entries add up to the current heap: what the engine does not track (allocated before it was
+        installed: the kernel's start-up) is in the entry with ``seq`` null."""
         engine, resolver = self.engine, self.resolver
         if engine is None or resolver is None:
             return None
-        return resolver.retained_by_cell(engine.live(), limit or self.top_n, max_cells=RETAINED_CELLS)
+        return resolver.retained_by_cell(
+            engine.alive(), limit or self.top_n, max_cells=RETAINED_CELLS, current_bytes=self.stats().current_bytes
+        )
 
     def history_message(self) -> dict:
         with self._send_lock:
             # Sites without stacks: a reloaded page asks `cell_detail` for the cell it opens.
-            return protocol.history_message(self.status(), self.ledger.history(stacks=False),
-                                            self.ledger.running(), self.retained_by_cell())
+            return protocol.history_message(
+                self.status(), self.ledger.history(stacks=False), self.ledger.running(), self.retained_by_cell()
+            )
 
     def deactivate(self, reason: str) -> None:
         """Stop profiling (the shim misbehaves) and tell every browser."""
@@ -191,6 +213,8 @@ class Agent:
         shim = self.shim
         if shim is None:
             return
+        if self._unclosed is not None:
+            self._finish_unclosed()
         with self._send_lock:
             before = shim.stats()
             self.ledger.note_peak(before.peak_bytes)
@@ -201,8 +225,17 @@ class Agent:
                 self._first_stack = _engine_stats(engine).get("stack_nodes")
                 owns = True
             start_bytes = shim.reset_peak()
-            payload = self.ledger.open_cell(cell.key, cell.cell_id, cell.execution_count, cell.source,
-                                            time.time(), before, start_bytes, epoch if owns else None)
+            payload = self.ledger.open_cell(
+                cell.key,
+                cell.cell_id,
+                cell.execution_count,
+                cell.source,
+                time.time(),
+                before,
+                start_bytes,
+                epoch if owns else None,
+                mode=self.mode,
+            )
             if epoch is not None:
                 run = CellRun(epoch, cell.cell_id, cell.execution_count, payload["seq"], cell.filename)
                 self.cells.record(run, owns_epoch=owns)
@@ -212,6 +245,18 @@ class Agent:
         self._hook_failures = 0
 
     def on_cell_end(self, end: CellEnd) -> None:
+        self._unclosed = end  # until the close completes: the next cell start finishes it otherwise
+        self._close_cell(end)
+        self._unclosed = None
+
+    def _finish_unclosed(self) -> None:
+        """A close that failed half-way (memory ran out): complete it before the next cell starts."""
+        end, self._unclosed = self._unclosed, None
+        if end is not None and self.ledger.is_open(end.key):
+            log.warning("heapscope: completing the close of a cell whose end failed")
+            self._close_cell(end)
+
+    def _close_cell(self, end: CellEnd) -> None:
         shim = self.shim
         if shim is None:
             return
@@ -221,16 +266,27 @@ class Agent:
             # the profiler's memory, not the cell's.
             counters = shim.stats()
             sites = None
-            if closing is not None and self.ledger.depth() == 1 and self._epoch is not None:
-                sites = self._close_epoch(closing.seq)
-            record = self.ledger.close_cell(end.key, end.status, time.time(), counters, end.execution_count,
-                                            sites=sites)
+            outermost = closing is not None and self.ledger.depth() == 1
+            try:
+                if closing is not None and outermost and self._epoch is not None:
+                    sites = self._close_epoch(closing.seq)
+            finally:
+                # Whatever failed above (MemoryError under a memory limit...), the cell is closed and its
+                # epoch is no longer the open one: the next cell opens its own, with sites.
+                if outermost:
+                    self._epoch = None
+                record = self.ledger.close_cell(
+                    end.key, end.status, time.time(), counters, end.execution_count, sites=sites
+                )
             if record is not None:
                 self.broadcast(protocol.cell_message(record.to_dict()))
             if not self.degraded and (shim.degraded() or _engine_stats(self.engine).get("degraded")):
                 self.degraded = True
-                log.warning("heapscope: the profiler's bookkeeping is full; totals or attribution may be low "
-                            "from now on")
+                log.warning(
+                    "heapscope: the profiler's bookkeeping is full; totals or attribution may be low from now on"
+                )
+            if outermost:
+                # The panel's profiler memory, heap and warnings are current after every cell.
                 self.broadcast(protocol.status_message(self.status()))
         self._hook_failures = 0
 
@@ -247,7 +303,7 @@ class Agent:
         # cell: a fresh epoch that no cell owns ("outside any cell" in retained_by_cell).
         engine.cell_begin()
         at_peak = resolver.own_rows(totals.pop("at_peak", []) or [], epoch, DETAIL_TOP_N, self._first_stack)
-        retained = resolver.own_rows(engine.live(epoch), epoch, DETAIL_TOP_N)
+        retained = resolver.own_rows(engine.alive(epoch), epoch, DETAIL_TOP_N)
         self._detail_rows[seq] = {"top_at_peak": at_peak, "retained": retained}
         while len(self._detail_rows) > DETAIL_CELLS:
             self._detail_rows.popitem(last=False)
@@ -272,15 +328,17 @@ class Agent:
         return None if running is None else (running["seq"], running["started_at"])
 
     def _send_samples(self, seq: int, samples: list) -> None:
-        self.broadcast(protocol.samples_message(seq, samples))
+        self.broadcast(protocol.ticks_message(seq, samples))
 
     def on_hook_failure(self, where: str, exc: BaseException) -> None:
         log.error("heapscope: %s failed", where, exc_info=exc)
-        self.broadcast(protocol.error_message(f"heapscope agent: {where} failed: {exc!r}"))
+        self.broadcast(protocol.error_message(f"heapscope agent: {where} failed: {echo(exc)}"))
         self._hook_failures += 1
         if self._hook_failures >= MAX_HOOK_FAILURES and self.shim is not None:
-            self.deactivate(f"the heapscope agent failed {self._hook_failures} times in a row ({exc!r}); "
-                            "profiling is off until the kernel restarts")
+            self.deactivate(
+                f"the heapscope agent failed {self._hook_failures} times in a row ({exc!r}); "
+                "profiling is off until the kernel restarts"
+            )
 
     # --- comm (any thread) ----------------------------------------------------------------------
 
@@ -292,6 +350,8 @@ class Agent:
     def on_comm_message(self, comm: Any, data: Any) -> None:
         problem = protocol.validate_incoming(data)
         if problem is not None:
+            # The problem may quote the input (a 1 MB `type`): cut it, in the log line and in the reply.
+            problem = short(str(problem))
             log.warning("heapscope: rejected a comm message: %s", problem)
             self.send(comm, protocol.error_message(problem))
             return
@@ -313,8 +373,9 @@ class Agent:
                 self.broadcast(protocol.status_message(self.status()))
         elif kind == "cell_detail":
             with self._send_lock:
-                self.send(comm, protocol.cell_detail_message(data["seq"], self.cell_detail(data["seq"],
-                                                                                           data.get("limit"))))
+                self.send(
+                    comm, protocol.cell_detail_message(data["seq"], self.cell_detail(data["seq"], data.get("limit")))
+                )
         elif kind == "retained_by_cell":
             with self._send_lock:
                 self.send(comm, protocol.retained_message(self.retained_by_cell(data.get("limit"))))
@@ -325,7 +386,8 @@ class Agent:
         problem = protocol.validate_outgoing(msg)
         if problem is None:
             return msg
-        log.error("heapscope: refusing to send an invalid %s message: %s", msg.get("type"), problem)
+        problem = short(str(problem))
+        log.error("heapscope: refusing to send an invalid %s message: %s", echo(msg.get("type"), 40), problem)
         return protocol.error_message(f"heapscope agent produced an invalid message: {problem}")
 
     def send(self, comm: Any, msg: dict) -> None:

@@ -4,15 +4,26 @@ IPython fires ``post_run_cell`` from a ``finally`` block, so a cell that raises 
 still closes its record. It fires it also for empty cells, which never got a ``pre_run_cell``.
 Silent executions fire neither. Each hook is wrapped: nothing raised here reaches the user's cell
 output (IPython would print a traceback into it).
+
+Interrupts: a Ctrl-C (SIGINT, ``KeyboardInterrupt``) that lands while the agent opens or closes a cell
+would leave its bookkeeping half done (a cell "running" for ever, no engine epoch for later cells). On the
+main thread, both hooks therefore hold SIGINT back (:func:`interrupts_deferred`): a signal that arrives
+meanwhile is noted and dropped once the hook is done, since the cell it was meant for has already ended
+(``post_run_cell``) or not started yet (``pre_run_cell``); the user can press again. An interrupt that lands
+before the deferral takes hold (a few bytecodes) makes the hook start again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 from .cells import code_name
+from .protocol import clip
 
 log = logging.getLogger("heapscope.agent")
 
@@ -44,14 +55,14 @@ def _cell_id(shell: Any, info: Any) -> Optional[str]:
         parent = kernel.get_parent() if kernel is not None else None
         metadata = (parent or {}).get("metadata") or {}
         cell_id = metadata.get("cellId")
-    return cell_id if isinstance(cell_id, str) and cell_id else None
+    return clip(cell_id, "CellId") if isinstance(cell_id, str) and cell_id else None
 
 
 def cell_start(shell: Any, info: Any) -> CellStart:
     # Only cells stored in the history have an execution count; run_cell has already incremented it.
     current = getattr(shell, "execution_count", None)
     stored = isinstance(current, int) and getattr(info, "store_history", False)
-    count = current - 1 if stored else None
+    count = current - 1 if stored and isinstance(current, int) else None
     raw = getattr(info, "raw_cell", "") or ""
     # run_cell passes the count before its increment to compile.cache, which names the code.
     number = count if stored else current
@@ -71,11 +82,39 @@ def cell_end(result: Any) -> CellEnd:
     return CellEnd(id(info), count, "error" if failed else "ok", not raw.strip())
 
 
+#: Times a hook is started again when an interrupt lands before SIGINT is deferred.
+ATTEMPTS = 3
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[List[int]]:
+    """Hold SIGINT back for the ``with`` block (main thread only; elsewhere signals cannot land anyway).
+    Yields a list that holds the signals that arrived meanwhile (dropped by the caller)."""
+    arrived: List[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield arrived
+        return
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: arrived.append(signum))
+    except (ValueError, OSError, TypeError):  # no signal support here: run undeferred
+        yield arrived
+        return
+    try:
+        yield arrived
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+
 class CellHooks:
     """Registers the two IPython events and calls ``on_start(CellStart)`` / ``on_end(CellEnd)``."""
 
-    def __init__(self, shell: Any, on_start: Callable[[CellStart], None], on_end: Callable[[CellEnd], None],
-                 on_failure: Callable[[str, BaseException], None]):
+    def __init__(
+        self,
+        shell: Any,
+        on_start: Callable[[CellStart], None],
+        on_end: Callable[[CellEnd], None],
+        on_failure: Callable[[str, BaseException], None],
+    ):
         self.shell = shell
         self._on_start = on_start
         self._on_end = on_end
@@ -93,18 +132,41 @@ class CellHooks:
                 pass
 
     def pre_run_cell(self, info: Any) -> None:
-        try:
-            self._on_start(cell_start(self.shell, info))
-        except BaseException as exc:  # incl. a KeyboardInterrupt that lands in the hook
-            self._failed("pre_run_cell", exc)
+        self._run("pre_run_cell", lambda: self._on_start(cell_start(self.shell, info)))
 
     def post_run_cell(self, result: Any) -> None:
-        try:
+        def close() -> None:
             end = cell_end(result)
             if not end.empty:
                 self._on_end(end)
-        except BaseException as exc:
-            self._failed("post_run_cell", exc)
+
+        self._run("post_run_cell", close)
+
+    def _run(self, where: str, work: Callable[[], None]) -> None:
+        done = False
+        for _ in range(ATTEMPTS):
+            try:
+                if not done:
+                    with interrupts_deferred() as dropped:
+                        try:
+                            work()
+                        finally:
+                            done = True
+                    if dropped:
+                        log.info(
+                            "heapscope: an interrupt arrived during %s; the cell's bookkeeping was "
+                            "completed and the interrupt dropped",
+                            where,
+                        )
+                return
+            except KeyboardInterrupt:
+                if done:  # after the work (SIGINT restored): the work is not repeated
+                    return
+                continue  # before the deferral held: the work had not started, do it again
+            except BaseException as exc:
+                self._failed(where, exc)
+                return
+        self._failed(where, KeyboardInterrupt())
 
     def _failed(self, where: str, exc: BaseException) -> None:
         try:

@@ -16,6 +16,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Hashable, List, Mapping, NamedTuple, Optional
 
+from .protocol import clip
+
 #: Finished cells kept in memory; older ones are forgotten first.
 MAX_HISTORY = 10_000
 #: Finished cells that keep their site lists (``top_at_peak``, ``retained``); older ones keep their totals.
@@ -55,10 +57,16 @@ class CellRecord:
     #: the protocol object) when line-level attribution is unavailable.
     top_at_peak: Optional[List[dict]] = None
     retained: Optional[List[dict]] = None
+    #: The profiling mode in force while the cell ran (``default``/``exact``); left out when unknown.
+    mode: Optional[str] = None
 
     def to_dict(self, stacks: bool = True) -> dict:
         """The protocol object. ``stacks=False``: sites with empty ``stack`` lists (``history``)."""
-        out = {k: v for k, v in self.__dict__.items() if k not in ("top_at_peak", "retained")}
+        out = {
+            k: v
+            for k, v in self.__dict__.items()
+            if k not in ("top_at_peak", "retained") and not (k == "mode" and v is None)
+        }
         for key in ("top_at_peak", "retained"):
             sites = getattr(self, key)
             if sites is not None:
@@ -79,6 +87,7 @@ class _OpenCell:
     peak_bytes: int = field(default=0)
     #: The engine epoch this cell opened (``None``: no engine, or a nested cell inside another's epoch).
     epoch: Optional[int] = None
+    mode: Optional[str] = None
 
     def start_payload(self) -> dict:
         return {
@@ -120,15 +129,31 @@ class Ledger:
         start: Stats,
         start_bytes: int,
         epoch: Optional[int] = None,
+        mode: Optional[str] = None,
     ) -> dict:
         """Record a cell that starts now; returns its ``cell_start`` payload.
 
         ``start`` is the counters read before the shim's peak was reset; ``start_bytes`` is the heap
-        at the reset (the value ``heapscope_reset_peak`` returned).
+        at the reset (the value ``heapscope_reset_peak`` returned). The source and the cell id are kept
+        cut to the schema's ``maxLength`` (with the truncation marker) and made safe for UTF-8
+        (:func:`heapscope.agent.protocol.clip`).
         """
+        source = clip(source, "Source") if isinstance(source, str) else ""
+        cell_id = clip(cell_id, "CellId")
         with self._lock:
-            cell = _OpenCell(key, self._next_seq, cell_id, execution_count, source, started_at, start,
-                             start_bytes, peak_bytes=start_bytes, epoch=epoch)
+            cell = _OpenCell(
+                key,
+                self._next_seq,
+                cell_id,
+                execution_count,
+                source,
+                started_at,
+                start,
+                start_bytes,
+                peak_bytes=start_bytes,
+                epoch=epoch,
+                mode=mode,
+            )
             self._next_seq += 1
             self._open.append(cell)
             return cell.start_payload()
@@ -158,22 +183,33 @@ class Ledger:
             return self._finish(self._open.pop(), status, ended_at, end, execution_count, totals, sites)
 
     def _index(self, key: Hashable) -> int:
-        return next((i for i in range(len(self._open) - 1, -1, -1) if self._open[i].key == key),
-                    len(self._open) - 1)
+        return next((i for i in range(len(self._open) - 1, -1, -1) if self._open[i].key == key), len(self._open) - 1)
 
     def closing(self, key: Hashable) -> Optional[_OpenCell]:
         """The open cell :meth:`close_cell` would close for ``key`` (``None`` if none is open)."""
         with self._lock:
             return self._open[self._index(key)] if self._open else None
 
+    def is_open(self, key: Hashable) -> bool:
+        """Whether the cell opened with ``key`` is still open."""
+        with self._lock:
+            return any(cell.key == key for cell in self._open)
+
     def depth(self) -> int:
         """How many cells are open."""
         with self._lock:
             return len(self._open)
 
-    def _finish(self, cell: _OpenCell, status: str, ended_at: float, end: Stats,
-                execution_count: Optional[int], totals: Optional[Mapping[str, Any]] = None,
-                sites: Optional[Mapping[str, List[dict]]] = None) -> CellRecord:
+    def _finish(
+        self,
+        cell: _OpenCell,
+        status: str,
+        ended_at: float,
+        end: Stats,
+        execution_count: Optional[int],
+        totals: Optional[Mapping[str, Any]] = None,
+        sites: Optional[Mapping[str, List[dict]]] = None,
+    ) -> CellRecord:
         counters = {
             "end_bytes": end.current_bytes,
             "allocated_bytes": _delta(end.allocated_bytes, cell.start.allocated_bytes),
@@ -202,6 +238,7 @@ class Ledger:
             ended_at=ended_at,
             top_at_peak=(sites or {}).get("top_at_peak"),
             retained=(sites or {}).get("retained"),
+            mode=cell.mode,
             **counters,
         )
         self._done.append(record)
@@ -241,4 +278,3 @@ class Ledger:
     def __len__(self) -> int:
         with self._lock:
             return len(self._done)
-

@@ -28,8 +28,13 @@ class LiveSampler:
     """``drain()`` returns the native samples since the last call; ``send(seq, samples)`` ships a batch;
     ``running()`` returns ``(seq, started_at)`` of the running cell, or ``None``."""
 
-    def __init__(self, drain: Callable[[], List[Sample]], send: Callable[[int, List[Sample]], None],
-                 running: Callable[[], Optional[Tuple[int, float]]], interval: float = INTERVAL):
+    def __init__(
+        self,
+        drain: Callable[[], List[Sample]],
+        send: Callable[[int, List[Sample]], None],
+        running: Callable[[], Optional[Tuple[int, float]]],
+        interval: float = INTERVAL,
+    ):
         self._drain = drain
         self._send = send
         self._running = running

@@ -23,6 +23,7 @@ import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .cells import CellMap
+from .protocol import clip
 
 #: Default number of sites per list in ``cell`` and ``history`` messages.
 DEFAULT_TOP_N = 20
@@ -34,6 +35,8 @@ STACK_CACHE = 20_000
 StackFn = Callable[[int], Tuple[int, Sequence[Tuple[str, str, Any]]]]
 #: Location used when the engine knows no Python frame (a native thread, the arena pseudo-site).
 NO_FRAME = ("<native>", "<native>", None)
+#: Pseudo-site of the heap alive from before the engine was installed (the kernel's start-up).
+UNTRACKED = "<before profiling>"
 #: Allocations made by the agent itself (its sampler thread, messages, caches) are left out of site lists.
 AGENT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -64,7 +67,9 @@ class SiteResolver:
             return hit
         try:
             epoch, frames = self._stack(stack_id)
-            clean = tuple((str(f[0]), str(f[1]), _line(f[2])) for f in frames)
+            # Names from the program: cut to the schema's caps, and safe for UTF-8 (a lone surrogate
+            # in a file name must not make every message fail).
+            clean = tuple((clip(f[0], "FileName"), clip(f[1], "FunctionName"), _line(f[2])) for f in frames)
             value = (int(epoch), clean)
         except Exception:
             value = (-1, ((f"<unknown stack {stack_id}>", "<unknown>", None),))
@@ -81,15 +86,25 @@ class SiteResolver:
         root = -1
         for i, (filename, function, line) in enumerate(raw):
             run = self._cells.resolve(filename, epoch) if epoch >= 0 else None
-            key = (filename, line, function, run.cell_id if run else None, run.execution_count if run else None,
-                   run is not None)
+            key = (
+                filename,
+                line,
+                function,
+                run.cell_id if run else None,
+                run.execution_count if run else None,
+                run is not None,
+            )
             frame = self._frames.get(key)
             if frame is None:
                 if len(self._frames) >= STACK_CACHE * 4:
                     self._frames.clear()
                 frame = self._frames[key] = {
-                    "file": filename, "line": line, "function": function,
-                    "cell_id": key[3], "cell_line": line if run else None, "execution_count": key[4],
+                    "file": filename,
+                    "line": line,
+                    "function": function,
+                    "cell_id": key[3],
+                    "cell_line": line if run else None,
+                    "execution_count": key[4],
                 }
             out.append(frame)
             if run is not None or filename in self._root_files:
@@ -101,18 +116,22 @@ class SiteResolver:
         leaf = frames[0] if frames else dict(zip(("file", "function", "line"), NO_FRAME))
         cell = next((f for f in frames if f["cell_line"] is not None), None)
         return {
-            "file": leaf["file"], "line": leaf["line"], "function": leaf["function"],
+            "file": leaf["file"],
+            "line": leaf["line"],
+            "function": leaf["function"],
             "cell_id": cell["cell_id"] if cell else None,
             "cell_line": cell["cell_line"] if cell else None,
             "execution_count": cell["execution_count"] if cell else None,
-            "bytes": int(nbytes), "count": int(count),
+            "bytes": int(nbytes),
+            "count": int(count),
             "stack": frames,
         }
 
     # --- lists ----------------------------------------------------------------------------------
 
-    def own_rows(self, rows: Iterable[Sequence[int]], epoch: int, limit: int,
-                 first_id: Optional[int] = None) -> List[Tuple[int, int, int]]:
+    def own_rows(
+        self, rows: Iterable[Sequence[int]], epoch: int, limit: int, first_id: Optional[int] = None
+    ) -> List[Tuple[int, int, int]]:
         """The ``limit`` largest rows allocated during ``epoch``, as ``(stack_id, bytes, count)``.
 
         ``rows`` are ``(stack_id, bytes, count)`` (the engine's ``at_peak``, which also holds what earlier
@@ -165,13 +184,22 @@ class SiteResolver:
                 sites[key] = site
         return sorted(sites.values(), key=lambda s: (-s["bytes"], -s["count"]))[: max(0, limit)]
 
-    def retained_by_cell(self, live_rows: Iterable[Sequence[int]], limit: int = DEFAULT_TOP_N,
-                         max_cells: Optional[int] = None) -> List[dict]:
+    def retained_by_cell(
+        self,
+        live_rows: Iterable[Sequence[int]],
+        limit: int = DEFAULT_TOP_N,
+        max_cells: Optional[int] = None,
+        current_bytes: Optional[int] = None,
+    ) -> List[dict]:
         """``live_rows`` of ``(stack_id, epoch, bytes, count)`` (the heap alive now) grouped by the cell
         that allocated it: ``[{"cell_id", "execution_count", "seq", "bytes", "count", "sites"}]``, bytes
         descending. Runs of one cell id are one entry (``seq``/``execution_count`` of its latest run);
         runs without a cell id are one entry each; memory allocated outside any cell (kernel start-up,
         between cells) is the entry with ``seq`` null.
+
+        ``current_bytes`` (the shim's heap total now): the engine tracks only what was allocated after it
+        was installed, so the heap alive from before (the kernel's start-up) is added to the ``seq`` null
+        entry as the pseudo-site :data:`UNTRACKED`, and all the entries add up to ``current_bytes``.
         """
         groups: Dict[Any, dict] = {}
         for stack_id, epoch, nbytes, count in live_rows:
@@ -192,18 +220,46 @@ class SiteResolver:
             group["bytes"] += int(nbytes)
             group["count"] += int(count)
             group["rows"].append((stack_id, nbytes, count))
+        untracked = 0
+        if current_bytes is not None:
+            untracked = int(current_bytes) - sum(g["bytes"] for g in groups.values())
+            if untracked > 0:
+                group = groups.setdefault(("outside",), {"run": None, "bytes": 0, "count": 0, "rows": []})
+                group["bytes"] += untracked
         ordered = sorted(groups.values(), key=lambda g: -g["bytes"])
         if max_cells is not None:
             ordered = ordered[:max_cells]
         out = []
         for group in ordered:
             run = group["run"]
-            out.append({
-                "cell_id": run.cell_id if run else None,
-                "execution_count": run.execution_count if run else None,
-                "seq": run.seq if run else None,
-                "bytes": group["bytes"],
-                "count": group["count"],
-                "sites": self.top_sites(group["rows"], limit),
-            })
+            sites = self.top_sites(group["rows"], limit)
+            if run is None and untracked > 0:
+                sites.append(_pseudo_site(UNTRACKED, untracked))
+                sites.sort(key=lambda s: (-s["bytes"], -s["count"]))
+                del sites[max(0, limit) :]
+            out.append(
+                {
+                    "cell_id": run.cell_id if run else None,
+                    "execution_count": run.execution_count if run else None,
+                    "seq": run.seq if run else None,
+                    "bytes": group["bytes"],
+                    "count": group["count"],
+                    "sites": sites,
+                }
+            )
         return out
+
+
+def _pseudo_site(name: str, nbytes: int) -> dict:
+    """A site with no Python frame (``docs/protocol.md``, "Sites")."""
+    return {
+        "file": name,
+        "line": None,
+        "function": name,
+        "cell_id": None,
+        "cell_line": None,
+        "execution_count": None,
+        "bytes": int(nbytes),
+        "count": 0,
+        "stack": [],
+    }
