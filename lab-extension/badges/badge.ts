@@ -3,7 +3,7 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import type { HeapTick, ICellRecord, ICellStart } from '../comm/protocol';
+import type { HeapTick, ICellRun, ICellStart } from '../comm/protocol';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
 import type { BadgeLevel } from './thresholds';
 
@@ -16,11 +16,11 @@ export const BADGE_CLASS = 'jp-heapscope-badge';
  * A badge's text: the cell's net change (end − start) and what it added at its peak
  * (peak − start), e.g. `+200 MB · peak +200 MB`.
  *
- * @param record - the cell's last finished run.
+ * @param run - the cell's last finished run.
  */
-export function badgeText(record: ICellRecord): string {
-  const net = formatSignedBytes(record.end_bytes - record.start_bytes);
-  const peak = formatSignedBytes(record.peak_bytes - record.start_bytes);
+export function badgeText(run: ICellRun): string {
+  const net = formatSignedBytes(run.end_bytes - run.start_bytes);
+  const peak = formatSignedBytes(run.peak_bytes - run.start_bytes);
   return `${net} · peak ${peak}`;
 }
 
@@ -31,15 +31,15 @@ export function badgeText(record: ICellRecord): string {
  * @param runs - the cell's finished runs, oldest first.
  * @param maxRuns - how many of the newest runs to list.
  */
-export function badgeTooltip(runs: ReadonlyArray<ICellRecord>, maxRuns = 5): string {
+export function badgeTooltip(runs: ReadonlyArray<ICellRun>, maxRuns = 5): string {
   const shown = runs.slice(-maxRuns).reverse();
-  const lines = shown.map(record => {
+  const lines = shown.map(run => {
     let line =
-      `[${record.execution_count ?? '?'}] net ${formatSignedBytes(record.end_bytes - record.start_bytes)}, ` +
-      `peak ${formatSignedBytes(record.peak_bytes - record.start_bytes)} ` +
-      `(heap ${formatBytes(record.start_bytes)} → ${formatBytes(record.peak_bytes)} → ${formatBytes(record.end_bytes)})`;
-    if (record.status !== 'ok') {
-      line += record.status === 'error' ? ', raised an error' : ', aborted';
+      `[${run.execution_count ?? '?'}] net ${formatSignedBytes(run.end_bytes - run.start_bytes)}, ` +
+      `peak ${formatSignedBytes(run.peak_bytes - run.start_bytes)} ` +
+      `(heap ${formatBytes(run.start_bytes)} → ${formatBytes(run.peak_bytes)} → ${formatBytes(run.end_bytes)})`;
+    if (run.status !== 'ok') {
+      line += run.status === 'error' ? ', raised an error' : ', aborted';
     }
     return line;
   });
@@ -103,24 +103,24 @@ export class CellBadge extends Widget {
   /**
    * Show a cell's last run, or its live figures while it runs.
    *
-   * @param record - the last finished run, or undefined for a cell running for the first time.
+   * @param run - the last finished run, or undefined for a cell running for the first time.
    * @param runs - the cell's finished runs, oldest first.
    * @param level - the badge's level from the thresholds.
    * @param live - the running cell's start and ticks when it is running now.
    * @param maxRuns - how many runs the tooltip lists.
    */
   setRun(
-    record: ICellRecord | undefined,
-    runs: ReadonlyArray<ICellRecord>,
+    run: ICellRun | undefined,
+    runs: ReadonlyArray<ICellRun>,
     level: BadgeLevel,
     live: { start: ICellStart; ticks: ReadonlyArray<HeapTick> } | null,
     maxRuns = 5
   ): void {
-    this.node.textContent = live ? runningText(live.start, live.ticks) : record ? badgeText(record) : '';
+    this.node.textContent = live ? runningText(live.start, live.ticks) : run ? badgeText(run) : '';
     this.node.title = runs.length > 0 ? badgeTooltip(runs, maxRuns) : 'Running: live heap figures.';
     this.toggleClass('jp-mod-warn', !live && level === 'warn');
     this.toggleClass('jp-mod-critical', !live && level === 'critical');
-    this.toggleClass('jp-mod-error', !live && !!record && record.status !== 'ok');
+    this.toggleClass('jp-mod-error', !live && !!run && run.status !== 'ok');
     this.toggleClass('jp-mod-running', !!live);
   }
 }

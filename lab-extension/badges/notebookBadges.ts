@@ -8,7 +8,7 @@ import { Signal } from '@lumino/signaling';
 import type { PanelLayout } from '@lumino/widgets';
 
 import type { HeapModel } from '../model/model';
-import type { ICellRecord } from '../comm/protocol';
+import type { ICellRun } from '../comm/protocol';
 import { CellBadge } from './badge';
 import { badgeLevel, BadgeSettings } from './thresholds';
 
@@ -20,17 +20,17 @@ export const PERSIST_KEY = 'heapscope';
 /**
  * The figures written into a cell's metadata when the `persistInMetadata` setting is on.
  *
- * @param record - the cell's last run.
+ * @param run - the cell's last run.
  */
-export function persistedSummary(record: ICellRecord): { [key: string]: number | string | null } {
+export function persistedSummary(run: ICellRun): { [key: string]: number | string | null } {
   return {
-    execution_count: record.execution_count,
-    net_bytes: record.end_bytes - record.start_bytes,
-    peak_added_bytes: record.peak_bytes - record.start_bytes,
-    start_bytes: record.start_bytes,
-    peak_bytes: record.peak_bytes,
-    end_bytes: record.end_bytes,
-    status: record.status
+    execution_count: run.execution_count,
+    net_bytes: run.end_bytes - run.start_bytes,
+    peak_added_bytes: run.peak_bytes - run.start_bytes,
+    start_bytes: run.start_bytes,
+    peak_bytes: run.peak_bytes,
+    end_bytes: run.end_bytes,
+    status: run.status
   };
 }
 
@@ -121,12 +121,12 @@ export class NotebookBadges implements IDisposable {
    * Write a cell's last figures into its metadata (the `persistInMetadata` setting).
    */
   private _persist(cellId: string): void {
-    const record = this._model.lastRun(cellId);
+    const run = this._model.lastRun(cellId);
     const cell = this._notebook.widgets.find(c => c.model.id === cellId);
-    if (!record || !cell || cell.model.type !== 'code') {
+    if (!run || !cell || cell.model.type !== 'code') {
       return;
     }
-    const summary = persistedSummary(record);
+    const summary = persistedSummary(run);
     if (JSON.stringify(cell.model.getMetadata(PERSIST_KEY)) !== JSON.stringify(summary)) {
       cell.model.setMetadata(PERSIST_KEY, summary);
     }
@@ -161,9 +161,9 @@ export class NotebookBadges implements IDisposable {
     }
     const cellId = cell.model.id;
     const isCode = cell.model.type === 'code';
-    const record = isCode ? this._model.lastRun(cellId) : undefined;
+    const run = isCode ? this._model.lastRun(cellId) : undefined;
     const running = isCode && this._model.running?.cell_id === cellId ? this._model.running : null;
-    if (!record && !running) {
+    if (!run && !running) {
       if (badge) {
         badge.dispose();
         this._badges.delete(cell);
@@ -175,9 +175,9 @@ export class NotebookBadges implements IDisposable {
       this._badges.set(cell, badge);
       Private.attachWhenReady(cell, badge);
     }
-    const level = record ? badgeLevel(record, this._settings.thresholds) : 'normal';
+    const level = run ? badgeLevel(run, this._settings.thresholds) : 'normal';
     const live = running ? { start: running, ticks: this._model.ticks } : null;
-    badge.setRun(record, this._model.runs(cellId), level, live, this._settings.tooltipRuns);
+    badge.setRun(run, this._model.runs(cellId), level, live, this._settings.tooltipRuns);
   }
 
   private _notebook: Notebook;

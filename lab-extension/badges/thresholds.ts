@@ -4,7 +4,7 @@
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { ICellRecord } from '../comm/protocol';
+import type { ICellRun } from '../comm/protocol';
 
 /**
  * How much a cell may add at its peak before its badge is marked.
@@ -50,11 +50,11 @@ export function readThresholds(composite: ReadonlyPartialJSONObject): IBadgeThre
 /**
  * The level of a cell's badge: what it added at its peak against the thresholds.
  *
- * @param record - the cell's last run.
+ * @param run - the cell's last run.
  * @param thresholds - the thresholds.
  */
-export function badgeLevel(record: ICellRecord, thresholds: IBadgeThresholds): BadgeLevel {
-  const added = record.peak_bytes - record.start_bytes;
+export function badgeLevel(run: ICellRun, thresholds: IBadgeThresholds): BadgeLevel {
+  const added = run.peak_bytes - run.start_bytes;
   if (thresholds.criticalBytes > 0 && added >= thresholds.criticalBytes) {
     return 'critical';
   }

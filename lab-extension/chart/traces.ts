@@ -3,7 +3,7 @@
  */
 import type { Config, Data, Layout, Shape } from 'plotly.js-dist-min';
 
-import type { HeapTick, ICellRecord, ICellStart } from '../comm/protocol';
+import type { HeapTick, ICellRun, ICellStart } from '../comm/protocol';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
 import type { IChartTheme } from './theme';
 
@@ -14,7 +14,7 @@ export interface IHeapChartState {
   /**
    * Every finished run, in execution order.
    */
-  readonly cells: ReadonlyArray<ICellRecord>;
+  readonly cells: ReadonlyArray<ICellRun>;
   /**
    * The cell executing now, or null.
    */
@@ -276,7 +276,7 @@ namespace Private {
   /**
    * The hover text of a finished run: short lines, for a narrow sidebar.
    */
-  export function cellHover(cell: ICellRecord): string {
+  export function cellHover(cell: ICellRun): string {
     const lines = [
       `${executionLabel(cell)} ${escapePlotlyText(firstLine(cell.source))}`,
       `net ${formatSignedBytes(cell.end_bytes - cell.start_bytes)} · ` +
@@ -323,7 +323,7 @@ namespace Private {
   /**
    * The heap line's points: start, peak and end of every run.
    */
-  export function heapPath(cells: ReadonlyArray<ICellRecord>): { x: number[]; y: number[] } {
+  export function heapPath(cells: ReadonlyArray<ICellRun>): { x: number[]; y: number[] } {
     const x: number[] = [];
     const y: number[] = [];
     cells.forEach((cell, i) => {

@@ -3,7 +3,7 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { ICellRecord } from '../comm/protocol';
+import type { ICellRun } from '../comm/protocol';
 import type { HeapModel } from '../model/model';
 import type { PlotlyModule } from './plotlyLoader';
 import { IPlotFigure, PlotWidget } from './plotWidget';
@@ -61,7 +61,7 @@ export class HeapChart extends PlotWidget {
   /**
    * Emitted when a finished run's point is clicked.
    */
-  get cellClicked(): ISignal<this, ICellRecord> {
+  get cellClicked(): ISignal<this, ICellRun> {
     return this._cellClicked;
   }
 
@@ -151,12 +151,12 @@ export class HeapChart extends PlotWidget {
   }
 
   private _model: HeapModel | null = null;
-  private _drawnCells: ReadonlyArray<ICellRecord> = [];
+  private _drawnCells: ReadonlyArray<ICellRun> = [];
   private _clickBound = false;
   private _liveRate = 10;
   private _liveTimer: ReturnType<typeof setTimeout> | null = null;
   private _lastDraw = 0;
-  private _cellClicked = new Signal<this, ICellRecord>(this);
+  private _cellClicked = new Signal<this, ICellRun>(this);
 }
 
 /**

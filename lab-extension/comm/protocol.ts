@@ -67,7 +67,12 @@ export type ICellStart = DeepReadonly<G.CellStart>;
 /**
  * One finished run of a cell: schema `CellRun`.
  */
-export type ICellRecord = DeepReadonly<G.CellRun>;
+export type ICellRun = DeepReadonly<G.CellRun>;
+
+/**
+ * @deprecated the glossary's word is "run": use {@link ICellRun}.
+ */
+export type ICellRecord = ICellRun;
 
 /**
  * One reading of the ticker: `[unix time in seconds, tracked heap in bytes]`.

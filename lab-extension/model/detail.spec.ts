@@ -33,7 +33,7 @@ describe('HeapModel: live ticks, cell detail and retained-by-cell', () => {
     expect(model.ticks).toEqual([]);
   });
 
-  it('keeps cell_detail answers by seq and prefers them to the short record', () => {
+  it('keeps cell_detail answers by seq and prefers them to the short run', () => {
     const model = new HeapModel();
     const short = cellPayload({ seq: 7, top_at_peak: [sitePayload()] });
     model.apply({ type: 'cell', cell: short });

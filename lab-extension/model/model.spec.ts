@@ -31,11 +31,11 @@ describe('HeapModel', () => {
     expect(model.running?.cell_id).toBe('a');
     expect(model.cells).toHaveLength(0);
 
-    const record = cellPayload({ cell_id: 'a' });
-    model.apply({ type: 'cell', cell: record });
+    const run = cellPayload({ cell_id: 'a' });
+    model.apply({ type: 'cell', cell: run });
     expect(model.running).toBeNull();
-    expect(model.cells).toEqual([record]);
-    expect(model.lastRun('a')).toBe(record);
+    expect(model.cells).toEqual([run]);
+    expect(model.lastRun('a')).toBe(run);
     expect(changes).toEqual([
       { kind: 'cell-start', cellId: 'a' },
       { kind: 'cell', cellId: 'a' }
@@ -71,9 +71,9 @@ describe('HeapModel', () => {
 
   it('does not count the same execution twice', () => {
     const { model } = watchedModel();
-    const record = cellPayload({ cell_id: 'a' });
-    model.apply({ type: 'history', status: statusPayload(), cells: [record], running: null });
-    model.apply({ type: 'cell', cell: { ...record } });
+    const run = cellPayload({ cell_id: 'a' });
+    model.apply({ type: 'history', status: statusPayload(), cells: [run], running: null });
+    model.apply({ type: 'cell', cell: { ...run } });
     expect(model.cells).toHaveLength(1);
     expect(model.runs('a')).toHaveLength(1);
   });

@@ -4,7 +4,7 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { HeapTick, ICellRecord, ICellStart, IProfilerStatus, IRetained, KernelMessage } from '../comm/protocol';
+import type { HeapTick, ICellRun, ICellStart, IProfilerStatus, IRetained, KernelMessage } from '../comm/protocol';
 
 /**
  * The per-kernel heap model: every finished run in execution order, the running cell and
@@ -22,7 +22,7 @@ export class HeapModel implements IDisposable {
    * Every finished run, in the order cells started (`seq`); a re-run cell appears once
    * per run.
    */
-  get cells(): ReadonlyArray<ICellRecord> {
+  get cells(): ReadonlyArray<ICellRun> {
     return this._cells;
   }
 
@@ -67,7 +67,7 @@ export class HeapModel implements IDisposable {
    * @param cellId - JupyterLab's cell id.
    * @returns the record, or undefined when the cell has not finished a run.
    */
-  lastRun(cellId: string): ICellRecord | undefined {
+  lastRun(cellId: string): ICellRun | undefined {
     const runs = this._byCellId.get(cellId);
     return runs ? runs[runs.length - 1] : undefined;
   }
@@ -77,7 +77,7 @@ export class HeapModel implements IDisposable {
    *
    * @param cellId - JupyterLab's cell id.
    */
-  runs(cellId: string): ReadonlyArray<ICellRecord> {
+  runs(cellId: string): ReadonlyArray<ICellRun> {
     return this._byCellId.get(cellId) ?? [];
   }
 
@@ -87,7 +87,7 @@ export class HeapModel implements IDisposable {
    * @param seq - the run's position in the kernel's ledger.
    * @returns the record, or undefined.
    */
-  bySeq(seq: number): ICellRecord | undefined {
+  bySeq(seq: number): ICellRun | undefined {
     for (let i = this._cells.length - 1; i >= 0; i--) {
       if (this._cells[i].seq === seq) {
         return this._cells[i];
@@ -104,7 +104,7 @@ export class HeapModel implements IDisposable {
    * @returns the record; null when the kernel said it no longer has it and it is not in the
    *   history; undefined when nothing is known.
    */
-  detail(seq: number): ICellRecord | null | undefined {
+  detail(seq: number): ICellRun | null | undefined {
     const detail = this._details.get(seq);
     return detail ?? this.bySeq(seq) ?? detail;
   }
@@ -206,7 +206,7 @@ export class HeapModel implements IDisposable {
    * Add a finished run in `seq` order, replacing a record of the same run (a
    * `cell` broadcast may arrive just before or just after a `history` that holds it).
    */
-  private _addCell(cell: ICellRecord): void {
+  private _addCell(cell: ICellRun): void {
     if (this._running && Private.sameRun(this._running, cell)) {
       this._running = null;
       this._ticks = [];
@@ -236,9 +236,9 @@ export class HeapModel implements IDisposable {
   private _status: IProfilerStatus | null = null;
   private _running: ICellStart | null = null;
   private _ticks: HeapTick[] = [];
-  private _cells: ICellRecord[] = [];
-  private _byCellId = new Map<string, ICellRecord[]>();
-  private _details = new Map<number, ICellRecord | null>();
+  private _cells: ICellRun[] = [];
+  private _byCellId = new Map<string, ICellRun[]>();
+  private _details = new Map<number, ICellRun | null>();
   private _retained: ReadonlyArray<IRetained> | null = null;
   private _changed = new Signal<this, HeapModel.IChangedArgs>(this);
   private _isDisposed = false;
@@ -304,9 +304,9 @@ namespace Private {
   /**
    * The index of the record of the same run, searching from the most recent; -1 if none.
    */
-  export function findRun(records: ReadonlyArray<ICellRecord>, cell: ICellRecord): number {
-    for (let i = records.length - 1; i >= 0; i--) {
-      if (sameRun(records[i], cell)) {
+  export function findRun(runs: ReadonlyArray<ICellRun>, cell: ICellRun): number {
+    for (let i = runs.length - 1; i >= 0; i--) {
+      if (sameRun(runs[i], cell)) {
         return i;
       }
     }
@@ -317,14 +317,14 @@ namespace Private {
    * Insert a record in `seq` order: after every record with a smaller or no `seq` (nested cells
    * finish before the cell around them, so their `cell` messages come out of order).
    */
-  export function insertInOrder(records: ICellRecord[], cell: ICellRecord): void {
-    let i = records.length;
+  export function insertInOrder(runs: ICellRun[], cell: ICellRun): void {
+    let i = runs.length;
     if (cell.seq !== undefined) {
       const seq = cell.seq;
-      while (i > 0 && (records[i - 1].seq ?? -Infinity) > seq) {
+      while (i > 0 && (runs[i - 1].seq ?? -Infinity) > seq) {
         i--;
       }
     }
-    records.splice(i, 0, cell);
+    runs.splice(i, 0, cell);
   }
 }

@@ -26,7 +26,7 @@ describe('CellDetailView', () => {
   const helper = fileSite('/srv/root/work/helper.py', added * 0.15);
   const internal = fileSite('/venv/lib/python3.11/site-packages/zmq/sugar/socket.py', added * 0.03);
   const tiny = sitePayload({ bytes: Math.floor(added * DEFAULT_SITE_FILTER.minShare) - 1, line: 3, cell_line: 3 });
-  const record = cellPayload({
+  const run = cellPayload({
     seq: 4,
     start_bytes: start,
     peak_bytes: start + added,
@@ -43,7 +43,7 @@ describe('CellDetailView', () => {
     filter = DEFAULT_SITE_FILTER;
     navigated.length = 0;
     const model = new HeapModel();
-    model.apply({ type: 'history', status: statusPayload(), cells: [record], running: null });
+    model.apply({ type: 'history', status: statusPayload(), cells: [run], running: null });
     const session = { model, requestDetail: jest.fn(() => true) } as unknown as IHeapSession;
     view = new CellDetailView({
       navigate: (_, frame) => navigated.push(frame),
@@ -55,7 +55,7 @@ describe('CellDetailView', () => {
       trans: nullTranslator.load('heapscope')
     });
     Widget.attach(view, document.body);
-    view.showRun(session, record.seq!);
+    view.showRun(session, run.seq!);
   });
 
   afterEach(() => view.dispose());
@@ -74,7 +74,7 @@ describe('CellDetailView', () => {
     expect(toggle.textContent).toContain('Show 2 hidden');
 
     toggle.click();
-    expect(visibleRows()).toHaveLength(record.top_at_peak!.length);
+    expect(visibleRows()).toHaveLength(run.top_at_peak!.length);
     expect(toggle.getAttribute('aria-expanded')).toBe('true');
     expect(toggle.textContent).toContain('Hide 2 hidden');
     toggle.click();
@@ -84,7 +84,7 @@ describe('CellDetailView', () => {
   it('shows every site without a toggle when the filter hides nothing', () => {
     filter = NO_SITE_FILTER;
     view.refresh();
-    expect(visibleRows()).toHaveLength(record.top_at_peak!.length);
+    expect(visibleRows()).toHaveLength(run.top_at_peak!.length);
     expect(peakList().querySelector('.jp-heapscope-SiteList-toggle')).toBeNull();
   });
 

@@ -6,7 +6,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { buildIcicleFigure } from '../chart/icicle';
-import type { ICellRecord, IFrame, ISite } from '../comm/protocol';
+import type { ICellRun, IFrame, ISite } from '../comm/protocol';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
 import { displayText, firstSourceLine } from '../format/text';
 import type { HeapModel } from '../model/model';
@@ -101,9 +101,9 @@ export class CellDetailView extends SessionView {
     const node = this._content.node;
     node.textContent = '';
     const session = this.session;
-    const record: ICellRecord | null | undefined =
+    const run: ICellRun | null | undefined =
       session && this._seq !== null ? session.model.detail(this._seq) : undefined;
-    if (!session || !record) {
+    if (!session || !run) {
       node.appendChild(
         Private.el(
           'p',
@@ -119,23 +119,23 @@ export class CellDetailView extends SessionView {
     const navigate = (frame: IFrame) => this._options.navigate(session, frame);
     const canNavigate = this._options.canNavigate(session);
     const filter = this._options.filter();
-    const title = `[${record.execution_count ?? '?'}] ${displayText(firstSourceLine(record.source), 120)}`;
+    const title = `[${run.execution_count ?? '?'}] ${displayText(firstSourceLine(run.source), 120)}`;
     node.appendChild(Private.el('h3', 'jp-heapscope-Detail-title', title));
     const facts = [
-      trans.__('net %1', formatSignedBytes(record.end_bytes - record.start_bytes)),
-      trans.__('peak %1', formatSignedBytes(record.peak_bytes - record.start_bytes)),
+      trans.__('net %1', formatSignedBytes(run.end_bytes - run.start_bytes)),
+      trans.__('peak %1', formatSignedBytes(run.peak_bytes - run.start_bytes)),
       trans.__(
         'heap %1 → %2 → %3',
-        formatBytes(record.start_bytes),
-        formatBytes(record.peak_bytes),
-        formatBytes(record.end_bytes)
+        formatBytes(run.start_bytes),
+        formatBytes(run.peak_bytes),
+        formatBytes(run.end_bytes)
       )
     ];
-    if (record.allocated_bytes !== undefined) {
-      facts.push(trans.__('allocated %1', formatBytes(record.allocated_bytes)));
+    if (run.allocated_bytes !== undefined) {
+      facts.push(trans.__('allocated %1', formatBytes(run.allocated_bytes)));
     }
-    if (record.status !== 'ok') {
-      facts.push(record.status === 'error' ? trans.__('raised an error') : trans.__('aborted'));
+    if (run.status !== 'ok') {
+      facts.push(run.status === 'error' ? trans.__('raised an error') : trans.__('aborted'));
     }
     // One span per fact, kept whole: a figure never breaks between its number and its unit.
     const factsNode = Private.el('p', 'jp-heapscope-Detail-facts', '');
@@ -146,7 +146,7 @@ export class CellDetailView extends SessionView {
       factsNode.appendChild(Private.el('span', 'jp-heapscope-Detail-fact', fact));
     });
     node.appendChild(factsNode);
-    if (record.top_at_peak === undefined && record.retained === undefined) {
+    if (run.top_at_peak === undefined && run.retained === undefined) {
       const reason = session.model.status?.attribution_reason;
       node.appendChild(
         Private.el(
@@ -161,18 +161,18 @@ export class CellDetailView extends SessionView {
       this._icicle.hide();
       return;
     }
-    const base = peakBase(record);
+    const base = peakBase(run);
     const siteList = (sites: ReadonlyArray<ISite> | undefined, emptyText: string) =>
       createSiteList(sites ?? [], { base, lookup, onNavigate: navigate, canNavigate, filter, emptyText });
     node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', trans.__('Top lines at the peak')));
-    node.appendChild(siteList(record.top_at_peak, trans.__('Nothing held at the peak.')));
+    node.appendChild(siteList(run.top_at_peak, trans.__('Nothing held at the peak.')));
     node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', trans.__('Retained when the cell ended')));
-    node.appendChild(siteList(record.retained, trans.__('Nothing retained.')));
-    const sites = record.top_at_peak ?? [];
+    node.appendChild(siteList(run.retained, trans.__('Nothing retained.')));
+    const sites = run.top_at_peak ?? [];
     if (sites.length > 0) {
       node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', trans.__('The peak by stack')));
       this._icicle.show();
-      this._icicle.figure = theme => buildIcicleFigure(sites, `[${record.execution_count ?? '?'}]`, theme);
+      this._icicle.figure = theme => buildIcicleFigure(sites, `[${run.execution_count ?? '?'}]`, theme);
     } else {
       this._icicle.figure = null;
       this._icicle.hide();

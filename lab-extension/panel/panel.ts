@@ -8,7 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { Panel, TabBar, TabPanel, Title, Widget } from '@lumino/widgets';
 
 import { HeapChart } from '../chart/widget';
-import type { ICellRecord, IFrame } from '../comm/protocol';
+import type { ICellRun, IFrame } from '../comm/protocol';
 import { DEFAULT_SITE_FILTER, ISiteFilter } from '../sites/siteFilter';
 import type { SourceLookup } from '../sites/sites';
 import type { IHeapSession, IHeapTracker } from '../tracker/tokens';
@@ -303,7 +303,7 @@ export class HeapPanel extends Panel {
     this._views.setHidden(!status.showChart);
   }
 
-  private _onCellClicked(cell: ICellRecord): void {
+  private _onCellClicked(cell: ICellRun): void {
     if (cell.seq !== undefined) {
       this.showRun(cell.seq);
     }

@@ -1,6 +1,6 @@
 import * as crypto from 'crypto';
 
-import type { ICellRecord, ISite } from '../comm/protocol';
+import type { ICellRun, ISite } from '../comm/protocol';
 import { HeapModel } from '../model/model';
 import { cellPayload, sitePayload, statusPayload } from '../testing/fixtures';
 import type { IHeapSession } from '../tracker/tokens';
@@ -32,7 +32,7 @@ function site(id: string, count: number, line: number, fn: string, bytes: number
  * in `forgotten` (answered with null) and `silent` (never answered).
  */
 function fakeKernel(n: number, forgotten: number[] = [], silent: number[] = []) {
-  const full: ICellRecord[] = [];
+  const full: ICellRun[] = [];
   for (let seq = 1; seq <= n; seq++) {
     const id = `cell${seq}`;
     const sites = [site(id, seq, 2, `alloc_${seq}_peak`, 3000), site(id, seq, 3, `alloc_${seq}_second`, 2000)];
@@ -50,9 +50,9 @@ function fakeKernel(n: number, forgotten: number[] = [], silent: number[] = []) 
       })
     );
   }
-  const brief = (record: ICellRecord): ICellRecord => ({
-    ...record,
-    top_at_peak: record.top_at_peak!.slice(0, 1).map(s => ({ ...s, stack: [] })),
+  const brief = (run: ICellRun): ICellRun => ({
+    ...run,
+    top_at_peak: run.top_at_peak!.slice(0, 1).map(s => ({ ...s, stack: [] })),
     retained: []
   });
   const model = new HeapModel();
@@ -101,8 +101,8 @@ describe('fetchCellDetails', () => {
     // The silent cell is missing, the forgotten one keeps its history record, every other one
     // is the full record.
     expect([...found.keys()].sort((a, b) => a - b)).toEqual(full.map(c => c.seq!).filter(s => s !== 9));
-    for (const [seq, record] of found) {
-      expect(record).toEqual(seq === 4 ? brief(full[seq - 1]) : full[seq - 1]);
+    for (const [seq, run] of found) {
+      expect(run).toEqual(seq === 4 ? brief(full[seq - 1]) : full[seq - 1]);
     }
   });
 
@@ -127,7 +127,7 @@ describe('fetchCellDetails', () => {
     expect(progress[progress.length - 1]).toBe(full.length);
   });
 
-  it('does not ask for a record without site lists', async () => {
+  it('does not ask for a run without site lists', async () => {
     const { full, model, session, requests } = fakeKernel(2);
     model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'nested', seq: full.length + 1 }) });
     await fetchCellDetails(session, { timeout: 50 });
@@ -161,12 +161,12 @@ describe('exportReport', () => {
     const report = JSON.parse(doc.getElementById(REPORT_DATA_ID)!.textContent!) as IReport;
     expect(JSON.parse(saved.get(result.json)!)).toEqual(report);
     expect(report.cells).toHaveLength(n);
-    for (const record of full) {
-      const cell = report.cells.find(c => c.seq === record.seq)!;
+    for (const run of full) {
+      const cell = report.cells.find(c => c.seq === run.seq)!;
       // More than the history carried: the full lists, with stacks.
-      expect(cell.top_at_peak!.length).toBeGreaterThan(brief(record).top_at_peak!.length);
-      expect(cell.top_at_peak).toEqual(record.top_at_peak);
-      expect(cell.retained).toEqual(record.retained);
+      expect(cell.top_at_peak!.length).toBeGreaterThan(brief(run).top_at_peak!.length);
+      expect(cell.top_at_peak).toEqual(run.top_at_peak);
+      expect(cell.retained).toEqual(run.retained);
       expect(cell.top_at_peak!.every(s => s.stack.length > 0)).toBe(true);
     }
 
@@ -174,8 +174,8 @@ describe('exportReport', () => {
     const root = document.createElement('main');
     renderReport(root, report, null);
     const text = root.textContent!;
-    for (const record of full) {
-      for (const s of [...record.top_at_peak!, ...record.retained!]) {
+    for (const run of full) {
+      for (const s of [...run.top_at_peak!, ...run.retained!]) {
         expect(text).toContain(s.function);
       }
     }

@@ -4,7 +4,7 @@
  */
 import type { Contents } from '@jupyterlab/services';
 
-import type { ICellRecord } from '../comm/protocol';
+import type { ICellRun } from '../comm/protocol';
 import type { HeapModel } from '../model/model';
 import type { IHeapSession } from '../tracker/tokens';
 import { renderReportHtml } from './html';
@@ -68,9 +68,9 @@ export interface IExportOptions {
 export async function fetchCellDetails(
   session: IHeapSession,
   options: IExportOptions = {}
-): Promise<Map<number, ICellRecord>> {
+): Promise<Map<number, ICellRun>> {
   const model = session.model;
-  const found = new Map<number, ICellRecord>();
+  const found = new Map<number, ICellRun>();
   const wanted = new Set<number>();
   for (const cell of model.cells) {
     if (cell.seq === undefined) {
@@ -97,9 +97,9 @@ export async function fetchCellDetails(
   const waiters = new Map<number, () => void>();
   const onChanged = (_: HeapModel, args: HeapModel.IChangedArgs) => {
     if (args.kind === 'detail' && args.seq !== undefined && waiters.has(args.seq)) {
-      const record = model.detail(args.seq);
-      if (record && model.hasDetail(args.seq)) {
-        found.set(args.seq, record);
+      const run = model.detail(args.seq);
+      if (run && model.hasDetail(args.seq)) {
+        found.set(args.seq, run);
       }
       waiters.get(args.seq)!();
     }

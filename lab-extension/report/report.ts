@@ -2,12 +2,12 @@
  * The JSON report of a notebook's heap (protocol/report.schema.json), built from the browser's heap
  * model. Pure: no DOM, no kernel.
  */
-import type { ICellRecord, IProfilerStatus, IRetained } from '../comm/protocol';
+import type { ICellRun, IProfilerStatus, IRetained } from '../comm/protocol';
 
 /**
  * A cell of the report: a CellRecord and its place in the notebook.
  */
-export interface IReportCell extends ICellRecord {
+export interface IReportCell extends ICellRun {
   /**
    * The cell's 0-based position among the notebook's cells; null when it is no notebook cell.
    */
@@ -51,7 +51,7 @@ export interface IReportSource {
   /**
    * The finished executions, in execution order.
    */
-  readonly cells: ReadonlyArray<ICellRecord>;
+  readonly cells: ReadonlyArray<ICellRun>;
   /**
    * The heap alive now by allocating cell.
    */
@@ -63,7 +63,7 @@ export interface IReportSource {
   /**
    * The longer record of an execution, when the kernel sent one (`cell_detail`).
    */
-  readonly detail?: (seq: number) => ICellRecord | null | undefined;
+  readonly detail?: (seq: number) => ICellRun | null | undefined;
   /**
    * The heapscope version writing the report.
    */
@@ -83,9 +83,9 @@ export interface IReportSource {
 export function buildReport(source: IReportSource): IReport {
   const position = new Map<string, number>();
   source.cellIds.forEach((id, i) => position.set(id, i));
-  const cells: IReportCell[] = source.cells.map(record => {
-    const longer = record.seq !== undefined ? source.detail?.(record.seq) : undefined;
-    const cell = longer ?? record;
+  const cells: IReportCell[] = source.cells.map(run => {
+    const longer = run.seq !== undefined ? source.detail?.(run.seq) : undefined;
+    const cell = longer ?? run;
     const index = cell.cell_id === null ? null : (position.get(cell.cell_id) ?? null);
     return { ...cell, index };
   });

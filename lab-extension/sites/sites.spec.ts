@@ -10,8 +10,8 @@ describe('site presentation', () => {
   });
 
   it('uses the larger of the peak added and the sites’ sum as the base', () => {
-    const record = cellPayload({ start_bytes: 0, peak_bytes: 100, top_at_peak: [sitePayload({ bytes: 150 })] });
-    expect(peakBase(record)).toBe(150);
+    const run = cellPayload({ start_bytes: 0, peak_bytes: 100, top_at_peak: [sitePayload({ bytes: 150 })] });
+    expect(peakBase(run)).toBe(150);
     expect(peakBase(cellPayload({ start_bytes: 10, peak_bytes: 110 }))).toBe(100);
   });
 

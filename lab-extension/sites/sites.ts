@@ -2,7 +2,7 @@
  * How a site (where memory was allocated) is presented, in the panel and in the exported report.
  * Pure: no DOM.
  */
-import type { ICellRecord, IFrame, ISite } from '../comm/protocol';
+import type { ICellRun, IFrame, ISite } from '../comm/protocol';
 import { formatBytes } from '../format/bytes';
 import { displayText, shortenPath } from '../format/text';
 
@@ -53,13 +53,13 @@ export interface ISiteRow {
  * The denominator of a site's percentage: what the cell added at its peak, and at least the sum
  * of its sites at the peak, so no share exceeds 100 %.
  *
- * @param record - the cell's record.
+ * @param run - the cell's record.
  * @returns bytes; 0 when the cell added nothing.
  */
-export function peakBase(record: ICellRecord): number {
-  const sites = record.top_at_peak ?? [];
+export function peakBase(run: ICellRun): number {
+  const sites = run.top_at_peak ?? [];
   const sum = sites.reduce((total, site) => total + site.bytes, 0);
-  return Math.max(record.peak_bytes - record.start_bytes, sum, 0);
+  return Math.max(run.peak_bytes - run.start_bytes, sum, 0);
 }
 
 /**
@@ -150,11 +150,11 @@ export function siteRow(site: ISite, base: number, lookup: SourceLookup): ISiteR
  * @param fallback - asked when no run matches (e.g. the notebook cell's current source).
  */
 export function runSourceLookup(
-  cells: ReadonlyArray<ICellRecord>,
+  cells: ReadonlyArray<ICellRun>,
   fallback?: (cellId: string) => string | undefined
 ): SourceLookup {
   return (cellId, executionCount) => {
-    let latest: ICellRecord | undefined;
+    let latest: ICellRun | undefined;
     for (const cell of cells) {
       if (cell.cell_id === cellId) {
         if (executionCount !== null && executionCount !== undefined && cell.execution_count === executionCount) {

@@ -1,7 +1,7 @@
 /**
  * Protocol v2 payloads for the unit tests (never part of the built extension).
  */
-import type { ICellRecord, ICellStart, IFrame, IProfilerStatus, ISite } from '../comm/protocol';
+import type { ICellRun, ICellStart, IFrame, IProfilerStatus, ISite } from '../comm/protocol';
 
 /**
  * A valid, active profiler status.
@@ -36,7 +36,7 @@ export function cellStartPayload(overrides: Partial<ICellStart> = {}): ICellStar
 /**
  * A valid CellRecord: by default the cell `x = bytearray(200_000_000)`.
  */
-export function cellPayload(overrides: Partial<ICellRecord> = {}): ICellRecord {
+export function cellPayload(overrides: Partial<ICellRun> = {}): ICellRun {
   return {
     cell_id: 'c0ffee',
     execution_count: 3,
