@@ -10,7 +10,15 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['lib/**', 'node_modules/**', 'ui-tests/node_modules/**', 'ui-tests/test-results/**', 'ui-tests/playwright-report/**', 'kernel-launcher/**', 'dist/**']
+    ignores: [
+      'lib/**',
+      'node_modules/**',
+      'ui-tests/node_modules/**',
+      'ui-tests/test-results/**',
+      'ui-tests/playwright-report/**',
+      'kernel-launcher/**',
+      'dist/**'
+    ]
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -33,7 +41,7 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         {
-          selector: "AssignmentExpression[left.property.name=/^(innerHTML|outerHTML)$/]",
+          selector: 'AssignmentExpression[left.property.name=/^(innerHTML|outerHTML)$/]',
           message: 'Kernel strings reach the DOM as text only: use textContent.'
         },
         {
@@ -50,7 +58,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/report/*', '**/report'], message: 'Import the shared kits (sites/, format/, …), not report/.' }] }
+        {
+          patterns: [
+            {
+              group: ['**/report/*', '**/report'],
+              message: 'Import the shared kits (sites/, format/, …), not report/.'
+            }
+          ]
+        }
       ]
     }
   },
