@@ -272,3 +272,31 @@ def test_help_lists_exit_status_4(installed):
     text = " ".join(done.stdout.split())
     assert "--max-peak SIZE" in text and "--max-retained SIZE" in text
     assert "4 every cell ran but a cell went over its memory budget" in text
+
+
+# --- the shared table (the extension's badge runs the same rows) --------------------------------
+
+CASES = json.loads(
+    (Path(__file__).resolve().parents[1] / "lab-extension" / "format" / "budget-cases.json").read_text(encoding="utf-8")
+)["cases"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_shared_budget_cases(case):
+    defaults = dict(case["defaults"])
+    if "error" in case:
+        with pytest.raises(BudgetError) as err:
+            resolve(budget_from_metadata(case["metadata"], "cell [0]"), defaults)
+        assert case["error"] in str(err.value)
+        return
+    budget = resolve(budget_from_metadata(case["metadata"], "cell [0]"), defaults)
+    report = {"cells": [dict(case["run"])], "retained_by_cell": case["retained_by_cell"]}
+    budgets = notebook_budgets(
+        [{"cell_type": "code", "metadata": case["metadata"]}], defaults
+    )  # the same rule through the notebook's door
+    assert budgets == ({} if case["budget"] is None else {0: budget})
+    found = apply_budgets(report, {case["run"]["index"]: budget} if case["budget"] is not None else {})
+    (cell,) = report["cells"]
+    assert cell.get("budget") == case["budget"]
+    assert cell.get("over_budget", []) == case["over_budget"]
+    assert [v.line() for v in found] == case["lines"]
