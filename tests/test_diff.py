@@ -341,7 +341,10 @@ def test_bad_input_is_exit_2(installed, tmp_path):
     other.write_text('{"cells": []}')
     invalid = tmp_path / "z.json"
     invalid.write_text('{"heapscope_report": 2, "cells": "no"}')
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({**json.loads(good.read_text()), "heapscope_report": 1}))
     cases = [
+        ([str(good), str(old)], f"cannot read {old}: a version 1 report; this heapscope reads version 2"),
         ([str(not_json), str(good)], f"cannot read {not_json}: not JSON"),
         ([str(good), str(other)], f"cannot read {other}: not a heapscope report"),
         ([str(good), str(invalid)], f"cannot read {invalid}: not a valid heapscope report"),

@@ -132,7 +132,7 @@ class NotebookItem(pytest.Item):
         outcome = report_notebook(
             self.path,
             json_out=str(paths["json"]),
-            html_out=str(paths["html"]),
+            html_out=str(paths["html"]) if _html_available() else None,
             kernel=config.getoption("heapscope_kernel"),
             timeout=timeout,
             max_peak=config.getoption("heapscope_max_peak"),
@@ -148,7 +148,8 @@ class NotebookItem(pytest.Item):
         if outcome.status != EXIT_OVER_BUDGET or not lines:  # a failure (or bad input) says why first
             lines.insert(0, outcome.message)
         if outcome.report is not None:
-            lines.append(f"report: {paths['html']} ({paths['json']})")
+            shown = [str(p) for p in (paths["html"], paths["json"]) if p.exists()]
+            lines.append(f"report: {shown[0]}" + (f" ({shown[1]})" if len(shown) > 1 else ""))
         raise BudgetFailure("\n".join(lines))
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> Any:
@@ -158,6 +159,18 @@ class NotebookItem(pytest.Item):
 
     def reportinfo(self) -> Any:
         return self.path, None, f"heapscope: {self.path.name}"
+
+
+def _html_available() -> bool:
+    """Whether this heapscope was built with the HTML report's template (a wheel built without the
+    labextension has none: the plugin then writes the JSON report only, where the CLI refuses --html)."""
+    from .html_report import ReportTemplateMissing, load_template
+
+    try:
+        load_template()
+    except ReportTemplateMissing:
+        return False
+    return True
 
 
 def report_dir(config: Any) -> Path:

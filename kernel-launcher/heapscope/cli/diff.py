@@ -61,6 +61,13 @@ def read_report(path: str) -> Dict[str, Any]:
         raise BadInput(f"cannot read {path}: not JSON ({one_line(exc)})") from None
     if not isinstance(data, dict) or "heapscope_report" not in data:
         raise BadInput(f"cannot read {path}: not a heapscope report (no heapscope_report field)")
+    from ..report import REPORT_VERSION
+
+    if data["heapscope_report"] != REPORT_VERSION:
+        raise BadInput(
+            f"cannot read {path}: a version {one_line(data['heapscope_report'], 20)} report; this heapscope reads "
+            f"version {REPORT_VERSION} (run the notebook again to make a new one)"
+        )
     problem = validate_report(data)
     if problem is not None:
         raise BadInput(f"cannot read {path}: not a valid heapscope report: {one_line(problem, 200)}")
