@@ -27,6 +27,9 @@ from typing import Any, Dict, List
 import pytest
 
 _SKIPPED_FOLDERS = (".ipynb_checkpoints", "_build")
+#: The collection hook takes ``file_path`` (pytest 7): on an older pytest the plugin collects nothing and
+#: ``--heapscope`` says so (defining the hook there would break every pytest run of that environment).
+SUPPORTED = int(pytest.__version__.split(".")[0]) >= 7
 
 
 def pytest_addoption(parser: Any) -> None:
@@ -68,6 +71,8 @@ def pytest_addoption(parser: Any) -> None:
 def pytest_configure(config: Any) -> None:
     if not config.getoption("heapscope"):
         return
+    if not SUPPORTED:
+        raise pytest.UsageError(f"--heapscope needs pytest 7 or later (this is pytest {pytest.__version__})")
     from .budgets import BudgetError, parse_limit
 
     for option in ("--heapscope-max-peak", "--heapscope-max-retained"):
@@ -88,14 +93,16 @@ def _collects(config: Any, file_path: Path) -> bool:
     )
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_collect_file(file_path: Path, parent: Any) -> Any:
-    """Collect a notebook as :class:`NotebookFile`, and drop nbmake's collector of the same notebook."""
-    outcome = yield
-    if not _collects(parent.config, file_path):
-        return
-    others = [c for c in (outcome.get_result() or []) if not type(c).__module__.startswith("nbmake")]
-    outcome.force_result([*others, NotebookFile.from_parent(parent, path=file_path)])
+if SUPPORTED:
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_collect_file(file_path: Path, parent: Any) -> Any:
+        """Collect a notebook as :class:`NotebookFile`, and drop nbmake's collector of the same notebook."""
+        outcome = yield
+        if not _collects(parent.config, file_path):
+            return
+        others = [c for c in (outcome.get_result() or []) if not type(c).__module__.startswith("nbmake")]
+        outcome.force_result([*others, NotebookFile.from_parent(parent, path=file_path)])
 
 
 class NotebookFile(pytest.File):
