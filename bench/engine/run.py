@@ -62,6 +62,8 @@ def parse(argv: List[str]) -> argparse.Namespace:
     ap.add_argument("--no-baseline", action="store_true", help="latency: skip the plain python3 kernel")
     ap.add_argument("--cells", type=int, default=2000, help="session: cells per kernel (default 2000)")
     ap.add_argument("--window", type=int, default=20, help="session: cells per measured window (default 20)")
+    ap.add_argument("--agent-work", action="store_true",
+                    help="session: run the agent's cell start/end inside Engine.agent_work() (profiler memory)")
     ap.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/engine-<time>.json)")
     args = ap.parse_args(argv)
     for part in args.only:
@@ -290,7 +292,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if "session" in args.only:
         import os
 
-        res = [session.run_mode(mode, args.cells, args.window, dict(os.environ), _say) for mode in args.modes]
+        res = [session.run_mode(mode, args.cells, args.window, dict(os.environ), _say, args.agent_work)
+               for mode in args.modes]
         results["session"] = res
         lines += ["", f"Long session: {args.cells} cells per kernel, medians over {args.window}-cell windows:", ""]
         lines += session.table(res)

@@ -18,20 +18,34 @@ from typing import Any, Dict, List
 from . import latency
 
 CELL = "_hs_r = [f() for f in _hs_funcs[(_hs_i % 100) * 20:(_hs_i % 100) * 20 + 20]]\n_hs_i += 1"
+#: --agent-work: the agent's cell start and end run inside Engine.agent_work() (profiler memory), as the
+#: agent is meant to do it (issue 10, item 13); a preview until core.py does so itself.
+AGENT_WORK = """
+import heapscope.agent as _hs_agent_mod
+_hs_ag = _hs_agent_mod._agent
+def _hs_wrap(fn):
+    def wrapped(*a, **k):
+        with _hs_ag.engine.agent_work():
+            return fn(*a, **k)
+    return wrapped
+_hs_ag.hooks._on_start = _hs_wrap(_hs_ag.hooks._on_start)
+_hs_ag.hooks._on_end = _hs_wrap(_hs_ag.hooks._on_end)
+"""
 STATS = ("{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
          "if k in ('stack_nodes', 'profiler_bytes', 'agent_bytes', 'current_bytes')}")
 
 
-def run_mode(mode: str, cells: int, window: int, base_env: Dict[str, str], say) -> Dict[str, Any]:
+def run_mode(mode: str, cells: int, window: int, base_env: Dict[str, str], say,
+             agent_work: bool = False) -> Dict[str, Any]:
     client = latency.Client("heapscope", latency._env(base_env, mode))
-    out: Dict[str, Any] = {"mode": mode, "cells": cells, "window": window, "points": []}
+    out: Dict[str, Any] = {"mode": mode, "cells": cells, "window": window, "agent_work": agent_work, "points": []}
     try:
         comm_id = uuid.uuid4().hex
         mark = len(client.log)
         client.send("comm_open", {"comm_id": comm_id, "target_name": "heapscope",
                                   "data": {"protocol": 2, "type": "sync"}})
         client.wait(lambda e: (latency._comm_data(e) or {}).get("type") == "history", timeout=60, after=mark)
-        for code in latency.SETUP + ["_hs_i = 0"]:
+        for code in latency.SETUP + ["_hs_i = 0"] + ([AGENT_WORK] if agent_work else []):
             client.execute(code)
         marks = sorted({min(100, cells - window), cells - window})
         closes: List[float] = []
@@ -54,7 +68,7 @@ def run_mode(mode: str, cells: int, window: int, base_env: Dict[str, str], say) 
                     p["profiler_bytes_per_run"] = (after["profiler_bytes"] - p["before"]["profiler_bytes"]) / window
                     p["agent_bytes"] = after.get("agent_bytes")
                     p["profiler_bytes"] = after["profiler_bytes"]
-                    say(f"  {mode} cells {p['cell']}-{i + 1}: close median {p['close_ms']:.1f} ms, "
+                    say(f"  {mode}{' (agent_work)' if agent_work else ''} cells {p['cell']}-{i + 1}: close median {p['close_ms']:.1f} ms, "
                         f"+{p['nodes_per_run']:.0f} stack nodes/run, +{p['profiler_bytes_per_run'] / 1024:.1f} KiB "
                         f"profiler/run (profiler {after['profiler_bytes'] / 1e6:.1f} MB)")
             if i % 500 == 499:
@@ -73,7 +87,7 @@ def table(results: List[Dict[str, Any]]) -> List[str]:
         for p in r["points"]:
             if "close_ms" not in p:
                 continue
-            lines.append(f"| {r['mode']} | {p['cell']}–{p['cell'] + r['window'] - 1} | {p['close_ms']:.1f} | "
+            lines.append(f"| {r['mode']}{' + agent_work' if r.get('agent_work') else ''} | {p['cell']}–{p['cell'] + r['window'] - 1} | {p['close_ms']:.1f} | "
                          f"{p['nodes_per_run']:,.0f} | {p['profiler_bytes_per_run'] / 1024:,.1f} | "
                          f"{p['profiler_bytes'] / 1e6:,.1f} |")
     return lines

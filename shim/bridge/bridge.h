@@ -79,6 +79,7 @@ struct hs_shim_api {
     long (*alive)(long, struct heapscope_site *, size_t);
     int (*stack)(uint32_t, uint32_t *, struct heapscope_frame *, int);
     uint64_t (*reconcile)(void);
+    int (*run_resume)(uint32_t);
     size_t (*ticks)(struct heapscope_tick *, size_t);
     void (*engine_stats)(struct heapscope_engine_stats *);
     const char *(*degraded_reason)(void);

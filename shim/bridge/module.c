@@ -7,7 +7,7 @@
  *     defaults, or the HEAPSCOPE_* environment at load); a negative or out-of-range argument is a
  *     ValueError, never wrapped around. Wraps the PEP 445 domains first (pins.c).
  *   settings() -> dict, settings_errors() -> [str]: the shim's settings and the rejected ones.
- *   stats(), cell_begin(), cell_end(), alive(run=None), stack(id), ticks(), reconcile(),
+ *   stats(), cell_begin(), cell_end(), resume(run), alive(run=None), stack(id), ticks(), reconcile(),
  *   agent_begin()/agent_end() (the calling thread's allocations are profiler memory in between),
  *   set_cell_anchors([code, ...]) (frames.c).
  *   Every function but settings*() raises RuntimeError when the shim is not preloaded and counting.
@@ -397,6 +397,21 @@ static PyObject *py_ticks(PyObject *self, PyObject *unused)
     return list;
 }
 
+static PyObject *py_resume(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (enter())
+        return NULL;
+    unsigned long run = PyLong_AsUnsignedLong(arg);
+    if (run == (unsigned long)-1 && PyErr_Occurred())
+        return NULL;
+    if (run > UINT32_MAX || hs_api.run_resume((uint32_t)run) != 0) {
+        PyErr_Format(PyExc_ValueError, "run %lu was never begun", run);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *py_reconcile(PyObject *self, PyObject *unused)
 {
     (void)self;
@@ -447,6 +462,7 @@ static PyMethodDef methods[] = {
     {"alive", FN(py_alive), METH_VARARGS | METH_KEYWORDS, "alive(run=None) -> [(stack_id, run, bytes, count)]"},
     {"stack", py_stack, METH_O, "stack(stack_id) -> (run, [(filename, function, line)])"},
     {"ticks", py_ticks, METH_NOARGS, "ticks() -> [(unix_time, current_bytes)]"},
+    {"resume", py_resume, METH_O, "resume(run): make an earlier run current again (not a cell: no peak reset)"},
     {"reconcile", py_reconcile, METH_NOARGS, "reconcile() -> bytes of mappings found gone"},
     {"agent_begin", py_agent_begin, METH_NOARGS, "agent_begin(): this thread's allocations are profiler memory"},
     {"agent_end", py_agent_end, METH_NOARGS, "agent_end(): ... until here (nestable)"},

@@ -45,6 +45,7 @@ int hs_bind_api(void)
     BIND(alive, "heapscope_alive");
     BIND(stack, "heapscope_stack");
     BIND(reconcile, "heapscope_reconcile");
+    BIND(run_resume, "heapscope_run_resume");
     BIND(ticks, "heapscope_ticks");
     BIND(engine_stats, "heapscope_engine_stats");
     BIND(degraded_reason, "heapscope_degraded_reason");

@@ -188,6 +188,11 @@ uint32_t heapscope_cell_begin(void);
  *  closed: call again with a bigger buffer). Both cell_begin and cell_end first reconcile the
  *  anonymous mappings (heapscope_reconcile). */
 long heapscope_cell_end(struct heapscope_cell *out, struct heapscope_site *sites, size_t cap);
+/** Makes an earlier run current again (1 <= run <= the newest): new allocations get stacks rooted at
+ *  it, so the stacks it already has are reused instead of interned anew (the agent resumes one run for
+ *  all the time between cells). No peak reset, no high-water-mark period: it is not a cell.
+ *  Returns 0, or -1 for a run that was never begun. */
+int heapscope_run_resume(uint32_t run);
 /** Alive attributed memory per stack (nonzero ones); run < 0: all runs. Same return convention. */
 long heapscope_alive(long run, struct heapscope_site *sites, size_t cap);
 /** Frames of a stack, innermost first (at most cap); returns the depth or -1 for an unknown id. */

@@ -64,7 +64,7 @@ run units 60 X=1 -- "$B/tests/test_units" "$LIB"
 for g in counters mmap peak threads fork degraded; do
   run "$g" 300 "${ON[@]}" -- "$B/tests/test_shim" "$g"
 done
-for g in realloc hwm sampling ticker inherit exhaust churn fork big runs reconcile agent; do
+for g in realloc hwm sampling ticker inherit exhaust churn fork big runs resume reconcile agent; do
   run "engine-$g" 300 "${ON[@]}" -- "$B/tests/test_engine" "$g"
 done
 run engine-settings 60 "${ON[@]}" HEAPSCOPE_SAMPLE_INTERVAL=-1 HEAPSCOPE_EXACT_THRESHOLD=-1 HEAPSCOPE_MAX_DEPTH=0 \

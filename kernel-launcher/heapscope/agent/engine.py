@@ -127,6 +127,7 @@ class Engine:
         self.options = dict(options)
         #: HEAPSCOPE_* settings that were rejected (one line each), for the status.
         self.settings_errors: List[str] = list(settings_errors)
+        self._between: Optional[int] = None  # the run of the time between cells
 
     @contextlib.contextmanager
     def agent_work(self) -> Iterator[None]:
@@ -150,6 +151,16 @@ class Engine:
 
     def cell_begin(self) -> int:
         return int(self.bridge.cell_begin())
+
+    def between_cells(self) -> int:
+        """Make the run of the time between cells current (opened by the first call, resumed by the next
+        ones): the kernel's own machinery then interns its stacks once per session instead of once per
+        cell. Returns its run id (a run no cell owns)."""
+        if self._between is None or not hasattr(self.bridge, "resume"):
+            self._between = self.cell_begin()
+        else:
+            self.bridge.resume(self._between)
+        return self._between
 
     def cell_end(self) -> Dict[str, Any]:
         with self.agent_work():
@@ -179,7 +190,9 @@ class Engine:
     samples = ticks
 
 
-def connect(mode: str, shim_active: bool, options: Optional[Dict[str, int]] = None) -> Tuple[Optional[Engine], Optional[str]]:
+def connect(
+    mode: str, shim_active: bool, options: Optional[Dict[str, int]] = None
+) -> Tuple[Optional[Engine], Optional[str]]:
     """Import and install the bridge. Returns ``(engine, None)`` or ``(None, reason)``.
 
     Every rejected HEAPSCOPE_* setting is logged once as a warning (and kept in ``Engine.settings_errors``).
@@ -196,8 +209,10 @@ def connect(mode: str, shim_active: bool, options: Optional[Dict[str, int]] = No
     try:
         from .. import _bridge  # type: ignore[attr-defined]
     except ImportError as exc:
-        return None, (f"line-level attribution is unavailable: heapscope._bridge is not built for Python "
-                      f"{version} in this installation ({exc}); per-cell totals still work")
+        return None, (
+            f"line-level attribution is unavailable: heapscope._bridge is not built for Python "
+            f"{version} in this installation ({exc}); per-cell totals still work"
+        )
     opts = dict(options or {})
     try:
         _bridge.install(mode=mode, **opts)

@@ -40,8 +40,9 @@ struct hs_engine {
     _Atomic(heapscope_locator_fn) locator;
     _Atomic(heapscope_pin_fn) pin;
     _Atomic(heapscope_drain_fn) drain;
-    _Atomic int pins_queued; /* a pin returned 2: the next PEP 445 call drains */
-    _Atomic uint32_t run;    /* the current run (cell) */
+    _Atomic int pins_queued;   /* a pin returned 2: the next PEP 445 call drains */
+    _Atomic uint32_t run;      /* the current run (cell) */
+    _Atomic uint32_t switches; /* bumped whenever the current run changes (begin or resume) */
     _Atomic uint64_t profiler_bytes;
     _Atomic int64_t agent_bytes; /* heap blocks allocated while the agent flag was set, alive */
     _Atomic uint64_t collisions, untracked;
@@ -68,7 +69,8 @@ struct hs_tls {
     uint32_t rel_stack;
     uint16_t rel_meta;
     int64_t rel_w, rel_c;
-    /* data/stacks.c: the locator's memo (zeroed when the run changes), and the last stack seen by this
+    /* data/stacks.c: the locator's memo (zeroed when the run changes: memo_run is hs_eng.switches then),
+       and the last stack seen by this
        thread, outermost first in path[] */
     uint32_t memo_run;
     uint64_t locator_memo[HEAPSCOPE_LOCATOR_MEMO / 8];

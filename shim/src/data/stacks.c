@@ -156,9 +156,10 @@ HS_HIDDEN uint32_t hs_stack_here(void)
     uint32_t ep = atomic_load_explicit(&hs_eng.run, memory_order_relaxed);
     heapscope_locator_fn loc = atomic_load_explicit(&hs_eng.locator, memory_order_acquire);
     int max = atomic_load_explicit(&hs_eng.max_depth, memory_order_relaxed);
-    if (HS_UNLIKELY(t->memo_run != ep)) {
+    uint32_t sw = atomic_load_explicit(&hs_eng.switches, memory_order_relaxed);
+    if (HS_UNLIKELY(t->memo_run != sw)) {
         memset(t->locator_memo, 0, sizeof t->locator_memo);
-        t->memo_run = ep;
+        t->memo_run = sw;
     }
     int n = loc ? loc(t->buf, max, t->locator_memo) : 0;
     if (n <= 0) {

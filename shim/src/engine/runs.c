@@ -12,6 +12,9 @@
  *   began). If the caller's buffer is too small nothing is closed and -(needed) is returned, so the
  *   caller retries. The run id stays current after cell_end until the next cell_begin (allocations
  *   in between belong to it).
+ *   heapscope_run_resume(run) makes an earlier run current again (no new run, no peak reset): the
+ *   agent keeps one run for all the time between cells, so the kernel's own machinery interns its
+ *   stacks once per session instead of once per cell. cell_begin's next id is still the highest + 1.
  *   Reconciliation: both first drop the tracked anonymous mappings that are gone from
  *   /proc/self/maps (unmapped by a raw syscall the hooks never saw): a free of those bytes in the
  *   totals and in the stack that mapped them (data/regions.h hs_regions_prune).
@@ -31,6 +34,7 @@
 
 static hs_lock_t api_lock;
 static struct heapscope_stats base;
+static uint32_t newest; /* the highest run id handed out (a resumed run may be current) */
 
 static void gone(const struct hs_range *piece, void *ctx)
 {
@@ -58,14 +62,28 @@ HS_EXPORT uint32_t heapscope_cell_begin(void)
 {
     (void)heapscope_reconcile();
     hs_lock(&api_lock);
-    uint32_t next = atomic_load_explicit(&hs_eng.run, memory_order_relaxed) + 1;
+    uint32_t next = ++newest;
     hs_stacks_run_begin(next);
     atomic_store_explicit(&hs_eng.run, next, memory_order_release);
+    atomic_fetch_add_explicit(&hs_eng.switches, 1, memory_order_relaxed);
     hs_stats_reset_peak();
     hs_stats_read(&base);
     hs_sites_begin();
     hs_unlock(&api_lock);
     return next;
+}
+
+HS_EXPORT int heapscope_run_resume(uint32_t run)
+{
+    hs_lock(&api_lock);
+    uint32_t cur = atomic_load_explicit(&hs_eng.run, memory_order_relaxed);
+    int ok = run >= 1 && run <= newest;
+    if (ok && run != cur) {
+        atomic_store_explicit(&hs_eng.run, run, memory_order_release);
+        atomic_fetch_add_explicit(&hs_eng.switches, 1, memory_order_relaxed);
+    }
+    hs_unlock(&api_lock);
+    return ok ? 0 : -1;
 }
 
 HS_EXPORT long heapscope_cell_end(struct heapscope_cell *out, struct heapscope_site *sites, size_t cap)

@@ -3,7 +3,7 @@
  *                 preloaded, through dlsym.
  *
  *   test_engine GROUP    churn | fork | big | exhaust | realloc | sampling | hwm | ticker | inherit |
- *                        runs | reconcile | agent | settings
+ *                        runs | resume | reconcile | agent | settings
  *
  * Each group installs the engine itself with a fake locator: every thread says which "Python
  * stack" it is in by setting its thread-local frames (codes >= 0x100000, never dereferenced), or -1
@@ -68,6 +68,7 @@ void group_hwm(void);
 void group_ticker(void);
 void group_inherit(void);
 void group_runs(void);
+void group_resume(void);
 void group_reconcile(void);
 void group_agent(void);
 void group_settings(void);

@@ -13,7 +13,8 @@ int main(int argc, char **argv)
     P = (size_t)sysconf(_SC_PAGESIZE);
     if (argc != 2) {
         fprintf(stderr,
-                "usage: %s churn|fork|big|exhaust|realloc|sampling|hwm|ticker|inherit|runs|reconcile|agent|settings\n",
+                "usage: %s "
+                "churn|fork|big|exhaust|realloc|sampling|hwm|ticker|inherit|runs|resume|reconcile|agent|settings\n",
                 argv[0]);
         return 2;
     }
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
         group_inherit();
     else if (!strcmp(g, "runs"))
         group_runs();
+    else if (!strcmp(g, "resume"))
+        group_resume();
     else if (!strcmp(g, "reconcile"))
         group_reconcile();
     else if (!strcmp(g, "agent"))

@@ -56,6 +56,45 @@ void group_runs(void)
     report("cell_end lists only the closing run's stacks (its cost does not grow with the session)");
 }
 
+/* ---- resume: one run for the time between cells interns its stacks once --------------------------- */
+
+void group_resume(void)
+{
+    int (*resume)(uint32_t) = (int (*)(uint32_t))sym("heapscope_run_resume");
+    CHECK(resume != NULL, "heapscope_run_resume is not exported");
+    CHECK(install(HEAPSCOPE_MODE_EXACT, 65536, 65536, 0) == 0, "install failed");
+    struct heapscope_cell c;
+    uint32_t between = 0;
+    uint64_t nodes_after_first = 0;
+    for (int cell = 0; cell < 50 && resume; cell++) {
+        uint32_t run = api.cell_begin();
+        at(40);
+        free(malloc(100));
+        at(-1);
+        api.cell_end(&c, sites, SITES);
+        if (!between)
+            between = api.cell_begin(); /* the first time: a new run for the time between cells */
+        else
+            CHECK(resume(between) == 0, "resume(%u) failed", between);
+        for (int k = 0; k < 20; k++) { /* the kernel's machinery between cells: 20 distinct stacks */
+            at(50 + k);
+            free(malloc(100));
+        }
+        at(-1);
+        if (cell == 0)
+            nodes_after_first = estats().stack_nodes;
+        CHECK(estats().run == between, "the current run is %u, not the resumed %u", estats().run, between);
+        CHECK(run != between, "cell_begin handed out the resumed run's id %u", run);
+    }
+    uint64_t nodes = estats().stack_nodes;
+    /* 49 more cells: each adds its own run root and cell stack (a few nodes), the between-cells stacks
+       are not interned again (20 stacks x 3 nodes each would be ~60 per cell) */
+    CHECK(nodes - nodes_after_first <= 49 * 5, "%llu stack nodes added over 49 cells",
+          (unsigned long long)(nodes - nodes_after_first));
+    CHECK(resume && resume(between + 1000) == -1, "resume of a run never begun succeeded");
+    report("heapscope_run_resume: the time between cells is one run, its stacks interned once per session");
+}
+
 /* ---- reconcile: a raw munmap leaves no phantom heap ---------------------------------------------- */
 
 void group_reconcile(void)
