@@ -1,0 +1,513 @@
+"""Who holds it: the names that keep memory alive, and what deleting each would free (issue 13).
+
+A *holder* is a set of references the user can drop:
+
+- ``variable``: one name of the user's namespace (IPython's own names — ``user_ns_hidden``, ``In``/``Out``,
+  ``_i*``, ``_``/``__``/``___``/``_<n>`` — are left out, and so are modules and classes: they are shared
+  infrastructure kept alive by ``sys.modules`` and hold nothing of their own);
+- ``output``: one entry of IPython's output history, ``Out[n]`` together with its aliases ``_n``, ``_``, ``__``,
+  ``___`` (in the namespace and on the display hook) and ``last_execution_result.result``;
+- ``traceback``: the last exception — ``sys.last_traceback``/``last_value``/``last_type``/``last_exc``, the
+  traceback formatter's stored ``tb`` and ``last_execution_result.error_in_exec`` — as one holder;
+- ``other``: "not reachable from your names", the rest of the heap (heap total minus what the holders reach).
+
+Sizes. Because every holder hangs directly under one virtual root, the memory a holder *dominates* is exactly the
+memory reachable from it and from nothing else: ``bytes`` (what deleting that holder alone frees). Memory
+reachable from several holders and nothing else is reported once, as a shared group (``shared``: "a and b share
+N bytes; deleting both frees it"). ``reachable_bytes`` is all memory reachable from the holder that nothing
+outside the holders keeps alive (shared groups included).
+
+"Kept alive from outside" is found without walking the whole heap: the scan walks only what the holders reach
+(``gc.get_referents``; never ``getattr``), counts for each object the references it found (from other reached
+objects and from the holders' own slots), and compares with the object's reference count: an object with more
+references than found is kept alive by something else (a module, a library cache, a running frame, C code) and
+so is everything reachable from it. An edge the scan cannot see therefore makes it *under*-report (never claim
+that deleting a name frees memory that stays).
+
+Object sizes: ``sys.getsizeof`` (only where ``__sizeof__`` is built-in C code; a Python ``__sizeof__`` is never
+called) rounded to the allocator's block: pymalloc's 16-byte classes up to 512 bytes, glibc's chunk above; numpy
+arrays count their header and, for the array that owns the buffer, its data (a view reaches its base through
+``ndarray.base``, read with numpy's own C getter); object arrays reach their elements; bytearrays count their
+buffer. pandas objects are reached through their blocks' numpy arrays.
+
+Read-only: no attribute access that can run Python code (descriptors are taken from the C types themselves), no
+imports (numpy is used only when the user's process already imported it), no ``__del__`` (nothing is freed: the
+scan's only references live in one list dropped at the end). The scan's memory is profiler memory when the
+engine is installed (``Engine.agent_work``).
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import sys
+import time
+import types
+from array import array
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+Progress = Callable[[str, int, int], None]
+
+#: IPython names that are history/aliases, never a user variable.
+_IPY_NAME = re.compile(r"^(_+|_i+|_ii+|_iii+|_i\d+|_\d+|_oh|_ih|_dh|In|Out|exit|quit|get_ipython)$")
+#: How many holders a report/message lists (largest first); the rest are summed into ``other``.
+MAX_HOLDERS = 1000
+MAX_SHARED = 100
+PROGRESS_EVERY = 1 << 16
+
+_ModuleType = types.ModuleType
+_module_dict = types.ModuleType.__dict__["__dict__"].__get__
+
+
+def block_size(n: int) -> int:
+    """Bytes of the allocator block serving a request of ``n`` bytes (pymalloc up to 512, glibc above)."""
+    if n <= 0:
+        return 0
+    if n <= 512:
+        return (n + 15) & ~15
+    return max(24, ((n + 8 + 15) & ~15) - 8)
+
+
+class _Numpy:
+    """numpy's C getters, taken from the type itself (no subclass property can run)."""
+
+    def __init__(self, np: Any) -> None:
+        nd = np.ndarray
+        self.ndarray = nd
+        self.base = nd.__dict__["base"].__get__
+        self.flags = nd.__dict__["flags"].__get__
+        self.nbytes = nd.__dict__["nbytes"].__get__
+        self.dtype = nd.__dict__["dtype"].__get__
+        self.sizeof = nd.__dict__["__sizeof__"]
+        self.ravel = nd.__dict__["ravel"]
+        self.tolist = nd.__dict__["tolist"]
+
+
+def _builtin_sizeof(t: type) -> bool:
+    for k in type.__dict__["__mro__"].__get__(t):
+        d = type.__dict__["__dict__"].__get__(k)
+        if "__sizeof__" in d:
+            m = d["__sizeof__"]
+            return isinstance(m, (types.MethodDescriptorType, types.WrapperDescriptorType, types.BuiltinFunctionType))
+    return True
+
+
+class Scan:
+    """One scan's graph: ``objs`` (the only references it keeps), ``succ`` edges in CSR arrays."""
+
+    def __init__(self, progress: Optional[Progress] = None) -> None:
+        self.progress = progress
+        np = sys.modules.get("numpy")
+        self.np = _Numpy(np) if np is not None and isinstance(np, _ModuleType) and hasattr(np, "ndarray") else None
+        self._type_kind: Dict[type, int] = {}
+
+    # --- types --------------------------------------------------------------------------------
+    # kind: 0 ordinary (getsizeof), 1 ordinary with a Python __sizeof__, 2 ndarray, 3 bytearray, 4 skip (module,
+    # type, module dict: shared infrastructure, never a node)
+
+    def kind_of(self, t: type) -> int:
+        k = self._type_kind.get(t)
+        if k is None:
+            if issubclass(t, (type, _ModuleType)):
+                k = 4
+            elif self.np is not None and issubclass(t, self.np.ndarray):
+                k = 2
+            elif issubclass(t, bytearray):
+                k = 3
+            else:
+                k = 0 if _builtin_sizeof(t) else 1
+            self._type_kind[t] = k
+        return k
+
+    def own_size(self, o: Any, k: int) -> int:
+        if k == 0:
+            try:
+                return block_size(sys.getsizeof(o))
+            except Exception:
+                return 0
+        if k == 1:
+            n = object.__sizeof__(o) + (16 if gc.is_tracked(o) else 0)
+            return block_size(n)
+        if k == 2:
+            np = self.np
+            total = np.sizeof(o)
+            flags = np.flags(o)
+            if flags.owndata:
+                data = np.nbytes(o)
+                return block_size(total - data) + block_size(data)
+            return block_size(total)
+        if k == 3:
+            total = sys.getsizeof(o)
+            base = type(o).__basicsize__
+            return block_size(base) + block_size(total - base)
+        return 0
+
+    def extra_referents(self, o: Any, k: int) -> List[Any]:
+        """References tp_traverse does not show: an ndarray's base, an object array's elements."""
+        if k != 2:
+            return []
+        np = self.np
+        out = []
+        base = np.base(o)
+        if base is not None:
+            out.append(base)
+        elif np.flags(o).owndata and np.dtype(o).hasobject:
+            out.extend(np.tolist(np.ravel(o, "K")))
+        return out
+
+
+def _calibrate() -> int:
+    """References ``sys.getrefcount(objs[j])`` adds to an object held by one list (the list's and the call's)."""
+    probe = object()
+    holder = [probe]
+    return sys.getrefcount(holder[0]) - 1  # 1: the local `probe`
+
+
+def collect_holders(shell: Any) -> Tuple[List[Tuple[str, str, List[Any], List[Any]]], List[Any]]:
+    """The holders of ``shell``'s session: ``(name, kind, roots, slots)`` where ``roots`` are the objects the
+    holder refers to and ``slots`` one entry per reference it owns (an object referenced by two of its slots is
+    listed twice); and the barrier containers (never walked: namespace dicts, the output history)."""
+    ns = shell.user_ns
+    hidden = getattr(shell, "user_ns_hidden", {}) or {}
+    oh = ns.get("_oh")
+    if not isinstance(oh, dict):
+        oh = {}
+    dh = getattr(shell, "displayhook", None) or sys.displayhook
+    dh_attrs = {}
+    dhd = getattr(dh, "__dict__", None)
+    if isinstance(dhd, dict):
+        for a in ("_", "__", "___"):
+            if a in dhd:
+                dh_attrs[a] = dhd[a]
+    ler = getattr(shell, "last_execution_result", None)
+    ler_d = getattr(ler, "__dict__", None) if ler is not None else None
+    ler_d = ler_d if isinstance(ler_d, dict) else {}
+
+    holders: List[Tuple[str, str, List[Any], List[Any]]] = []
+    # outputs, newest first: an alias goes to the newest output it equals
+    outputs: Dict[int, Tuple[int, List[Any]]] = {}
+    for n in sorted((k for k in oh if isinstance(k, int)), reverse=True):
+        v = oh[n]
+        slots = [v]  # Out[n]
+        if ns.get(f"_{n}") is v:
+            slots.append(v)
+        if hidden.get(f"_{n}") is v:
+            slots.append(v)
+        outputs.setdefault(id(v), (n, slots))
+        if outputs[id(v)][0] != n:
+            outputs[id(v)][1].extend(slots)
+    for alias in ("_", "__", "___"):
+        for src in (ns, hidden, dh_attrs):
+            if alias in src and id(src[alias]) in outputs:
+                outputs[id(src[alias])][1].append(src[alias])
+    if ler_d.get("result") is not None and id(ler_d["result"]) in outputs:
+        outputs[id(ler_d["result"])][1].append(ler_d["result"])
+    for _, (n, slots) in sorted(outputs.items(), key=lambda kv: kv[1][0]):
+        holders.append((f"Out[{n}]", "output", [slots[0]], slots))
+
+    # the last exception
+    sysd = _module_dict(sys)
+    tb_slots: List[Any] = []
+    for a in ("last_traceback", "last_value", "last_type", "last_exc"):
+        if sysd.get(a) is not None:
+            tb_slots.append(sysd[a])
+    barriers_partial: List[Tuple[Any, List[Any]]] = []
+    for fmt_name in ("InteractiveTB", "SyntaxTB"):
+        fmt = getattr(shell, fmt_name, None)
+        fd = getattr(fmt, "__dict__", None) if fmt is not None else None
+        if isinstance(fd, dict) and fd.get("tb") is not None:
+            tb_slots.append(fd["tb"])
+    if ler_d.get("error_in_exec") is not None:
+        tb_slots.append(ler_d["error_in_exec"])
+    if tb_slots:
+        holders.append(("last traceback", "traceback", list({id(x): x for x in tb_slots}.values()), tb_slots))
+
+    # variables
+    out_ids = set(outputs)
+    for name, v in list(ns.items()):
+        if not isinstance(name, str) or name in hidden or _IPY_NAME.match(name) or name.startswith("__"):
+            continue
+        if isinstance(v, (type, _ModuleType)):
+            continue
+        holders.append((name, "variable", [v], [v]))
+    del out_ids
+    barriers = [ns, hidden, oh, ns.get("_ih"), ns.get("_dh"), sysd]
+    if isinstance(dhd, dict):
+        barriers.append(dhd)
+    if ler_d:
+        barriers.append(ler_d)
+    for fmt_name in ("InteractiveTB", "SyntaxTB"):
+        fmt = getattr(shell, fmt_name, None)
+        fd = getattr(fmt, "__dict__", None) if fmt is not None else None
+        if isinstance(fd, dict):
+            barriers.append(fd)
+    del barriers_partial
+    return holders, [b for b in barriers if b is not None]
+
+
+def scan(shell: Any, progress: Optional[Progress] = None, heap_bytes: Optional[int] = None,
+         bindings: Optional[Dict[str, Any]] = None, collect: bool = True) -> dict:
+    """The holders of ``shell``'s namespace: ``{"holders": [...], "shared": [...], "objects", "seconds"}``."""
+    t0 = time.perf_counter()
+    if collect:
+        # Cyclic garbage is not a holder: IPython's traceback formatter leaves the failing frames in reference
+        # cycles (stack_data's FrameInfo) that the next automatic collection frees; counted, they would make
+        # the traceback look held from elsewhere. Only garbage is freed here.
+        gc.collect()
+    holders, barriers = collect_holders(shell)
+    result = _scan(holders, barriers, progress, heap_bytes)
+    holders = barriers = None  # type: ignore[assignment]
+    for h in result["holders"]:
+        b = (bindings or {}).get(h["name"]) if h["kind"] == "variable" else None
+        h["cell_id"] = b[1] if b else None
+        h["execution_count"] = b[2] if b else None
+    result["seconds"] = round(time.perf_counter() - t0, 6)
+    return result
+
+
+def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[Any], progress: Optional[Progress],
+          heap_bytes: Optional[int]) -> dict:
+    sc = Scan(progress)
+    skip = {id(b) for b in barriers}
+    for m in list(_module_dict(sys).get("modules", {}).values()):
+        if isinstance(m, _ModuleType):
+            skip.add(id(_module_dict(m)))
+    skip.add(id(sc.__dict__))
+    objs: List[Any] = []
+    index: Dict[int, int] = {}
+    kinds = array("b")
+    # edges in CSR form: starts[j] .. starts[j+1] in `dst`
+    starts = array("q", [0])
+    dst = array("q")
+    slots_in = array("q")  # references from holders' slots, per node
+
+    def add(o: Any) -> int:
+        j = index.get(id(o))
+        if j is None:
+            k = sc.kind_of(type(o))
+            if k == 4 or id(o) in skip:
+                return -1
+            j = len(objs)
+            index[id(o)] = j
+            objs.append(o)
+            kinds.append(k)
+            slots_in.append(0)
+        return j
+
+    roots_of: List[List[int]] = []
+    type_names: List[str] = []
+    for name, kind, roots, slots in holders:
+        rj = []
+        type_names.append(_type_name(roots[0]) if roots else "")
+        for o in roots:
+            j = add(o)
+            if j >= 0:
+                rj.append(j)
+        for o in slots:
+            j = index.get(id(o), -1)
+            if j >= 0:
+                slots_in[j] += 1
+        roots_of.append(rj)
+        # the holders' lists would count as references from outside: keep only the graph's own list
+        roots.clear()
+        slots.clear()
+    o = None
+    # walk
+    get_referents = gc.get_referents
+    extra = sc.extra_referents
+    j = 0
+    while j < len(objs):
+        o = objs[j]
+        k = kinds[j]
+        refs = get_referents(o)
+        if k == 2:
+            refs.extend(extra(o, k))
+        for r in refs:
+            i = index.get(id(r))
+            if i is None:
+                i = add(r)
+                if i < 0:
+                    continue
+            dst.append(i)
+        starts.append(len(dst))
+        refs = o = r = None
+        j += 1
+        if progress is not None and not j % PROGRESS_EVERY:
+            progress("walk", j, len(objs))
+    n = len(objs)
+    # references found per node
+    indeg = array("q", bytes(8 * n))
+    for i in dst:
+        indeg[i] += 1
+    ours = _calibrate()
+    getrefcount = sys.getrefcount
+    outside = bytearray(n)  # 1: kept alive from outside the holders
+    stack = []
+    for i in range(n):
+        if getrefcount(objs[i]) - ours - indeg[i] - slots_in[i] > 0:
+            outside[i] = 1
+            stack.append(i)
+    while stack:
+        i = stack.pop()
+        for e in range(starts[i], starts[i + 1]):
+            t = dst[e]
+            if not outside[t]:
+                outside[t] = 1
+                stack.append(t)
+    if progress is not None:
+        progress("sizes", 0, n)
+    size = array("q", bytes(8 * n))
+    own_size = sc.own_size
+    for i in range(n):
+        if not outside[i]:
+            size[i] = own_size(objs[i], kinds[i])
+    # per holder: which nodes it reaches (not outside); owner: -1 nobody, h, -2 several (then in `groups`)
+    owner = array("q", [-1]) * n
+    seen = array("q", [-1]) * n
+    several: Dict[int, List[int]] = {}
+    reach = []
+    for h, rj in enumerate(roots_of):
+        total = 0
+        stack = [i for i in rj if not outside[i]]
+        for i in stack:
+            seen[i] = h
+        while stack:
+            i = stack.pop()
+            total += size[i]
+            w = owner[i]
+            if w == -1:
+                owner[i] = h
+            elif w != h:
+                if w >= 0:
+                    several[i] = [w, h]
+                    owner[i] = -2
+                else:
+                    several[i].append(h)
+            for e in range(starts[i], starts[i + 1]):
+                t = dst[e]
+                if seen[t] != h and not outside[t]:
+                    seen[t] = h
+                    stack.append(t)
+        reach.append(total)
+        if progress is not None:
+            progress("holders", h + 1, len(roots_of))
+    own = [0] * len(roots_of)
+    groups: Dict[Tuple[int, ...], int] = {}
+    held = 0
+    for i in range(n):
+        w = owner[i]
+        if w >= 0:
+            own[w] += size[i]
+            held += size[i]
+        elif w == -2:
+            key = tuple(sorted(set(several[i])))
+            groups[key] = groups.get(key, 0) + size[i]
+            held += size[i]
+    objs.clear()
+    index.clear()
+    del objs, index
+    out = []
+    for h, (name, kind, roots, slots) in enumerate(holders):
+        out.append({"name": name, "kind": kind, "type": type_names[h],
+                    "bytes": own[h], "reachable_bytes": reach[h], "sites": []})
+    if heap_bytes is not None:
+        rest = max(0, int(heap_bytes) - held)
+        out.append({"name": "not reachable from your names", "kind": "other", "type": "",
+                    "bytes": rest, "reachable_bytes": rest, "sites": []})
+    out.sort(key=lambda d: (-d["bytes"], -d["reachable_bytes"], d["name"]))
+    shared = [{"names": [holders[h][0] for h in key], "bytes": b} for key, b in groups.items() if b > 0]
+    shared.sort(key=lambda d: (-d["bytes"], d["names"]))
+    return {"holders": out[:MAX_HOLDERS], "shared": shared[:MAX_SHARED], "objects": n}
+
+
+def _type_name(o: Any) -> str:
+    t = type(o)
+    mod = type.__dict__["__module__"].__get__(t)
+    qual = type.__dict__["__qualname__"].__get__(t)
+    return qual if mod in ("builtins", None) else f"{mod}.{qual}"
+
+
+# --- which cell last bound each name ---------------------------------------------------------------
+
+
+class Bindings:
+    """Which cell last bound each user name: after every cell, the names whose value's id changed get that
+    cell's id and execution count (O(names) per cell; ids only, no references kept)."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.names: Dict[str, Tuple[int, Optional[str], Optional[int]]] = {}
+
+    def register(self) -> None:
+        self.shell.events.register("post_run_cell", self.post_run_cell)
+
+    def unregister(self) -> None:
+        try:
+            self.shell.events.unregister("post_run_cell", self.post_run_cell)
+        except ValueError:
+            pass
+
+    def post_run_cell(self, result: Any = None) -> None:
+        info = getattr(result, "info", None)
+        cell_id = getattr(info, "cell_id", None)
+        count = getattr(result, "execution_count", None)
+        ns = self.shell.user_ns
+        names = self.names
+        for name in list(ns):
+            if not isinstance(name, str):
+                continue
+            v = ns.get(name)
+            old = names.get(name)
+            if old is None or old[0] != id(v):
+                names[name] = (id(v), cell_id if isinstance(cell_id, str) else None,
+                               count if isinstance(count, int) else None)
+        for name in [k for k in names if k not in ns]:
+            del names[name]
+
+
+# --- release -----------------------------------------------------------------------------------------
+
+
+def release(shell: Any, name: str) -> bool:
+    """Drops an output (``Out[n]`` and its aliases) or the last traceback. True when something was dropped."""
+    ns = shell.user_ns
+    m = re.match(r"^Out\[(\d+)\]$", name)
+    if m:
+        n = int(m.group(1))
+        oh = ns.get("_oh")
+        if not isinstance(oh, dict) or n not in oh:
+            return False
+        v = oh.pop(n)
+        for key in (f"_{n}",):
+            if ns.get(key) is v:
+                del ns[key]
+        dh = getattr(shell, "displayhook", None) or sys.displayhook
+        dhd = getattr(dh, "__dict__", None)
+        for a in ("_", "__", "___"):
+            if ns.get(a) is v:
+                ns[a] = ""
+            if isinstance(dhd, dict) and dhd.get(a) is v:
+                dhd[a] = ""
+        ler = getattr(shell, "last_execution_result", None)
+        if ler is not None and getattr(ler, "result", None) is v:
+            ler.result = None
+        v = None
+        return True
+    if name == "last traceback":
+        found = False
+        for a in ("last_traceback", "last_value", "last_type", "last_exc"):
+            if getattr(sys, a, None) is not None:
+                found = True
+                delattr(sys, a)
+        for fmt_name in ("InteractiveTB", "SyntaxTB"):
+            fmt = getattr(shell, fmt_name, None)
+            fd = getattr(fmt, "__dict__", None) if fmt is not None else None
+            if isinstance(fd, dict) and fd.get("tb") is not None:
+                fd["tb"] = None
+                found = True
+        ler = getattr(shell, "last_execution_result", None)
+        if ler is not None and getattr(ler, "error_in_exec", None) is not None:
+            ler.error_in_exec = None
+            found = True
+        return found
+    return False
