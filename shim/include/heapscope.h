@@ -185,8 +185,8 @@ uint32_t heapscope_cell_begin(void);
 /** Closes the current run: fills *out and sites[] with the contribution of each of *this run's*
  *  stacks at the run's high-water mark (nonzero ones, unsorted). Costs O(stacks of this run), not of
  *  the session. Returns the number of sites, or -(needed) when cap is too small (then nothing is
- *  closed: call again with a bigger buffer). Both cell_begin and cell_end first reconcile the
- *  anonymous mappings (heapscope_reconcile). */
+ *  closed: call again with a bigger buffer). The ticker reconciles the anonymous mappings once a
+ *  second (heapscope_reconcile); without a ticker, cell_end does it first. */
 long heapscope_cell_end(struct heapscope_cell *out, struct heapscope_site *sites, size_t cap);
 /** Makes an earlier run current again (1 <= run <= the newest): new allocations get stacks rooted at
  *  it, so the stacks it already has are reused instead of interned anew (the agent resumes one run for

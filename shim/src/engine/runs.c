@@ -15,9 +15,9 @@
  *   heapscope_run_resume(run) makes an earlier run current again (no new run, no peak reset): the
  *   agent keeps one run for all the time between cells, so the kernel's own machinery interns its
  *   stacks once per session instead of once per cell. cell_begin's next id is still the highest + 1.
- *   Reconciliation: both first drop the tracked anonymous mappings that are gone from
- *   /proc/self/maps (unmapped by a raw syscall the hooks never saw): a free of those bytes in the
- *   totals and in the stack that mapped them (data/regions.h hs_regions_prune).
+ *   Reconciliation: the ticker, once a second, drops the tracked anonymous mappings that are gone
+ *   (unmapped by a raw syscall the hooks never saw): a free of those bytes in the totals and in the
+ *   stack that mapped them (data/regions.h hs_regions_prune); without a ticker, cell_end does it.
  *
  * Thread-safety
  *   Serialised by one spinlock (the bridge calls them with the GIL held anyway); allocating threads
@@ -31,36 +31,15 @@
 #include "data/regions.h"
 #include "data/sites.h"
 #include "data/stacks.h"
+#include "engine/reconcile.h"
+#include "engine/ticker.h"
 
 static hs_lock_t api_lock;
 static struct heapscope_stats base;
 static uint32_t newest; /* the highest run id handed out (a resumed run may be current) */
 
-static void gone(const struct hs_range *piece, void *ctx)
-{
-    uint64_t bytes = piece->end - piece->start;
-    *(uint64_t *)ctx += bytes;
-    hs_stats_free(bytes);
-    if (piece->tag && hs_engine_on())
-        hs_sites_apply(piece->tag, -(int64_t)bytes, -(int64_t)(piece->flags & HS_RANGE_HEAD));
-}
-
-HS_EXPORT uint64_t heapscope_reconcile(void)
-{
-    if (!hs_counting_on())
-        return 0;
-    uint64_t bytes = 0;
-    hs_enter();
-    (void)hs_regions_prune(gone, &bytes);
-    hs_leave();
-    if (bytes)
-        atomic_fetch_add_explicit(&hs_eng.unmapped_bytes, bytes, memory_order_relaxed);
-    return bytes;
-}
-
 HS_EXPORT uint32_t heapscope_cell_begin(void)
 {
-    (void)heapscope_reconcile();
     hs_lock(&api_lock);
     uint32_t next = ++newest;
     hs_stacks_run_begin(next);
@@ -88,7 +67,8 @@ HS_EXPORT int heapscope_run_resume(uint32_t run)
 
 HS_EXPORT long heapscope_cell_end(struct heapscope_cell *out, struct heapscope_site *sites, size_t cap)
 {
-    (void)heapscope_reconcile();
+    if (!hs_ticker_running()) /* (the ticker reconciles once a second, off the cell's close) */
+        (void)hs_reconcile();
     hs_lock(&api_lock);
     uint32_t run = atomic_load_explicit(&hs_eng.run, memory_order_relaxed);
     size_t n = hs_sites_collect(HS_COLLECT_PEAK, (long)run, sites, cap);

@@ -9,6 +9,7 @@
 #include "core/lock.h"
 #include "core/libc.h"
 #include "core/stats.h"
+#include "engine/reconcile.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -28,7 +29,12 @@ static void *ticker_main(void *arg)
     hs_tls_depth = 1; /* this thread's own allocations (none after start) are never counted */
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
+    time_t reconciled = next.tv_sec;
     for (;;) {
+        if (next.tv_sec != reconciled) { /* once a second: mappings unmapped behind the hooks (engine/reconcile.h) */
+            reconciled = next.tv_sec;
+            (void)hs_reconcile();
+        }
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         int64_t cur = atomic_load_explicit(&hs_counters.current, memory_order_relaxed);

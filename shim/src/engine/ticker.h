@@ -9,6 +9,7 @@
  *   holds the GIL in C code, or is blocked. It never allocates after start, and its own thread is
  *   excluded from counting. heapscope_ticks() returns what was written since the previous call;
  *   if the reader fell more than 8192 ticks behind, the oldest are lost.
+ *   Once a second it also reconciles the tracked mappings (engine/reconcile.h).
  *   Fork: the thread does not exist in the child; the child starts a new one if asked.
  *
  * Thread-safety

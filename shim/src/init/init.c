@@ -42,13 +42,15 @@ struct fork_row {
     void (*child)(void);
 };
 
+/* Prepare order = lock order: a lock taken while another is held comes after it here. The only nesting
+   is the region map's lock held while the per-stack counters change (hs_regions_prune's callback). */
 static const struct fork_row fork_table[] = {
+    {hs_regions_atfork_prepare, hs_regions_atfork_parent, hs_regions_atfork_child},
     {hs_stacks_atfork_prepare, hs_stacks_atfork_parent, hs_stacks_atfork_child},
     {hs_table_atfork_prepare, hs_table_atfork_parent, hs_table_atfork_child},
     {hs_pages_atfork_prepare, hs_pages_atfork_parent, hs_pages_atfork_child},
     {hs_sites_atfork_prepare, hs_sites_atfork_parent, hs_sites_atfork_child},
     {hs_ticker_atfork_prepare, hs_ticker_atfork_parent, hs_ticker_atfork_child},
-    {hs_regions_atfork_prepare, hs_regions_atfork_parent, hs_regions_atfork_child},
 };
 #define FORK_ROWS (sizeof fork_table / sizeof fork_table[0])
 
