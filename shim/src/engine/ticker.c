@@ -4,6 +4,7 @@
  */
 #include "engine/ticker.h"
 
+#include "engine/guard.h"
 #include "core/counting.h"
 #include "core/state.h"
 #include "core/lock.h"
@@ -43,6 +44,7 @@ static void *ticker_main(void *arg)
                                                  .bytes = cur < 0 ? 0 : (uint64_t)cur};
         atomic_store_explicit(&written, w + 1, memory_order_release);
         atomic_fetch_add_explicit(&taken, 1, memory_order_relaxed);
+        hs_guard_tick(cur); /* engine/guard.h: usage against the memory limit */
         next.tv_nsec += atomic_load_explicit(&period_ns, memory_order_relaxed);
         while (next.tv_nsec >= 1000000000L) {
             next.tv_nsec -= 1000000000L;
@@ -109,4 +111,5 @@ HS_HIDDEN void hs_ticker_atfork_child(void)
     hs_lock_init(&read_lock);
     hs_lock_init(&start_lock);
     atomic_store_explicit(&running, 0, memory_order_relaxed);
+    hs_guard_atfork_child();
 }

@@ -22,6 +22,7 @@
 #include "core/boot.h"
 #include "core/counting.h"
 #include "core/libc.h"
+#include "engine/guard.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -41,10 +42,21 @@ static inline void *counted(void *p)
     return p;
 }
 
+/* The memory guard (engine/guard.h): an allocation by cell code over its hard threshold fails. */
+static inline int refused(size_t n)
+{
+    if (HS_LIKELY(!hs_guard_refuse(n)))
+        return 0;
+    errno = ENOMEM;
+    return 1;
+}
+
 static void *do_malloc(size_t n)
 {
     switch (hs_path()) {
     case HS_PATH_COUNT: {
+        if (refused(n))
+            return NULL;
         hs_enter();
         void *p = counted(hs_libc.malloc(n));
         hs_leave();
@@ -68,6 +80,8 @@ HS_EXPORT void *calloc(size_t count, size_t size)
             errno = ENOMEM;
             return NULL;
         }
+        if (refused(total))
+            return NULL;
         hs_enter();
         void *p = counted(hs_libc.calloc(count, size));
         hs_leave();
@@ -145,6 +159,11 @@ static void *do_realloc(void *p, size_t n, int is_array, size_t count, size_t si
     }
     if (path == HS_PATH_FORWARD)
         return is_array ? hs_libc.reallocarray(p, count, size) : hs_libc.realloc(p, n);
+    if (HS_UNLIKELY(atomic_load_explicit(&hs_guard.armed, memory_order_relaxed))) {
+        size_t had = p ? usable(p) : 0;
+        if (n > had && refused(n - had))
+            return NULL; /* p is still valid, as after any failed realloc */
+    }
 
     hs_enter();
     size_t old = p ? usable(p) : 0;
@@ -181,6 +200,8 @@ HS_EXPORT int posix_memalign(void **out, size_t alignment, size_t n)
 {
     switch (hs_path()) {
     case HS_PATH_COUNT: {
+        if (HS_UNLIKELY(hs_guard_refuse(n)))
+            return ENOMEM;
         hs_enter();
         int r = hs_libc.posix_memalign(out, alignment, n);
         if (r == 0)
@@ -223,6 +244,8 @@ static void *do_aligned(int which, size_t al, size_t n)
 {
     switch (hs_path()) {
     case HS_PATH_COUNT: {
+        if (refused(n))
+            return NULL;
         hs_enter();
         void *p = counted(real_aligned(which, al, n));
         hs_leave();

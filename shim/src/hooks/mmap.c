@@ -27,6 +27,7 @@
 #include "core/libc.h"
 #include "data/regions.h"
 #include "data/sites.h"
+#include "engine/guard.h"
 #include "engine/record.h"
 
 #include <errno.h>
@@ -99,6 +100,10 @@ static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off64_
     if (path == HS_PATH_FORWARD || !(flags & (MAP_ANONYMOUS | MAP_FIXED)))
         return is64 ? hs_libc.mmap64(addr, len, prot, flags, fd, off)
                     : hs_libc.mmap(addr, len, prot, flags, fd, (off_t)off);
+    if ((flags & (MAP_ANONYMOUS | MAP_FIXED)) == MAP_ANONYMOUS && HS_UNLIKELY(hs_guard_refuse(len))) {
+        errno = ENOMEM; /* the memory guard (engine/guard.h): cell code over its hard threshold */
+        return MAP_FAILED;
+    }
     hs_enter();
     void *r =
         is64 ? hs_libc.mmap64(addr, len, prot, flags, fd, off) : hs_libc.mmap(addr, len, prot, flags, fd, (off_t)off);

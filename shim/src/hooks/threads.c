@@ -18,6 +18,7 @@
 #include "core/libc.h"
 #include "core/state.h"
 #include "data/stacks.h"
+#include "engine/guard.h"
 
 #include <pthread.h>
 
@@ -25,6 +26,7 @@ struct tramp {
     void *(*fn)(void *);
     void *arg;
     uint32_t stack;
+    int guard; /* engine/guard.h: the creator runs cell code in an open run */
 };
 
 static void *tramp_main(void *a)
@@ -34,6 +36,7 @@ static void *tramp_main(void *a)
     hs_libc.free(a);
     hs_tls_depth--;
     hs_tls.inherit = t.stack;
+    hs_guard_adopt(t.guard);
     return t.fn(t.arg);
 }
 
@@ -47,6 +50,7 @@ HS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
         t->fn = fn;
         t->arg = arg;
         t->stack = hs_stack_here();
+        t->guard = hs_guard_inherit();
     }
     hs_leave();
     if (!t)
