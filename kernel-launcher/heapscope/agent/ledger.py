@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Hashable, List, Mapping, NamedTuple, Optional
+from typing import Any, Dict, Hashable, List, Mapping, NamedTuple, Optional
 
 from .protocol import clip
 
@@ -59,14 +59,18 @@ class CellRecord:
     retained: Optional[List[dict]] = None
     #: The profiling mode in force while the cell ran (``default``/``exact``); left out when unknown.
     mode: Optional[str] = None
+    #: Further protocol fields (agent/guard.py): rss_start_bytes, rss_peak_bytes, rss_end_bytes,
+    #: guard_stop (status guard), post_mortem (status killed).
+    extra: Dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, stacks: bool = True) -> dict:
         """The protocol object. ``stacks=False``: sites with empty ``stack`` lists (``history``)."""
         out = {
             k: v
             for k, v in self.__dict__.items()
-            if k not in ("top_at_peak", "retained") and not (k == "mode" and v is None)
+            if k not in ("top_at_peak", "retained", "extra") and not (k == "mode" and v is None)
         }
+        out.update(self.extra)
         for key in ("top_at_peak", "retained"):
             sites = getattr(self, key)
             if sites is not None:
@@ -167,6 +171,7 @@ class Ledger:
         execution_count: Optional[int] = None,
         totals: Optional[Mapping[str, Any]] = None,
         sites: Optional[Mapping[str, List[dict]]] = None,
+        extra: Optional[Mapping[str, Any]] = None,
     ) -> Optional[CellRecord]:
         """Close the open cell opened with ``key`` (else the innermost one); ``None`` if none is open.
 
@@ -180,7 +185,10 @@ class Ledger:
             index = self._index(key)
             while len(self._open) > index + 1:
                 self._finish(self._open.pop(), "aborted", ended_at, end, None)
-            return self._finish(self._open.pop(), status, ended_at, end, execution_count, totals, sites)
+            record = self._finish(self._open.pop(), status, ended_at, end, execution_count, totals, sites)
+            if extra:
+                record.extra.update(extra)
+            return record
 
     def _index(self, key: Hashable) -> int:
         return next((i for i in range(len(self._open) - 1, -1, -1) if self._open[i].key == key), len(self._open) - 1)
@@ -248,6 +256,23 @@ class Ledger:
                 old = self._with_sites.popleft()
                 old.top_at_peak = old.retained = None
         return record
+
+    def add_finished(self, runs: List[Mapping[str, Any]]) -> List[CellRecord]:
+        """Runs of a dead kernel (agent/guard.py's recover): appended as finished runs with new seqs."""
+        known = set(CellRecord.__dataclass_fields__) - {"seq", "extra"}
+        added = []
+        with self._lock:
+            for run in runs:
+                fields = {k: v for k, v in run.items() if k in known}
+                try:
+                    record = CellRecord(seq=self._next_seq, **fields)
+                except TypeError:
+                    continue
+                record.extra.update({k: v for k, v in run.items() if k not in known and k != "seq"})
+                self._next_seq += 1
+                self._done.append(record)
+                added.append(record)
+        return added
 
     def history(self, stacks: bool = True) -> List[dict]:
         """Finished cells in execution order, as protocol dicts."""

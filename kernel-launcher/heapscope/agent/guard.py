@@ -1,0 +1,590 @@
+"""The memory guard, usage against the limit, and the post-mortem snapshot (issue 12).
+
+- The limit comes from :mod:`.limits`; the shim's guard (``shim/src/engine/guard.h``) gets it with the
+  thresholds, and refuses allocations by cell code that would cross the hard one (MemoryError in the
+  cell) or interrupts the run when usage crosses it anyway. This module turns what the shim saw into
+  the run's status (``guard``), ``guard_stop``, the RSS fields and the ``memory_warning`` of the status.
+- Settings: ``HEAPSCOPE_GUARD=on|off`` (default on), ``HEAPSCOPE_GUARD_HARD`` (0.95) and
+  ``HEAPSCOPE_GUARD_SOFT`` (0.80) in the kernel's environment, then ``configure`` from the panel.
+- Post-mortem: while the kernel lives, a private state file in :func:`heapscope.files.runtime_dir` holds
+  its finished runs and, while a run is open, the run with heap, RSS and top sites (refreshed every
+  second while a run is open, sites at each new peak above half the limit). The name is
+  ``postmortem-<key hash>-<random>.json``, created exclusively ``0600``; it is removed on a clean exit.
+  The next kernel for the same notebook (key: ``JPY_SESSION_NAME``, else the connection file) reads it:
+  the dead run comes back with status ``killed`` and ``post_mortem``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from . import limits
+
+log = logging.getLogger("heapscope.agent")
+
+GUARD_ENV = "HEAPSCOPE_GUARD"
+HARD_ENV = "HEAPSCOPE_GUARD_HARD"
+SOFT_ENV = "HEAPSCOPE_GUARD_SOFT"
+DEFAULT_HARD = 0.95
+DEFAULT_SOFT = 0.80
+#: Snapshot refresh period while a run is open (seconds).
+SNAPSHOT_PERIOD = 1.0
+#: Finished runs kept in the snapshot (the panel gets them back after a crash).
+SNAPSHOT_RUNS = 200
+SNAPSHOT_VERSION = 1
+PREFIX = "postmortem-"
+
+
+def settings_from_env(environ: Mapping[str, str] = os.environ) -> Tuple[bool, float, float, List[str]]:
+    """``(on, hard, soft, problems)`` from the kernel's environment."""
+    problems: List[str] = []
+    raw = environ.get(GUARD_ENV, "on").strip().lower()
+    on = raw not in ("off", "0", "false", "no")
+    if raw not in ("on", "off", "1", "0", "true", "false", "yes", "no", ""):
+        problems.append(f"{GUARD_ENV}={raw!r} is not on or off; the guard is on")
+        on = True
+
+    def fraction(name: str, default: float) -> float:
+        text = environ.get(name)
+        if text is None or not text.strip():
+            return default
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 < value <= 1:
+            problems.append(f"{name}={text!r} is not a fraction in (0, 1]; using {default}")
+            return default
+        return value
+
+    hard, soft = fraction(HARD_ENV, DEFAULT_HARD), fraction(SOFT_ENV, DEFAULT_SOFT)
+    if soft > hard:
+        problems.append(f"{SOFT_ENV} ({soft}) is above {HARD_ENV} ({hard}); using {hard}")
+        soft = hard
+    return on, hard, soft, problems
+
+
+def human(n: float) -> str:
+    """Bytes as the messages show them: ``15.2 GB``, ``16 GB`` (decimal units)."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            text = f"{n / size:.1f}"
+            return (text[:-2] if text.endswith(".0") else text) + " " + unit
+    return f"{int(n)} B"
+
+
+class _Info(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_uint64)
+        for name in (
+            "limit hard soft usage rss usage_peak rss_peak refused refused_request refused_usage interrupted "
+            "interrupted_usage soft_usage ticks enabled run_open over_at_start"
+        ).split()
+    ]
+
+
+class _CGuard:
+    """The shim's heapscope_guard_* functions (None when the loaded shim has no guard)."""
+
+    def __init__(self, lib: ctypes.CDLL):
+        self.configure = lib.heapscope_guard_configure
+        self.configure.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64]
+        self.configure.restype = ctypes.c_int
+        self.enable = lib.heapscope_guard_enable
+        self.enable.argtypes = [ctypes.c_int]
+        self.enable.restype = None
+        self.run = lib.heapscope_guard_run
+        self.run.argtypes = [ctypes.c_int]
+        self.run.restype = None
+        self._read = lib.heapscope_guard_read
+        self._read.argtypes = [ctypes.POINTER(_Info)]
+        self._read.restype = None
+
+    def read(self) -> Dict[str, int]:
+        out = _Info()
+        self._read(ctypes.byref(out))
+        return {name: int(getattr(out, name)) for name, _ in _Info._fields_}
+
+    @classmethod
+    def bind(cls) -> Optional["_CGuard"]:
+        try:
+            return cls(ctypes.CDLL(None))
+        except (AttributeError, OSError):
+            return None
+
+
+def _malloc_trim() -> Optional[Callable[[int], int]]:
+    try:
+        fn = ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):
+        return None
+    fn.argtypes = [ctypes.c_size_t]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def session_key(environ: Mapping[str, str] = os.environ) -> Optional[str]:
+    """What identifies "this notebook's kernel" across restarts: the notebook path the server gives
+    (``JPY_SESSION_NAME``), else the connection file (kept by a restart), else None (no post-mortem)."""
+    name = environ.get("JPY_SESSION_NAME")
+    if name:
+        return "session:" + name
+    try:
+        from ipykernel.connect import get_connection_file
+
+        return "connection:" + os.path.abspath(get_connection_file())
+    except Exception:
+        return None
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+class Snapshots:
+    """The post-mortem state file of one kernel (see the module's docstring)."""
+
+    def __init__(self, key: str, folder: Optional[str] = None):
+        from .. import files
+
+        self._files = files
+        self.key = key
+        self.folder = folder if folder is not None else str(files.runtime_dir())
+        self.prefix = PREFIX + _key_hash(key) + "-"
+        self.name: Optional[str] = None
+
+    def write(self, data: bytes) -> None:
+        if self.name is None:
+            for _ in range(10):
+                name = self.prefix + os.urandom(8).hex() + ".json"
+                try:
+                    self._files.create_private(name, data, folder=self.folder)
+                except FileExistsError:
+                    continue
+                self.name = name
+                return
+            raise FileExistsError("could not create a post-mortem snapshot")
+        self._files.write_private(self.name, data, folder=self.folder)
+
+    def remove(self) -> None:
+        if self.name is not None:
+            self._files.remove_private(self.name, folder=self.folder)
+            self.name = None
+
+    def take_dead(self) -> List[dict]:
+        """The snapshots of dead kernels with this key (read and removed), oldest first."""
+        out = []
+        try:
+            names = sorted(n for n in os.listdir(self.folder) if n.startswith(self.prefix) and n != self.name)
+        except OSError:
+            return out
+        for name in names:
+            raw = self._files.read_private(name, folder=self.folder)
+            try:
+                content = json.loads(raw) if raw else None
+            except ValueError:
+                content = None
+            if isinstance(content, dict) and content.get("key") == self.key:
+                pid = content.get("pid")
+                if isinstance(pid, int) and pid != os.getpid() and _pid_alive(pid):
+                    continue  # another live kernel for the same notebook: its file, not a dead one
+                content["_mtime"] = _mtime(os.path.join(self.folder, name))
+                out.append(content)
+            self._files.remove_private(name, folder=self.folder)
+        out.sort(key=lambda c: c.get("written_at") or 0)
+        return out
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0
+
+
+def post_mortem_cause(snapshot: Mapping[str, Any], oom_kills_now: Optional[int], exit_signal: Optional[int] = None) -> str:
+    """oom_kill when the cgroup's count went up since the snapshot; signal_near_limit when the kernel
+    died by SIGKILL (when the caller knows) or, not knowing, with usage within 10 % of the limit."""
+    before = snapshot.get("oom_kills")
+    if isinstance(before, int) and oom_kills_now is not None and oom_kills_now > before:
+        return "oom_kill"
+    running = snapshot.get("running") or {}
+    limit = (snapshot.get("memory_limit") or {}).get("bytes") or 0
+    near = bool(limit) and (running.get("usage_bytes") or 0) >= 0.9 * limit
+    if exit_signal is not None:
+        return "signal_near_limit" if exit_signal == 9 and near else "unknown"
+    return "signal_near_limit" if near else "unknown"
+
+
+def killed_run(snapshot: Mapping[str, Any], cause: str) -> Optional[dict]:
+    """The CellRun (status killed, with post_mortem) of the run a dead kernel's snapshot was in."""
+    running = snapshot.get("running")
+    if not isinstance(running, dict):
+        return None
+    at = float(running.get("at") or snapshot.get("written_at") or time.time())
+    heap = int(running.get("heap_bytes") or 0)
+    start = int(running.get("start_bytes") or 0)
+    peak = max(int(running.get("peak_bytes") or 0), heap, start)
+    post = {
+        "heap_bytes": heap,
+        "rss_bytes": int(running.get("rss_bytes") or 0),
+        "usage_bytes": int(running.get("usage_bytes") or 0),
+        "limit": snapshot.get("memory_limit"),
+        "at": at,
+        "cause": cause,
+        "pid": int(snapshot.get("pid") or 0),
+        "top_at_peak": list(running.get("top_at_peak") or []),
+    }
+    run = {
+        "cell_id": running.get("cell_id"),
+        "execution_count": running.get("execution_count"),
+        "source": running.get("source") or "",
+        "start_bytes": start,
+        "peak_bytes": peak,
+        "end_bytes": heap,
+        "status": "killed",
+        "started_at": float(running.get("started_at") or at),
+        "ended_at": at,
+        "post_mortem": post,
+    }
+    if running.get("top_at_peak"):
+        run["top_at_peak"] = list(running["top_at_peak"])
+    if running.get("rss_start_bytes") is not None:
+        run["rss_start_bytes"] = int(running["rss_start_bytes"])
+        run["rss_peak_bytes"] = max(int(running.get("rss_peak_bytes") or 0), post["rss_bytes"], run["rss_start_bytes"])
+        run["rss_end_bytes"] = post["rss_bytes"]
+    return run
+
+
+class MemoryGuard:
+    """One per agent. ``top_sites()`` gives the open run's largest sites now (list of Site dicts)."""
+
+    def __init__(
+        self,
+        environ: Mapping[str, str] = os.environ,
+        top_sites: Optional[Callable[[], List[dict]]] = None,
+        on_warning: Optional[Callable[[], None]] = None,
+        snapshots: Optional[Snapshots] = None,
+        limit: Optional[limits.Limit] = None,
+    ):
+        self.on, self.hard, self.soft, self.problems = settings_from_env(environ)
+        self.limit = limit if limit is not None else limits.effective_limit()
+        self._c = _CGuard.bind()
+        self._top_sites = top_sites
+        self._on_warning = on_warning
+        self.snapshots = snapshots
+        self.warning: Optional[dict] = None
+        self.released: Optional[dict] = None
+        self._lock = threading.Lock()
+        self._running: Optional[dict] = None  # the open run, for the snapshot
+        self._history: List[dict] = []
+        self._history_json = "[]"
+        self._oom_kills = limits.oom_kills(self.limit)
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread: Optional[threading.Thread] = None
+        self._top_at: int = 0
+        self._apply()
+
+    # --- settings --------------------------------------------------------------------------------
+
+    def reason(self) -> Optional[str]:
+        if self._c is None:
+            return "the loaded heapscope shim has no memory guard"
+        if self.limit is None:
+            return "no memory limit could be read"
+        if not self.on:
+            return "switched off"
+        return None
+
+    def _apply(self) -> None:
+        c, limit = self._c, self.limit
+        if c is None:
+            return
+        if limit is None:
+            c.enable(0)
+            return
+        path = (limit.usage_path or "").encode() or None
+        c.configure(path, limit.usage_kind, limit.bytes, int(limit.bytes * self.hard), int(limit.bytes * self.soft))
+        c.enable(1 if self.on else 0)
+
+    def configure(self, data: Mapping[str, Any]) -> None:
+        if "guard" in data:
+            self.on = bool(data["guard"])
+        if "guard_hard" in data:
+            self.hard = float(data["guard_hard"])
+        if "guard_soft" in data:
+            self.soft = min(float(data["guard_soft"]), self.hard)
+        self._apply()
+
+    def status(self) -> dict:
+        info = self._c.read() if self._c is not None else {}
+        rss = info.get("rss") or limits.rss_bytes()
+        return {
+            "memory_limit": self.limit.to_dict() if self.limit is not None else None,
+            "guard": {"on": self.reason() is None, "hard": self.hard, "soft": self.soft, "reason": self.reason()},
+            "memory_warning": self.warning,
+            "released": self.released,
+            "usage_bytes": int(info.get("usage") or 0),
+            "rss_bytes": int(rss),
+        }
+
+    # --- runs (shell thread) ---------------------------------------------------------------------
+
+    def refresh_limit(self) -> None:
+        """Read the limit again (a run start: the container may have been resized, the kernel moved)."""
+        try:
+            found = limits.effective_limit()
+        except Exception:
+            return
+        if found is not None and self.limit is not None and found[:2] == self.limit[:2]:
+            return
+        self.limit = found
+        self._oom_kills = limits.oom_kills(found)
+        self._apply()
+
+    def run_started(self, start: Mapping[str, Any], source: str, mode: Optional[str] = None) -> None:
+        self.refresh_limit()
+        rss = limits.rss_bytes()
+        self.warning = None
+        if self._c is not None:
+            self._c.run(1)
+        self._top_at = 0
+        with self._lock:
+            self._running = {
+                "seq": start.get("seq"),
+                "cell_id": start.get("cell_id"),
+                "execution_count": start.get("execution_count"),
+                "source": source[:20000],
+                "started_at": start.get("started_at"),
+                "start_bytes": start.get("start_bytes"),
+                "peak_bytes": start.get("start_bytes"),
+                "rss_start_bytes": rss,
+                "rss_peak_bytes": rss,
+                "top_at_peak": [],
+            }
+        self._write_snapshot(heap=int(start.get("start_bytes") or 0))
+        self._wake.set()
+
+    def run_ended(self, status: str) -> Tuple[str, Dict[str, Any]]:
+        """The run's final status and its extra CellRun fields (RSS, guard_stop)."""
+        info = self._c.read() if self._c is not None else {}
+        if self._c is not None:
+            self._c.run(0)
+        rss = limits.rss_bytes()
+        with self._lock:
+            running, self._running = self._running, None
+        start = (running or {}).get("rss_start_bytes", rss)
+        extra: Dict[str, Any] = {
+            "rss_start_bytes": int(start),
+            "rss_peak_bytes": int(max(start, rss, info.get("rss_peak") or 0)),
+            "rss_end_bytes": int(rss),
+        }
+        stop = self._stop_of(info)
+        if stop is not None and status in ("error", "ok"):
+            if status == "error":
+                status = "guard"
+                extra["guard_stop"] = stop
+                seq = (running or {}).get("seq")
+                if seq is not None and self.limit is not None:
+                    self.warning = {
+                        "seq": seq,
+                        "cell_id": (running or {}).get("cell_id"),
+                        "execution_count": (running or {}).get("execution_count"),
+                        "usage_bytes": stop["usage_bytes"],
+                        "rss_bytes": int(info.get("rss") or rss),
+                        "limit_bytes": self.limit.bytes,
+                        "fraction": round(stop["usage_bytes"] / self.limit.bytes, 4),
+                        "level": "hard",
+                        "message": stop["message"],
+                    }
+        return status, extra
+
+    def _stop_of(self, info: Mapping[str, int]) -> Optional[dict]:
+        limit = self.limit
+        if limit is None or not (info.get("refused") or info.get("interrupted")):
+            return None
+        refused = bool(info.get("refused"))
+        usage = int(info["refused_usage"] if refused else info["interrupted_usage"])
+        stop = {
+            "how": "refused" if refused else "interrupted",
+            "usage_bytes": usage,
+            "limit_bytes": limit.bytes,
+            "source": limit.source,
+            "refused": int(info.get("refused") or 0),
+            "message": f"stopped by heapscope at {human(usage)} of {human(limit.bytes)}",
+        }
+        if refused:
+            stop["request_bytes"] = int(info.get("refused_request") or 0)
+        return stop
+
+    def run_finished(self, run: Mapping[str, Any]) -> None:
+        """A finished run (protocol dict, sites without stacks) for the snapshot's history."""
+        self._history.append(dict(run))
+        del self._history[:-SNAPSHOT_RUNS]
+        try:
+            self._history_json = json.dumps(self._history, separators=(",", ":"))
+        except (TypeError, ValueError):
+            self._history_json = "[]"
+        self._write_snapshot()
+
+    def release_memory(self) -> dict:
+        before = limits.rss_bytes()
+        trim = _malloc_trim()
+        if trim is not None:
+            trim(0)
+        after = limits.rss_bytes()
+        self.released = {
+            "rss_before_bytes": before,
+            "rss_after_bytes": after,
+            "released_bytes": max(0, before - after),
+            "at": time.time(),
+        }
+        return self.released
+
+    # --- the snapshot thread -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.snapshots is not None:
+            self._write_snapshot()
+            atexit.register(self.close)
+        self._thread = threading.Thread(target=self._loop, name="heapscope-guard", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """A clean exit: the snapshot goes."""
+        self._stop = True
+        self._wake.set()
+        if self.snapshots is not None:
+            try:
+                self.snapshots.remove()
+            except OSError:
+                pass
+
+    def _loop(self) -> None:
+        while not self._stop:
+            self._wake.wait(SNAPSHOT_PERIOD)
+            self._wake.clear()
+            if self._stop:
+                return
+            try:
+                self._tick()
+            except Exception:
+                log.debug("heapscope: guard tick failed", exc_info=True)
+
+    def _tick(self) -> None:
+        with self._lock:
+            running = self._running
+        if running is None:
+            return
+        info = self._c.read() if self._c is not None else {}
+        limit = self.limit
+        if limit is not None and info.get("soft_usage") and self.warning is None:
+            usage = int(info["soft_usage"])
+            fraction = usage / limit.bytes
+            count = running.get("execution_count")
+            name = f"cell [{count}]" if count is not None else "the running cell"
+            self.warning = {
+                "seq": running["seq"],
+                "cell_id": running.get("cell_id"),
+                "execution_count": count,
+                "usage_bytes": usage,
+                "rss_bytes": int(info.get("rss") or 0),
+                "limit_bytes": limit.bytes,
+                "fraction": round(fraction, 4),
+                "level": "soft",
+                "message": f"{name} is at {fraction * 100:.0f} % of the {human(limit.bytes)} limit ({limit.source})",
+            }
+            if self._on_warning is not None:
+                self._on_warning()
+        self._write_snapshot(info=info)
+
+    def _write_snapshot(self, heap: Optional[int] = None, info: Optional[Mapping[str, int]] = None) -> None:
+        snaps = self.snapshots
+        if snaps is None:
+            return
+        with self._lock:
+            running = dict(self._running) if self._running is not None else None
+        if running is not None:
+            if info is None:
+                info = self._c.read() if self._c is not None else {}
+            heap = heap if heap is not None else int(self._heap() or 0)
+            rss = int(info.get("rss") or limits.rss_bytes())
+            running["heap_bytes"] = heap
+            running["rss_bytes"] = rss
+            running["usage_bytes"] = int(info.get("usage") or rss)
+            running["at"] = time.time()
+            running["peak_bytes"] = max(int(running.get("peak_bytes") or 0), heap)
+            running["rss_peak_bytes"] = max(int(running.get("rss_peak_bytes") or 0), rss, int(info.get("rss_peak") or 0))
+            # Sites at each new peak above half the limit (at most once a second: this thread's pace).
+            limit = self.limit
+            if self._top_sites is not None and heap > self._top_at and (limit is None or heap * 2 >= limit.bytes):
+                try:
+                    running["top_at_peak"] = self._top_sites()
+                    self._top_at = heap
+                except Exception:
+                    log.debug("heapscope: no sites for the snapshot", exc_info=True)
+            with self._lock:
+                if self._running is not None and self._running.get("seq") == running.get("seq"):
+                    self._running.update(
+                        peak_bytes=running["peak_bytes"],
+                        rss_peak_bytes=running["rss_peak_bytes"],
+                        top_at_peak=running["top_at_peak"],
+                    )
+        head = {
+            "version": SNAPSHOT_VERSION,
+            "key": snaps.key,
+            "pid": os.getpid(),
+            "written_at": time.time(),
+            "memory_limit": self.limit.to_dict() if self.limit is not None else None,
+            "oom_kills": self._oom_kills,
+            "running": running,
+        }
+        text = json.dumps(head, separators=(",", ":"))
+        data = text[:-1] + ',"history":' + self._history_json + "}"
+        try:
+            snaps.write(data.encode("utf-8", "surrogatepass"))
+        except (OSError, ValueError):
+            log.debug("heapscope: could not write the post-mortem snapshot", exc_info=True)
+
+    heap_reader: Optional[Callable[[], int]] = None
+
+    def _heap(self) -> int:
+        return self.heap_reader() if self.heap_reader is not None else 0
+
+    # --- the next kernel -------------------------------------------------------------------------
+
+    def recover(self) -> List[dict]:
+        """Dead kernels' runs for this notebook: their finished runs, then the killed one."""
+        snaps = self.snapshots
+        if snaps is None:
+            return []
+        out: List[dict] = []
+        for snap in snaps.take_dead():
+            history = snap.get("history")
+            if isinstance(history, list):
+                out.extend(r for r in history if isinstance(r, dict))
+            limit = snap.get("memory_limit") or {}
+            now = limits.oom_kills(self.limit) if self.limit is not None and limit.get("source") == self.limit.source else None
+            run = killed_run(snap, post_mortem_cause(snap, now))
+            if run is not None:
+                out.append(run)
+        return out

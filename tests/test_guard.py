@@ -1,0 +1,259 @@
+"""The memory guard under a real limit (issue 12): a memory cgroup made for the kernel (cgroup v1 or v2,
+whichever is writable; removed after), else RLIMIT_AS set inside the kernel.
+
+- a cell that grows to twice the limit is stopped with MemoryError (allocations that fail: np.ones,
+  np.empty, a list of growing arrays), the kernel stays alive, earlier variables are intact and the
+  next cell runs; its run has status `guard` and a `guard_stop`;
+- growth the guard cannot refuse (pages of a mapping the shim never saw, touched one by one) is
+  interrupted (KeyboardInterrupt) when usage crosses the hard threshold;
+- with the guard off the kernel is killed, and the next kernel for the same notebook shows the dead run
+  with status `killed` and a `post_mortem` naming the cell and the line.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import pytest
+
+from heapscope.agent.protocol import PROTOCOL_VERSION as V
+from kernel_session import of_type
+
+LIMIT = 600 * 1024 * 1024
+MB = 1024 * 1024
+
+
+def _cgroup_v1_root():
+    root = "/sys/fs/cgroup/memory"
+    return root if os.access(os.path.join(root, "cgroup.procs"), os.W_OK) else None
+
+
+def _cgroup_v2_root():
+    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+        ctl = os.path.join(root, "cgroup.subtree_control")
+        try:
+            if "memory" in open(ctl).read() and os.access(os.path.join(root, "cgroup.procs"), os.W_OK):
+                return root
+        except OSError:
+            pass
+    return None
+
+
+class Cgroup:
+    """A memory cgroup with LIMIT (v1: limit_in_bytes and memsw; v2: memory.max, swap.max 0)."""
+
+    def __init__(self):
+        self.path = None
+        v1, v2 = _cgroup_v1_root(), _cgroup_v2_root()
+        name = f"heapscope-test-{uuid.uuid4().hex[:12]}"
+        if v1 is not None:
+            self.parent = v1
+            self.path = os.path.join(v1, name)
+            os.mkdir(self.path)
+            self._write("memory.limit_in_bytes", LIMIT)
+            try:
+                self._write("memory.memsw.limit_in_bytes", LIMIT)
+            except OSError:
+                pass
+        elif v2 is not None:
+            self.parent = v2
+            self.path = os.path.join(v2, name)
+            os.mkdir(self.path)
+            self._write("memory.max", LIMIT)
+            try:
+                self._write("memory.swap.max", 0)
+            except OSError:
+                pass
+
+    def _write(self, name, value):
+        with open(os.path.join(self.path, name), "w") as f:
+            f.write(str(value))
+
+    def add(self, pid: int) -> None:
+        self._write("cgroup.procs", pid)
+
+    def remove(self) -> None:
+        if self.path is None:
+            return
+        try:
+            for pid in open(os.path.join(self.path, "cgroup.procs")).read().split():
+                with open(os.path.join(self.parent, "cgroup.procs"), "w") as f:
+                    f.write(pid)
+        except OSError:
+            pass
+        for _ in range(50):
+            try:
+                os.rmdir(self.path)
+                return
+            except OSError:
+                time.sleep(0.1)
+
+
+@pytest.fixture
+def limited(start_kernel, tmp_path):
+    """start(env) -> a kernel under LIMIT (a cgroup when one can be made, else RLIMIT_AS)."""
+    made = []
+
+    def start(env=None):
+        env = {"HEAPSCOPE_RUNTIME_DIR": str(tmp_path / "runtime"), **(env or {})}
+        kernel = start_kernel(env=env)
+        group = Cgroup()
+        made.append(group)
+        pid = kernel.evaluate("__import__('os').getpid()")
+        if group.path is not None:
+            group.add(int(pid))
+            kernel.limit_source = "cgroup_v1" if group.parent.endswith("/memory") else "cgroup"
+        else:
+            print("no writable memory cgroup (v1 or v2): falling back to RLIMIT_AS")
+            kernel.execute(
+                "import resource, os\n"
+                "_vm = int(open('/proc/self/statm').read().split()[0]) * os.sysconf('SC_PAGE_SIZE')\n"
+                f"resource.setrlimit(resource.RLIMIT_AS, (_vm + {LIMIT}, resource.RLIM_INFINITY))\n"
+            )
+            kernel.limit_source = "rlimit_as"
+        kernel.group = group
+        return kernel
+
+    yield start
+    for group in made:
+        group.remove()
+
+
+def _cell(kernel, comm_id, cell_id, mark):
+    return kernel.wait_comm(comm_id, of_type("cell", cell_id=cell_id), after=mark, timeout=120)["cell"]
+
+
+def _sync(kernel):
+    comm_id = kernel.open_comm("heapscope", {"protocol": V, "type": "sync"})
+    return comm_id, kernel.wait_comm(comm_id, of_type("history"))
+
+
+GROW_ONES = "hold = []\nwhile True:\n    hold.append(np.ones(10_000_000))\n"
+RAW_MMAP = (
+    "import ctypes\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "libc.syscall.restype = ctypes.c_long\n"
+    "n = 2 * {limit}\n"
+    "addr = libc.syscall(9, 0, ctypes.c_size_t(n), 3, 0x22, -1, 0)  # SYS_mmap behind the shim's back\n"
+    "assert addr > 0\n"
+    "addrs = [addr + off for off in range(0, n, 1 << 20)]  # nothing allocates in the loop below\n"
+    "for a in addrs:\n"
+    "    ctypes.memset(a, 1, 1 << 20)\n"
+)
+
+
+FREE = (
+    "hold = big = addrs = None\n"
+    "import sys; sys.last_traceback = sys.last_value = None\n"
+    "if 'addr' in globals():\n"
+    "    libc.syscall(11, ctypes.c_long(addr), ctypes.c_size_t(n))  # SYS_munmap\n"
+    "    del addr\n"
+)
+
+
+def test_guard_stops_cells_and_the_kernel_survives(limited):
+    kernel = limited()
+    comm_id, history = _sync(kernel)
+    assert kernel.execute("import numpy as np\nkeep = np.arange(1000)\n", cell_id="setup").status == "ok"
+    mark = kernel.mark()
+    kernel.send_comm(comm_id, {"protocol": V, "type": "sync"})
+    status = kernel.wait_comm(comm_id, of_type("history"), after=mark)["status"]
+    assert status["memory_limit"] == {"bytes": LIMIT, "source": kernel.limit_source}
+    assert status["guard"]["on"] is True and status["guard"]["hard"] == 0.95
+
+    cases = [
+        ("ones", f"big = np.ones({2 * LIMIT // 8})\n", "MemoryError", "refused"),
+        ("empty", f"big = np.empty({2 * LIMIT // 8})\nbig.fill(1)\n", "MemoryError", "refused"),
+        ("grow", GROW_ONES, "MemoryError", "refused"),
+    ]
+    if kernel.limit_source != "rlimit_as":  # RLIMIT_AS refuses a raw mmap itself
+        # the first allocation after usage crossed the threshold fails, or the ticker interrupts the loop
+        cases.append(("pagefault", RAW_MMAP.format(limit=LIMIT), None, None))
+    for name, code, ename, how in cases:
+        mark = kernel.mark()
+        execution = kernel.execute(code, cell_id=name, timeout=120)
+        assert execution.status == "error", (name, execution.reply)
+        ename_how = {"MemoryError": "refused", "KeyboardInterrupt": "interrupted"}
+        assert execution.reply["ename"] == ename if ename else execution.reply["ename"] in ename_how, execution.reply
+        how = how or ename_how[execution.reply["ename"]]
+        kernel.execute(FREE, cell_id=f"free-{name}")
+        run = _cell(kernel, comm_id, name, mark)
+        assert run["status"] == "guard", (name, run)
+        stop = run["guard_stop"]
+        assert stop["how"] == how and stop["limit_bytes"] == LIMIT, (name, stop)
+        assert stop["message"].startswith("stopped by heapscope at ") and stop["message"].endswith(" of 629.1 MB")
+        assert stop["usage_bytes"] >= 0.95 * LIMIT * (0.9 if how == "interrupted" else 1)
+        assert run["rss_peak_bytes"] >= run["rss_start_bytes"] > 0 and run["rss_end_bytes"] > 0
+        after = kernel.execute("print(int(keep.sum()))", cell_id=f"after-{name}")
+        assert after.stdout == "499500\n", name  # earlier variables intact, the next cell runs
+    assert kernel.km.is_alive()
+
+
+CHILD_GROWS = (
+    "import subprocess, sys\n"
+    "usage = int(open(USAGE).read())\n"
+    "grow = ('import time\\nhold = []\\nfor _ in range({steps}):\\n'\n"
+    "        '    hold.append(bytearray(10_000_000)); time.sleep(0.02)\\ntime.sleep(60)\\n')\n"
+    "child = subprocess.Popen([sys.executable, '-c', grow.format(steps=int(({limit} * 0.98 - usage) / 10_000_000))])\n"
+    "try:\n"
+    "    child.wait()\n"
+    "finally:\n"
+    "    child.kill()\n"
+    "    child.wait()\n"
+)
+
+
+def test_usage_over_the_threshold_that_no_allocation_crosses_interrupts_the_cell(limited):
+    """Memory the guard cannot refuse (here a child process charged to the same cgroup): the ticker
+    sees the usage over the hard threshold and interrupts the run once."""
+    kernel = limited()
+    if kernel.limit_source == "rlimit_as":
+        pytest.skip("needs a cgroup: RLIMIT_AS does not count a child's memory")
+    comm_id, _ = _sync(kernel)
+    usage = os.path.join(kernel.group.path, "memory.usage_in_bytes" if kernel.limit_source == "cgroup_v1" else "memory.current")
+    kernel.execute(f"USAGE = {usage!r}\nkeep = 7\n", cell_id="setup")
+    mark = kernel.mark()
+    execution = kernel.execute(CHILD_GROWS.replace("{limit}", str(LIMIT)).replace("{steps}", "{steps}"), cell_id="child", timeout=120)
+    assert execution.status == "error" and execution.reply["ename"] == "KeyboardInterrupt", execution.reply
+    run = _cell(kernel, comm_id, "child", mark)
+    assert run["status"] == "guard" and run["guard_stop"]["how"] == "interrupted", run
+    assert run["guard_stop"]["usage_bytes"] > 0.95 * LIMIT
+    assert kernel.execute("print(keep)", cell_id="after").stdout == "7\n"
+    # once per run: the next run is guarded again, and a quiet one is not stopped
+    mark = kernel.mark()
+    assert kernel.execute("x = 1", cell_id="quiet").status == "ok"
+    assert _cell(kernel, comm_id, "quiet", mark)["status"] == "ok"
+
+
+def test_guard_off_the_kernel_dies_and_the_next_kernel_shows_the_post_mortem(limited):
+    kernel = limited({"HEAPSCOPE_GUARD": "off"})
+    if kernel.limit_source == "rlimit_as":
+        pytest.skip("RLIMIT_AS makes allocations fail instead of killing the kernel: no post-mortem to test")
+    comm_id, _ = _sync(kernel)
+    assert kernel.execute("import numpy as np, time\nkeep = 1\n", cell_id="setup").status == "ok"
+    mark = kernel.mark()
+    kernel.send_comm(comm_id, {"protocol": V, "type": "sync"})
+    status = kernel.wait_comm(comm_id, of_type("history"), after=mark)["status"]
+    assert status["guard"]["on"] is False and status["guard"]["reason"] == "switched off"
+    # grows by 20 MB every 0.1 s: the snapshot (every second) sees it above half the limit before the end
+    grow = "hold = []\nwhile True:\n    hold.append(np.ones(2_500_000))\n    time.sleep(0.1)\n"
+    kernel.start_execute(grow, cell_id="doomed")
+    deadline = time.time() + 120
+    while kernel.km.is_alive() and time.time() < deadline:
+        time.sleep(0.5)
+    assert not kernel.km.is_alive(), "the cgroup did not kill the kernel"
+    kernel.group.remove()
+    kernel.km.restart_kernel(now=True)
+    kernel.kc.wait_for_ready(timeout=60)
+    comm_id, history = _sync(kernel)
+    runs = history["cells"]
+    assert [r["cell_id"] for r in runs] == ["setup", "doomed"], runs
+    dead = runs[-1]
+    assert dead["status"] == "killed"
+    post = dead["post_mortem"]
+    assert post["cause"] in ("oom_kill", "signal_near_limit"), post
+    assert post["heap_bytes"] > LIMIT / 2 and post["rss_bytes"] > LIMIT / 2
+    lines = [(s["cell_id"], s["cell_line"]) for s in post["top_at_peak"]]
+    assert ("doomed", 3) in lines, post["top_at_peak"]  # hold.append(np.ones(...))

@@ -1,0 +1,152 @@
+"""heapscope.agent.limits over fake /proc and /sys trees, and the guard's settings and messages
+(agent/guard.py) without a kernel."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+
+import pytest
+
+from heapscope.agent import guard, limits
+
+GB = 1 << 30
+
+
+def tree(tmp_path, files):
+    for rel, text in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(tmp_path)
+
+
+PROC = {"proc/self/statm": "1000 500 0 0 0 0 0\n", "proc/meminfo": "MemTotal: 32000000 kB\nMemAvailable: 20000000 kB\n"}
+
+
+def test_cgroup_v2_smallest_ancestor_wins(tmp_path):
+    root = tree(
+        tmp_path,
+        {
+            **PROC,
+            "proc/self/cgroup": "0::/user.slice/app/kernel\n",
+            "sys/fs/cgroup/cgroup.controllers": "memory\n",
+            "sys/fs/cgroup/user.slice/memory.max": "max\n",
+            "sys/fs/cgroup/user.slice/app/memory.max": f"{2 * GB}\n",
+            "sys/fs/cgroup/user.slice/app/kernel/memory.max": f"{4 * GB}\n",
+            "sys/fs/cgroup/user.slice/app/kernel/memory.high": f"{3 * GB}\n",
+            "sys/fs/cgroup/user.slice/app/kernel/memory.current": "123456\n",
+            "sys/fs/cgroup/user.slice/app/kernel/memory.events": "low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n",
+        },
+    )
+    found = {c.source: c for c in limits.cgroup_limits(root)}
+    assert found["cgroup"].bytes == 2 * GB  # the parent's limit covers the child
+    assert found["cgroup_high"].bytes == 3 * GB
+    best = limits.effective_limit(root, with_rlimits=False)
+    assert (best.bytes, best.source) == (2 * GB, "cgroup")
+    assert best.to_dict() == {"bytes": 2 * GB, "source": "cgroup"}
+    assert limits.usage_bytes(best, root) == 123456
+    assert limits.oom_kills(best) == 2
+
+
+def test_cgroup_v1_limit_and_memsw(tmp_path):
+    root = tree(
+        tmp_path,
+        {
+            **PROC,
+            "proc/self/cgroup": "9:pids:/\n4:memory:/jobs/k1\n1:cpu,cpuacct:/\n",
+            "sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n",
+            "sys/fs/cgroup/memory/jobs/k1/memory.limit_in_bytes": f"{GB}\n",
+            "sys/fs/cgroup/memory/jobs/k1/memory.memsw.limit_in_bytes": f"{GB // 2}\n",
+            "sys/fs/cgroup/memory/jobs/k1/memory.usage_in_bytes": "777\n",
+            "sys/fs/cgroup/memory/jobs/k1/memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 5\n",
+        },
+    )
+    best = limits.effective_limit(root, with_rlimits=False)
+    assert (best.bytes, best.source) == (GB // 2, "cgroup_v1_memsw")
+    assert limits.usage_bytes(best, root) == 777
+    assert limits.oom_kills(best) == 5
+
+
+def test_the_machine_when_no_cgroup_limits(tmp_path):
+    root = tree(tmp_path, {**PROC, "proc/self/cgroup": "0::/\n", "sys/fs/cgroup/cgroup.controllers": "memory\n",
+                           "sys/fs/cgroup/memory.max": "max\n"})
+    best = limits.effective_limit(root, with_rlimits=False)
+    page = os.sysconf("SC_PAGE_SIZE")
+    assert best.source == "available" and best.bytes == 20000000 * 1024 + 500 * page
+    assert best.usage_kind == limits.USAGE_RSS and limits.usage_bytes(best, root) == 500 * page
+
+
+def test_no_proc_no_limit(tmp_path):
+    assert limits.effective_limit(str(tmp_path), with_rlimits=False) is None
+
+
+def test_rlimit_as_is_read_and_counts_the_address_space():
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (64 * GB, hard))
+    try:
+        found = {c.source: c for c in limits.rlimits()}
+        assert found["rlimit_as"].bytes == 64 * GB and found["rlimit_as"].usage_kind == limits.USAGE_VM
+        assert limits.usage_bytes(found["rlimit_as"]) == limits.statm()[0] > limits.statm()[1] > 0
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({}, (True, 0.95, 0.80, 0)),
+        ({"HEAPSCOPE_GUARD": "off"}, (False, 0.95, 0.80, 0)),
+        ({"HEAPSCOPE_GUARD_HARD": "0.9", "HEAPSCOPE_GUARD_SOFT": "0.5"}, (True, 0.9, 0.5, 0)),
+        ({"HEAPSCOPE_GUARD_HARD": "1.5"}, (True, 0.95, 0.80, 1)),
+        ({"HEAPSCOPE_GUARD": "maybe"}, (True, 0.95, 0.80, 1)),
+        ({"HEAPSCOPE_GUARD_HARD": "0.7"}, (True, 0.7, 0.7, 1)),
+    ],
+)
+def test_guard_settings_from_env(env, expected):
+    on, hard, soft, problems = guard.settings_from_env(env)
+    assert (on, hard, soft, len(problems)) == expected
+
+
+def test_messages_use_decimal_units():
+    assert guard.human(15.2e9) == "15.2 GB" and guard.human(16e9) == "16 GB" and guard.human(512) == "512 B"
+
+
+def test_a_dead_kernels_snapshot_becomes_a_killed_run(tmp_path):
+    snaps = guard.Snapshots("session:nb.ipynb", folder=str(tmp_path))
+    snapshot = {
+        "version": 1,
+        "key": "session:nb.ipynb",
+        "pid": 2**22 + 12345,  # no such process
+        "written_at": 100.0,
+        "memory_limit": {"bytes": 1000, "source": "cgroup_v1"},
+        "oom_kills": 0,
+        "running": {"seq": 3, "cell_id": "c3", "execution_count": 3, "source": "x = big()", "started_at": 90.0,
+                    "start_bytes": 10, "peak_bytes": 950, "heap_bytes": 940, "rss_bytes": 960, "usage_bytes": 990,
+                    "rss_start_bytes": 50, "at": 99.0, "top_at_peak": []},
+        "history": [{"cell_id": "c1", "execution_count": 1, "source": "a = 1", "start_bytes": 1, "peak_bytes": 2,
+                     "end_bytes": 1, "status": "ok", "started_at": 1.0, "ended_at": 2.0}],
+    }
+    snaps.write(json.dumps(snapshot).encode())
+    name = snaps.name
+    assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
+    snaps.name = None  # the next kernel: another object with the same key
+    again = guard.Snapshots("session:nb.ipynb", folder=str(tmp_path))
+    dead = again.take_dead()
+    assert len(dead) == 1 and not (tmp_path / name).exists()
+    run = guard.killed_run(dead[0], guard.post_mortem_cause(dead[0], 1))
+    assert run["status"] == "killed" and run["cell_id"] == "c3"
+    assert run["post_mortem"]["cause"] == "oom_kill" and run["post_mortem"]["heap_bytes"] == 940
+    assert guard.post_mortem_cause(dead[0], 0) == "signal_near_limit"  # 990 of 1000, SIGKILL unknown
+    assert guard.post_mortem_cause({**dead[0], "running": {"usage_bytes": 10}}, 0) == "unknown"
+    from heapscope.agent import protocol
+
+    assert protocol.validate_cell_record({**run, "seq": 4}) is None
+
+
+def test_a_live_kernels_snapshot_is_left_alone(tmp_path):
+    snaps = guard.Snapshots("k", folder=str(tmp_path))
+    snaps.write(json.dumps({"key": "k", "pid": os.getppid(), "running": None}).encode())
+    other = guard.Snapshots("k", folder=str(tmp_path))
+    assert other.take_dead() == [] and (tmp_path / snaps.name).exists()
