@@ -26,6 +26,51 @@ TEMPLATE_PATH = Path(__file__).resolve().parent / "report_assets" / "report.temp
 _ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
+#: The key of the frame table of a packed report (``PACKED_KEY`` in lab-extension/report/html.ts).
+PACKED_KEY = "heapscope_frames"
+
+
+def pack_report(report: Mapping[str, Any]) -> dict:
+    """The report as the page holds it (``packReport`` in html.ts): each distinct stack frame once, in
+    ``heapscope_frames``, and every site's stack as indices into it (an import cell's sites repeat the
+    same few hundred frames). The viewer unpacks it; the report itself is not changed."""
+    frames: list = []
+    index: dict = {}
+
+    def pack_stack(stack: Any) -> Any:
+        if not isinstance(stack, list):
+            return stack
+        out = []
+        for frame in stack:
+            key = json.dumps(frame, sort_keys=True, ensure_ascii=True)
+            at = index.get(key)
+            if at is None:
+                at = index[key] = len(frames)
+                frames.append(frame)
+            out.append(at)
+        return out
+
+    def pack_sites(sites: Any) -> Any:
+        if not isinstance(sites, list):
+            return sites
+        return [{**s, "stack": pack_stack(s["stack"])} if isinstance(s, dict) and "stack" in s else s for s in sites]
+
+    packed = dict(report)
+    cells = report.get("cells")
+    if isinstance(cells, list):
+        packed["cells"] = [
+            {**c, **{k: pack_sites(c[k]) for k in ("top_at_peak", "retained") if k in c}} if isinstance(c, dict) else c
+            for c in cells
+        ]
+    retained = report.get("retained_by_cell")
+    if isinstance(retained, list):
+        packed["retained_by_cell"] = [
+            {**e, "sites": pack_sites(e["sites"])} if isinstance(e, dict) and "sites" in e else e for e in retained
+        ]
+    packed[PACKED_KEY] = frames
+    return packed
+
+
 class ReportTemplateMissing(RuntimeError):
     """The package was built without the report template (``npm run build:prod`` builds it)."""
 
@@ -51,13 +96,14 @@ def load_template(path: Optional[Path] = None) -> str:
 
 
 def render_html(report: Mapping[str, Any], template: Optional[str] = None) -> str:
-    """Return the HTML page of a report.
+    """Return the HTML page of a report (packed, :func:`pack_report`).
 
     ``ensure_ascii`` keeps the JSON plain ASCII, so strings the kernel produced with
     ``surrogateescape`` (lone surrogates) are written as ``\\udcxx`` escapes instead of failing.
     """
     template = load_template() if template is None else template
-    data = escape_json_for_html(json.dumps(report, ensure_ascii=True, allow_nan=False, separators=(",", ":")))
+    packed = pack_report(report)
+    data = escape_json_for_html(json.dumps(packed, ensure_ascii=True, allow_nan=False, separators=(",", ":")))
     head, sep, tail = template.partition(REPORT_DATA_MARKER)
     if not sep:
         raise ReportTemplateMissing("the report template has no data placeholder")

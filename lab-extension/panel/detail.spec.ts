@@ -88,16 +88,26 @@ describe('CellDetailView', () => {
     expect(peakList().querySelector('.jp-heapscope-SiteList-toggle')).toBeNull();
   });
 
-  it('makes rows buttons only where navigation is possible', () => {
+  it('gives rows a jump button only where navigation is possible; a plain click jumps too', () => {
     filter = NO_SITE_FILTER;
     view.refresh();
     const mains = Array.from(
       peakList().querySelectorAll<HTMLElement>(':scope > li > .jp-heapscope-Site-row > .jp-heapscope-Site-main')
     );
-    expect(mains.map(m => m.tagName)).toEqual(['BUTTON', 'BUTTON', 'DIV', 'BUTTON']);
-    mains[1].click();
+    // The row's text stays selectable (no button around it); the place is the button.
+    expect(mains.map(m => m.tagName)).toEqual(['DIV', 'DIV', 'DIV', 'DIV']);
+    expect(mains.map(m => m.querySelector('.jp-heapscope-Site-location')!.tagName)).toEqual([
+      'BUTTON',
+      'BUTTON',
+      'SPAN',
+      'BUTTON'
+    ]);
+    expect(mains.map(m => m.classList.contains('jp-mod-navigable'))).toEqual([true, true, false, true]);
+    mains[1].querySelector<HTMLButtonElement>('.jp-heapscope-Site-location')!.click();
     expect(navigated).toEqual([helper]);
+    mains[1].querySelector<HTMLElement>('.jp-heapscope-Site-function')!.click();
+    expect(navigated).toEqual([helper, helper]);
     mains[2].click();
-    expect(navigated).toHaveLength(1);
+    expect(navigated).toHaveLength(2);
   });
 });

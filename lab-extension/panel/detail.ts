@@ -10,7 +10,8 @@ import type { ICellRun, IFrame, ISite } from '../comm/protocol';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
 import { displayText, firstSourceLine } from '../format/text';
 import type { HeapModel } from '../model/model';
-import { createSiteList } from '../sites/dom';
+import { createSiteList, createSiteQueryBar, SiteQuery } from '../sites/dom';
+import { isMyCodeFrame } from '../sites/listing';
 import type { ISiteFilter } from '../sites/siteFilter';
 import { peakBase, SourceLookup } from '../sites/sites';
 import type { IHeapSession } from '../tracker/tokens';
@@ -30,8 +31,14 @@ export class CellDetailView extends SessionView {
     super();
     this._options = options;
     this.addClass('jp-heapscope-Detail');
+    // The filter bar stays while the lists under it are drawn again (typing keeps its focus).
+    this._queryBar = new Widget({
+      node: createSiteQueryBar(this._query, { myCodeTitle: Private.MY_CODE_TITLE })
+    });
+    this._queryBar.addClass('jp-heapscope-Detail-query');
     this._content = new Widget();
     this._content.addClass('jp-heapscope-Detail-content');
+    this.addWidget(this._queryBar);
     this._icicle = new PlotView();
     this._icicle.addClass('jp-heapscope-Icicle');
     this.addWidget(this._content);
@@ -100,9 +107,11 @@ export class CellDetailView extends SessionView {
     const trans = this._options.trans;
     const node = this._content.node;
     node.textContent = '';
+    this._query.disconnectAll();
     const session = this.session;
     const run: ICellRun | null | undefined =
       session && this._seq !== null ? session.model.detail(this._seq) : undefined;
+    this._queryBar.setHidden(!session || !run || (run.top_at_peak === undefined && run.retained === undefined));
     if (!session || !run) {
       node.appendChild(
         Private.el(
@@ -119,6 +128,8 @@ export class CellDetailView extends SessionView {
     const navigate = (frame: IFrame) => this._options.navigate(session, frame);
     const canNavigate = this._options.canNavigate(session);
     const filter = this._options.filter();
+    const isMine = this._options.isMine?.(session) ?? ((frame: IFrame) => isMyCodeFrame(frame));
+    const query = this._query;
     const title = `[${run.execution_count ?? '?'}] ${displayText(firstSourceLine(run.source), 120)}`;
     node.appendChild(Private.el('h3', 'jp-heapscope-Detail-title', title));
     const facts = [
@@ -162,12 +173,24 @@ export class CellDetailView extends SessionView {
       return;
     }
     const base = peakBase(run);
-    const siteList = (sites: ReadonlyArray<ISite> | undefined, emptyText: string) =>
-      createSiteList(sites ?? [], { base, lookup, onNavigate: navigate, canNavigate, filter, emptyText });
-    node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', trans.__('Top lines at the peak')));
-    node.appendChild(siteList(run.top_at_peak, trans.__('Nothing held at the peak.')));
-    node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', trans.__('Retained when the cell ended')));
-    node.appendChild(siteList(run.retained, trans.__('Nothing retained.')));
+    const siteList = (sites: ReadonlyArray<ISite> | undefined, label: string, emptyText: string) =>
+      createSiteList(sites ?? [], {
+        base,
+        lookup,
+        onNavigate: navigate,
+        canNavigate,
+        filter,
+        emptyText,
+        query,
+        isMine,
+        label: `${title} · ${label}`
+      });
+    const peakTitle = trans.__('Top lines at the peak');
+    node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', peakTitle));
+    node.appendChild(siteList(run.top_at_peak, peakTitle, trans.__('Nothing held at the peak.')));
+    const retainedTitle = trans.__('Retained when the cell ended');
+    node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', retainedTitle));
+    node.appendChild(siteList(run.retained, retainedTitle, trans.__('Nothing retained.')));
     const sites = run.top_at_peak ?? [];
     if (sites.length > 0) {
       node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', trans.__('The peak by stack')));
@@ -180,6 +203,8 @@ export class CellDetailView extends SessionView {
   }
 
   private _options: CellDetailView.IOptions;
+  private _query = new SiteQuery();
+  private _queryBar: Widget;
   private _content: Widget;
   private _icicle: PlotView;
   private _seq: number | null = null;
@@ -210,6 +235,11 @@ export namespace CellDetailView {
      */
     lookup: (session: IHeapSession) => SourceLookup;
     /**
+     * Whether a frame of a session's notebook is the user's code (cell code, files under the
+     * server's root): "my code only". Without it, cell code only.
+     */
+    isMine?: (session: IHeapSession) => (frame: IFrame) => boolean;
+    /**
      * Sites per list asked from the kernel.
      */
     limit: () => number;
@@ -224,6 +254,12 @@ export namespace CellDetailView {
  * A module-private namespace.
  */
 namespace Private {
+  /**
+   * What "my code only" means, in the check box's tooltip.
+   */
+  export const MY_CODE_TITLE =
+    'Count each site at the innermost line of your code on its stack: notebook cells and files under the server’s root (not installed packages)';
+
   /**
    * Create an element with a class and text.
    */

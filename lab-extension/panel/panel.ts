@@ -84,6 +84,7 @@ export class HeapPanel extends Panel {
     const viewOptions = {
       navigate: options.navigate ?? (() => undefined),
       lookup: options.lookup ?? (() => () => undefined),
+      isMine: options.isMine,
       canNavigate: options.canNavigate ?? (() => () => true),
       filter: options.filter ?? (() => DEFAULT_SITE_FILTER),
       limit: options.limit ?? (() => 200),
@@ -377,6 +378,11 @@ export namespace HeapPanel {
      * are shown as text.
      */
     canNavigate?: (session: IHeapSession) => (frame: IFrame) => boolean;
+    /**
+     * Whether a frame of a session's notebook is the user's code ("my code only"; default: cell
+     * code only).
+     */
+    isMine?: (session: IHeapSession) => (frame: IFrame) => boolean;
     /**
      * Which sites the detail views hide at first (default: {@link DEFAULT_SITE_FILTER}).
      */

@@ -2,7 +2,7 @@
  * The `heapscope:panel` plugin: the Heap panel in the right sidebar, its toolbar and its commands.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, IThemeManager } from '@jupyterlab/apputils';
+import { Dialog, ICommandPalette, IThemeManager, showDialog } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -12,7 +12,8 @@ import { clearIcon, CommandToolbarButton, downloadIcon, Toolbar } from '@jupyter
 import { CommandIDs } from '../commands';
 import { ServerRoots } from '../navigate/home';
 import { navigateToFrame } from '../navigate/navigate';
-import { canNavigateToFrame } from '../navigate/paths';
+import { canNavigateToFrame, serverRelativePath } from '../navigate/paths';
+import { isMyCodeFrame } from '../sites/listing';
 import { DEFAULT_SITE_FILTER, ISiteFilter, readSiteFilter } from '../sites/siteFilter';
 import { runSourceLookup } from '../sites/sites';
 import { HEAPSCOPE_KERNEL } from '../tracker/configuration';
@@ -73,6 +74,11 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
       };
       return (frame: Parameters<typeof navigateToFrame>[0]) => canNavigateToFrame(frame, where);
     };
+    const isMine = (session: IHeapSession) => {
+      const root = serverRoot(session);
+      return (frame: Parameters<typeof navigateToFrame>[0]) =>
+        isMyCodeFrame(frame, file => serverRelativePath(file, root));
+    };
     let siteFilter: ISiteFilter = DEFAULT_SITE_FILTER;
     const lookup = (session: IHeapSession) =>
       runSourceLookup(session.model.cells, cellId => {
@@ -91,8 +97,27 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
       caption: trans.__('Ask the kernel to forget the heap figures of finished cells'),
       icon: clearIcon,
       isEnabled: connected,
-      execute: () => {
-        current()?.clearHistory();
+      execute: async () => {
+        const session = current();
+        if (!session) {
+          return;
+        }
+        // The kernel forgets for good: ask first.
+        const runs = session.model.cells.length;
+        const result = await showDialog({
+          title: trans.__('Clear the heap history?'),
+          body: trans._n(
+            'The kernel forgets the heap figures and lines of %1 finished cell run of “%2”. This cannot be undone.',
+            'The kernel forgets the heap figures and lines of %1 finished cell runs of “%2”. This cannot be undone.',
+            runs,
+            session.notebookPanel.title.label
+          ),
+          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Clear') })],
+          defaultButton: 0
+        });
+        if (result.button.accept && current() === session) {
+          session.clearHistory();
+        }
       }
     });
     commands.addCommand(CommandIDs.showCell, {
@@ -183,6 +208,7 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
       translator: translator ?? undefined,
       navigate,
       canNavigate,
+      isMine,
       filter: () => siteFilter,
       lookup,
       limit: detailLimit,

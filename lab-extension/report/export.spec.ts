@@ -5,13 +5,16 @@ import { HeapModel } from '../model/model';
 import { cellPayload, sitePayload, statusPayload } from '../testing/fixtures';
 import type { IHeapSession } from '../tracker/tokens';
 import { exportReport, fetchCellDetails } from './export';
-import { REPORT_DATA_ID } from './html';
+import { REPORT_DATA_ID, unpackReport } from './html';
 import { buildReportTemplate } from './page';
 import { IReport } from './report';
 import { renderReport } from './viewer';
 
 const sha256 = (text: string) => crypto.createHash('sha256').update(text, 'utf8').digest('base64');
-const TEMPLATE = buildReportTemplate({ plotly: 'window.Plotly = {};', viewer: 'void 0;', css: 'body{}' }, sha256);
+const TEMPLATE = buildReportTemplate(
+  { version: '0.1.0', plotly: 'window.Plotly = {};', viewer: 'void 0;', css: 'body{}' },
+  sha256
+);
 
 /** A site of cell `id`'s line `line`, in function `fn`, with a stack. */
 function site(id: string, count: number, line: number, fn: string, bytes: number): ISite {
@@ -158,7 +161,7 @@ describe('exportReport', () => {
 
     const html = saved.get(result.html)!;
     const doc = new DOMParser().parseFromString(html, 'text/html');
-    const report = JSON.parse(doc.getElementById(REPORT_DATA_ID)!.textContent!) as IReport;
+    const report = unpackReport(JSON.parse(doc.getElementById(REPORT_DATA_ID)!.textContent!) as IReport);
     expect(JSON.parse(saved.get(result.json)!)).toEqual(report);
     expect(report.cells).toHaveLength(n);
     for (const run of full) {
@@ -173,6 +176,11 @@ describe('exportReport', () => {
     // The page shows them: every cell's figures, top line and retained site as text.
     const root = document.createElement('main');
     renderReport(root, report, null);
+    // Each cell's lists are drawn when its <details> opens.
+    for (const details of Array.from(root.querySelectorAll('details'))) {
+      details.open = true;
+      details.dispatchEvent(new Event('toggle'));
+    }
     const text = root.textContent!;
     for (const run of full) {
       for (const s of [...run.top_at_peak!, ...run.retained!]) {

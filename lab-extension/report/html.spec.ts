@@ -1,6 +1,15 @@
 import * as crypto from 'crypto';
 
-import { escapeJsonForHtml, renderReportHtml, REPORT_DATA_ID, REPORT_DATA_MARKER } from './html';
+import {
+  escapeJsonForHtml,
+  packReport,
+  PACKED_KEY,
+  renderReportHtml,
+  REPORT_DATA_ID,
+  REPORT_DATA_MARKER,
+  templateVersion,
+  unpackReport
+} from './html';
 import { buildReportTemplate, IPageParts } from './page';
 import { buildReport, IReport } from './report';
 import { cellPayload, PAYLOADS, sitePayload, statusPayload } from '../testing/fixtures';
@@ -9,6 +18,7 @@ const sha256 = (text: string) => crypto.createHash('sha256').update(text, 'utf8'
 
 /** Small stand-ins for plotly and the viewer: the page around them is what is tested. */
 const PARTS: IPageParts = {
+  version: '1.2.3',
   plotly: 'window.Plotly = { newPlot: function () { return Promise.resolve(); } };',
   viewer: 'document.getElementById("heapscope-report").textContent = "viewer ran";',
   css: 'body { margin: 0; }'
@@ -88,6 +98,13 @@ describe('buildReportTemplate', () => {
     expect(csp).not.toMatch(/unsafe|https?:|\*/);
   });
 
+  it('names the heapscope version in its generator meta', () => {
+    expect(template).toContain('<meta name="generator" content="heapscope 1.2.3">');
+    expect(templateVersion(template)).toBe('1.2.3');
+    expect(templateVersion('<html></html>')).toBeNull();
+    expect(() => buildReportTemplate({ ...PARTS, version: '1"><script>' }, sha256)).toThrow(/not a version/);
+  });
+
   it('refuses parts that would close their element early', () => {
     expect(() => buildReportTemplate({ ...PARTS, plotly: 'a="</SCRIPT>"' }, sha256)).toThrow(/cannot be inlined/);
     expect(() => buildReportTemplate({ ...PARTS, css: 'a{}</style>' }, sha256)).toThrow(/cannot be inlined/);
@@ -104,7 +121,7 @@ describe('renderReportHtml', () => {
   it('embeds the report so that it reads back unchanged', () => {
     const data = doc.getElementById(REPORT_DATA_ID)!;
     expect(data.getAttribute('type')).toBe('application/json');
-    expect(JSON.parse(data.textContent!)).toEqual(JSON.parse(JSON.stringify(report)));
+    expect(unpackReport(JSON.parse(data.textContent!))).toEqual(JSON.parse(JSON.stringify(report)));
   });
 
   it('lets no payload become markup', () => {
@@ -116,7 +133,9 @@ describe('renderReportHtml', () => {
       expect(data.slice(data.indexOf('>') + 1)).not.toContain(c);
     }
     // `$&` and friends are copied, not interpreted as replacement patterns.
-    expect(JSON.parse(doc.getElementById(REPORT_DATA_ID)!.textContent!).cells[0].source).toContain('$& $1 $`');
+    expect(unpackReport(JSON.parse(doc.getElementById(REPORT_DATA_ID)!.textContent!)).cells[0].source).toContain(
+      '$& $1 $`'
+    );
   });
 
   it('makes no network request: no URL, src or href outside the inlined scripts', () => {
@@ -127,5 +146,48 @@ describe('renderReportHtml', () => {
 
   it('fails on a template without placeholder', () => {
     expect(() => renderReportHtml('<html></html>', report)).toThrow(/placeholder/);
+  });
+});
+
+describe('packReport', () => {
+  const frame = (i: number) => ({
+    file: `/lib/m${i}.py`,
+    line: i,
+    function: `f${i}`,
+    cell_id: null,
+    cell_line: null,
+    execution_count: null
+  });
+  const site = (stack: number[]) => sitePayload({ ...frame(stack[0]), bytes: 10, count: 1, stack: stack.map(frame) });
+
+  it('stores each distinct frame once and stacks as indices, and unpacks to the same report', () => {
+    const cell = cellPayload({ seq: 1, top_at_peak: [site([1, 2, 3]), site([1, 2, 4])], retained: [site([2, 3])] });
+    const report = buildReport({
+      path: 'a.ipynb',
+      kernelName: 'heapscope',
+      status: null,
+      cells: [cell, cellPayload({ seq: 2 })],
+      retainedByCell: [{ cell_id: 'c', execution_count: 1, seq: 1, bytes: 1, count: 1, sites: [site([4, 1])] }],
+      cellIds: [],
+      version: '0.1.0',
+      now: 0
+    });
+    const before = JSON.stringify(report);
+    const packed = packReport(report) as { [key: string]: any };
+    expect(JSON.stringify(report)).toBe(before);
+    expect(packed[PACKED_KEY]).toHaveLength(4);
+    expect(packed.cells[1].top_at_peak).toEqual(report.cells[1].top_at_peak);
+    // Frames 1, 2, 3, the place of site 1 (frame 1's fields), frame 4, …
+    expect(packed.cells[0].top_at_peak[0]).toEqual({ bytes: 10, count: 1, stack: [0, 1, 2], '@': 0 });
+    expect(packed.cells[0].top_at_peak[1].stack).toEqual([0, 1, 3]);
+    expect(packed.retained_by_cell[0].sites[0]).toEqual({ bytes: 10, count: 1, stack: [3, 0], '@': 3 });
+    expect(unpackReport(JSON.parse(JSON.stringify(packed)))).toEqual(JSON.parse(before));
+  });
+
+  it('passes a report that is not packed through, and refuses a stack naming a missing frame', () => {
+    const plain = { heapscope_report: 2, cells: [] };
+    expect(unpackReport(plain)).toBe(plain);
+    const bad = { [PACKED_KEY]: [], cells: [{ top_at_peak: [{ '@': 0, stack: [] }] }] };
+    expect(() => unpackReport(bad)).toThrow(/frame/);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The exported report's page template, assembled once at build time (report/build-assets.js)
- * from the stylesheet, plotly.min.js and the bundled viewer. Pure: the hash function is given.
+ * from the stylesheet, a partial plotly.js bundle (scatter traces) and the bundled viewer. Pure: the hash function is given.
  */
 import { REPORT_DATA_ID, REPORT_DATA_MARKER } from './html';
 
@@ -9,7 +9,11 @@ import { REPORT_DATA_ID, REPORT_DATA_MARKER } from './html';
  */
 export interface IPageParts {
   /**
-   * plotly.min.js.
+   * The heapscope version (package.json), in `<meta name="generator">`.
+   */
+  readonly version: string;
+  /**
+   * plotly.js: a partial bundle with the traces the viewer draws.
    */
   readonly plotly: string;
   /**
@@ -82,7 +86,7 @@ export function buildReportTemplate(parts: IPageParts, sha256: Sha256Base64): st
     `<meta http-equiv="Content-Security-Policy" content="${reportCsp(parts, sha256)}">`,
     '<meta name="referrer" content="no-referrer">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<meta name="generator" content="heapscope">',
+    `<meta name="generator" content="heapscope ${Private.attribute(parts.version)}">`,
     '<title>Notebook memory report</title>',
     `<script type="application/json" id="${REPORT_DATA_ID}">${REPORT_DATA_MARKER}</script>`,
     ...styleIds.map(id => `<template id="${id}"></template>`),
@@ -106,6 +110,16 @@ export function buildReportTemplate(parts: IPageParts, sha256: Sha256Base64): st
  * A module-private namespace.
  */
 namespace Private {
+  /**
+   * A version as a safe attribute value: letters, digits and `.+-_` only.
+   */
+  export function attribute(version: string): string {
+    if (!/^[0-9A-Za-z.+_-]{1,64}$/.test(version)) {
+      throw new Error(`not a version: ${JSON.stringify(version)}`);
+    }
+    return version;
+  }
+
   /**
    * Refuse text that would end its element early, open a script, or hold the data placeholder.
    */

@@ -12,6 +12,7 @@ import { CommandIDs } from '../commands';
 import { IHeapTracker } from '../tracker/tokens';
 import { loadReportTemplate } from './assets';
 import { exportReport } from './export';
+import { templateVersion } from './html';
 
 /**
  * The report export plugin.
@@ -29,7 +30,6 @@ export const reportPlugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null
   ): void => {
     const trans = (translator ?? nullTranslator).load('heapscope');
-    const version = Private.version();
     app.commands.addCommand(CommandIDs.exportReport, {
       label: trans.__('Export Notebook Memory Report'),
       caption: trans.__('Save the heap report of the current notebook as HTML and JSON, next to the notebook'),
@@ -46,6 +46,10 @@ export const reportPlugin: JupyterFrontEndPlugin<void> = {
         const id = Notification.emit(trans.__('Exporting the memory report…'), 'in-progress', { autoClose: false });
         try {
           const template = await loadReportTemplate();
+          // The template is built with the extension from the same package.json: its version is
+          // the extension's (JupyterLab's page config does not list extension versions).
+          const version =
+            templateVersion(template) ?? Private.version() ?? session.model.status?.agent_version ?? 'unknown';
           const result = await exportReport(session, app.serviceManager.contents, template, version, {
             limit: Math.min(1000, 10 * (tracker.configuration?.topN ?? 20)),
             onProgress: (done, total) => {
@@ -100,17 +104,18 @@ export const reportPlugin: JupyterFrontEndPlugin<void> = {
  */
 namespace Private {
   /**
-   * The installed heapscope version, from the federated extension's page config.
+   * The installed heapscope version from the federated extension's page config, where a server
+   * lists it (JupyterLab 4's does not), else null.
    */
-  export function version(): string {
+  export function version(): string | null {
     try {
       const extensions = JSON.parse(PageConfig.getOption('federated_extensions') || '[]') as {
         name: string;
         version?: string;
       }[];
-      return extensions.find(e => e.name === 'heapscope')?.version ?? 'unknown';
+      return extensions.find(e => e.name === 'heapscope')?.version ?? null;
     } catch {
-      return 'unknown';
+      return null;
     }
   }
 }

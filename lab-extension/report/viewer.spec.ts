@@ -2,6 +2,19 @@ import { renderReport } from './viewer';
 import { buildReport } from './report';
 import { cellPayload, PAYLOADS, sitePayload, statusPayload } from '../testing/fixtures';
 
+/** Open every cell's <details> and every retained-by-cell entry, as a reader would. */
+function openAll(root: HTMLElement): void {
+  for (const details of Array.from(root.querySelectorAll('details'))) {
+    details.open = true;
+    details.dispatchEvent(new Event('toggle'));
+  }
+  for (const toggle of Array.from(
+    root.querySelectorAll<HTMLButtonElement>('.jp-heapscope-Retained-row > .jp-heapscope-Toggle')
+  )) {
+    toggle.click();
+  }
+}
+
 describe('renderReport', () => {
   const sites = PAYLOADS.map((payload, i) =>
     sitePayload({
@@ -39,6 +52,7 @@ describe('renderReport', () => {
     const root = document.createElement('main');
     const plotly = { newPlot: jest.fn(() => Promise.resolve()) };
     renderReport(root, report, plotly);
+    openAll(root);
     expect(root.querySelectorAll('img, script, iframe')).toHaveLength(0);
     const text = root.textContent!;
     for (const payload of PAYLOADS.slice(0, 3)) {
@@ -49,11 +63,12 @@ describe('renderReport', () => {
     // The figures of every cell, the top lines and the retained-by-cell view.
     expect(text).toContain('[3] <img src=x onerror=alert(1)>');
     expect(text).toContain('[4] y = 2');
+    // Cell [3]'s two lists and the retained-by-cell entry's site; cell [4] has none.
     expect(root.querySelectorAll('.jp-heapscope-Site')).toHaveLength(PAYLOADS.length * 2 + 1);
     expect(root.querySelectorAll('.jp-heapscope-Retained')).toHaveLength(1);
-    // One heap chart and one icicle.
-    expect(plotly.newPlot).toHaveBeenCalledTimes(2);
-    const hover = JSON.stringify((plotly.newPlot.mock.calls[1] as any[])[1]);
+    // One heap chart (the page's partial plotly bundle draws scatter traces only).
+    expect(plotly.newPlot).toHaveBeenCalledTimes(1);
+    const hover = JSON.stringify((plotly.newPlot.mock.calls[0] as any[])[1]);
     expect(hover).not.toContain('<img');
     expect(document.title).toContain('<img src=x onerror=alert(1)>');
   });
@@ -61,6 +76,7 @@ describe('renderReport', () => {
   it('renders without plotly and without attribution', () => {
     const root = document.createElement('main');
     renderReport(root, { ...report, retained_by_cell: null, cells: [cellPayload()] }, null);
+    openAll(root);
     expect(root.textContent).toContain('No line-level attribution for this cell.');
     expect(root.textContent).toContain('Not available');
   });
@@ -107,5 +123,41 @@ describe('renderReport', () => {
     const singleFacts = Array.from(root.querySelectorAll('.hs-facts')).map(node => node.textContent);
     expect(singleFacts[0]).toContain('exact mode');
     expect(singleFacts[1]).not.toContain('mode');
+  });
+});
+
+describe('the report page’s cells', () => {
+  it('are closed at first, draw their lists when opened, and open from the cells table', () => {
+    const sites = [sitePayload(), sitePayload({ bytes: 5, stack: [] })];
+    const report = buildReport({
+      path: 'nb.ipynb',
+      kernelName: 'heapscope',
+      status: statusPayload(),
+      cells: [cellPayload({ cell_id: 'c0ffee', seq: 1, top_at_peak: sites, retained: sites })],
+      retainedByCell: null,
+      cellIds: ['c0ffee'],
+      version: '9.8.7',
+      now: 1764150000
+    });
+    const root = document.createElement('main');
+    document.body.appendChild(root);
+    renderReport(root, report, null);
+    expect(root.textContent).toContain('heapscope 9.8.7');
+    const details = root.querySelector<HTMLDetailsElement>('details.hs-cell')!;
+    expect(details.open).toBe(false);
+    expect(details.querySelectorAll('.jp-heapscope-Site')).toHaveLength(0);
+    // The Source column holds the first line, the Cell column the execution count.
+    const cells = Array.from(root.querySelectorAll('.hs-table tbody td')).map(td => td.textContent);
+    expect(cells.slice(0, 2)).toEqual(['[3]', 'x = bytearray(200_000_000)']);
+    Element.prototype.scrollIntoView = jest.fn();
+    root.querySelector<HTMLButtonElement>('.hs-table .hs-link')!.click();
+    details.dispatchEvent(new Event('toggle'));
+    expect(details.open).toBe(true);
+    expect(details.querySelectorAll('.jp-heapscope-Site')).toHaveLength(4);
+    // Stacks are drawn when expanded, not before.
+    expect(details.querySelectorAll('.jp-heapscope-Stack')).toHaveLength(0);
+    details.querySelector<HTMLButtonElement>('.jp-heapscope-Site .jp-heapscope-Toggle')!.click();
+    expect(details.querySelectorAll('.jp-heapscope-Stack')).toHaveLength(1);
+    root.remove();
   });
 });

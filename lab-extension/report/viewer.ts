@@ -6,13 +6,13 @@
  * network request.
  */
 import type { IFrame } from '../comm/protocol';
-import { buildIcicleFigure } from '../chart/icicle';
 import { FALLBACK_THEME, IChartTheme } from '../chart/theme';
 import { buildHeapFigure, CHART_CONFIG } from '../chart/traces';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
 import { displayText, firstSourceLine } from '../format/text';
-import { createRetainedList, createSiteList } from '../sites/dom';
-import { REPORT_DATA_ID } from './html';
+import { createRetainedList, createSiteList, createSiteQueryBar, SiteQuery } from '../sites/dom';
+import { isMyCodeFrame } from '../sites/listing';
+import { REPORT_DATA_ID, unpackReport } from './html';
 import type { IReport, IReportCell } from './report';
 import { peakBase, runSourceLookup } from '../sites/sites';
 
@@ -40,14 +40,19 @@ export function renderReport(
   root.textContent = '';
   const cells = Array.isArray(report.cells) ? report.cells : [];
   const lookup = runSourceLookup(cells);
-  const sections = new Map<IReportCell, HTMLElement>();
+  const sections = new Map<IReportCell, HTMLDetailsElement>();
   const goTo = (cell: IReportCell | undefined) => {
     const section = cell && sections.get(cell);
     if (section) {
+      section.open = true;
       section.scrollIntoView({ block: 'start' });
-      section.focus();
+      section.querySelector('summary')?.focus();
     }
   };
+  // One filter bar for every site list of the page. The report has no server root: "my code"
+  // is notebook cell code.
+  const query = new SiteQuery();
+  const isMine = (frame: IFrame) => isMyCodeFrame(frame);
   const goToFrame = (frame: IFrame) => {
     goTo(
       cells.find(c => c.cell_id === frame.cell_id && c.execution_count === frame.execution_count) ??
@@ -128,21 +133,26 @@ export function renderReport(
 
   // The per-cell table.
   const tableSection = Private.section(root, 'Cells');
-  const table = Private.el('table', 'hs-table');
+  const scroller = Private.el('div', 'hs-table-scroll');
+  const table = scroller.appendChild(Private.el('table', 'hs-table'));
   const head = Private.el('tr', '');
   for (const title of ['Cell', 'Source', 'Status', 'Start', 'Peak', 'End', 'Net', 'Peak added', 'Allocated']) {
-    head.appendChild(Private.el('th', '', title));
+    const th = head.appendChild(
+      Private.el('th', title === 'Cell' || title === 'Source' || title === 'Status' ? '' : 'hs-num', title)
+    );
+    th.scope = 'col';
   }
   table.appendChild(Private.el('thead', '')).appendChild(head);
   const body = table.appendChild(Private.el('tbody', ''));
   cells.forEach(cell => {
     const row = Private.el('tr', cell.status === 'ok' ? '' : 'hs-mod-failed');
-    const link = Private.el('button', 'hs-link', Private.label(cell));
+    const link = Private.el('button', 'hs-link', `[${cell.execution_count ?? '?'}]`);
     link.type = 'button';
+    link.title = 'Show where this cell’s memory was allocated';
     link.addEventListener('click', () => goTo(cell));
     row.appendChild(Private.el('td', '')).appendChild(link);
     row.append(
-      Private.el('td', 'hs-source', displayText(firstSourceLine(cell.source), 80)),
+      Private.el('td', 'hs-source', displayText(firstSourceLine(cell.source), 120)),
       Private.el('td', '', cell.status),
       Private.el('td', 'hs-num', formatBytes(cell.start_bytes)),
       Private.el('td', 'hs-num', formatBytes(cell.peak_bytes)),
@@ -153,60 +163,79 @@ export function renderReport(
     );
     body.appendChild(row);
   });
-  tableSection.appendChild(table);
+  tableSection.appendChild(scroller);
 
-  // Each cell's top lines.
+  // Each cell's top lines: one closed <details> per cell, its lists drawn when first opened.
   const detailSection = Private.section(root, 'Where each cell’s memory was allocated');
+  detailSection.appendChild(createSiteQueryBar(query, { myCodeTitle: Private.MY_CODE_TITLE }));
+  detailSection.appendChild(
+    Private.el('p', 'hs-hint', 'Open a cell to see its lines; the filter applies to every list.')
+  );
   cells.forEach((cell, i) => {
-    const section = Private.el('section', 'hs-cell');
+    const section = Private.el('details', 'hs-cell');
     section.id = `hs-cell-${i}`;
-    section.tabIndex = -1;
-    section.appendChild(Private.el('h3', '', Private.label(cell)));
-    section.appendChild(
+    const summary = Private.el('summary', 'hs-cell-summary');
+    summary.append(
+      Private.el('h3', '', Private.label(cell)),
       Private.el(
-        'p',
+        'span',
         'hs-facts',
         `net ${formatSignedBytes(cell.end_bytes - cell.start_bytes)} · peak ${formatSignedBytes(cell.peak_bytes - cell.start_bytes)} ` +
           `(heap ${formatBytes(cell.start_bytes)} → ${formatBytes(cell.peak_bytes)} → ${formatBytes(cell.end_bytes)})` +
-          (mixedModes && cell.mode !== undefined ? ` · ${cell.mode} mode` : '')
+          (mixedModes && cell.mode !== undefined ? ` · ${cell.mode} mode` : '') +
+          (cell.status !== 'ok' ? ` · ${cell.status}` : '')
       )
     );
-    const source = Private.el('pre', 'hs-code');
-    source.textContent = cell.source
-      .split('\n')
-      .slice(0, Private.MAX_SOURCE_LINES)
-      .map((line: string) => displayText(line, 400))
-      .join('\n');
-    section.appendChild(source);
-    if (cell.top_at_peak === undefined && cell.retained === undefined) {
-      section.appendChild(Private.el('p', 'hs-empty', 'No line-level attribution for this cell.'));
-    } else {
+    section.appendChild(summary);
+    let built = false;
+    const build = () => {
+      if (built) {
+        return;
+      }
+      built = true;
+      const source = Private.el('pre', 'hs-code');
+      source.textContent = cell.source
+        .split('\n')
+        .slice(0, Private.MAX_SOURCE_LINES)
+        .map((line: string) => displayText(line, 400))
+        .join('\n');
+      section.appendChild(source);
+      if (cell.top_at_peak === undefined && cell.retained === undefined) {
+        section.appendChild(Private.el('p', 'hs-empty', 'No line-level attribution for this cell.'));
+        return;
+      }
       const base = peakBase(cell);
+      const label = Private.label(cell);
       section.appendChild(Private.el('h4', '', 'Top lines at the peak'));
       section.appendChild(
         createSiteList(cell.top_at_peak ?? [], {
           base,
           lookup,
           onNavigate: goToFrame,
-          emptyText: 'Nothing held at the peak.'
+          emptyText: 'Nothing held at the peak.',
+          query,
+          isMine,
+          label: `${label} · top lines at the peak`
         })
       );
       section.appendChild(Private.el('h4', '', 'Retained when the cell ended'));
       section.appendChild(
-        createSiteList(cell.retained ?? [], { base, lookup, onNavigate: goToFrame, emptyText: 'Nothing retained.' })
+        createSiteList(cell.retained ?? [], {
+          base,
+          lookup,
+          onNavigate: goToFrame,
+          emptyText: 'Nothing retained.',
+          query,
+          isMine,
+          label: `${label} · retained when the cell ended`
+        })
       );
-      if (plotly && (cell.top_at_peak ?? []).length > 0) {
-        const node = Private.el('div', 'hs-icicle');
-        section.appendChild(node);
-        const figure = buildIcicleFigure(cell.top_at_peak ?? [], `${Private.label(cell)} peak`, theme);
-        void plotly.newPlot(
-          node,
-          figure.data,
-          { ...figure.layout, height: 260 },
-          { ...CHART_CONFIG, responsive: true }
-        );
+    };
+    section.addEventListener('toggle', () => {
+      if (section.open) {
+        build();
       }
-    }
+    });
     sections.set(cell, section);
     detailSection.appendChild(section);
   });
@@ -216,7 +245,7 @@ export function renderReport(
   const retained = report.retained_by_cell;
   retainedSection.appendChild(
     Array.isArray(retained)
-      ? createRetainedList(retained, { lookup, onNavigate: goToFrame })
+      ? createRetainedList(retained, { lookup, onNavigate: goToFrame, query, isMine })
       : Private.el('p', 'hs-empty', 'Not available (no line-level attribution).')
   );
 }
@@ -248,7 +277,7 @@ export function main(): void {
   const root = document.getElementById('heapscope-report') ?? document.body;
   try {
     const text = document.getElementById(REPORT_DATA_ID)?.textContent ?? 'null';
-    const report = JSON.parse(text) as IReport;
+    const report = unpackReport(JSON.parse(text) as IReport);
     if (!report || report.heapscope_report !== 2) {
       throw new Error('this is not a heapscope report (version 2)');
     }
@@ -281,6 +310,12 @@ namespace Private {
     }
     return node;
   }
+
+  /**
+   * What "my code only" means in the report, in the check box's tooltip.
+   */
+  export const MY_CODE_TITLE =
+    'Count each site at the innermost notebook cell line on its stack (the report has no server root: files are not your code here)';
 
   /**
    * Longer cell sources are cut.

@@ -2,12 +2,127 @@
  * DOM for site tables and the retained-by-cell list, shared by the Heap panel and the exported
  * report's viewer. Every kernel string goes in through `textContent`; no kernel string becomes an
  * attribute other than `title` (set as a property, shown as text).
+ *
+ * A list stays small in the DOM whatever its length: the first {@link PAGE_SIZE} rows are drawn
+ * ("show more" draws more), a stack is drawn when it is first expanded, and the sites hidden at
+ * first (small or kernel-internal) only when they are shown.
  */
 import type { IFrame, IRetained, ISite } from '../comm/protocol';
 import { formatBytes } from '../format/bytes';
 import { displayText, firstSourceLine } from '../format/text';
+import { copyText } from './clipboard';
+import {
+  ariaSort,
+  cutMessage,
+  DEFAULT_SORT,
+  ISiteSort,
+  matchesText,
+  myCodeSites,
+  nextSort,
+  PAGE_SIZE,
+  rowsToMarkdown,
+  rowsToTsv,
+  rowText,
+  showMoreLabel,
+  SortKey,
+  sortSites
+} from './listing';
 import { ISiteFilter, NO_SITE_FILTER, partitionSites } from './siteFilter';
-import { frameLocation, frameSource, siteRow, SourceLookup } from './sites';
+import { frameLocation, frameSource, ISiteRow, siteRow, SourceLookup } from './sites';
+
+/**
+ * What the filter bar of a view sets for all its lists: the filter text and "my code only".
+ * Lists follow it; a view disconnects its old lists ({@link SiteQuery.disconnectAll}) before it
+ * draws new ones.
+ */
+export class SiteQuery {
+  /**
+   * The filter box's text.
+   */
+  get text(): string {
+    return this._text;
+  }
+  set text(text: string) {
+    if (text !== this._text) {
+      this._text = text;
+      this._emit();
+    }
+  }
+
+  /**
+   * Whether only the user's code is listed.
+   */
+  get myCode(): boolean {
+    return this._myCode;
+  }
+  set myCode(myCode: boolean) {
+    if (myCode !== this._myCode) {
+      this._myCode = myCode;
+      this._emit();
+    }
+  }
+
+  /**
+   * Call `listener` after every change.
+   *
+   * @returns a function that disconnects it.
+   */
+  connect(listener: () => void): () => void {
+    this._listeners.add(listener);
+    return () => this._listeners.delete(listener);
+  }
+
+  /**
+   * Disconnect every listener (the lists of a view about to be drawn again).
+   */
+  disconnectAll(): void {
+    this._listeners.clear();
+  }
+
+  private _emit(): void {
+    for (const listener of [...this._listeners]) {
+      listener();
+    }
+  }
+
+  private _text = '';
+  private _myCode = false;
+  private _listeners = new Set<() => void>();
+}
+
+/**
+ * The filter bar of a view: a search box (file, function, text) and a "My code only" check box.
+ *
+ * @param query - the state it sets.
+ * @param options - `myCodeTitle` explains what the user's code is (the check box is left out
+ *   without it).
+ */
+export function createSiteQueryBar(query: SiteQuery, options: { myCodeTitle?: string } = {}): HTMLElement {
+  const bar = Private.element('div', 'jp-heapscope-SiteQuery');
+  bar.setAttribute('role', 'search');
+  const input = Private.element('input', 'jp-heapscope-SiteQuery-text');
+  input.type = 'search';
+  input.placeholder = 'Filter: file, function, text';
+  input.setAttribute('aria-label', 'Filter the sites by file, function or text');
+  input.value = query.text;
+  input.addEventListener('input', () => {
+    query.text = input.value;
+  });
+  bar.appendChild(input);
+  if (options.myCodeTitle !== undefined) {
+    const label = Private.element('label', 'jp-heapscope-SiteQuery-mine');
+    const box = Private.element('input', '');
+    box.type = 'checkbox';
+    box.checked = query.myCode;
+    box.addEventListener('change', () => {
+      query.myCode = box.checked;
+    });
+    label.title = options.myCodeTitle;
+    label.append(box, ' My code only');
+    bar.appendChild(label);
+  }
+  return bar;
+}
 
 /**
  * Options of {@link createSiteList}.
@@ -22,7 +137,7 @@ export interface ISiteListOptions {
    */
   readonly lookup: SourceLookup;
   /**
-   * Called when a row or a stack frame is activated; without it rows are not buttons.
+   * Called when a row or a stack frame is activated; without it nothing jumps.
    */
   readonly onNavigate?: (frame: IFrame) => void;
   /**
@@ -38,36 +153,38 @@ export interface ISiteListOptions {
    * Shown when there are no sites.
    */
   readonly emptyText?: string;
+  /**
+   * The filter text and "my code only" of the view (default: none).
+   */
+  readonly query?: SiteQuery;
+  /**
+   * Whether a frame is the user's code (`listing.isMyCodeFrame`); needed for "my code only".
+   */
+  readonly isMine?: (frame: IFrame) => boolean;
+  /**
+   * Rows drawn at first and per "show more" (default {@link PAGE_SIZE}).
+   */
+  readonly pageSize?: number;
+  /**
+   * The list's name, for assistive technology and the copied Markdown.
+   */
+  readonly label?: string;
 }
 
 /**
- * A list of sites: one row per site (bytes, share, location, function, blocks, source line) with
- * an expandable stack.
+ * A list of sites: a header of sortable columns (bytes, blocks, location) and copy buttons, one
+ * row per site (bytes, share, location, function, blocks, source line) with an expandable stack.
  *
  * @param sites - the sites, largest first.
- * @param options - percentages, source lookup and navigation.
- * @returns an `<ol class="jp-heapscope-SiteList">`, or a paragraph when there are no sites.
+ * @param options - percentages, source lookup, navigation, filter and paging.
+ * @returns a `<div class="jp-heapscope-SiteTable">` holding an `<ol class="jp-heapscope-SiteList">`,
+ *   or a paragraph when there are no sites.
  */
 export function createSiteList(sites: ReadonlyArray<ISite>, options: ISiteListOptions): HTMLElement {
   if (sites.length === 0) {
     return Private.element('p', 'jp-heapscope-Empty', options.emptyText ?? 'No sites.');
   }
-  const list = Private.element('ol', 'jp-heapscope-SiteList');
-  const { shown, hidden } = partitionSites(sites, options.base, options.filter ?? NO_SITE_FILTER);
-  for (const site of shown) {
-    list.appendChild(Private.siteItem(site, options));
-  }
-  if (hidden.length > 0) {
-    const items = hidden.map(site => {
-      const item = Private.siteItem(site, options);
-      item.classList.add('jp-mod-filtered');
-      item.hidden = true;
-      return item;
-    });
-    list.appendChild(Private.hiddenToggle(items, shown.length === 0));
-    list.append(...items);
-  }
-  return list;
+  return new Private.SiteTable(sites, options).node;
 }
 
 /**
@@ -101,57 +218,82 @@ export interface IRetainedListOptions {
    * Which sites of each cell are hidden at first (default: none).
    */
   readonly filter?: ISiteFilter;
+  /**
+   * The filter text and "my code only" of the view.
+   */
+  readonly query?: SiteQuery;
+  /**
+   * Whether a frame is the user's code.
+   */
+  readonly isMine?: (frame: IFrame) => boolean;
+  /**
+   * Cells listed at first; "show all" lists the rest (default {@link RETAINED_CELLS_SHOWN}).
+   */
+  readonly cellsShown?: number;
+  /**
+   * Said after the cut note when the kernel itself sent only part of the cells.
+   */
+  readonly kernelCut?: string;
 }
+
+/**
+ * Cells a retained-by-cell list shows before "show all".
+ */
+export const RETAINED_CELLS_SHOWN = 25;
 
 /**
  * The heap alive now by allocating cell: one row per cell, expandable to its sites.
  *
  * @param entries - the retained-by-cell entries, largest first.
  * @param options - source lookup and navigation.
- * @returns an `<ol class="jp-heapscope-RetainedList">`, or a paragraph when there are none.
+ * @returns a `<div class="jp-heapscope-RetainedTable">` holding an
+ *   `<ol class="jp-heapscope-RetainedList">`, or a paragraph when there are none.
  */
 export function createRetainedList(entries: ReadonlyArray<IRetained>, options: IRetainedListOptions): HTMLElement {
   if (entries.length === 0) {
     return Private.element('p', 'jp-heapscope-Empty', 'No memory is held by any cell.');
   }
   const total = entries.reduce((sum, entry) => sum + entry.bytes, 0);
+  const container = Private.element('div', 'jp-heapscope-RetainedTable');
+  const note = Private.element('p', 'jp-heapscope-RetainedTable-cut');
   const list = Private.element('ol', 'jp-heapscope-RetainedList');
-  for (const entry of entries) {
-    const item = Private.element('li', 'jp-heapscope-Retained');
-    const row = Private.element('div', 'jp-heapscope-Retained-row');
-    const body = Private.element('div', 'jp-heapscope-Retained-main');
-    body.append(
-      Private.element('span', 'jp-heapscope-Site-bytes', formatBytes(entry.bytes)),
-      Private.element(
-        'span',
-        'jp-heapscope-Site-percent',
-        total > 0 ? `${Math.round((100 * entry.bytes) / total)} %` : ''
-      ),
-      Private.element('span', 'jp-heapscope-Retained-cell', retainedLabel(entry, options.lookup))
-    );
-    if (entry.count !== undefined) {
-      body.appendChild(
-        Private.element(
-          'span',
-          'jp-heapscope-Site-count',
-          entry.count === 1 ? '1 block' : `${entry.count.toLocaleString('en-US')} blocks`
+  container.append(note, list);
+  let all = false;
+  const render = () => {
+    const text = options.query?.text ?? '';
+    const matching = text.trim()
+      ? entries.filter(
+          entry =>
+            retainedLabel(entry, options.lookup).toLowerCase().includes(text.trim().toLowerCase()) ||
+            entry.sites.some(site => matchesText(siteRow(site, entry.bytes, options.lookup), site, text))
         )
-      );
+      : entries;
+    const limit = all ? matching.length : (options.cellsShown ?? RETAINED_CELLS_SHOWN);
+    const shown = matching.slice(0, limit);
+    list.replaceChildren(...shown.map(entry => Private.retainedItem(entry, total, options)));
+    note.textContent = '';
+    const cut = cutMessage(shown.length, matching.length);
+    if (cut) {
+      note.append(cut, ' · ');
+      const button = Private.element('button', 'jp-heapscope-RetainedTable-all', 'show all');
+      button.type = 'button';
+      button.addEventListener('click', () => {
+        all = true;
+        render();
+      });
+      note.appendChild(button);
     }
-    const stack = createSiteList(entry.sites, {
-      base: entry.bytes,
-      lookup: options.lookup,
-      onNavigate: options.onNavigate,
-      canNavigate: options.canNavigate,
-      filter: options.filter,
-      emptyText: 'No site details for this cell.'
-    });
-    stack.classList.add('jp-heapscope-Retained-sites');
-    row.append(Private.toggle(stack, 'Show the sites'), body);
-    item.append(row, stack);
-    list.appendChild(item);
-  }
-  return list;
+    if (options.kernelCut) {
+      note.append(cut ? ' · ' : '', options.kernelCut);
+    }
+    if (matching.length === 0) {
+      note.textContent = 'No cell matches the filter.';
+    }
+    note.hidden = note.textContent === '';
+  };
+  options.query?.connect(render);
+  render();
+  return container;
 }
 
 /**
@@ -170,9 +312,33 @@ export function retainedLabel(entry: IRetained, lookup: SourceLookup): string {
 }
 
 /**
+ * Whether a click on a row is a plain click, to jump from: not the end of a drag (selecting
+ * text) and with no text selected in the row.
+ *
+ * @param down - where the pointer went down, or null when unknown.
+ * @param up - where the click happened.
+ * @param selected - the page's selected text.
+ */
+export function isPlainClick(
+  down: { x: number; y: number } | null,
+  up: { x: number; y: number },
+  selected: string
+): boolean {
+  if (selected !== '') {
+    return false;
+  }
+  return down === null || Math.hypot(up.x - down.x, up.y - down.y) <= Private.DRAG_PX;
+}
+
+/**
  * A module-private namespace.
  */
 namespace Private {
+  /**
+   * Pointer movement above which a press is a drag (text selection), not a click.
+   */
+  export const DRAG_PX = 4;
+
   /**
    * Create an element with a class and, optionally, text.
    */
@@ -182,7 +348,9 @@ namespace Private {
     text?: string
   ): HTMLElementTagNameMap[K] {
     const node = document.createElement(tag);
-    node.className = className;
+    if (className) {
+      node.className = className;
+    }
     if (text !== undefined) {
       node.textContent = text;
     }
@@ -190,79 +358,181 @@ namespace Private {
   }
 
   /**
-   * A disclosure button that shows and hides `target`.
+   * A small text button.
    */
-  export function toggle(target: HTMLElement, label: string): HTMLButtonElement {
-    const button = element('button', 'jp-heapscope-Toggle', '▸');
-    button.type = 'button';
-    button.title = label;
-    button.setAttribute('aria-label', label);
-    button.setAttribute('aria-expanded', 'false');
-    target.hidden = true;
-    button.addEventListener('click', () => {
-      const open = target.hidden;
-      target.hidden = !open;
-      button.textContent = open ? '▾' : '▸';
-      button.setAttribute('aria-expanded', String(open));
-    });
-    return button;
-  }
-
-  /**
-   * The row of a list's hidden sites: a button that shows and hides them.
-   */
-  export function hiddenToggle(items: HTMLElement[], nothingShown: boolean): HTMLElement {
-    const li = element('li', 'jp-heapscope-SiteList-more');
-    if (nothingShown) {
-      li.appendChild(element('span', 'jp-heapscope-Empty', 'Only small or kernel-internal sites.'));
+  export function button(className: string, text: string, label?: string): HTMLButtonElement {
+    const node = element('button', className, text);
+    node.type = 'button';
+    if (label) {
+      node.title = label;
+      node.setAttribute('aria-label', label);
     }
-    const button = element('button', 'jp-heapscope-SiteList-toggle', hiddenToggleLabel(items.length, false));
-    button.type = 'button';
-    button.setAttribute('aria-expanded', 'false');
-    button.addEventListener('click', () => {
-      const open = button.getAttribute('aria-expanded') !== 'true';
-      for (const item of items) {
-        item.hidden = !open;
-      }
-      button.textContent = hiddenToggleLabel(items.length, open);
-      button.setAttribute('aria-expanded', String(open));
-    });
-    li.appendChild(button);
-    return li;
+    return node;
   }
 
   /**
-   * The row or button body: a button when navigation is possible.
+   * A disclosure button that shows and hides what `build` makes, built on first opening.
    */
-  function activatable(
+  export function lazyToggle(label: string, after: () => HTMLElement, build: () => HTMLElement): HTMLButtonElement {
+    const toggle = button('jp-heapscope-Toggle', '▸', label);
+    toggle.setAttribute('aria-expanded', 'false');
+    let target: HTMLElement | null = null;
+    toggle.addEventListener('click', () => {
+      const open = toggle.getAttribute('aria-expanded') !== 'true';
+      if (open && target === null) {
+        target = build();
+        after().after(target);
+      }
+      if (target) {
+        target.hidden = !open;
+      }
+      toggle.textContent = open ? '▾' : '▸';
+      toggle.setAttribute('aria-expanded', String(open));
+    });
+    return toggle;
+  }
+
+  /**
+   * Jump from a plain click on `node` (not from a drag that selects text, nor while text is
+   * selected); buttons inside handle their own clicks.
+   */
+  export function jumpOnPlainClick(node: HTMLElement, jump: () => void): void {
+    let down: { x: number; y: number } | null = null;
+    node.addEventListener('pointerdown', event => {
+      down = { x: event.clientX, y: event.clientY };
+    });
+    node.addEventListener('click', event => {
+      if ((event.target as Element | null)?.closest?.('button')) {
+        return;
+      }
+      const selected = typeof window !== 'undefined' ? (window.getSelection()?.toString() ?? '') : '';
+      if (isPlainClick(down, { x: event.clientX, y: event.clientY }, selected)) {
+        jump();
+      }
+      down = null;
+    });
+  }
+
+  /**
+   * The place of a frame: a button that jumps when it can be navigated to, else text.
+   */
+  function place(
     className: string,
     frame: IFrame,
-    onNavigate: ((frame: IFrame) => void) | undefined,
-    canNavigate: ((frame: IFrame) => boolean) | undefined
+    text: string,
+    options: Pick<ISiteListOptions, 'onNavigate' | 'canNavigate'>
   ): HTMLElement {
-    if (!onNavigate || (canNavigate && !canNavigate(frame))) {
-      return element('div', className);
+    const onNavigate = options.onNavigate;
+    if (!onNavigate || (options.canNavigate && !options.canNavigate(frame))) {
+      return element('span', className, text);
     }
-    const button = element('button', `${className} jp-mod-navigable`);
-    button.type = 'button';
-    button.addEventListener('click', () => onNavigate(frame));
-    return button;
+    const node = button(`${className} jp-heapscope-Jump`, text);
+    node.title = 'Go to this line';
+    node.addEventListener('click', () => onNavigate(frame));
+    return node;
   }
 
   /**
-   * One site: its row and its stack.
+   * Whether a frame can be jumped to.
    */
-  export function siteItem(site: ISite, options: ISiteListOptions): HTMLElement {
-    const text = siteRow(site, options.base, options.lookup);
+  function navigable(frame: IFrame, options: Pick<ISiteListOptions, 'onNavigate' | 'canNavigate'>): boolean {
+    return !!options.onNavigate && (!options.canNavigate || options.canNavigate(frame));
+  }
+
+  /**
+   * The stack of a site, one row per frame.
+   */
+  function stackList(site: ISite, options: ISiteListOptions): HTMLElement {
+    const stack = element('ol', 'jp-heapscope-Stack');
+    for (const frame of site.stack) {
+      const li = element('li', 'jp-heapscope-Frame');
+      const canJump = navigable(frame, options);
+      const body = element('div', canJump ? 'jp-heapscope-Frame-main jp-mod-navigable' : 'jp-heapscope-Frame-main');
+      body.append(
+        element('span', 'jp-heapscope-Site-function', displayText(frame.function, 200)),
+        place('jp-heapscope-Site-location', frame, frameLocation(frame, 64), options)
+      );
+      const source = frameSource(frame, options.lookup);
+      if (source) {
+        body.appendChild(element('code', 'jp-heapscope-Site-source', source));
+      }
+      if (canJump) {
+        jumpOnPlainClick(body, () => options.onNavigate!(frame));
+      }
+      li.appendChild(body);
+      stack.appendChild(li);
+    }
+    if (site.stack.length === 0) {
+      stack.appendChild(element('li', 'jp-heapscope-Empty', 'No Python stack.'));
+    }
+    return stack;
+  }
+
+  /**
+   * A copy icon (two overlapping sheets), drawn in the text colour.
+   */
+  export function copyGlyph(): SVGSVGElement {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 16 16');
+    svg.setAttribute('width', '12');
+    svg.setAttribute('height', '12');
+    svg.setAttribute('aria-hidden', 'true');
+    for (const [x, y] of [
+      [2, 5],
+      [5, 2]
+    ]) {
+      const rect = document.createElementNS(ns, 'rect');
+      rect.setAttribute('x', String(x));
+      rect.setAttribute('y', String(y));
+      rect.setAttribute('width', '9');
+      rect.setAttribute('height', '9');
+      rect.setAttribute('rx', '1');
+      rect.setAttribute('fill', 'none');
+      rect.setAttribute('stroke', 'currentColor');
+      rect.setAttribute('stroke-width', '1.5');
+      svg.appendChild(rect);
+    }
+    return svg;
+  }
+
+  /**
+   * Copy, and say the result for a moment in the button's tooltip and, for a text button, its text.
+   */
+  export function copyInto(node: HTMLButtonElement, text: string): void {
+    const label = node.textContent;
+    const title = node.title;
+    void copyText(text).then(copied => {
+      const said = copied ? 'Copied' : 'Copy failed';
+      node.title = said;
+      node.dataset.copied = String(copied);
+      if (label) {
+        node.textContent = said;
+      }
+      setTimeout(() => {
+        node.title = title;
+        delete node.dataset.copied;
+        if (label) {
+          node.textContent = label;
+        }
+      }, 1500);
+    });
+  }
+
+  /**
+   * One site: its row; its stack is drawn when first expanded.
+   */
+  export function siteItem(site: ISite, text: ISiteRow, options: ISiteListOptions): HTMLElement {
     const item = element('li', 'jp-heapscope-Site');
     const row = element('div', 'jp-heapscope-Site-row');
-    const main = activatable('jp-heapscope-Site-main', site, options.onNavigate, options.canNavigate);
+    const canJump = navigable(site, options);
+    const main = element('div', canJump ? 'jp-heapscope-Site-main jp-mod-navigable' : 'jp-heapscope-Site-main');
     main.title = `${text.fileLineFull} in ${text.function}`;
     const head = element('span', 'jp-heapscope-Site-head');
     head.append(
       element('span', 'jp-heapscope-Site-bytes', text.bytes),
       element('span', 'jp-heapscope-Site-percent', text.percent),
-      element('span', 'jp-heapscope-Site-location', text.location),
+      place('jp-heapscope-Site-location', site, text.location, options),
       element('span', 'jp-heapscope-Site-count', text.count)
     );
     const where = element('span', 'jp-heapscope-Site-where');
@@ -274,26 +544,224 @@ namespace Private {
     if (text.source) {
       main.appendChild(element('code', 'jp-heapscope-Site-source', text.source));
     }
-    const stack = element('ol', 'jp-heapscope-Stack');
-    for (const frame of site.stack) {
-      const li = element('li', 'jp-heapscope-Frame');
-      const body = activatable('jp-heapscope-Frame-main', frame, options.onNavigate, options.canNavigate);
-      body.append(
-        element('span', 'jp-heapscope-Site-function', displayText(frame.function, 200)),
-        element('span', 'jp-heapscope-Site-location', frameLocation(frame, 64))
-      );
-      const source = frameSource(frame, options.lookup);
-      if (source) {
-        body.appendChild(element('code', 'jp-heapscope-Site-source', source));
+    if (canJump) {
+      jumpOnPlainClick(main, () => options.onNavigate!(site));
+    }
+    const copy = button('jp-heapscope-Site-copy', '', 'Copy this site as text');
+    copy.appendChild(copyGlyph());
+    copy.addEventListener('click', () => copyInto(copy, rowText(text) + '\n'));
+    row.append(
+      lazyToggle(
+        'Show the stack',
+        () => row,
+        () => stackList(site, options)
+      ),
+      main,
+      copy
+    );
+    item.appendChild(row);
+    return item;
+  }
+
+  /**
+   * A site list that filters, sorts and pages itself.
+   */
+  export class SiteTable {
+    constructor(sites: ReadonlyArray<ISite>, options: ISiteListOptions) {
+      this._sites = sites;
+      this._options = options;
+      this.node = element('div', 'jp-heapscope-SiteTable');
+      this._head = element('div', 'jp-heapscope-SiteTable-head');
+      this._head.setAttribute('role', 'row');
+      for (const [key, title] of [
+        ['bytes', 'Bytes'],
+        ['count', 'Blocks'],
+        ['location', 'Location']
+      ] as [SortKey, string][]) {
+        const header = element('span', 'jp-heapscope-SiteTable-column');
+        header.setAttribute('role', 'columnheader');
+        header.dataset.sort = key;
+        const sortButton = button('jp-heapscope-SiteTable-sort', title);
+        sortButton.addEventListener('click', () => {
+          this._sort = nextSort(this._sort, key);
+          this._render();
+        });
+        header.appendChild(sortButton);
+        this._head.appendChild(header);
       }
-      li.appendChild(body);
-      stack.appendChild(li);
+      const tsv = button('jp-heapscope-SiteTable-copy', 'TSV', 'Copy the list as tab-separated text');
+      tsv.dataset.format = 'tsv';
+      tsv.addEventListener('click', () => copyInto(tsv, rowsToTsv(this._rows())));
+      const markdown = button('jp-heapscope-SiteTable-copy', 'MD', 'Copy the list as a Markdown table');
+      markdown.dataset.format = 'markdown';
+      markdown.addEventListener('click', () => {
+        const title = options.label ? `**${options.label}**\n\n` : '';
+        copyInto(markdown, title + rowsToMarkdown(this._rows()));
+      });
+      const copyGroup = element('span', 'jp-heapscope-SiteTable-copies');
+      copyGroup.append(element('span', 'jp-heapscope-SiteTable-copyLabel', 'Copy'), tsv, markdown);
+      this._head.appendChild(copyGroup);
+      this._list = element('ol', 'jp-heapscope-SiteList');
+      if (options.label) {
+        this._list.setAttribute('aria-label', options.label);
+      }
+      this._more = button('jp-heapscope-SiteList-showMore', '');
+      this._more.addEventListener('click', () => {
+        this._limit += this._page;
+        this._render();
+      });
+      this._empty = element('p', 'jp-heapscope-Empty', 'No site matches the filter.');
+      this.node.append(this._head, this._list, this._more, this._empty);
+      this._page = options.pageSize ?? PAGE_SIZE;
+      this._limit = this._page;
+      options.query?.connect(() => {
+        this._limit = this._page;
+        this._render();
+      });
+      this._render();
     }
-    if (site.stack.length === 0) {
-      stack.appendChild(element('li', 'jp-heapscope-Empty', 'No Python stack.'));
+
+    readonly node: HTMLElement;
+
+    /**
+     * The sites after "my code only", the text filter and the sort, split into those shown at
+     * first and those behind the hidden toggle.
+     */
+    private _select(): { shown: ISite[]; hidden: ISite[] } {
+      const options = this._options;
+      const query = options.query;
+      const mine = query?.myCode && options.isMine ? myCodeSites(this._sites, options.isMine) : this._sites;
+      const { shown, hidden } = partitionSites(mine, options.base, options.filter ?? NO_SITE_FILTER);
+      const text = query?.text ?? '';
+      const keep = (site: ISite) => matchesText(this._row(site), site, text);
+      return { shown: sortSites(shown.filter(keep), this._sort), hidden: sortSites(hidden.filter(keep), this._sort) };
     }
-    row.append(toggle(stack, 'Show the stack'), main);
-    item.append(row, stack);
+
+    /**
+     * The rows a copy takes: every matching row (also beyond "show more"), hidden ones only when
+     * they are shown.
+     */
+    private _rows(): ISiteRow[] {
+      const { shown, hidden } = this._select();
+      return (this._hiddenOpen ? [...shown, ...hidden] : shown).map(site => this._row(site));
+    }
+
+    private _row(site: ISite): ISiteRow {
+      let row = this._rowCache.get(site);
+      if (!row) {
+        row = siteRow(site, this._options.base, this._options.lookup);
+        this._rowCache.set(site, row);
+      }
+      return row;
+    }
+
+    private _render(): void {
+      for (const header of Array.from(this._head.querySelectorAll<HTMLElement>('[role="columnheader"]'))) {
+        header.setAttribute('aria-sort', ariaSort(this._sort, header.dataset.sort as SortKey));
+      }
+      const { shown, hidden } = this._select();
+      const items: HTMLElement[] = [];
+      let budget = this._limit;
+      for (const site of shown.slice(0, budget)) {
+        items.push(siteItem(site, this._row(site), this._options));
+      }
+      budget -= Math.min(budget, shown.length);
+      if (hidden.length > 0) {
+        items.push(this._hiddenToggle(hidden.length, shown.length === 0));
+        if (this._hiddenOpen) {
+          for (const site of hidden.slice(0, budget)) {
+            const item = siteItem(site, this._row(site), this._options);
+            item.classList.add('jp-mod-filtered');
+            items.push(item);
+          }
+        }
+      }
+      this._list.replaceChildren(...items);
+      const total = shown.length + (this._hiddenOpen ? hidden.length : 0);
+      const label = showMoreLabel(Math.min(this._limit, total), total, this._page);
+      this._more.textContent = label;
+      this._more.hidden = label === '';
+      this._empty.hidden = shown.length + hidden.length > 0;
+    }
+
+    /**
+     * The row of a list's hidden sites: a button that shows and hides them (one element for the
+     * list's life, so it keeps the focus).
+     */
+    private _hiddenToggle(count: number, nothingShown: boolean): HTMLElement {
+      if (!this._toggleItem) {
+        this._toggleItem = element('li', 'jp-heapscope-SiteList-more');
+        this._toggleNote = element('span', 'jp-heapscope-Empty', 'Only small or kernel-internal sites.');
+        this._toggle = button('jp-heapscope-SiteList-toggle', '');
+        this._toggle.addEventListener('click', () => {
+          this._hiddenOpen = !this._hiddenOpen;
+          this._render();
+        });
+        this._toggleItem.append(this._toggleNote, this._toggle);
+      }
+      this._toggleNote!.hidden = !nothingShown;
+      this._toggle!.textContent = hiddenToggleLabel(count, this._hiddenOpen);
+      this._toggle!.setAttribute('aria-expanded', String(this._hiddenOpen));
+      return this._toggleItem;
+    }
+
+    private _toggleItem: HTMLElement | null = null;
+    private _toggleNote: HTMLElement | null = null;
+    private _toggle: HTMLButtonElement | null = null;
+    private _sites: ReadonlyArray<ISite>;
+    private _options: ISiteListOptions;
+    private _head: HTMLElement;
+    private _list: HTMLOListElement;
+    private _more: HTMLButtonElement;
+    private _empty: HTMLElement;
+    private _sort: ISiteSort = DEFAULT_SORT;
+    private _page: number;
+    private _limit: number;
+    private _hiddenOpen = false;
+    private _rowCache = new WeakMap<ISite, ISiteRow>();
+  }
+
+  /**
+   * One retained-by-cell entry: its row; its sites are drawn when first expanded.
+   */
+  export function retainedItem(entry: IRetained, total: number, options: IRetainedListOptions): HTMLElement {
+    const item = element('li', 'jp-heapscope-Retained');
+    const row = element('div', 'jp-heapscope-Retained-row');
+    const body = element('div', 'jp-heapscope-Retained-main');
+    body.append(
+      element('span', 'jp-heapscope-Site-bytes', formatBytes(entry.bytes)),
+      element('span', 'jp-heapscope-Site-percent', total > 0 ? `${Math.round((100 * entry.bytes) / total)} %` : ''),
+      element('span', 'jp-heapscope-Retained-cell', retainedLabel(entry, options.lookup))
+    );
+    if (entry.count !== undefined) {
+      body.appendChild(
+        element(
+          'span',
+          'jp-heapscope-Site-count',
+          entry.count === 1 ? '1 block' : `${entry.count.toLocaleString('en-US')} blocks`
+        )
+      );
+    }
+    const build = () => {
+      const sites = createSiteList(entry.sites, {
+        base: entry.bytes,
+        lookup: options.lookup,
+        onNavigate: options.onNavigate,
+        canNavigate: options.canNavigate,
+        filter: options.filter,
+        query: options.query,
+        isMine: options.isMine,
+        label: retainedLabel(entry, options.lookup),
+        emptyText: 'No site details for this cell.'
+      });
+      sites.classList.add('jp-heapscope-Retained-sites');
+      return sites;
+    };
+    row.append(
+      lazyToggle('Show the sites', () => row, build),
+      body
+    );
+    item.appendChild(row);
     return item;
   }
 }
