@@ -48,6 +48,9 @@ def test_one_schema_per_message_in_each_direction():
         "ticks",
         "cell_detail",
         "retained_by_cell",
+        "holders_progress",
+        "holders",
+        "holder_released",
         "error",
     } == protocol.KERNEL_TYPES
 

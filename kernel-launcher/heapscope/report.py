@@ -12,6 +12,8 @@ from typing import Any, Iterable, Mapping, Optional
 
 REPORT_VERSION = 2  # 2: kernel.status.live_hz renamed tick_hz (protocol/report.schema.json)
 OUTCOMES = ("ok", "error", "unprofiled")
+#: ``build_report(holders=...)`` not given: the report has no ``holders`` (``heapscope report --no-holders``).
+NO_HOLDERS: Any = object()
 
 
 def build_report(
@@ -26,12 +28,14 @@ def build_report(
     failed_cell: Optional[Mapping[str, Any]] = None,
     version: str,
     retained_by_cell: Optional[list] = None,
+    holders: Any = NO_HOLDERS,
 ) -> dict:
     """``retained_by_cell``: the agent's (protocol ``retained_by_cell``) at the end of the run; ``None``
-    when line-level attribution was unavailable."""
+    when line-level attribution was unavailable. ``holders``: who holds the heap after the last cell (protocol
+    ``Holders``, ``None`` when the scan could not run); left out of the report when not given."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}")
-    return {
+    report = {
         "heapscope_report": REPORT_VERSION,
         "generator": {"name": "heapscope", "version": version},
         "created_at": time.time(),
@@ -45,6 +49,11 @@ def build_report(
         "cells": [dict(c) for c in cells],
         "retained_by_cell": None if retained_by_cell is None else list(retained_by_cell),
     }
+    if holders is not NO_HOLDERS:
+        report["holders"] = holders
+    if kernel_status is not None and "memory_limit" in kernel_status:  # the kernel's limit (agent/limits.py)
+        report["memory_limit"] = kernel_status["memory_limit"]
+    return report
 
 
 def write_json(report: Mapping[str, Any], path: Path) -> None:

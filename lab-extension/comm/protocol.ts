@@ -95,6 +95,15 @@ export type ITicksMessage = DeepReadonly<WithoutProtocol<G.TicksMessage>>;
 export type IErrorMessage = DeepReadonly<WithoutProtocol<G.ErrorMessage>>;
 export type ICellDetailMessage = DeepReadonly<WithoutProtocol<G.CellDetailMessage>>;
 export type IRetainedMessage = DeepReadonly<WithoutProtocol<G.RetainedByCellMessage>>;
+export type IHoldersProgressMessage = DeepReadonly<WithoutProtocol<G.HoldersProgressMessage>>;
+export type IHoldersMessage = DeepReadonly<WithoutProtocol<G.HoldersMessage>>;
+export type IHolderReleasedMessage = DeepReadonly<WithoutProtocol<G.HolderReleasedMessage>>;
+/**
+ * Who holds the heap (answer to a `holders` request; the report's top-level `holders`).
+ */
+export type IHolders = DeepReadonly<G.Holders>;
+export type IHolder = DeepReadonly<G.Holder>;
+export type ISharedHolders = DeepReadonly<G.SharedHolders>;
 
 /**
  * Every message the kernel sends.
@@ -107,13 +116,22 @@ export type KernelMessage =
   | ITicksMessage
   | ICellDetailMessage
   | IRetainedMessage
+  | IHoldersProgressMessage
+  | IHoldersMessage
+  | IHolderReleasedMessage
   | IErrorMessage;
 
 /**
  * Every message the browser sends (protocol/browser.schema.json).
  */
 export type BrowserMessage = DeepReadonly<
-  G.SyncRequest | G.ClearRequest | G.ConfigureRequest | G.CellDetailRequest | G.RetainedByCellRequest
+  | G.SyncRequest
+  | G.ClearRequest
+  | G.ConfigureRequest
+  | G.CellDetailRequest
+  | G.RetainedByCellRequest
+  | G.HoldersRequest
+  | G.ReleaseHolderRequest
 >;
 
 /**
@@ -225,8 +243,20 @@ namespace Private {
   export const validateBrowserMessage = V.validateBrowserMessage as Validator;
   export const validateReport = V.validateReport as Validator;
 
-  const KERNEL_TYPES = ['status', 'cell_start', 'cell', 'history', 'ticks', 'cell_detail', 'retained_by_cell', 'error'];
-  const BROWSER_TYPES = ['sync', 'clear', 'configure', 'cell_detail', 'retained_by_cell'];
+  const KERNEL_TYPES = [
+    'status',
+    'cell_start',
+    'cell',
+    'history',
+    'ticks',
+    'cell_detail',
+    'retained_by_cell',
+    'holders_progress',
+    'holders',
+    'holder_released',
+    'error'
+  ];
+  const BROWSER_TYPES = ['sync', 'clear', 'configure', 'cell_detail', 'retained_by_cell', 'holders', 'release_holder'];
   /**
    * An error message quotes at most this much of the input it refuses.
    */

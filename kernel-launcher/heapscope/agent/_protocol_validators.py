@@ -1002,10 +1002,212 @@ def validate_https___heapscope_invalid_protocol_report_schema_json(data, custom_
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".cells must contain less than or equal to 100000 items")
                 for data__cells_x, data__cells_item in enumerate(data__cells):
                     validate_https___heapscope_invalid_protocol_report_schema_json___defs_reportcell(data__cells_item, custom_formats, (name_prefix or "data") + ".cells[{data__cells_x}]".format(**locals()))
+        if "holders" in data_keys:
+            data_keys.remove("holders")
+            data__holders = data["holders"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holdersornull(data__holders, custom_formats, (name_prefix or "data") + ".holders")
         if "retained_by_cell" in data_keys:
             data_keys.remove("retained_by_cell")
             data__retainedbycell = data["retained_by_cell"]
             validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retainedbycell(data__retainedbycell, custom_formats, (name_prefix or "data") + ".retained_by_cell")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holdersornull(data, custom_formats={}, name_prefix=None):
+    try:
+        if not isinstance(data, (NoneType)):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be null")
+    except (JsonSchemaValueException, JsonSchemaValuesException):
+        validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holders(data, custom_formats, (name_prefix or "data") + "")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holders(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['holders', 'shared']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "holders" in data_keys:
+            data_keys.remove("holders")
+            data__holders = data["holders"]
+            if not isinstance(data__holders, (list, tuple)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".holders must be array")
+            data__holders_is_list = isinstance(data__holders, (list, tuple))
+            if data__holders_is_list:
+                data__holders_len = len(data__holders)
+                if data__holders_len > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".holders must contain less than or equal to 1000 items")
+                for data__holders_x, data__holders_item in enumerate(data__holders):
+                    validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holder(data__holders_item, custom_formats, (name_prefix or "data") + ".holders[{data__holders_x}]".format(**locals()))
+        if "shared" in data_keys:
+            data_keys.remove("shared")
+            data__shared = data["shared"]
+            if not isinstance(data__shared, (list, tuple)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".shared must be array")
+            data__shared_is_list = isinstance(data__shared, (list, tuple))
+            if data__shared_is_list:
+                data__shared_len = len(data__shared)
+                if data__shared_len > 100:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".shared must contain less than or equal to 100 items")
+                for data__shared_x, data__shared_item in enumerate(data__shared):
+                    validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sharedholders(data__shared_item, custom_formats, (name_prefix or "data") + ".shared[{data__shared_x}]".format(**locals()))
+        if "objects" in data_keys:
+            data_keys.remove("objects")
+            data__objects = data["objects"]
+            if not isinstance(data__objects, (int)) and not (isinstance(data__objects, float) and data__objects.is_integer()) or isinstance(data__objects, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".objects must be integer")
+            if isinstance(data__objects, (int, float, Decimal)) and not isinstance(data__objects, bool):
+                if data__objects < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".objects must be bigger than or equal to 0")
+                if data__objects > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".objects must be smaller than or equal to 9007199254740991")
+        if "seconds" in data_keys:
+            data_keys.remove("seconds")
+            data__seconds = data["seconds"]
+            if not isinstance(data__seconds, (int, float, Decimal)) or isinstance(data__seconds, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".seconds must be number")
+            if isinstance(data__seconds, (int, float, Decimal)) and not isinstance(data__seconds, bool):
+                if data__seconds < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seconds must be bigger than or equal to 0")
+                if data__seconds > 1000000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seconds must be smaller than or equal to 1000000")
+        if "at" in data_keys:
+            data_keys.remove("at")
+            data__at = data["at"]
+            if not isinstance(data__at, (int, float, Decimal)) or isinstance(data__at, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be number")
+            if isinstance(data__at, (int, float, Decimal)) and not isinstance(data__at, bool):
+                if data__at < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be bigger than or equal to 0")
+                if data__at > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be smaller than or equal to 9007199254740991")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sharedholders(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['names', 'bytes']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "names" in data_keys:
+            data_keys.remove("names")
+            data__names = data["names"]
+            if not isinstance(data__names, (list, tuple)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".names must be array")
+            data__names_is_list = isinstance(data__names, (list, tuple))
+            if data__names_is_list:
+                data__names_len = len(data__names)
+                if data__names_len < 2:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".names must contain at least 2 items")
+                if data__names_len > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".names must contain less than or equal to 1000 items")
+                for data__names_x, data__names_item in enumerate(data__names):
+                    if not isinstance(data__names_item, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".names[{data__names_x}]".format(**locals()) + " must be string")
+                    if isinstance(data__names_item, str):
+                        data__names_item_len = len(data__names_item)
+                        if data__names_item_len > 1024:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".names[{data__names_x}]".format(**locals()) + " must be shorter than or equal to 1024 characters")
+                        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__names_item):
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".names[{data__names_x}]".format(**locals()) + " must match pattern ^[^\\ud800-\\udfff]*$")
+        if "bytes" in data_keys:
+            data_keys.remove("bytes")
+            data__bytes = data["bytes"]
+            if not isinstance(data__bytes, (int)) and not (isinstance(data__bytes, float) and data__bytes.is_integer()) or isinstance(data__bytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be integer")
+            if isinstance(data__bytes, (int, float, Decimal)) and not isinstance(data__bytes, bool):
+                if data__bytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be bigger than or equal to 0")
+                if data__bytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be smaller than or equal to 9007199254740991")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holder(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['name', 'kind', 'type', 'cell_id', 'bytes', 'reachable_bytes', 'sites']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "name" in data_keys:
+            data_keys.remove("name")
+            data__name = data["name"]
+            if not isinstance(data__name, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string")
+            if isinstance(data__name, str):
+                data__name_len = len(data__name)
+                if data__name_len > 1024:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be shorter than or equal to 1024 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__name):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must match pattern ^[^\\ud800-\\udfff]*$")
+        if "kind" in data_keys:
+            data_keys.remove("kind")
+            data__kind = data["kind"]
+            if not (isinstance(data__kind, str) and data__kind == 'variable' or isinstance(data__kind, str) and data__kind == 'output' or isinstance(data__kind, str) and data__kind == 'traceback' or isinstance(data__kind, str) and data__kind == 'other'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".kind must be one of ['variable', 'output', 'traceback', 'other']")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not isinstance(data__type, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be string")
+            if isinstance(data__type, str):
+                data__type_len = len(data__type)
+                if data__type_len > 1024:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be shorter than or equal to 1024 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__type):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must match pattern ^[^\\ud800-\\udfff]*$")
+        if "cell_id" in data_keys:
+            data_keys.remove("cell_id")
+            data__cellid = data["cell_id"]
+            if not isinstance(data__cellid, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be string or null")
+            if isinstance(data__cellid, str):
+                data__cellid_len = len(data__cellid)
+                if data__cellid_len > 256:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be shorter than or equal to 256 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__cellid):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must match pattern ^[^\\ud800-\\udfff]*$")
+        if "execution_count" in data_keys:
+            data_keys.remove("execution_count")
+            data__executioncount = data["execution_count"]
+            if not isinstance(data__executioncount, (int, NoneType)) and not (isinstance(data__executioncount, float) and data__executioncount.is_integer()) or isinstance(data__executioncount, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be integer or null")
+            if isinstance(data__executioncount, (int, float, Decimal)) and not isinstance(data__executioncount, bool):
+                if data__executioncount < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be bigger than or equal to 0")
+                if data__executioncount > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be smaller than or equal to 9007199254740991")
+        if "bytes" in data_keys:
+            data_keys.remove("bytes")
+            data__bytes = data["bytes"]
+            if not isinstance(data__bytes, (int)) and not (isinstance(data__bytes, float) and data__bytes.is_integer()) or isinstance(data__bytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be integer")
+            if isinstance(data__bytes, (int, float, Decimal)) and not isinstance(data__bytes, bool):
+                if data__bytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be bigger than or equal to 0")
+                if data__bytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be smaller than or equal to 9007199254740991")
+        if "reachable_bytes" in data_keys:
+            data_keys.remove("reachable_bytes")
+            data__reachablebytes = data["reachable_bytes"]
+            if not isinstance(data__reachablebytes, (int)) and not (isinstance(data__reachablebytes, float) and data__reachablebytes.is_integer()) or isinstance(data__reachablebytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".reachable_bytes must be integer")
+            if isinstance(data__reachablebytes, (int, float, Decimal)) and not isinstance(data__reachablebytes, bool):
+                if data__reachablebytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reachable_bytes must be bigger than or equal to 0")
+                if data__reachablebytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reachable_bytes must be smaller than or equal to 9007199254740991")
+        if "sites" in data_keys:
+            data_keys.remove("sites")
+            data__sites = data["sites"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sites(data__sites, custom_formats, (name_prefix or "data") + ".sites")
     return data
 
 def validate_https___heapscope_invalid_protocol_report_schema_json___defs_reportcell(data, custom_formats={}, name_prefix=None):
@@ -1181,6 +1383,42 @@ def validate_https___heapscope_invalid_protocol_browser_schema_json(data, custom
             if "type" in data_keys:
                 data_keys.remove("type")
                 data__type = data["type"]
+                if not (isinstance(data__type, str) and data__type == 'holders'):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holders")
+    except (JsonSchemaValueException, JsonSchemaValuesException):
+        pass
+    else:
+        validate_https___heapscope_invalid_protocol_browser_holders_schema_json(data, custom_formats, (name_prefix or "data") + "")
+    try:
+        if not isinstance(data, (dict)):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+        data_is_dict = isinstance(data, dict)
+        if data_is_dict:
+            data__missing_keys = set(['type']) - data.keys()
+            if data__missing_keys:
+                raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+            data_keys = set(data.keys())
+            if "type" in data_keys:
+                data_keys.remove("type")
+                data__type = data["type"]
+                if not (isinstance(data__type, str) and data__type == 'release_holder'):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: release_holder")
+    except (JsonSchemaValueException, JsonSchemaValuesException):
+        pass
+    else:
+        validate_https___heapscope_invalid_protocol_browser_release_holder_schema_json(data, custom_formats, (name_prefix or "data") + "")
+    try:
+        if not isinstance(data, (dict)):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+        data_is_dict = isinstance(data, dict)
+        if data_is_dict:
+            data__missing_keys = set(['type']) - data.keys()
+            if data__missing_keys:
+                raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+            data_keys = set(data.keys())
+            if "type" in data_keys:
+                data_keys.remove("type")
+                data__type = data["type"]
                 if not (isinstance(data__type, str) and data__type == 'retained_by_cell'):
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: retained_by_cell")
     except (JsonSchemaValueException, JsonSchemaValuesException):
@@ -1201,8 +1439,8 @@ def validate_https___heapscope_invalid_protocol_browser_schema_json(data, custom
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'sync' or isinstance(data__type, str) and data__type == 'clear' or isinstance(data__type, str) and data__type == 'configure' or isinstance(data__type, str) and data__type == 'cell_detail' or isinstance(data__type, str) and data__type == 'retained_by_cell'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be one of ['sync', 'clear', 'configure', 'cell_detail', 'retained_by_cell']")
+            if not (isinstance(data__type, str) and data__type == 'sync' or isinstance(data__type, str) and data__type == 'clear' or isinstance(data__type, str) and data__type == 'configure' or isinstance(data__type, str) and data__type == 'cell_detail' or isinstance(data__type, str) and data__type == 'holders' or isinstance(data__type, str) and data__type == 'release_holder' or isinstance(data__type, str) and data__type == 'retained_by_cell'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be one of ['sync', 'clear', 'configure', 'cell_detail', 'holders', 'release_holder', 'retained_by_cell']")
     return data
 
 def validate_https___heapscope_invalid_protocol_browser_retained_by_cell_schema_json(data, custom_formats={}, name_prefix=None):
@@ -1224,6 +1462,69 @@ def validate_https___heapscope_invalid_protocol_browser_retained_by_cell_schema_
             data__type = data["type"]
             if not (isinstance(data__type, str) and data__type == 'retained_by_cell'):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: retained_by_cell")
+        if "limit" in data_keys:
+            data_keys.remove("limit")
+            data__limit = data["limit"]
+            if not isinstance(data__limit, (int)) and not (isinstance(data__limit, float) and data__limit.is_integer()) or isinstance(data__limit, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be integer")
+            if isinstance(data__limit, (int, float, Decimal)) and not isinstance(data__limit, bool):
+                if data__limit < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be bigger than or equal to 1")
+                if data__limit > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be smaller than or equal to 1000")
+    return data
+
+def validate_https___heapscope_invalid_protocol_browser_release_holder_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'name']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'release_holder'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: release_holder")
+        if "name" in data_keys:
+            data_keys.remove("name")
+            data__name = data["name"]
+            if not isinstance(data__name, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string")
+            if isinstance(data__name, str):
+                data__name_len = len(data__name)
+                if data__name_len > 1024:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be shorter than or equal to 1024 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__name):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must match pattern ^[^\\ud800-\\udfff]*$")
+    return data
+
+def validate_https___heapscope_invalid_protocol_browser_holders_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'holders'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holders")
         if "limit" in data_keys:
             data_keys.remove("limit")
             data__limit = data["limit"]
@@ -1478,6 +1779,60 @@ def validate_https___heapscope_invalid_protocol_kernel_schema_json(data, custom_
             if "type" in data_keys:
                 data_keys.remove("type")
                 data__type = data["type"]
+                if not (isinstance(data__type, str) and data__type == 'holders_progress'):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holders_progress")
+    except (JsonSchemaValueException, JsonSchemaValuesException):
+        pass
+    else:
+        validate_https___heapscope_invalid_protocol_kernel_holders_progress_schema_json(data, custom_formats, (name_prefix or "data") + "")
+    try:
+        if not isinstance(data, (dict)):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+        data_is_dict = isinstance(data, dict)
+        if data_is_dict:
+            data__missing_keys = set(['type']) - data.keys()
+            if data__missing_keys:
+                raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+            data_keys = set(data.keys())
+            if "type" in data_keys:
+                data_keys.remove("type")
+                data__type = data["type"]
+                if not (isinstance(data__type, str) and data__type == 'holders'):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holders")
+    except (JsonSchemaValueException, JsonSchemaValuesException):
+        pass
+    else:
+        validate_https___heapscope_invalid_protocol_kernel_holders_schema_json(data, custom_formats, (name_prefix or "data") + "")
+    try:
+        if not isinstance(data, (dict)):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+        data_is_dict = isinstance(data, dict)
+        if data_is_dict:
+            data__missing_keys = set(['type']) - data.keys()
+            if data__missing_keys:
+                raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+            data_keys = set(data.keys())
+            if "type" in data_keys:
+                data_keys.remove("type")
+                data__type = data["type"]
+                if not (isinstance(data__type, str) and data__type == 'holder_released'):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holder_released")
+    except (JsonSchemaValueException, JsonSchemaValuesException):
+        pass
+    else:
+        validate_https___heapscope_invalid_protocol_kernel_holder_released_schema_json(data, custom_formats, (name_prefix or "data") + "")
+    try:
+        if not isinstance(data, (dict)):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+        data_is_dict = isinstance(data, dict)
+        if data_is_dict:
+            data__missing_keys = set(['type']) - data.keys()
+            if data__missing_keys:
+                raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+            data_keys = set(data.keys())
+            if "type" in data_keys:
+                data_keys.remove("type")
+                data__type = data["type"]
                 if not (isinstance(data__type, str) and data__type == 'retained_by_cell'):
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: retained_by_cell")
     except (JsonSchemaValueException, JsonSchemaValuesException):
@@ -1516,8 +1871,8 @@ def validate_https___heapscope_invalid_protocol_kernel_schema_json(data, custom_
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'status' or isinstance(data__type, str) and data__type == 'cell_start' or isinstance(data__type, str) and data__type == 'cell' or isinstance(data__type, str) and data__type == 'history' or isinstance(data__type, str) and data__type == 'ticks' or isinstance(data__type, str) and data__type == 'cell_detail' or isinstance(data__type, str) and data__type == 'retained_by_cell' or isinstance(data__type, str) and data__type == 'error'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be one of ['status', 'cell_start', 'cell', 'history', 'ticks', 'cell_detail', 'retained_by_cell', 'error']")
+            if not (isinstance(data__type, str) and data__type == 'status' or isinstance(data__type, str) and data__type == 'cell_start' or isinstance(data__type, str) and data__type == 'cell' or isinstance(data__type, str) and data__type == 'history' or isinstance(data__type, str) and data__type == 'ticks' or isinstance(data__type, str) and data__type == 'cell_detail' or isinstance(data__type, str) and data__type == 'retained_by_cell' or isinstance(data__type, str) and data__type == 'holders_progress' or isinstance(data__type, str) and data__type == 'holders' or isinstance(data__type, str) and data__type == 'holder_released' or isinstance(data__type, str) and data__type == 'error'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be one of ['status', 'cell_start', 'cell', 'history', 'ticks', 'cell_detail', 'retained_by_cell', 'holders_progress', 'holders', 'holder_released', 'error']")
     return data
 
 def validate_https___heapscope_invalid_protocol_kernel_error_schema_json(data, custom_formats={}, name_prefix=None):
@@ -1575,6 +1930,125 @@ def validate_https___heapscope_invalid_protocol_kernel_retained_by_cell_schema_j
             data_keys.remove("retained_by_cell")
             data__retainedbycell = data["retained_by_cell"]
             validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retainedbycell(data__retainedbycell, custom_formats, (name_prefix or "data") + ".retained_by_cell")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_holder_released_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'name', 'released']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'holder_released'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holder_released")
+        if "name" in data_keys:
+            data_keys.remove("name")
+            data__name = data["name"]
+            if not isinstance(data__name, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string")
+            if isinstance(data__name, str):
+                data__name_len = len(data__name)
+                if data__name_len > 1024:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be shorter than or equal to 1024 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__name):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must match pattern ^[^\\ud800-\\udfff]*$")
+        if "released" in data_keys:
+            data_keys.remove("released")
+            data__released = data["released"]
+            if not isinstance(data__released, (bool)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".released must be boolean")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_holders_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'holders']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'holders'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holders")
+        if "holders" in data_keys:
+            data_keys.remove("holders")
+            data__holders = data["holders"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holdersornull(data__holders, custom_formats, (name_prefix or "data") + ".holders")
+        if "reason" in data_keys:
+            data_keys.remove("reason")
+            data__reason = data["reason"]
+            if not isinstance(data__reason, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".reason must be string or null")
+            if isinstance(data__reason, str):
+                data__reason_len = len(data__reason)
+                if data__reason_len > 4096:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reason must be shorter than or equal to 4096 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__reason):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reason must match pattern ^[^\\ud800-\\udfff]*$")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_holders_progress_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'phase', 'done', 'total']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'holders_progress'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holders_progress")
+        if "phase" in data_keys:
+            data_keys.remove("phase")
+            data__phase = data["phase"]
+            if not (isinstance(data__phase, str) and data__phase == 'walk' or isinstance(data__phase, str) and data__phase == 'sizes' or isinstance(data__phase, str) and data__phase == 'holders'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".phase must be one of ['walk', 'sizes', 'holders']")
+        if "done" in data_keys:
+            data_keys.remove("done")
+            data__done = data["done"]
+            if not isinstance(data__done, (int)) and not (isinstance(data__done, float) and data__done.is_integer()) or isinstance(data__done, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".done must be integer")
+            if isinstance(data__done, (int, float, Decimal)) and not isinstance(data__done, bool):
+                if data__done < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".done must be bigger than or equal to 0")
+                if data__done > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".done must be smaller than or equal to 9007199254740991")
+        if "total" in data_keys:
+            data_keys.remove("total")
+            data__total = data["total"]
+            if not isinstance(data__total, (int)) and not (isinstance(data__total, float) and data__total.is_integer()) or isinstance(data__total, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".total must be integer")
+            if isinstance(data__total, (int, float, Decimal)) and not isinstance(data__total, bool):
+                if data__total < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".total must be bigger than or equal to 0")
+                if data__total > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".total must be smaller than or equal to 9007199254740991")
     return data
 
 def validate_https___heapscope_invalid_protocol_kernel_cell_detail_schema_json(data, custom_formats={}, name_prefix=None):
@@ -1827,9 +2301,9 @@ validate_sites = validate_https___heapscope_invalid_protocol_defs_schema_json___
 validate_retained_by_cell = validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retainedbycell
 
 #: maxLength of each string type of defs.schema.json, by its name.
-LIMITS = {'FileName': 4096, 'FunctionName': 1024, 'CellId': 256, 'Source': 1048576, 'Reason': 4096, 'Message': 4096, 'ShortText': 256, 'ShortTextOrNull': 256, 'LongText': 65536}
+LIMITS = {'FileName': 4096, 'FunctionName': 1024, 'CellId': 256, 'Source': 1048576, 'Reason': 4096, 'Message': 4096, 'ShortText': 256, 'ShortTextOrNull': 256, 'LongText': 65536, 'HolderName': 1024}
 #: What the agent appends to a string it had to cut.
 TRUNCATION_MARKER = '…[truncated]'
 PROTOCOL_VERSION = 2
-KERNEL_TYPES = ('status', 'cell_start', 'cell', 'history', 'ticks', 'cell_detail', 'retained_by_cell', 'error')
-BROWSER_TYPES = ('sync', 'clear', 'configure', 'cell_detail', 'retained_by_cell')
+KERNEL_TYPES = ('status', 'cell_start', 'cell', 'history', 'ticks', 'cell_detail', 'retained_by_cell', 'holders_progress', 'holders', 'holder_released', 'error')
+BROWSER_TYPES = ('sync', 'clear', 'configure', 'cell_detail', 'holders', 'release_holder', 'retained_by_cell')

@@ -25,6 +25,7 @@ from . import protocol
 from .cells import CellMap, CellRun
 from .comm import CommHub, echo, short
 from .engine import Engine
+from .holders import HoldersService
 from .hooks import CellEnd, CellHooks, CellStart
 from .ledger import Ledger, Stats
 from .live import LiveSampler
@@ -91,6 +92,7 @@ class Agent:
         self._send_lock = threading.RLock()
         self.hooks = CellHooks(shell, self.on_cell_start, self.on_cell_end, self.on_hook_failure)
         self.hub = CommHub(protocol.COMM_TARGET, self.on_comm_open, self.on_comm_message)
+        self.holders = HoldersService(self)  # who holds the heap (agent/holders.py)
         self.live: Optional[LiveSampler] = None
         if self.engine is not None:
             self.live = LiveSampler(self.engine.ticks, self._send_samples, self._running_cell)
@@ -100,6 +102,7 @@ class Agent:
     def start(self) -> None:
         if self.shim is not None:
             self.hooks.register()
+        self.holders.start()
         self.hub.register()
         if self.live is not None:
             self.live.start()
@@ -110,6 +113,7 @@ class Agent:
 
     def stop(self) -> None:
         self.hooks.unregister()
+        self.holders.stop()
         if self.live is not None:
             self.live.stop()
         self.hub.unregister()
@@ -379,6 +383,8 @@ class Agent:
         elif kind == "retained_by_cell":
             with self._send_lock:
                 self.send(comm, protocol.retained_message(self.retained_by_cell(data.get("limit"))))
+        elif kind in ("holders", "release_holder"):
+            self.holders.on_request(comm, data)  # not under _send_lock: a scan takes a while
 
     # --- sending --------------------------------------------------------------------------------
 

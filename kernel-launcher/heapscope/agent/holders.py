@@ -38,15 +38,19 @@ engine is installed (``Engine.agent_work``).
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
 import re
 import sys
+import threading
 import time
 import types
 from array import array
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 Progress = Callable[[str, int, int], None]
+log = logging.getLogger("heapscope.agent")
 
 #: IPython names that are history/aliases, never a user variable.
 _IPY_NAME = re.compile(r"^(_+|_i+|_ii+|_iii+|_i\d+|_\d+|_oh|_ih|_dh|In|Out|exit|quit|get_ipython)$")
@@ -478,14 +482,18 @@ def release(shell: Any, name: str) -> bool:
         if not isinstance(oh, dict) or n not in oh:
             return False
         v = oh.pop(n)
-        for key in (f"_{n}",):
-            if ns.get(key) is v:
-                del ns[key]
+        # IPython keeps `_n`, `_`, `__`, `___` in user_ns and again in user_ns_hidden (push(interactive=False))
+        hidden = getattr(shell, "user_ns_hidden", None)
+        spaces = [ns] + ([hidden] if isinstance(hidden, dict) else [])
+        for space in spaces:
+            if space.get(f"_{n}") is v:
+                del space[f"_{n}"]
         dh = getattr(shell, "displayhook", None) or sys.displayhook
         dhd = getattr(dh, "__dict__", None)
         for a in ("_", "__", "___"):
-            if ns.get(a) is v:
-                ns[a] = ""
+            for space in spaces:
+                if space.get(a) is v:
+                    space[a] = ""
             if isinstance(dhd, dict) and dhd.get(a) is v:
                 dhd[a] = ""
         ler = getattr(shell, "last_execution_result", None)
@@ -511,3 +519,117 @@ def release(shell: Any, name: str) -> bool:
             found = True
         return found
     return False
+
+
+# --- the agent's side: comm requests, the report -----------------------------------------------------
+
+#: Seconds between two ``holders_progress`` messages.
+PROGRESS_INTERVAL = 0.25
+
+
+class HoldersService:
+    """Answers ``holders`` and ``release_holder`` requests for an :class:`~heapscope.agent.core.Agent` and
+    keeps the :class:`Bindings` (which cell bound each name)."""
+
+    def __init__(self, agent: Any) -> None:
+        self.agent = agent
+        self.bindings = Bindings(agent.shell)
+        self._lock = threading.Lock()  # one scan at a time
+
+    def start(self) -> None:
+        self.bindings.register()
+
+    def stop(self) -> None:
+        self.bindings.unregister()
+
+    def compute(self, progress: Optional[Progress] = None) -> dict:
+        """The ``Holders`` object of the protocol (``defs.schema.json``), or raises."""
+        agent = self.agent
+        heap = agent.stats().current_bytes if agent.shim is not None else None
+        engine = agent.engine
+        with self._lock:
+            work = engine.agent_work() if engine is not None else contextlib.nullcontext()
+            with work:
+                result = scan(agent.shell, progress, heap, self.bindings.names)
+        return wire_holders(result)
+
+    def on_request(self, comm: Any, data: dict) -> None:
+        from . import protocol
+
+        agent = self.agent
+        running = agent.ledger.running()
+        if data["type"] == "release_holder":
+            name = data["name"]
+            ok = False
+            if running is None and (name == "last traceback" or re.match(r"^Out\[\d+\]$", name)):
+                ok = release(agent.shell, name)
+            agent.send(comm, {"protocol": protocol.PROTOCOL_VERSION, "type": "holder_released", "name": name,
+                              "released": ok})
+            return
+        if running is not None:
+            agent.send(comm, holders_message(None, "a cell is running: ask again when it has finished"))
+            return
+        last = [0.0]
+
+        def progress(phase: str, done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_INTERVAL:
+                last[0] = now
+                agent.send(comm, {"protocol": protocol.PROTOCOL_VERSION, "type": "holders_progress", "phase": phase,
+                                  "done": int(done), "total": int(max(done, total))})
+
+        try:
+            result = self.compute(progress)
+        except Exception as exc:  # never into the kernel
+            log.warning("heapscope: the holders scan failed", exc_info=True)
+            agent.send(comm, holders_message(None, f"the holders scan failed: {exc!r}"))
+            return
+        agent.send(comm, holders_message(result))
+
+
+def holders_message(result: Optional[dict], reason: Optional[str] = None) -> dict:
+    from . import protocol
+
+    msg = {"protocol": protocol.PROTOCOL_VERSION, "type": "holders", "holders": result}
+    if reason is not None:
+        msg["reason"] = protocol.clip(reason, "Reason")
+    return msg
+
+
+def wire_holders(result: dict) -> dict:
+    """``scan``'s result clipped to the schema's limits (``Holders`` of ``protocol/defs.schema.json``)."""
+    from . import protocol
+
+    holders = []
+    for h in result["holders"]:
+        holders.append({
+            "name": protocol.clip(h["name"], "HolderName"),
+            "kind": h["kind"],
+            "type": protocol.clip(h["type"], "FunctionName"),
+            "cell_id": protocol.clip(h.get("cell_id"), "CellId"),
+            "execution_count": h.get("execution_count"),
+            "bytes": int(h["bytes"]),
+            "reachable_bytes": int(h["reachable_bytes"]),
+            "sites": h.get("sites", []),
+        })
+    shared = [{"names": [protocol.clip(n, "HolderName") for n in g["names"]][:1000], "bytes": int(g["bytes"])}
+              for g in result["shared"]]
+    return {"holders": holders, "shared": shared, "objects": int(result["objects"]),
+            "seconds": float(result.get("seconds", 0.0)), "at": time.time()}
+
+
+def holders_json() -> str:
+    """The holders of the running agent's kernel as JSON (``heapscope report`` reads it with a silent execute's
+    ``user_expressions``): ``{"holders": <Holders or null>, "reason": ...}``."""
+    import json
+
+    from . import _agent  # type: ignore[attr-defined]
+
+    agent = _agent
+    if agent is None or getattr(agent, "holders", None) is None:
+        return json.dumps({"holders": None, "reason": "the heapscope agent is not loaded"})
+    try:
+        return json.dumps({"holders": agent.holders.compute()})
+    except Exception as exc:
+        log.warning("heapscope: the holders scan failed", exc_info=True)
+        return json.dumps({"holders": None, "reason": f"the holders scan failed: {exc!r}"})

@@ -18,6 +18,9 @@ FETCH_TIMEOUT = 60.0
 #: How often a pending ledger request checks that the kernel is still alive.
 ALIVE_CHECK_INTERVAL = 0.5
 _EXPRESSION = "__import__('heapscope.agent', fromlist=['snapshot_json']).snapshot_json({since}, {retained})"
+_HOLDERS = "__import__('heapscope.agent.holders', fromlist=['holders_json']).holders_json()"
+#: The holders scan walks what the user's names reach: allow it more time than a ledger read.
+HOLDERS_TIMEOUT = 600.0
 
 T = TypeVar("T")
 
@@ -44,13 +47,24 @@ async def fetch_snapshot(kc: Any, since: int, timeout: float = FETCH_TIMEOUT, re
     ``execute_interactive`` returns only once the kernel has said it is idle again: a kernel shut down right
     after this (``shutdown_kernel`` interrupts the kernel first) is no longer inside the request's handler,
     where the interrupt was logged as "KeyboardInterrupt caught in kernel."."""
+    expression = _EXPRESSION.format(since=int(since), retained=bool(retained))
+    return await _evaluate_json(kc, expression, timeout, "the heapscope ledger")
+
+
+async def fetch_holders(kc: Any, timeout: float = HOLDERS_TIMEOUT) -> Optional[Dict[str, Any]]:
+    """Who holds the heap now (``heapscope.agent.holders.holders_json``: the protocol's ``Holders``), or
+    ``None`` when the kernel could not compute them."""
+    return (await _evaluate_json(kc, _HOLDERS, timeout, "the holders of the heap")).get("holders")
+
+
+async def _evaluate_json(kc: Any, expression: str, timeout: float, what: str) -> Dict[str, Any]:
+    """The JSON text ``expression`` gives in the kernel, read with a silent execute's ``user_expressions``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    expression = _EXPRESSION.format(since=int(since), retained=bool(retained))
     while True:
         left = deadline - loop.time()
         if left <= 0:
-            raise CommandFailed("the kernel did not answer a request for the heapscope ledger in time")
+            raise CommandFailed(f"the kernel did not answer a request for {what} in time")
         try:
             reply = await _unless_kernel_dies(
                 kc,
@@ -66,7 +80,7 @@ async def fetch_snapshot(kc: Any, since: int, timeout: float = FETCH_TIMEOUT, re
                 ),
             )
         except TimeoutError:
-            raise CommandFailed("the kernel did not answer a request for the heapscope ledger in time") from None
+            raise CommandFailed(f"the kernel did not answer a request for {what} in time") from None
         content = reply["content"]
         if content.get("status") == "aborted":  # the kernel is still aborting after a failed cell
             await asyncio.sleep(0.2)
@@ -74,7 +88,7 @@ async def fetch_snapshot(kc: Any, since: int, timeout: float = FETCH_TIMEOUT, re
         value = content.get("user_expressions", {}).get("heapscope", {})
         if value.get("status") != "ok":
             raise CommandFailed(
-                "could not read the heapscope ledger from the kernel: "
+                f"could not read {what} from the kernel: "
                 f"{value.get('ename', '?')}: {value.get('evalue', content.get('status'))}"
             )
         return json.loads(ast.literal_eval(value["data"]["text/plain"]))
@@ -87,6 +101,8 @@ class Run:
     kernel_status: Optional[Dict[str, Any]] = None
     cells: List[Dict[str, Any]] = field(default_factory=list)
     retained_by_cell: Optional[List[Dict[str, Any]]] = None
+    #: who holds the heap after the last cell (protocol ``Holders``), None when not computed
+    holders: Optional[Dict[str, Any]] = None
     #: execution count -> notebook cell id (nbclient sends no cellId: sites are mapped afterwards)
     cell_ids: Dict[int, str] = field(default_factory=dict)
     last_seq: int = 0
@@ -164,8 +180,10 @@ async def run_notebook(
     startup_timeout: float,
     allow_errors: bool = False,
     env: Optional[Dict[str, str]] = None,
+    holders: bool = False,
 ) -> Run:
-    """Run the notebook's code cells; ``env``: the kernel's environment (default: this process's)."""
+    """Run the notebook's code cells; ``env``: the kernel's environment (default: this process's); ``holders``:
+    after the last cell, also ask who holds the heap (``Run.holders``)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -225,6 +243,11 @@ async def run_notebook(
                 before = len(run.cells)
                 last = n == len(todo) or stop
                 run.add(await fetch_snapshot(client.kc, run.last_seq, retained=last), index, cell)
+                if last and holders:
+                    try:
+                        run.holders = await fetch_holders(client.kc)
+                    except CommandFailed as exc:  # the report still has every cell
+                        say(f"    no holders: {exc}")
                 for record in run.cells[before:]:
                     if record.get("index") == index:
                         say(f"    {summary(record)}")

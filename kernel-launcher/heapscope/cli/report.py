@@ -63,6 +63,12 @@ def add_parser(commands: Any) -> None:
     )
     report.add_argument("--kernel", default="heapscope", help="kernelspec name (default: heapscope)")
     report.add_argument(
+        "--no-holders",
+        action="store_true",
+        help="do not compute who holds the heap after the last cell (the report's `holders`: what deleting each "
+        "name, output or the last traceback would free)",
+    )
+    report.add_argument(
         "--max-peak",
         metavar="SIZE",
         default=None,
@@ -176,6 +182,7 @@ def report_notebook(
     allow_errors: bool = False,
     max_peak: Optional[str] = None,
     max_retained: Optional[str] = None,
+    holders: bool = True,
 ) -> Outcome:
     """``heapscope report`` as a function (the pytest plugin runs notebooks with it): checks every input,
     runs the notebook, applies the budgets, writes the outputs and says what happened on stderr."""
@@ -209,7 +216,14 @@ def report_notebook(
 
         run = asyncio.run(
             run_notebook(
-                nb, path.resolve().parent, kernel, timeout, startup_timeout, allow_errors=allow_errors, env=env
+                nb,
+                path.resolve().parent,
+                kernel,
+                timeout,
+                startup_timeout,
+                allow_errors=allow_errors,
+                env=env,
+                holders=holders,
             )
         )
     except CommandFailed as exc:
@@ -220,7 +234,7 @@ def report_notebook(
         say(message)
         return Outcome(EXIT_BAD_INPUT, message=message)
     run.name_cells()
-    return _write(path, kernel, json_out, html_out, run, template, budgets)
+    return _write(path, kernel, json_out, html_out, run, template, budgets, holders)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -235,6 +249,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         allow_errors=args.allow_errors,
         max_peak=args.max_peak,
         max_retained=args.max_retained,
+        holders=not args.no_holders,
     ).status
 
 
@@ -255,11 +270,12 @@ def _write(
     run: Any,
     template: Optional[str],
     budgets: Dict[int, Dict[str, Optional[int]]],
+    holders: bool = True,
 ) -> Outcome:
     from .. import __version__
     from ..budgets import apply_budgets
     from ..html_report import write_html
-    from ..report import build_report, write_json
+    from ..report import NO_HOLDERS, build_report, write_json
 
     report = build_report(
         cells=run.cells,
@@ -272,6 +288,7 @@ def _write(
         failed_cell=run.failed_cell,
         version=__version__,
         retained_by_cell=run.retained_by_cell,
+        holders=run.holders if holders else NO_HOLDERS,
     )
     violations = apply_budgets(report, budgets)
     outputs: List[str] = []

@@ -24,6 +24,13 @@ export type Seq = number;
  */
 export type Mode = 'default' | 'exact';
 /**
+ * A holder's name: a variable name, `Out[n]`, `last traceback`, or `not reachable from your names`. At most 1024 code points.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "HolderName".
+ */
+export type HolderName = string;
+/**
  * Appended by the agent to a string it cut to its maxLength (the marker counts in the length).
  *
  * This interface was referenced by `ProtocolTypes`'s JSON-Schema
@@ -201,6 +208,26 @@ export type CellRuns = CellRun[];
  */
 export type RetainedByCell = null | Retained[];
 /**
+ * variable: a name in the user's namespace; output: an entry of IPython's output history (`Out[n]` with its aliases `_n`, `_`, `__`, `___`); traceback: the last exception (sys.last_traceback/last_value/last_exc, the traceback formatter's stored traceback); other: the rest of the heap, not reachable from the user's names.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "HolderKind".
+ */
+export type HolderKind = 'variable' | 'output' | 'traceback' | 'other';
+/**
+ * Sites, bytes descending; at most 1000 (the largest `limit`).
+ *
+ * @maxItems 1000
+ */
+export type Sites3 = Site[];
+/**
+ * As Holders, or null when they could not be computed.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "HoldersOrNull".
+ */
+export type HoldersOrNull = null | Holders;
+/**
  * One reading of the ticker: [unix time, current bytes].
  *
  * @minItems 2
@@ -280,6 +307,31 @@ export interface ConfigureRequest {
    * Sites per list in `cell` and `history` (1-1000).
    */
   top_n?: number;
+}
+/**
+ * Ask who holds the heap: the kernel walks what the user's names reach, sends `holders_progress` while it works, then answers (this comm only) with `holders`.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "HoldersRequest".
+ */
+export interface HoldersRequest {
+  protocol: ProtocolVersion;
+  type: 'holders';
+  /**
+   * Sites per holder (default: top_n).
+   */
+  limit?: number;
+}
+/**
+ * Drop an output (`Out[n]` and its aliases `_n`, `_`, `__`, `___`) or the last traceback, by the `name` of a holder of kind output or traceback. The panel asks the user first. Answered with `holder_released` (this comm only).
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "ReleaseHolderRequest".
+ */
+export interface ReleaseHolderRequest {
+  protocol: ProtocolVersion;
+  type: 'release_holder';
+  name: HolderName;
 }
 /**
  * Ask for the heap alive now, by the cell that allocated it.
@@ -528,6 +580,79 @@ export interface Retained {
   sites: Sites;
 }
 /**
+ * A set of references the user can drop, and the memory it keeps alive.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "Holder".
+ */
+export interface Holder {
+  name: HolderName;
+  kind: HolderKind;
+  /**
+   * A function's (qualified) name. At most 1024 code points.
+   */
+  type: string;
+  /**
+   * A notebook cell's id (JupyterLab's `cellId`; nbformat ids are 1-64 characters), or null when the client sent none. At most 256 code points: a client can send any id, the kernel clips it.
+   */
+  cell_id: string | null;
+  /**
+   * IPython's execution count (0 or more), or null for code not stored in IPython's history (a nested run_cell).
+   */
+  execution_count?: number | null;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  bytes: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  reachable_bytes: number;
+  sites: Sites3;
+}
+/**
+ * Memory reachable from exactly these holders and nothing else: deleting all of them frees it.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "SharedHolders".
+ */
+export interface SharedHolders {
+  /**
+   * @minItems 2
+   * @maxItems 1000
+   */
+  names: HolderName[];
+  bytes: Bytes;
+}
+/**
+ * Who holds the heap: holders by `bytes` descending (at most 1000) and shared groups by bytes descending (at most 100).
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "Holders".
+ */
+export interface Holders {
+  /**
+   * @maxItems 1000
+   */
+  holders: Holder[];
+  /**
+   * @maxItems 100
+   */
+  shared: SharedHolders[];
+  /**
+   * A number of blocks, allocations or frees: an integer from 0 to 2^53-1.
+   */
+  objects?: number;
+  /**
+   * How long the scan took.
+   */
+  seconds?: number;
+  /**
+   * Seconds since the Unix epoch (a float); finite and not negative.
+   */
+  at?: number;
+}
+/**
  * This interface was referenced by `ProtocolTypes`'s JSON-Schema
  * via the `definition` "DiffSource".
  */
@@ -692,6 +817,49 @@ export interface HistoryMessage {
   retained_by_cell?: null | Retained[];
 }
 /**
+ * Answer to `release_holder` (this comm only): whether something was dropped. The memory going shows in the next ticks and status.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "HolderReleasedMessage".
+ */
+export interface HolderReleasedMessage {
+  protocol: ProtocolVersion;
+  type: 'holder_released';
+  name: HolderName;
+  released: boolean;
+}
+/**
+ * Answer to a `holders` request (this comm only): who holds the heap, or null with `reason` when the scan could not run.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "HoldersMessage".
+ */
+export interface HoldersMessage {
+  protocol: ProtocolVersion;
+  type: 'holders';
+  holders: HoldersOrNull;
+  /**
+   * A sentence a user can act on (why profiling or attribution is off), or null. At most 4096 code points.
+   */
+  reason?: string | null;
+}
+/**
+ * Progress of a `holders` scan (this comm only; a few a second at most).
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "HoldersProgressMessage".
+ */
+export interface HoldersProgressMessage {
+  protocol: ProtocolVersion;
+  type: 'holders_progress';
+  /**
+   * walk: objects reached so far (total: found so far); sizes: sizing objects; holders: holders labelled (done of total).
+   */
+  phase: 'walk' | 'sizes' | 'holders';
+  done: Count;
+  total: Count;
+}
+/**
  * Answer to a `retained_by_cell` request (this comm only): the heap alive now, by the cell that allocated it.
  *
  * This interface was referenced by `ProtocolTypes`'s JSON-Schema
@@ -805,6 +973,10 @@ export interface Report {
    * @maxItems 100000
    */
   cells: ReportCell[];
+  /**
+   * As Holders, or null when they could not be computed.
+   */
+  holders?: null | Holders;
   /**
    * The heap alive now by allocating cell, largest first (at most 1000 entries; the agent sends at most 100 plus the entry of memory outside any cell); null when attribution is off.
    */

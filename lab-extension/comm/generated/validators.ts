@@ -4,7 +4,7 @@
 /* eslint-disable */
 // @ts-nocheck
 export const validateKernelMessage = validate52;
-const schema19 = {"$id":"https://heapscope.invalid/protocol/kernel.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"enum":["status","cell_start","cell","history","ticks","cell_detail","retained_by_cell","error"]}},"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"status"}}},"then":{"$ref":"kernel/status.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"cell_start"}}},"then":{"$ref":"kernel/cell_start.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"cell"}}},"then":{"$ref":"kernel/cell.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"history"}}},"then":{"$ref":"kernel/history.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"ticks"}}},"then":{"$ref":"kernel/ticks.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"cell_detail"}}},"then":{"$ref":"kernel/cell_detail.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"retained_by_cell"}}},"then":{"$ref":"kernel/retained_by_cell.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"error"}}},"then":{"$ref":"kernel/error.schema.json"}}]};
+const schema19 = {"$id":"https://heapscope.invalid/protocol/kernel.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"enum":["status","cell_start","cell","history","ticks","cell_detail","retained_by_cell","holders_progress","holders","holder_released","error"]}},"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"status"}}},"then":{"$ref":"kernel/status.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"cell_start"}}},"then":{"$ref":"kernel/cell_start.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"cell"}}},"then":{"$ref":"kernel/cell.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"history"}}},"then":{"$ref":"kernel/history.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"ticks"}}},"then":{"$ref":"kernel/ticks.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"cell_detail"}}},"then":{"$ref":"kernel/cell_detail.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"holders_progress"}}},"then":{"$ref":"kernel/holders_progress.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"holders"}}},"then":{"$ref":"kernel/holders.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"holder_released"}}},"then":{"$ref":"kernel/holder_released.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"retained_by_cell"}}},"then":{"$ref":"kernel/retained_by_cell.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"error"}}},"then":{"$ref":"kernel/error.schema.json"}}]};
 const schema20 = {"$id":"https://heapscope.invalid/protocol/kernel/status.schema.json","type":"object","required":["protocol","type","status"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"status"},"status":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"}}};
 const schema21 = {"$id":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json","const":2};
 
@@ -2880,10 +2880,10 @@ return errors === 0;
 }
 validate170.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"cell":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema57 = {"$id":"https://heapscope.invalid/protocol/kernel/retained_by_cell.schema.json","type":"object","required":["protocol","type","retained_by_cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}}};
+const schema57 = {"$id":"https://heapscope.invalid/protocol/kernel/holders_progress.schema.json","type":"object","required":["protocol","type","phase","done","total"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders_progress"},"phase":{"enum":["walk","sizes","holders"]},"done":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"total":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"}}};
 
 function validate175(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://heapscope.invalid/protocol/kernel/retained_by_cell.schema.json" */;
+/*# sourceURL="https://heapscope.invalid/protocol/kernel/holders_progress.schema.json" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate175.evaluated;
@@ -2896,7 +2896,7 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.retained_by_cell === undefined) && (missing0 = "retained_by_cell"))){
+if((((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.phase === undefined) && (missing0 = "phase"))) || ((data.done === undefined) && (missing0 = "done"))) || ((data.total === undefined) && (missing0 = "total"))){
 validate175.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
@@ -2915,8 +2915,781 @@ var valid0 = true;
 if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
+if("holders_progress" !== data.type){
+validate175.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders_progress"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.phase !== undefined){
+let data2 = data.phase;
+const _errs3 = errors;
+if(!(((data2 === "walk") || (data2 === "sizes")) || (data2 === "holders"))){
+validate175.errors = [{instancePath:instancePath+"/phase",schemaPath:"#/properties/phase/enum",keyword:"enum",params:{allowedValues: schema57.properties.phase.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.done !== undefined){
+const _errs4 = errors;
+if(!(validate74(data.done, {instancePath:instancePath+"/done",parentData:data,parentDataProperty:"done",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.total !== undefined){
+const _errs5 = errors;
+if(!(validate74(data.total, {instancePath:instancePath+"/total",parentData:data,parentDataProperty:"total",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate175.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate175.errors = vErrors;
+return errors === 0;
+}
+validate175.evaluated = {"props":{"protocol":true,"type":true,"phase":true,"done":true,"total":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema58 = {"$id":"https://heapscope.invalid/protocol/kernel/holders.schema.json","type":"object","required":["protocol","type","holders"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders"},"holders":{"$ref":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json"},"reason":{"$ref":"https://heapscope.invalid/protocol/defs/Reason.json"}}};
+const schema59 = {"$id":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json","if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Holders.json"}};
+const schema60 = {"$id":"https://heapscope.invalid/protocol/defs/Holders.json","type":"object","required":["holders","shared"],"properties":{"holders":{"type":"array","maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Holder.json"}},"shared":{"type":"array","maxItems":100,"items":{"$ref":"https://heapscope.invalid/protocol/defs/SharedHolders.json"}},"objects":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"seconds":{"type":"number","minimum":0,"maximum":1000000},"at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"}}};
+const schema61 = {"$id":"https://heapscope.invalid/protocol/defs/Holder.json","type":"object","required":["name","kind","type","cell_id","bytes","reachable_bytes","sites"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"},"kind":{"$ref":"https://heapscope.invalid/protocol/defs/HolderKind.json"},"type":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"reachable_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"sites":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
+const schema62 = {"$id":"https://heapscope.invalid/protocol/defs/HolderName.json","type":"string","maxLength":1024,"pattern":"^[^\\ud800-\\udfff]*$"};
+
+function validate185(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/HolderName.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate185.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(typeof data === "string"){
+if(func1(data) > 1024){
+validate185.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"}];
+return false;
+}
+else {
+if(!pattern3.test(data)){
+validate185.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+return false;
+}
+}
+}
+else {
+validate185.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+validate185.errors = vErrors;
+return errors === 0;
+}
+validate185.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+const schema63 = {"$id":"https://heapscope.invalid/protocol/defs/HolderKind.json","enum":["variable","output","traceback","other"]};
+
+function validate187(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/HolderKind.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate187.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(!((((data === "variable") || (data === "output")) || (data === "traceback")) || (data === "other"))){
+validate187.errors = [{instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema63.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+validate187.errors = vErrors;
+return errors === 0;
+}
+validate187.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+
+function validate184(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/Holder.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate184.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((((((data.name === undefined) && (missing0 = "name")) || ((data.kind === undefined) && (missing0 = "kind"))) || ((data.type === undefined) && (missing0 = "type"))) || ((data.cell_id === undefined) && (missing0 = "cell_id"))) || ((data.bytes === undefined) && (missing0 = "bytes"))) || ((data.reachable_bytes === undefined) && (missing0 = "reachable_bytes"))) || ((data.sites === undefined) && (missing0 = "sites"))){
+validate184.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.name !== undefined){
+const _errs1 = errors;
+if(!(validate185(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate185.errors : vErrors.concat(validate185.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.kind !== undefined){
+const _errs2 = errors;
+if(!(validate187(data.kind, {instancePath:instancePath+"/kind",parentData:data,parentDataProperty:"kind",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate187.errors : vErrors.concat(validate187.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.type !== undefined){
+const _errs3 = errors;
+if(!(validate120(data.type, {instancePath:instancePath+"/type",parentData:data,parentDataProperty:"type",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate120.errors : vErrors.concat(validate120.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cell_id !== undefined){
+const _errs4 = errors;
+if(!(validate85(data.cell_id, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.execution_count !== undefined){
+const _errs5 = errors;
+if(!(validate87(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate87.errors : vErrors.concat(validate87.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.bytes !== undefined){
+const _errs6 = errors;
+if(!(validate66(data.bytes, {instancePath:instancePath+"/bytes",parentData:data,parentDataProperty:"bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.reachable_bytes !== undefined){
+const _errs7 = errors;
+if(!(validate66(data.reachable_bytes, {instancePath:instancePath+"/reachable_bytes",parentData:data,parentDataProperty:"reachable_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.sites !== undefined){
+const _errs8 = errors;
+if(!(validate114(data.sites, {instancePath:instancePath+"/sites",parentData:data,parentDataProperty:"sites",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate114.errors : vErrors.concat(validate114.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate184.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate184.errors = vErrors;
+return errors === 0;
+}
+validate184.evaluated = {"props":{"name":true,"kind":true,"type":true,"cell_id":true,"execution_count":true,"bytes":true,"reachable_bytes":true,"sites":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema64 = {"$id":"https://heapscope.invalid/protocol/defs/SharedHolders.json","type":"object","required":["names","bytes"],"properties":{"names":{"type":"array","minItems":2,"maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"}},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}};
+
+function validate196(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/SharedHolders.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate196.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((data.names === undefined) && (missing0 = "names")) || ((data.bytes === undefined) && (missing0 = "bytes"))){
+validate196.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.names !== undefined){
+let data0 = data.names;
+const _errs1 = errors;
+if(errors === _errs1){
+if(Array.isArray(data0)){
+if(data0.length > 1000){
+validate196.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+return false;
+}
+else {
+if(data0.length < 2){
+validate196.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items"}];
+return false;
+}
+else {
+var valid1 = true;
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+const _errs3 = errors;
+if(!(validate185(data0[i0], {instancePath:instancePath+"/names/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate185.errors : vErrors.concat(validate185.errors);
+errors = vErrors.length;
+}
+var valid1 = _errs3 === errors;
+if(!valid1){
+break;
+}
+}
+}
+}
+}
+else {
+validate196.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.bytes !== undefined){
+const _errs4 = errors;
+if(!(validate66(data.bytes, {instancePath:instancePath+"/bytes",parentData:data,parentDataProperty:"bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+else {
+validate196.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate196.errors = vErrors;
+return errors === 0;
+}
+validate196.evaluated = {"props":{"names":true,"bytes":true},"dynamicProps":false,"dynamicItems":false};
+
+
+function validate183(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/Holders.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate183.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((data.holders === undefined) && (missing0 = "holders")) || ((data.shared === undefined) && (missing0 = "shared"))){
+validate183.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.holders !== undefined){
+let data0 = data.holders;
+const _errs1 = errors;
+if(errors === _errs1){
+if(Array.isArray(data0)){
+if(data0.length > 1000){
+validate183.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+return false;
+}
+else {
+var valid1 = true;
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+const _errs3 = errors;
+if(!(validate184(data0[i0], {instancePath:instancePath+"/holders/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate184.errors : vErrors.concat(validate184.errors);
+errors = vErrors.length;
+}
+var valid1 = _errs3 === errors;
+if(!valid1){
+break;
+}
+}
+}
+}
+else {
+validate183.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.shared !== undefined){
+let data2 = data.shared;
+const _errs4 = errors;
+if(errors === _errs4){
+if(Array.isArray(data2)){
+if(data2.length > 100){
+validate183.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"}];
+return false;
+}
+else {
+var valid2 = true;
+const len1 = data2.length;
+for(let i1=0; i1<len1; i1++){
+const _errs6 = errors;
+if(!(validate196(data2[i1], {instancePath:instancePath+"/shared/" + i1,parentData:data2,parentDataProperty:i1,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate196.errors : vErrors.concat(validate196.errors);
+errors = vErrors.length;
+}
+var valid2 = _errs6 === errors;
+if(!valid2){
+break;
+}
+}
+}
+}
+else {
+validate183.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.objects !== undefined){
+const _errs7 = errors;
+if(!(validate74(data.objects, {instancePath:instancePath+"/objects",parentData:data,parentDataProperty:"objects",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.seconds !== undefined){
+let data5 = data.seconds;
+const _errs8 = errors;
+if(errors === _errs8){
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 1000000 || isNaN(data5)){
+validate183.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"}];
+return false;
+}
+else {
+if(data5 < 0 || isNaN(data5)){
+validate183.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate183.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.at !== undefined){
+const _errs10 = errors;
+if(!(validate90(data.at, {instancePath:instancePath+"/at",parentData:data,parentDataProperty:"at",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate90.errors : vErrors.concat(validate90.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs10 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate183.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate183.errors = vErrors;
+return errors === 0;
+}
+validate183.evaluated = {"props":{"holders":true,"shared":true,"objects":true,"seconds":true,"at":true},"dynamicProps":false,"dynamicItems":false};
+
+
+function validate182(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/HoldersOrNull.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate182.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+const _errs0 = errors;
+let valid0 = true;
+const _errs1 = errors;
+if(data !== null){
+const err0 = {};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+var _valid0 = _errs1 === errors;
+errors = _errs0;
+if(vErrors !== null){
+if(_errs0){
+vErrors.length = _errs0;
+}
+else {
+vErrors = null;
+}
+}
+if(!_valid0){
+const _errs3 = errors;
+if(!(validate183(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate183.errors : vErrors.concat(validate183.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs3 === errors;
+valid0 = _valid0;
+if(valid0){
+var props0 = {};
+props0.holders = true;
+props0.shared = true;
+props0.objects = true;
+props0.seconds = true;
+props0.at = true;
+}
+}
+if(!valid0){
+const err1 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "else"},message:"must match \"else\" schema"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+validate182.errors = vErrors;
+return false;
+}
+validate182.errors = vErrors;
+evaluated0.props = props0;
+return errors === 0;
+}
+validate182.evaluated = {"dynamicProps":true,"dynamicItems":false};
+
+
+function validate180(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/kernel/holders.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate180.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.holders === undefined) && (missing0 = "holders"))){
+validate180.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.protocol !== undefined){
+const _errs1 = errors;
+if(!(validate54(data.protocol, {instancePath:instancePath+"/protocol",parentData:data,parentDataProperty:"protocol",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.type !== undefined){
+const _errs2 = errors;
+if("holders" !== data.type){
+validate180.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.holders !== undefined){
+const _errs3 = errors;
+if(!(validate182(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate182.errors : vErrors.concat(validate182.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.reason !== undefined){
+const _errs4 = errors;
+if(!(validate57(data.reason, {instancePath:instancePath+"/reason",parentData:data,parentDataProperty:"reason",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate180.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate180.errors = vErrors;
+return errors === 0;
+}
+validate180.evaluated = {"props":{"protocol":true,"type":true,"holders":true,"reason":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema65 = {"$id":"https://heapscope.invalid/protocol/kernel/holder_released.schema.json","type":"object","required":["protocol","type","name","released"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holder_released"},"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"},"released":{"type":"boolean"}}};
+
+function validate206(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/kernel/holder_released.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate206.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.name === undefined) && (missing0 = "name"))) || ((data.released === undefined) && (missing0 = "released"))){
+validate206.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.protocol !== undefined){
+const _errs1 = errors;
+if(!(validate54(data.protocol, {instancePath:instancePath+"/protocol",parentData:data,parentDataProperty:"protocol",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.type !== undefined){
+const _errs2 = errors;
+if("holder_released" !== data.type){
+validate206.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holder_released"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.name !== undefined){
+const _errs3 = errors;
+if(!(validate185(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate185.errors : vErrors.concat(validate185.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.released !== undefined){
+const _errs4 = errors;
+if(typeof data.released !== "boolean"){
+validate206.errors = [{instancePath:instancePath+"/released",schemaPath:"#/properties/released/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate206.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate206.errors = vErrors;
+return errors === 0;
+}
+validate206.evaluated = {"props":{"protocol":true,"type":true,"name":true,"released":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema66 = {"$id":"https://heapscope.invalid/protocol/kernel/retained_by_cell.schema.json","type":"object","required":["protocol","type","retained_by_cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}}};
+
+function validate210(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/kernel/retained_by_cell.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate210.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.retained_by_cell === undefined) && (missing0 = "retained_by_cell"))){
+validate210.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.protocol !== undefined){
+const _errs1 = errors;
+if(!(validate54(data.protocol, {instancePath:instancePath+"/protocol",parentData:data,parentDataProperty:"protocol",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.type !== undefined){
+const _errs2 = errors;
 if("retained_by_cell" !== data.type){
-validate175.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
+validate210.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -2941,22 +3714,22 @@ var valid0 = true;
 }
 }
 else {
-validate175.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate210.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate175.errors = vErrors;
+validate210.errors = vErrors;
 return errors === 0;
 }
-validate175.evaluated = {"props":{"protocol":true,"type":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
+validate210.evaluated = {"props":{"protocol":true,"type":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema58 = {"$id":"https://heapscope.invalid/protocol/kernel/error.schema.json","type":"object","required":["protocol","type","message"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"error"},"message":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}}};
+const schema67 = {"$id":"https://heapscope.invalid/protocol/kernel/error.schema.json","type":"object","required":["protocol","type","message"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"error"},"message":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}}};
 
-function validate179(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate214(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/error.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate179.evaluated;
+const evaluated0 = validate214.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2967,7 +3740,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.message === undefined) && (missing0 = "message"))){
-validate179.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate214.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -2986,7 +3759,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("error" !== data.type){
-validate179.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "error"},message:"must be equal to constant"}];
+validate214.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "error"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -3011,14 +3784,14 @@ var valid0 = true;
 }
 }
 else {
-validate179.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate214.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate179.errors = vErrors;
+validate214.errors = vErrors;
 return errors === 0;
 }
-validate179.evaluated = {"props":{"protocol":true,"type":true,"message":true},"dynamicProps":false,"dynamicItems":false};
+validate214.evaluated = {"props":{"protocol":true,"type":true,"message":true},"dynamicProps":false,"dynamicItems":false};
 
 
 function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -3593,7 +4366,7 @@ errors++;
 }
 else {
 if(data.type !== undefined){
-if("retained_by_cell" !== data.type){
+if("holders_progress" !== data.type){
 const err25 = {};
 if(vErrors === null){
 vErrors = [err25];
@@ -3639,7 +4412,9 @@ if(valid13){
 var props6 = {};
 props6.protocol = true;
 props6.type = true;
-props6.retained_by_cell = true;
+props6.phase = true;
+props6.done = true;
+props6.total = true;
 }
 }
 if(!valid13){
@@ -3684,7 +4459,7 @@ errors++;
 }
 else {
 if(data.type !== undefined){
-if("error" !== data.type){
+if("holders" !== data.type){
 const err29 = {};
 if(vErrors === null){
 vErrors = [err29];
@@ -3720,8 +4495,8 @@ vErrors = null;
 }
 if(_valid7){
 const _errs48 = errors;
-if(!(validate179(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate179.errors : vErrors.concat(validate179.errors);
+if(!(validate180(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate180.errors : vErrors.concat(validate180.errors);
 errors = vErrors.length;
 }
 var _valid7 = _errs48 === errors;
@@ -3730,7 +4505,8 @@ if(valid15){
 var props7 = {};
 props7.protocol = true;
 props7.type = true;
-props7.message = true;
+props7.holders = true;
+props7.reason = true;
 }
 }
 if(!valid15){
@@ -3756,6 +4532,283 @@ props0 = props0 || {};
 Object.assign(props0, props7);
 }
 }
+const _errs49 = errors;
+const _errs50 = errors;
+let valid17 = true;
+const _errs51 = errors;
+if(errors === _errs51){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing8;
+if((data.type === undefined) && (missing8 = "type")){
+const err32 = {};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("holder_released" !== data.type){
+const err33 = {};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err34 = {};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+var _valid8 = _errs51 === errors;
+errors = _errs50;
+if(vErrors !== null){
+if(_errs50){
+vErrors.length = _errs50;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid8){
+const _errs54 = errors;
+if(!(validate206(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate206.errors : vErrors.concat(validate206.errors);
+errors = vErrors.length;
+}
+var _valid8 = _errs54 === errors;
+valid17 = _valid8;
+if(valid17){
+var props8 = {};
+props8.protocol = true;
+props8.type = true;
+props8.name = true;
+props8.released = true;
+}
+}
+if(!valid17){
+const err35 = {instancePath,schemaPath:"#/allOf/8/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+validate52.errors = vErrors;
+return false;
+}
+var valid0 = _errs49 === errors;
+if(valid0){
+if(props0 !== true && props8 !== undefined){
+if(props8 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props8);
+}
+}
+const _errs55 = errors;
+const _errs56 = errors;
+let valid19 = true;
+const _errs57 = errors;
+if(errors === _errs57){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing9;
+if((data.type === undefined) && (missing9 = "type")){
+const err36 = {};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("retained_by_cell" !== data.type){
+const err37 = {};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err38 = {};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+var _valid9 = _errs57 === errors;
+errors = _errs56;
+if(vErrors !== null){
+if(_errs56){
+vErrors.length = _errs56;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid9){
+const _errs60 = errors;
+if(!(validate210(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate210.errors : vErrors.concat(validate210.errors);
+errors = vErrors.length;
+}
+var _valid9 = _errs60 === errors;
+valid19 = _valid9;
+if(valid19){
+var props9 = {};
+props9.protocol = true;
+props9.type = true;
+props9.retained_by_cell = true;
+}
+}
+if(!valid19){
+const err39 = {instancePath,schemaPath:"#/allOf/9/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+validate52.errors = vErrors;
+return false;
+}
+var valid0 = _errs55 === errors;
+if(valid0){
+if(props0 !== true && props9 !== undefined){
+if(props9 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props9);
+}
+}
+const _errs61 = errors;
+const _errs62 = errors;
+let valid21 = true;
+const _errs63 = errors;
+if(errors === _errs63){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing10;
+if((data.type === undefined) && (missing10 = "type")){
+const err40 = {};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("error" !== data.type){
+const err41 = {};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err42 = {};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+var _valid10 = _errs63 === errors;
+errors = _errs62;
+if(vErrors !== null){
+if(_errs62){
+vErrors.length = _errs62;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid10){
+const _errs66 = errors;
+if(!(validate214(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate214.errors : vErrors.concat(validate214.errors);
+errors = vErrors.length;
+}
+var _valid10 = _errs66 === errors;
+valid21 = _valid10;
+if(valid21){
+var props10 = {};
+props10.protocol = true;
+props10.type = true;
+props10.message = true;
+}
+}
+if(!valid21){
+const err43 = {instancePath,schemaPath:"#/allOf/10/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+validate52.errors = vErrors;
+return false;
+}
+var valid0 = _errs61 === errors;
+if(valid0){
+if(props0 !== true && props10 !== undefined){
+if(props10 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props10);
+}
+}
+}
+}
+}
 }
 }
 }
@@ -3766,9 +4819,9 @@ Object.assign(props0, props7);
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
-let missing8;
-if(((data.protocol === undefined) && (missing8 = "protocol")) || ((data.type === undefined) && (missing8 = "type"))){
-validate52.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"}];
+let missing11;
+if(((data.protocol === undefined) && (missing11 = "protocol")) || ((data.type === undefined) && (missing11 = "type"))){
+validate52.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing11},message:"must have required property '"+missing11+"'"}];
 return false;
 }
 else {
@@ -3778,28 +4831,28 @@ props0.protocol = true;
 props0.type = true;
 }
 if(data.protocol !== undefined){
-const _errs49 = errors;
+const _errs67 = errors;
 if(!(validate54(data.protocol, {instancePath:instancePath+"/protocol",parentData:data,parentDataProperty:"protocol",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
 errors = vErrors.length;
 }
-var valid17 = _errs49 === errors;
+var valid23 = _errs67 === errors;
 }
 else {
-var valid17 = true;
+var valid23 = true;
 }
-if(valid17){
+if(valid23){
 if(data.type !== undefined){
-let data9 = data.type;
-const _errs50 = errors;
-if(!((((((((data9 === "status") || (data9 === "cell_start")) || (data9 === "cell")) || (data9 === "history")) || (data9 === "ticks")) || (data9 === "cell_detail")) || (data9 === "retained_by_cell")) || (data9 === "error"))){
+let data12 = data.type;
+const _errs68 = errors;
+if(!(((((((((((data12 === "status") || (data12 === "cell_start")) || (data12 === "cell")) || (data12 === "history")) || (data12 === "ticks")) || (data12 === "cell_detail")) || (data12 === "retained_by_cell")) || (data12 === "holders_progress")) || (data12 === "holders")) || (data12 === "holder_released")) || (data12 === "error"))){
 validate52.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema19.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
-var valid17 = _errs50 === errors;
+var valid23 = _errs68 === errors;
 }
 else {
-var valid17 = true;
+var valid23 = true;
 }
 }
 }
@@ -3815,15 +4868,15 @@ return errors === 0;
 }
 validate52.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-export const validateBrowserMessage = validate184;
-const schema59 = {"$id":"https://heapscope.invalid/protocol/browser.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"enum":["sync","clear","configure","cell_detail","retained_by_cell"]}},"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"sync"}}},"then":{"$ref":"browser/sync.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"clear"}}},"then":{"$ref":"browser/clear.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"configure"}}},"then":{"$ref":"browser/configure.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"cell_detail"}}},"then":{"$ref":"browser/cell_detail.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"retained_by_cell"}}},"then":{"$ref":"browser/retained_by_cell.schema.json"}}]};
-const schema60 = {"$id":"https://heapscope.invalid/protocol/browser/sync.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"sync"}}};
+export const validateBrowserMessage = validate219;
+const schema68 = {"$id":"https://heapscope.invalid/protocol/browser.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"enum":["sync","clear","configure","cell_detail","holders","release_holder","retained_by_cell"]}},"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"sync"}}},"then":{"$ref":"browser/sync.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"clear"}}},"then":{"$ref":"browser/clear.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"configure"}}},"then":{"$ref":"browser/configure.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"cell_detail"}}},"then":{"$ref":"browser/cell_detail.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"holders"}}},"then":{"$ref":"browser/holders.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"release_holder"}}},"then":{"$ref":"browser/release_holder.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"retained_by_cell"}}},"then":{"$ref":"browser/retained_by_cell.schema.json"}}]};
+const schema69 = {"$id":"https://heapscope.invalid/protocol/browser/sync.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"sync"}}};
 
-function validate185(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate220(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/sync.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate185.evaluated;
+const evaluated0 = validate220.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3834,7 +4887,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate185.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate220.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3853,7 +4906,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("sync" !== data.type){
-validate185.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "sync"},message:"must be equal to constant"}];
+validate220.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "sync"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -3865,22 +4918,22 @@ var valid0 = true;
 }
 }
 else {
-validate185.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate220.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate185.errors = vErrors;
+validate220.errors = vErrors;
 return errors === 0;
 }
-validate185.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
+validate220.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema61 = {"$id":"https://heapscope.invalid/protocol/browser/clear.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"clear"}}};
+const schema70 = {"$id":"https://heapscope.invalid/protocol/browser/clear.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"clear"}}};
 
-function validate188(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate223(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/clear.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate188.evaluated;
+const evaluated0 = validate223.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3891,7 +4944,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate188.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate223.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3910,7 +4963,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("clear" !== data.type){
-validate188.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "clear"},message:"must be equal to constant"}];
+validate223.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "clear"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -3922,22 +4975,22 @@ var valid0 = true;
 }
 }
 else {
-validate188.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate223.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate188.errors = vErrors;
+validate223.errors = vErrors;
 return errors === 0;
 }
-validate188.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
+validate223.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema62 = {"$id":"https://heapscope.invalid/protocol/browser/configure.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"configure"},"mode":{"$ref":"https://heapscope.invalid/protocol/defs/Mode.json"},"top_n":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
+const schema71 = {"$id":"https://heapscope.invalid/protocol/browser/configure.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"configure"},"mode":{"$ref":"https://heapscope.invalid/protocol/defs/Mode.json"},"top_n":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
 
-function validate191(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate226(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/configure.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate191.evaluated;
+const evaluated0 = validate226.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3948,7 +5001,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate191.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate226.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3967,7 +5020,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("configure" !== data.type){
-validate191.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "configure"},message:"must be equal to constant"}];
+validate226.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "configure"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4005,22 +5058,22 @@ var valid0 = true;
 }
 }
 else {
-validate191.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate226.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate191.errors = vErrors;
+validate226.errors = vErrors;
 return errors === 0;
 }
-validate191.evaluated = {"props":{"protocol":true,"type":true,"mode":true,"top_n":true},"dynamicProps":false,"dynamicItems":false};
+validate226.evaluated = {"props":{"protocol":true,"type":true,"mode":true,"top_n":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema63 = {"$id":"https://heapscope.invalid/protocol/browser/cell_detail.schema.json","type":"object","required":["protocol","type","seq"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_detail"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
+const schema72 = {"$id":"https://heapscope.invalid/protocol/browser/cell_detail.schema.json","type":"object","required":["protocol","type","seq"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_detail"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
 
-function validate196(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate231(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/cell_detail.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate196.evaluated;
+const evaluated0 = validate231.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4031,7 +5084,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.seq === undefined) && (missing0 = "seq"))){
-validate196.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate231.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4050,7 +5103,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("cell_detail" !== data.type){
-validate196.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
+validate231.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4088,22 +5141,22 @@ var valid0 = true;
 }
 }
 else {
-validate196.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate231.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate196.errors = vErrors;
+validate231.errors = vErrors;
 return errors === 0;
 }
-validate196.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
+validate231.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema64 = {"$id":"https://heapscope.invalid/protocol/browser/retained_by_cell.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
+const schema73 = {"$id":"https://heapscope.invalid/protocol/browser/holders.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
 
-function validate201(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://heapscope.invalid/protocol/browser/retained_by_cell.schema.json" */;
+function validate236(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/browser/holders.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate201.evaluated;
+const evaluated0 = validate236.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4114,7 +5167,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate201.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate236.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4132,8 +5185,8 @@ var valid0 = true;
 if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
-if("retained_by_cell" !== data.type){
-validate201.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
+if("holders" !== data.type){
+validate236.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4158,21 +5211,161 @@ var valid0 = true;
 }
 }
 else {
-validate201.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate236.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate201.errors = vErrors;
+validate236.errors = vErrors;
 return errors === 0;
 }
-validate201.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
+validate236.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema74 = {"$id":"https://heapscope.invalid/protocol/browser/release_holder.schema.json","type":"object","required":["protocol","type","name"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"release_holder"},"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"}}};
+
+function validate240(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/browser/release_holder.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate240.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.name === undefined) && (missing0 = "name"))){
+validate240.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.protocol !== undefined){
+const _errs1 = errors;
+if(!(validate54(data.protocol, {instancePath:instancePath+"/protocol",parentData:data,parentDataProperty:"protocol",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.type !== undefined){
+const _errs2 = errors;
+if("release_holder" !== data.type){
+validate240.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "release_holder"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.name !== undefined){
+const _errs3 = errors;
+if(!(validate185(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate185.errors : vErrors.concat(validate185.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+else {
+validate240.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate240.errors = vErrors;
+return errors === 0;
+}
+validate240.evaluated = {"props":{"protocol":true,"type":true,"name":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema75 = {"$id":"https://heapscope.invalid/protocol/browser/retained_by_cell.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
+
+function validate244(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/browser/retained_by_cell.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate244.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
+validate244.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.protocol !== undefined){
+const _errs1 = errors;
+if(!(validate54(data.protocol, {instancePath:instancePath+"/protocol",parentData:data,parentDataProperty:"protocol",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.type !== undefined){
+const _errs2 = errors;
+if("retained_by_cell" !== data.type){
+validate244.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.limit !== undefined){
+const _errs3 = errors;
+if(!(validate72(data.limit, {instancePath:instancePath+"/limit",parentData:data,parentDataProperty:"limit",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+else {
+validate244.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate244.errors = vErrors;
+return errors === 0;
+}
+validate244.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate184(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate219(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate184.evaluated;
+const evaluated0 = validate219.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4234,8 +5427,8 @@ vErrors = null;
 }
 if(_valid0){
 const _errs6 = errors;
-if(!(validate185(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate185.errors : vErrors.concat(validate185.errors);
+if(!(validate220(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate220.errors : vErrors.concat(validate220.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs6 === errors;
@@ -4255,7 +5448,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate184.errors = vErrors;
+validate219.errors = vErrors;
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -4315,8 +5508,8 @@ vErrors = null;
 }
 if(_valid1){
 const _errs12 = errors;
-if(!(validate188(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate188.errors : vErrors.concat(validate188.errors);
+if(!(validate223(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate223.errors : vErrors.concat(validate223.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs12 === errors;
@@ -4336,7 +5529,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate184.errors = vErrors;
+validate219.errors = vErrors;
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -4405,8 +5598,8 @@ vErrors = null;
 }
 if(_valid2){
 const _errs18 = errors;
-if(!(validate191(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate191.errors : vErrors.concat(validate191.errors);
+if(!(validate226(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate226.errors : vErrors.concat(validate226.errors);
 errors = vErrors.length;
 }
 var _valid2 = _errs18 === errors;
@@ -4428,7 +5621,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate184.errors = vErrors;
+validate219.errors = vErrors;
 return false;
 }
 var valid0 = _errs13 === errors;
@@ -4497,8 +5690,8 @@ vErrors = null;
 }
 if(_valid3){
 const _errs24 = errors;
-if(!(validate196(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate196.errors : vErrors.concat(validate196.errors);
+if(!(validate231(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate231.errors : vErrors.concat(validate231.errors);
 errors = vErrors.length;
 }
 var _valid3 = _errs24 === errors;
@@ -4520,7 +5713,7 @@ else {
 vErrors.push(err15);
 }
 errors++;
-validate184.errors = vErrors;
+validate219.errors = vErrors;
 return false;
 }
 var valid0 = _errs19 === errors;
@@ -4553,7 +5746,7 @@ errors++;
 }
 else {
 if(data.type !== undefined){
-if("retained_by_cell" !== data.type){
+if("holders" !== data.type){
 const err17 = {};
 if(vErrors === null){
 vErrors = [err17];
@@ -4589,8 +5782,8 @@ vErrors = null;
 }
 if(_valid4){
 const _errs30 = errors;
-if(!(validate201(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate201.errors : vErrors.concat(validate201.errors);
+if(!(validate236(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
 errors = vErrors.length;
 }
 var _valid4 = _errs30 === errors;
@@ -4611,7 +5804,7 @@ else {
 vErrors.push(err19);
 }
 errors++;
-validate184.errors = vErrors;
+validate219.errors = vErrors;
 return false;
 }
 var valid0 = _errs25 === errors;
@@ -4625,6 +5818,190 @@ props0 = props0 || {};
 Object.assign(props0, props4);
 }
 }
+const _errs31 = errors;
+const _errs32 = errors;
+let valid11 = true;
+const _errs33 = errors;
+if(errors === _errs33){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing5;
+if((data.type === undefined) && (missing5 = "type")){
+const err20 = {};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("release_holder" !== data.type){
+const err21 = {};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err22 = {};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+var _valid5 = _errs33 === errors;
+errors = _errs32;
+if(vErrors !== null){
+if(_errs32){
+vErrors.length = _errs32;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid5){
+const _errs36 = errors;
+if(!(validate240(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate240.errors : vErrors.concat(validate240.errors);
+errors = vErrors.length;
+}
+var _valid5 = _errs36 === errors;
+valid11 = _valid5;
+if(valid11){
+var props5 = {};
+props5.protocol = true;
+props5.type = true;
+props5.name = true;
+}
+}
+if(!valid11){
+const err23 = {instancePath,schemaPath:"#/allOf/5/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+validate219.errors = vErrors;
+return false;
+}
+var valid0 = _errs31 === errors;
+if(valid0){
+if(props0 !== true && props5 !== undefined){
+if(props5 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props5);
+}
+}
+const _errs37 = errors;
+const _errs38 = errors;
+let valid13 = true;
+const _errs39 = errors;
+if(errors === _errs39){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing6;
+if((data.type === undefined) && (missing6 = "type")){
+const err24 = {};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("retained_by_cell" !== data.type){
+const err25 = {};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err26 = {};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+var _valid6 = _errs39 === errors;
+errors = _errs38;
+if(vErrors !== null){
+if(_errs38){
+vErrors.length = _errs38;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid6){
+const _errs42 = errors;
+if(!(validate244(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate244.errors : vErrors.concat(validate244.errors);
+errors = vErrors.length;
+}
+var _valid6 = _errs42 === errors;
+valid13 = _valid6;
+if(valid13){
+var props6 = {};
+props6.protocol = true;
+props6.type = true;
+props6.limit = true;
+}
+}
+if(!valid13){
+const err27 = {instancePath,schemaPath:"#/allOf/6/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+validate219.errors = vErrors;
+return false;
+}
+var valid0 = _errs37 === errors;
+if(valid0){
+if(props0 !== true && props6 !== undefined){
+if(props6 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props6);
+}
+}
+}
+}
 }
 }
 }
@@ -4632,9 +6009,9 @@ Object.assign(props0, props4);
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
-let missing5;
-if(((data.protocol === undefined) && (missing5 = "protocol")) || ((data.type === undefined) && (missing5 = "type"))){
-validate184.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
+let missing7;
+if(((data.protocol === undefined) && (missing7 = "protocol")) || ((data.type === undefined) && (missing7 = "type"))){
+validate219.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"}];
 return false;
 }
 else {
@@ -4644,52 +6021,52 @@ props0.protocol = true;
 props0.type = true;
 }
 if(data.protocol !== undefined){
-const _errs31 = errors;
+const _errs43 = errors;
 if(!(validate54(data.protocol, {instancePath:instancePath+"/protocol",parentData:data,parentDataProperty:"protocol",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
 errors = vErrors.length;
 }
-var valid11 = _errs31 === errors;
+var valid15 = _errs43 === errors;
 }
 else {
-var valid11 = true;
+var valid15 = true;
 }
-if(valid11){
+if(valid15){
 if(data.type !== undefined){
-let data6 = data.type;
-const _errs32 = errors;
-if(!(((((data6 === "sync") || (data6 === "clear")) || (data6 === "configure")) || (data6 === "cell_detail")) || (data6 === "retained_by_cell"))){
-validate184.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema59.properties.type.enum},message:"must be equal to one of the allowed values"}];
+let data8 = data.type;
+const _errs44 = errors;
+if(!(((((((data8 === "sync") || (data8 === "clear")) || (data8 === "configure")) || (data8 === "cell_detail")) || (data8 === "holders")) || (data8 === "release_holder")) || (data8 === "retained_by_cell"))){
+validate219.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema68.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
-var valid11 = _errs32 === errors;
+var valid15 = _errs44 === errors;
 }
 else {
-var valid11 = true;
+var valid15 = true;
 }
 }
 }
 }
 else {
-validate184.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate219.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate184.errors = vErrors;
+validate219.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate184.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate219.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-export const validateReport = validate206;
-const schema65 = {"$id":"https://heapscope.invalid/protocol/report.schema.json","type":"object","required":["heapscope_report","generator","target","kernel","outcome","cells"],"properties":{"heapscope_report":{"const":2},"generator":{"type":"object","required":["name","version"],"properties":{"name":{"const":"heapscope"},"version":{"$ref":"https://heapscope.invalid/protocol/defs/ShortText.json"}}},"created_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"target":{"type":"object","required":["kind","path"],"properties":{"kind":{"enum":["notebook","script"]},"path":{"type":["string","null"],"maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"}}},"kernel":{"type":"object","required":["name","status"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/ShortTextOrNull.json"},"status":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"}}}},"outcome":{"type":"object","required":["status","message","failed_cell"],"properties":{"status":{"enum":["ok","error","unprofiled"]},"message":{"$ref":"https://heapscope.invalid/protocol/defs/LongText.json"},"failed_cell":{"if":{"type":"null"},"else":{"type":"object","required":["index","cell_id"],"properties":{"index":{"$ref":"#/$defs/Index"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"}}}}}},"cells":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/ReportCell"}},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}},"$defs":{"Index":{"type":"integer","minimum":0,"maximum":9007199254740991},"ReportCell":{"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]},"Budget":{"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}}}};
-const schema66 = {"$id":"https://heapscope.invalid/protocol/defs/LongText.json","type":["string","null"],"maxLength":65536,"pattern":"^[^\\ud800-\\udfff]*$"};
+export const validateReport = validate249;
+const schema76 = {"$id":"https://heapscope.invalid/protocol/report.schema.json","type":"object","required":["heapscope_report","generator","target","kernel","outcome","cells"],"properties":{"heapscope_report":{"const":2},"generator":{"type":"object","required":["name","version"],"properties":{"name":{"const":"heapscope"},"version":{"$ref":"https://heapscope.invalid/protocol/defs/ShortText.json"}}},"created_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"target":{"type":"object","required":["kind","path"],"properties":{"kind":{"enum":["notebook","script"]},"path":{"type":["string","null"],"maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"}}},"kernel":{"type":"object","required":["name","status"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/ShortTextOrNull.json"},"status":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"}}}},"outcome":{"type":"object","required":["status","message","failed_cell"],"properties":{"status":{"enum":["ok","error","unprofiled"]},"message":{"$ref":"https://heapscope.invalid/protocol/defs/LongText.json"},"failed_cell":{"if":{"type":"null"},"else":{"type":"object","required":["index","cell_id"],"properties":{"index":{"$ref":"#/$defs/Index"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"}}}}}},"cells":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/ReportCell"}},"holders":{"$ref":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json"},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}},"$defs":{"Index":{"type":"integer","minimum":0,"maximum":9007199254740991},"ReportCell":{"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]},"Budget":{"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}}}};
+const schema77 = {"$id":"https://heapscope.invalid/protocol/defs/LongText.json","type":["string","null"],"maxLength":65536,"pattern":"^[^\\ud800-\\udfff]*$"};
 
-function validate211(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate254(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/LongText.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate211.evaluated;
+const evaluated0 = validate254.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4697,34 +6074,34 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((typeof data !== "string") && (data !== null)){
-validate211.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema66.type},message:"must be string,null"}];
+validate254.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema77.type},message:"must be string,null"}];
 return false;
 }
 if(errors === 0){
 if(typeof data === "string"){
 if(func1(data) > 65536){
-validate211.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
+validate254.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
 return false;
 }
 else {
 if(!pattern3.test(data)){
-validate211.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+validate254.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
 return false;
 }
 }
 }
 }
-validate211.errors = vErrors;
+validate254.errors = vErrors;
 return errors === 0;
 }
-validate211.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate254.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema67 = {"type":"integer","minimum":0,"maximum":9007199254740991};
+const schema78 = {"type":"integer","minimum":0,"maximum":9007199254740991};
 
-function validate213(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate256(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate213.evaluated;
+const evaluated0 = validate256.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4732,35 +6109,35 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-validate213.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate256.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === 0){
 if((typeof data == "number") && (isFinite(data))){
 if(data > 9007199254740991 || isNaN(data)){
-validate213.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate256.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data < 0 || isNaN(data)){
-validate213.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate256.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-validate213.errors = vErrors;
+validate256.errors = vErrors;
 return errors === 0;
 }
-validate213.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate256.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema68 = {"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]};
-const schema69 = {"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}};
+const schema79 = {"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]};
+const schema80 = {"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}};
 
-function validate219(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate262(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate219.evaluated;
+const evaluated0 = validate262.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4771,7 +6148,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.max_peak === undefined) && (missing0 = "max_peak")) || ((data.max_retained === undefined) && (missing0 = "max_retained"))){
-validate219.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate262.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4819,7 +6196,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate219.errors = vErrors;
+validate262.errors = vErrors;
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -4872,7 +6249,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate219.errors = vErrors;
+validate262.errors = vErrors;
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -4884,21 +6261,21 @@ var valid0 = true;
 }
 }
 else {
-validate219.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate262.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate219.errors = vErrors;
+validate262.errors = vErrors;
 return errors === 0;
 }
-validate219.evaluated = {"props":{"max_peak":true,"max_retained":true},"dynamicProps":false,"dynamicItems":false};
+validate262.evaluated = {"props":{"max_peak":true,"max_retained":true},"dynamicProps":false,"dynamicItems":false};
 
 import func0 from "ajv/dist/runtime/equal";
 
-function validate216(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate259(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate216.evaluated;
+const evaluated0 = validate259.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4943,8 +6320,8 @@ vErrors = null;
 }
 if(!_valid0){
 const _errs7 = errors;
-if(!(validate213(data0, {instancePath:instancePath+"/index",parentData:data,parentDataProperty:"index",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate213.errors : vErrors.concat(validate213.errors);
+if(!(validate256(data0, {instancePath:instancePath+"/index",parentData:data,parentDataProperty:"index",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate256.errors : vErrors.concat(validate256.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs7 === errors;
@@ -4959,7 +6336,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate216.errors = vErrors;
+validate259.errors = vErrors;
 return false;
 }
 var valid1 = _errs3 === errors;
@@ -4970,8 +6347,8 @@ var valid1 = true;
 if(valid1){
 if(data.budget !== undefined){
 const _errs8 = errors;
-if(!(validate219(data.budget, {instancePath:instancePath+"/budget",parentData:data,parentDataProperty:"budget",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate219.errors : vErrors.concat(validate219.errors);
+if(!(validate262(data.budget, {instancePath:instancePath+"/budget",parentData:data,parentDataProperty:"budget",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate262.errors : vErrors.concat(validate262.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs8 === errors;
@@ -4986,7 +6363,7 @@ const _errs9 = errors;
 if(errors === _errs9){
 if(Array.isArray(data2)){
 if(data2.length > 2){
-validate216.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"}];
+validate259.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"}];
 return false;
 }
 else {
@@ -4996,7 +6373,7 @@ for(let i0=0; i0<len0; i0++){
 let data3 = data2[i0];
 const _errs11 = errors;
 if(!((data3 === "max_peak") || (data3 === "max_retained"))){
-validate216.errors = [{instancePath:instancePath+"/over_budget/" + i0,schemaPath:"#/allOf/1/properties/over_budget/items/enum",keyword:"enum",params:{allowedValues: schema68.allOf[1].properties.over_budget.items.enum},message:"must be equal to one of the allowed values"}];
+validate259.errors = [{instancePath:instancePath+"/over_budget/" + i0,schemaPath:"#/allOf/1/properties/over_budget/items/enum",keyword:"enum",params:{allowedValues: schema79.allOf[1].properties.over_budget.items.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid3 = _errs11 === errors;
@@ -5012,7 +6389,7 @@ outer0:
 for(;i1--;){
 for(j0 = i1; j0--;){
 if(func0(data2[i1], data2[j0])){
-validate216.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"}];
+validate259.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"}];
 return false;
 break outer0;
 }
@@ -5023,7 +6400,7 @@ break outer0;
 }
 }
 else {
-validate216.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate259.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -5036,23 +6413,23 @@ var valid1 = true;
 }
 }
 else {
-validate216.errors = [{instancePath,schemaPath:"#/allOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate259.errors = [{instancePath,schemaPath:"#/allOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
 var valid0 = _errs1 === errors;
 }
-validate216.errors = vErrors;
+validate259.errors = vErrors;
 return errors === 0;
 }
-validate216.evaluated = {"props":{"index":true,"budget":true,"over_budget":true,"seq":true,"cell_id":true,"execution_count":true,"source":true,"start_bytes":true,"peak_bytes":true,"end_bytes":true,"status":true,"mode":true,"started_at":true,"ended_at":true,"allocated_bytes":true,"freed_bytes":true,"alloc_count":true,"free_count":true,"top_at_peak":true,"retained":true},"dynamicProps":false,"dynamicItems":false};
+validate259.evaluated = {"props":{"index":true,"budget":true,"over_budget":true,"seq":true,"cell_id":true,"execution_count":true,"source":true,"start_bytes":true,"peak_bytes":true,"end_bytes":true,"status":true,"mode":true,"started_at":true,"ended_at":true,"allocated_bytes":true,"freed_bytes":true,"alloc_count":true,"free_count":true,"top_at_peak":true,"retained":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate206(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate249(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/report.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate206.evaluated;
+const evaluated0 = validate249.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5063,14 +6440,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((((data.heapscope_report === undefined) && (missing0 = "heapscope_report")) || ((data.generator === undefined) && (missing0 = "generator"))) || ((data.target === undefined) && (missing0 = "target"))) || ((data.kernel === undefined) && (missing0 = "kernel"))) || ((data.outcome === undefined) && (missing0 = "outcome"))) || ((data.cells === undefined) && (missing0 = "cells"))){
-validate206.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate249.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.heapscope_report !== undefined){
 const _errs1 = errors;
 if(2 !== data.heapscope_report){
-validate206.errors = [{instancePath:instancePath+"/heapscope_report",schemaPath:"#/properties/heapscope_report/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant"}];
+validate249.errors = [{instancePath:instancePath+"/heapscope_report",schemaPath:"#/properties/heapscope_report/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -5086,14 +6463,14 @@ if(errors === _errs2){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 let missing1;
 if(((data1.name === undefined) && (missing1 = "name")) || ((data1.version === undefined) && (missing1 = "version"))){
-validate206.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate249.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 if(data1.name !== undefined){
 const _errs4 = errors;
 if("heapscope" !== data1.name){
-validate206.errors = [{instancePath:instancePath+"/generator/name",schemaPath:"#/properties/generator/properties/name/const",keyword:"const",params:{allowedValue: "heapscope"},message:"must be equal to constant"}];
+validate249.errors = [{instancePath:instancePath+"/generator/name",schemaPath:"#/properties/generator/properties/name/const",keyword:"const",params:{allowedValue: "heapscope"},message:"must be equal to constant"}];
 return false;
 }
 var valid1 = _errs4 === errors;
@@ -5117,7 +6494,7 @@ var valid1 = true;
 }
 }
 else {
-validate206.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate249.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -5146,7 +6523,7 @@ if(errors === _errs7){
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 let missing2;
 if(((data5.kind === undefined) && (missing2 = "kind")) || ((data5.path === undefined) && (missing2 = "path"))){
-validate206.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+validate249.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
@@ -5154,7 +6531,7 @@ if(data5.kind !== undefined){
 let data6 = data5.kind;
 const _errs9 = errors;
 if(!((data6 === "notebook") || (data6 === "script"))){
-validate206.errors = [{instancePath:instancePath+"/target/kind",schemaPath:"#/properties/target/properties/kind/enum",keyword:"enum",params:{allowedValues: schema65.properties.target.properties.kind.enum},message:"must be equal to one of the allowed values"}];
+validate249.errors = [{instancePath:instancePath+"/target/kind",schemaPath:"#/properties/target/properties/kind/enum",keyword:"enum",params:{allowedValues: schema76.properties.target.properties.kind.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid2 = _errs9 === errors;
@@ -5167,18 +6544,18 @@ if(data5.path !== undefined){
 let data7 = data5.path;
 const _errs10 = errors;
 if((typeof data7 !== "string") && (data7 !== null)){
-validate206.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/type",keyword:"type",params:{type: schema65.properties.target.properties.path.type},message:"must be string,null"}];
+validate249.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/type",keyword:"type",params:{type: schema76.properties.target.properties.path.type},message:"must be string,null"}];
 return false;
 }
 if(errors === _errs10){
 if(typeof data7 === "string"){
 if(func1(data7) > 4096){
-validate206.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+validate249.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
 return false;
 }
 else {
 if(!pattern3.test(data7)){
-validate206.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+validate249.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
 return false;
 }
 }
@@ -5193,7 +6570,7 @@ var valid2 = true;
 }
 }
 else {
-validate206.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate249.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -5210,7 +6587,7 @@ if(errors === _errs12){
 if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
 let missing3;
 if(((data8.name === undefined) && (missing3 = "name")) || ((data8.status === undefined) && (missing3 = "status"))){
-validate206.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
+validate249.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
 return false;
 }
 else {
@@ -5270,7 +6647,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate206.errors = vErrors;
+validate249.errors = vErrors;
 return false;
 }
 var valid3 = _errs15 === errors;
@@ -5282,7 +6659,7 @@ var valid3 = true;
 }
 }
 else {
-validate206.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate249.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -5299,7 +6676,7 @@ if(errors === _errs20){
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 let missing4;
 if((((data11.status === undefined) && (missing4 = "status")) || ((data11.message === undefined) && (missing4 = "message"))) || ((data11.failed_cell === undefined) && (missing4 = "failed_cell"))){
-validate206.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+validate249.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
 return false;
 }
 else {
@@ -5307,7 +6684,7 @@ if(data11.status !== undefined){
 let data12 = data11.status;
 const _errs22 = errors;
 if(!(((data12 === "ok") || (data12 === "error")) || (data12 === "unprofiled"))){
-validate206.errors = [{instancePath:instancePath+"/outcome/status",schemaPath:"#/properties/outcome/properties/status/enum",keyword:"enum",params:{allowedValues: schema65.properties.outcome.properties.status.enum},message:"must be equal to one of the allowed values"}];
+validate249.errors = [{instancePath:instancePath+"/outcome/status",schemaPath:"#/properties/outcome/properties/status/enum",keyword:"enum",params:{allowedValues: schema76.properties.outcome.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid5 = _errs22 === errors;
@@ -5318,8 +6695,8 @@ var valid5 = true;
 if(valid5){
 if(data11.message !== undefined){
 const _errs23 = errors;
-if(!(validate211(data11.message, {instancePath:instancePath+"/outcome/message",parentData:data11,parentDataProperty:"message",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate211.errors : vErrors.concat(validate211.errors);
+if(!(validate254(data11.message, {instancePath:instancePath+"/outcome/message",parentData:data11,parentDataProperty:"message",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate254.errors : vErrors.concat(validate254.errors);
 errors = vErrors.length;
 }
 var valid5 = _errs23 === errors;
@@ -5360,14 +6737,14 @@ if(errors === _errs28){
 if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
 let missing5;
 if(((data14.index === undefined) && (missing5 = "index")) || ((data14.cell_id === undefined) && (missing5 = "cell_id"))){
-validate206.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
+validate249.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
 return false;
 }
 else {
 if(data14.index !== undefined){
 const _errs30 = errors;
-if(!(validate213(data14.index, {instancePath:instancePath+"/outcome/failed_cell/index",parentData:data14,parentDataProperty:"index",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate213.errors : vErrors.concat(validate213.errors);
+if(!(validate256(data14.index, {instancePath:instancePath+"/outcome/failed_cell/index",parentData:data14,parentDataProperty:"index",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate256.errors : vErrors.concat(validate256.errors);
 errors = vErrors.length;
 }
 var valid7 = _errs30 === errors;
@@ -5391,7 +6768,7 @@ var valid7 = true;
 }
 }
 else {
-validate206.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate249.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -5412,7 +6789,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate206.errors = vErrors;
+validate249.errors = vErrors;
 return false;
 }
 var valid5 = _errs24 === errors;
@@ -5425,7 +6802,7 @@ var valid5 = true;
 }
 }
 else {
-validate206.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate249.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -5441,7 +6818,7 @@ const _errs32 = errors;
 if(errors === _errs32){
 if(Array.isArray(data17)){
 if(data17.length > 100000){
-validate206.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
+validate249.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
 return false;
 }
 else {
@@ -5449,8 +6826,8 @@ var valid8 = true;
 const len0 = data17.length;
 for(let i0=0; i0<len0; i0++){
 const _errs34 = errors;
-if(!(validate216(data17[i0], {instancePath:instancePath+"/cells/" + i0,parentData:data17,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate216.errors : vErrors.concat(validate216.errors);
+if(!(validate259(data17[i0], {instancePath:instancePath+"/cells/" + i0,parentData:data17,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate259.errors : vErrors.concat(validate259.errors);
 errors = vErrors.length;
 }
 var valid8 = _errs34 === errors;
@@ -5461,7 +6838,7 @@ break;
 }
 }
 else {
-validate206.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate249.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -5471,13 +6848,25 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.retained_by_cell !== undefined){
+if(data.holders !== undefined){
 const _errs35 = errors;
+if(!(validate182(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate182.errors : vErrors.concat(validate182.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs35 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.retained_by_cell !== undefined){
+const _errs36 = errors;
 if(!(validate149(data.retained_by_cell, {instancePath:instancePath+"/retained_by_cell",parentData:data,parentDataProperty:"retained_by_cell",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate149.errors : vErrors.concat(validate149.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs35 === errors;
+var valid0 = _errs36 === errors;
 }
 else {
 var valid0 = true;
@@ -5491,15 +6880,16 @@ var valid0 = true;
 }
 }
 }
+}
 else {
-validate206.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate249.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate206.errors = vErrors;
+validate249.errors = vErrors;
 return errors === 0;
 }
-validate206.evaluated = {"props":{"heapscope_report":true,"generator":true,"created_at":true,"target":true,"kernel":true,"outcome":true,"cells":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
+validate249.evaluated = {"props":{"heapscope_report":true,"generator":true,"created_at":true,"target":true,"kernel":true,"outcome":true,"cells":true,"holders":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
 
 export const validateStatus = validate56;
 
