@@ -197,4 +197,66 @@ describe('HeapModel', () => {
     model.clear();
     expect(changes).toEqual([]);
   });
+
+  it('changes cellsVersion for anything but runs appended at the end', () => {
+    const model = new HeapModel();
+    const v0 = model.cellsVersion;
+    model.apply({ type: 'cell', cell: cellPayload({ seq: 1 }) });
+    model.apply({ type: 'cell', cell: cellPayload({ seq: 2 }) });
+    expect(model.cellsVersion).toBe(v0);
+    // A nested cell's run arrives after the run around it.
+    model.apply({ type: 'cell', cell: cellPayload({ seq: 1.5 as any }) });
+    const v1 = model.cellsVersion;
+    expect(v1).not.toBe(v0);
+    expect(model.cells.map(c => c.seq)).toEqual([1, 1.5, 2]);
+    // The same run again replaces it.
+    const again = cellPayload({ seq: 2, end_bytes: 1 });
+    model.apply({ type: 'cell', cell: again });
+    expect(model.cells).toHaveLength(3);
+    expect(model.bySeq(2)).toBe(again);
+    expect(model.cellsVersion).not.toBe(v1);
+    const v2 = model.cellsVersion;
+    model.apply({ type: 'history', status: statusPayload(), cells: [], running: null });
+    expect(model.cellsVersion).not.toBe(v2);
+    expect(model.bySeq(2)).toBeUndefined();
+  });
+
+  it('keeps the live peak of the running cell without scanning its ticks', () => {
+    const model = new HeapModel();
+    model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'a', seq: 1, start_bytes: 100 }) });
+    expect(model.livePeak).toBe(100);
+    model.apply({
+      type: 'ticks',
+      seq: 1,
+      ticks: [
+        [1, 150],
+        [2, 120]
+      ]
+    });
+    model.apply({ type: 'ticks', seq: 1, ticks: [[3, 130]] });
+    expect(model.livePeak).toBe(150);
+    expect(model.ticks).toEqual([
+      [1, 150],
+      [2, 120],
+      [3, 130]
+    ]);
+    model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'a', seq: 1 }) });
+    expect(model.ticks).toEqual([]);
+  });
+
+  it('bounds the ticks it keeps and keeps the newest', () => {
+    const model = new HeapModel();
+    model.apply({ type: 'cell_start', cell: cellStartPayload({ seq: 1, start_bytes: 0 }) });
+    for (let i = 0; i < 50_000; i += 100) {
+      model.apply({
+        type: 'ticks',
+        seq: 1,
+        ticks: Array.from({ length: 100 }, (_, j) => [i + j, i + j] as [number, number])
+      });
+    }
+    expect(model.ticks.length).toBeLessThanOrEqual(20_000);
+    expect(model.ticks.length).toBeGreaterThanOrEqual(10_000);
+    expect(model.ticks[model.ticks.length - 1]).toEqual([49_999, 49_999]);
+    expect(model.livePeak).toBe(49_999);
+  });
 });

@@ -41,6 +41,22 @@ export class HeapModel implements IDisposable {
   }
 
   /**
+   * The highest heap among the running cell's start and its live ticks (0 when no cell runs).
+   */
+  get livePeak(): number {
+    return this._livePeak;
+  }
+
+  /**
+   * A number that changes whenever {@link HeapModel.cells} changes in any way other than runs
+   * appended at its end (a history, a clear, a run replaced or inserted before the last): a view
+   * that drew the first k runs at the same version only has to add `cells.slice(k)`.
+   */
+  get cellsVersion(): number {
+    return this._cellsVersion;
+  }
+
+  /**
    * The heap alive now by allocating cell, as last reported (null: unknown or no attribution).
    */
   get retainedByCell(): ReadonlyArray<IRetained> | null {
@@ -88,12 +104,7 @@ export class HeapModel implements IDisposable {
    * @returns the record, or undefined.
    */
   bySeq(seq: number): ICellRun | undefined {
-    for (let i = this._cells.length - 1; i >= 0; i--) {
-      if (this._cells[i].seq === seq) {
-        return this._cells[i];
-      }
-    }
-    return undefined;
+    return this._bySeq.get(seq);
   }
 
   /**
@@ -132,6 +143,7 @@ export class HeapModel implements IDisposable {
       case 'cell_start':
         this._running = message.cell;
         this._ticks = [];
+        this._livePeak = message.cell.start_bytes;
         this._emit('cell-start', message.cell.cell_id);
         break;
       case 'ticks': {
@@ -139,7 +151,16 @@ export class HeapModel implements IDisposable {
         if (!running || (message.seq !== null && running.seq !== undefined && message.seq !== running.seq)) {
           return;
         }
-        this._ticks = this._ticks.concat(message.ticks).slice(-Private.MAX_TICKS);
+        // In place, O(ticks in the message): the array is trimmed by half when it doubles.
+        for (const tick of message.ticks) {
+          this._ticks.push(tick);
+          if (tick[1] > this._livePeak) {
+            this._livePeak = tick[1];
+          }
+        }
+        if (this._ticks.length > 2 * Private.MAX_TICKS) {
+          this._ticks.splice(0, this._ticks.length - Private.MAX_TICKS);
+        }
         this._emit('ticks', running.cell_id);
         break;
       }
@@ -151,8 +172,11 @@ export class HeapModel implements IDisposable {
         this._status = message.status;
         this._running = message.running;
         this._ticks = [];
+        this._livePeak = message.running?.start_bytes ?? 0;
         this._cells = [];
+        this._cellsVersion++;
         this._byCellId.clear();
+        this._bySeq.clear();
         this._details.clear();
         if (message.retained_by_cell !== undefined) {
           this._retained = message.retained_by_cell;
@@ -184,8 +208,11 @@ export class HeapModel implements IDisposable {
     this._status = null;
     this._running = null;
     this._ticks = [];
+    this._livePeak = 0;
     this._cells = [];
+    this._cellsVersion++;
     this._byCellId.clear();
+    this._bySeq.clear();
     this._details.clear();
     this._retained = null;
     this._emit('clear', null);
@@ -210,19 +237,37 @@ export class HeapModel implements IDisposable {
     if (this._running && Private.sameRun(this._running, cell)) {
       this._running = null;
       this._ticks = [];
+      this._livePeak = 0;
     }
     const runs = cell.cell_id === null ? null : (this._byCellId.get(cell.cell_id) ?? []);
-    const known = Private.findRun(this._cells, cell);
+    // O(1) for a run with a `seq` (the protocol always sends one): the index by seq says whether
+    // it is known; a new run is appended unless a nested cell's run comes out of order.
+    const old = cell.seq !== undefined ? this._bySeq.get(cell.seq) : undefined;
+    const known =
+      cell.seq !== undefined
+        ? old === undefined
+          ? -1
+          : this._cells.lastIndexOf(old)
+        : Private.findRun(this._cells, cell);
     if (known >= 0) {
-      const old = this._cells[known];
+      const replaced = this._cells[known];
       this._cells[known] = cell;
-      const at = runs ? runs.indexOf(old) : -1;
+      this._cellsVersion++;
+      if (cell.seq !== undefined) {
+        this._bySeq.set(cell.seq, cell);
+      }
+      const at = runs ? runs.indexOf(replaced) : -1;
       if (at >= 0) {
         runs![at] = cell;
       }
       return;
     }
-    Private.insertInOrder(this._cells, cell);
+    if (Private.insertInOrder(this._cells, cell) !== this._cells.length - 1) {
+      this._cellsVersion++;
+    }
+    if (cell.seq !== undefined) {
+      this._bySeq.set(cell.seq, cell);
+    }
     if (runs && cell.cell_id !== null) {
       Private.insertInOrder(runs, cell);
       this._byCellId.set(cell.cell_id, runs);
@@ -236,8 +281,11 @@ export class HeapModel implements IDisposable {
   private _status: IProfilerStatus | null = null;
   private _running: ICellStart | null = null;
   private _ticks: HeapTick[] = [];
+  private _livePeak = 0;
   private _cells: ICellRun[] = [];
+  private _cellsVersion = 0;
   private _byCellId = new Map<string, ICellRun[]>();
+  private _bySeq = new Map<number, ICellRun>();
   private _details = new Map<number, ICellRun | null>();
   private _retained: ReadonlyArray<IRetained> | null = null;
   private _changed = new Signal<this, HeapModel.IChangedArgs>(this);
@@ -281,7 +329,7 @@ export namespace HeapModel {
  */
 namespace Private {
   /**
-   * How many live ticks of the running cell are kept.
+   * How many live ticks of the running cell are kept at least (at most twice as many).
    */
   export const MAX_TICKS = 10_000;
 
@@ -316,8 +364,10 @@ namespace Private {
   /**
    * Insert a record in `seq` order: after every record with a smaller or no `seq` (nested cells
    * finish before the cell around them, so their `cell` messages come out of order).
+   *
+   * @returns where it was inserted.
    */
-  export function insertInOrder(runs: ICellRun[], cell: ICellRun): void {
+  export function insertInOrder(runs: ICellRun[], cell: ICellRun): number {
     let i = runs.length;
     if (cell.seq !== undefined) {
       const seq = cell.seq;
@@ -325,6 +375,11 @@ namespace Private {
         i--;
       }
     }
-    runs.splice(i, 0, cell);
+    if (i === runs.length) {
+      runs.push(cell);
+    } else {
+      runs.splice(i, 0, cell);
+    }
+    return i;
   }
 }
