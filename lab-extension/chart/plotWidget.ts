@@ -135,6 +135,28 @@ export abstract class PlotWidget extends Widget {
   }
 
   /**
+   * Take plotly's hover label down before hiding: otherwise it is still there when the view is
+   * shown again (a tab switch, a collapsed sidebar), pointing at nothing.
+   */
+  protected onBeforeHide(_msg: Message): void {
+    this.unhover();
+  }
+
+  /**
+   * Remove plotly's hover label and spike lines, if any.
+   */
+  protected unhover(): void {
+    if (this._plotly && this._plotted) {
+      try {
+        (this._plotly as unknown as { Fx?: { unhover(node: HTMLElement): void } }).Fx?.unhover(this.plotNode);
+      } catch {
+        // Not drawn yet.
+      }
+    }
+    this.plotNode.querySelectorAll('.hoverlayer > *').forEach(node => node.remove());
+  }
+
+  /**
    * Follow the widget's size.
    */
   protected onResize(_msg: Widget.ResizeMessage): void {

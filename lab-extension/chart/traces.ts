@@ -1,11 +1,17 @@
 /**
  * Pure building of the heap chart: model state → plotly data and layout.
  */
-import type { Config, Data, Layout, Shape } from 'plotly.js-dist-min';
+import type { Annotation, Config, Data, Layout } from 'plotly.js-dist-min';
 
 import type { HeapTick, ICellRun, ICellStart } from '../comm/protocol';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
+import { cellLabel, ICellLabel, labelText, xTicks } from './labels';
+import { byteTicks, clampTo, clipTop, logByteTicks, ScaleMode } from './scale';
+import { escapePlotlyText, HeapSeries, SLOT_OFFSET } from './series';
 import type { IChartTheme } from './theme';
+
+export { byteTicks } from './scale';
+export { escapePlotlyText, SLOT_OFFSET } from './series';
 
 /**
  * What the chart shows: the finished runs in order and the running cell.
@@ -23,6 +29,32 @@ export interface IHeapChartState {
    * Live ticks of the running cell, oldest first (optional).
    */
   readonly ticks?: ReadonlyArray<HeapTick>;
+  /**
+   * The model's `cellsVersion`: with a kept {@link HeapSeries}, appended runs are only appended.
+   */
+  readonly cellsVersion?: number;
+}
+
+/**
+ * How to draw the chart.
+ */
+export interface IHeapChartOptions {
+  /**
+   * The y scale (default linear).
+   */
+  scale?: ScaleMode;
+  /**
+   * The plot area's width in pixels, to thin the x labels (default 300).
+   */
+  plotWidth?: number;
+  /**
+   * The x range in view when the user zoomed (labels are thinned for it); default: every slot.
+   */
+  view?: readonly [number, number] | null;
+  /**
+   * Arrays kept from the previous draw (see {@link HeapSeries}); default: new ones.
+   */
+  series?: HeapSeries;
 }
 
 /**
@@ -49,20 +81,32 @@ export const CHART_CONFIG: Partial<Config> = {
 };
 
 /**
- * Where start and end of a run are drawn, left and right of its slot.
+ * The names of the traces (the legend's words), in order.
+ *
+ * - `peak` (first, one marker per finished run, at x = its position): hovering shows the
+ *   figures, `customdata` holds the cell id;
+ * - `heap`: a line through start (x − 0.3), peak (x) and end (x + 0.3) of every run (no legend);
+ * - `start` and `end`: markers at both ends of every run;
+ * - `boundaries`: one dotted path between all slots (no legend; hidden above
+ *   {@link BOUNDARY_MAX_SLOTS} slots);
+ * - `live`: the running cell's ticks (empty when no cell runs);
+ * - `running`: the running cell's heap now (the last live tick, else its start), at the next
+ *   position (empty when no cell runs).
  */
-export const SLOT_OFFSET = 0.3;
+export const TRACE_NAMES = {
+  peak: 'peak',
+  heap: 'heap',
+  start: 'start',
+  end: 'end',
+  boundaries: 'boundaries',
+  live: 'live',
+  running: 'running'
+} as const;
 
 /**
- * The names of the traces, in order.
- *
- * - `Peak` (first, one marker per finished run, at x = its position): hovering shows the
- *   figures, `customdata` holds the cell id;
- * - `Heap`: a line through start (x − 0.3), peak (x) and end (x + 0.3) of every run;
- * - `Running` (only while a cell runs): its heap now (the last live tick, else its start), at
- *   the next position.
+ * The index of each trace in the figure's data.
  */
-export const TRACE_NAMES = { peak: 'Peak', heap: 'Heap', running: 'Running', live: 'Live' } as const;
+export const TRACE_INDEX = { peak: 0, heap: 1, start: 2, end: 3, boundaries: 4, live: 5, running: 6 } as const;
 
 /**
  * At most this many live ticks are drawn (evenly thinned, the newest always kept).
@@ -70,117 +114,228 @@ export const TRACE_NAMES = { peak: 'Peak', heap: 'Heap', running: 'Running', liv
 export const MAX_LIVE_POINTS = 400;
 
 /**
+ * Above this many slots the boundaries are hidden (they would fill the plot).
+ */
+export const BOUNDARY_MAX_SLOTS = 60;
+
+/**
+ * From this many slots on the x axis has a range slider.
+ */
+export const RANGE_SLIDER_SLOTS = 30;
+
+/**
+ * The y axis title (its unit: the tick labels say kB, MB, GB in decimal units).
+ */
+export const Y_TITLE = 'heap (bytes; 1 MB = 10⁶ B)';
+
+/**
+ * The x axis title.
+ */
+export const X_TITLE = 'cell runs, in order: [execution count] first line';
+
+/**
  * Build the chart of the heap across executed cells.
  *
  * @param state - the finished runs and the running cell.
  * @param theme - concrete colours.
+ * @param options - scale, plot width, zoomed view and kept arrays.
  * @returns plotly data and layout; run i (0-based) sits at x = i.
  */
-export function buildHeapFigure(state: IHeapChartState, theme: IChartTheme): IHeapFigure {
-  const cells = state.cells;
-  const positions = cells.map((_, i) => i);
+export function buildHeapFigure(
+  state: IHeapChartState,
+  theme: IChartTheme,
+  options: IHeapChartOptions = {}
+): IHeapFigure {
+  const series = options.series ?? new HeapSeries();
+  series.sync(state.cells, options.series ? state.cellsVersion : undefined);
+  const scale = options.scale ?? 'linear';
+  const n = series.runs.length;
+  const running = state.running;
+  const ticks = state.ticks ?? [];
+  const now = running ? (ticks.length > 0 ? ticks[ticks.length - 1][1] : running.start_bytes) : 0;
+  const live = running && ticks.length > 0 ? liveLine(running, ticks, n) : { x: [], y: [] };
+  const slots = n + (running ? 1 : 0);
+
+  // The y axis.
+  let top = series.top;
+  let bottom = series.bottom;
+  for (const v of [...live.y, ...(running ? [now] : [])]) {
+    top = Math.max(top, v);
+    bottom = v > 0 ? Math.min(bottom, v) : bottom;
+  }
+  let clip: { top: number; clipped: number } | null = null;
+  if (scale === 'clip') {
+    clip = clipTop([...series.peak, ...series.end, ...(running ? [now] : [])]);
+    if (clip.clipped === 0) {
+      clip = null;
+    }
+  }
+  const y = (values: number[]) => (clip ? clampTo(values, clip.top) : values);
+
+  const small = slots > BOUNDARY_MAX_SLOTS;
   const data: Data[] = [
     {
       type: 'scatter',
       name: TRACE_NAMES.peak,
       mode: 'markers',
-      x: positions,
-      y: cells.map(cell => cell.peak_bytes),
-      customdata: cells.map(cell => cell.cell_id ?? ''),
-      hovertext: cells.map(cell => Private.cellHover(cell)),
+      x: series.x,
+      y: y(series.peak),
+      customdata: series.ids,
+      hovertext: series.hover,
       hovertemplate: '%{hovertext}<extra></extra>',
-      marker: { symbol: 'triangle-up', size: 10, color: theme.peak }
+      marker: { symbol: 'triangle-up', size: small ? 6 : 10, color: theme.peak }
     },
     {
       type: 'scatter',
       name: TRACE_NAMES.heap,
       mode: 'lines',
-      ...Private.heapPath(cells),
+      x: series.lineX,
+      y: y(series.lineY),
+      showlegend: false,
       hoverinfo: 'skip',
       line: { color: theme.heap, width: 2 }
-    }
-  ];
-  const running = state.running;
-  if (running) {
-    const ticks = state.ticks ?? [];
-    const now = ticks.length > 0 ? ticks[ticks.length - 1][1] : running.start_bytes;
-    if (ticks.length > 0) {
-      data.push({
-        type: 'scatter',
-        name: TRACE_NAMES.live,
-        mode: 'lines',
-        ...liveLine(running, ticks, cells.length),
-        hoverinfo: 'skip',
-        line: { color: theme.running, width: 2 }
-      });
-    }
-    data.push({
+    },
+    {
+      type: 'scatter',
+      name: TRACE_NAMES.start,
+      mode: 'markers',
+      x: series.startX,
+      y: y(series.start),
+      customdata: series.ids,
+      hovertext: series.hover,
+      hovertemplate: '%{hovertext}<extra></extra>',
+      marker: { symbol: 'circle-open', size: small ? 4 : 7, color: theme.heap, line: { width: 1.5 } }
+    },
+    {
+      type: 'scatter',
+      name: TRACE_NAMES.end,
+      mode: 'markers',
+      x: series.endX,
+      y: y(series.end),
+      customdata: series.ids,
+      hovertext: series.hover,
+      hovertemplate: '%{hovertext}<extra></extra>',
+      marker: { symbol: 'circle', size: small ? 4 : 7, color: theme.heap }
+    },
+    {
+      type: 'scatter',
+      name: TRACE_NAMES.boundaries,
+      mode: 'lines',
+      x: series.boundaryX,
+      y: series.boundaryY,
+      yaxis: 'y2',
+      visible: !small,
+      showlegend: false,
+      hoverinfo: 'skip',
+      line: { color: theme.grid, width: 1, dash: 'dot' }
+    },
+    {
+      type: 'scatter',
+      name: TRACE_NAMES.live,
+      mode: 'lines',
+      x: live.x,
+      y: y(live.y),
+      hoverinfo: 'skip',
+      line: { color: theme.running, width: 2 }
+    },
+    {
       type: 'scatter',
       name: TRACE_NAMES.running,
       mode: 'markers',
-      x: [cells.length],
-      y: [now],
-      customdata: [running.cell_id ?? ''],
-      hovertext: [Private.runningHover(running, now)],
+      x: running ? [n] : [],
+      y: running ? y([now]) : [],
+      customdata: running ? [running.cell_id ?? ''] : [],
+      hovertext: running ? [Private.runningHover(running, now)] : [],
       hovertemplate: '%{hovertext}<extra></extra>',
+      showlegend: false,
       marker: { symbol: 'circle-open', size: 10, color: theme.running, line: { width: 2 } }
-    });
-  }
-  const slots = cells.length + (running ? 1 : 0);
-  const labelled = [...cells, ...(running ? [running] : [])];
-  let top = 0;
-  for (const trace of data) {
-    for (const y of (trace as { y?: number[] }).y ?? []) {
-      top = Number.isFinite(y) && y > top ? y : top;
     }
-  }
+  ];
+
+  // The x axis: every slot, or the user's zoom; labels thinned to the width.
+  const full: [number, number] = [-0.5, Math.max(slots, 1) - 0.5];
+  const labels: ICellLabel[] = running ? [...series.labels, cellLabel(running)] : series.labels;
+  const view = options.view ?? full;
+  const plotWidth = options.plotWidth ?? 300;
+  const yaxis: Partial<Layout['yaxis']> =
+    scale === 'log'
+      ? {
+          type: 'log',
+          ...logByteTicks(bottom, top),
+          range: [Math.log10(Number.isFinite(bottom) ? bottom : 1) - 0.05, Math.log10(top > 0 ? top : 10) + 0.05]
+        }
+      : {
+          type: 'linear',
+          ...byteTicks(clip ? clip.top : top),
+          range: [0, (clip ? clip.top : top > 0 ? top : 1) * 1.08]
+        };
+  const annotations: Partial<Annotation>[] = clip
+    ? [
+        {
+          xref: 'paper',
+          yref: 'paper',
+          x: 1,
+          y: 1,
+          xanchor: 'right',
+          yanchor: 'top',
+          showarrow: false,
+          text: `${clip.clipped} above ${formatBytes(clip.top)} clipped ↑`,
+          font: { size: Math.max(9, theme.fontSize - 2), color: theme.foreground },
+          bgcolor: theme.background
+        }
+      ]
+    : [];
   return {
     data,
     layout: {
       autosize: true,
-      showlegend: false,
+      showlegend: true,
+      legend: {
+        orientation: 'h',
+        x: 0,
+        xanchor: 'left',
+        y: 1.02,
+        yanchor: 'bottom',
+        font: { size: Math.max(9, theme.fontSize - 1) },
+        itemclick: 'toggle',
+        itemdoubleclick: 'toggleothers'
+      },
       hovermode: 'closest',
+      dragmode: 'zoom',
+      // User zoom survives redraws; a new scale starts from its own y range.
       uirevision: 'heapscope',
-      margin: { l: 48, r: 12, t: 12, b: 32 },
+      datarevision: `${series.revision}:${scale}:${slots}:${live.x.length}:${now}`,
+      margin: { l: 56, r: 12, t: 30, b: 8 },
       ...themedLayout(theme),
       xaxis: {
-        range: [-0.5, Math.max(slots, 1) - 0.5],
-        ...Private.ticks(labelled),
+        title: { text: X_TITLE, font: { size: Math.max(9, theme.fontSize - 1) }, standoff: 4 },
+        range: full,
+        tickmode: 'array',
+        ...xTicks(labels, view, plotWidth, escapePlotlyText),
+        tickfont: { size: Math.max(9, theme.fontSize - 1) },
+        automargin: true,
         showgrid: false,
         zeroline: false,
-        fixedrange: true,
-        linecolor: theme.grid
+        fixedrange: false,
+        linecolor: theme.grid,
+        rangeslider:
+          slots >= RANGE_SLIDER_SLOTS
+            ? { visible: true, thickness: 0.08, bgcolor: theme.background, bordercolor: theme.grid, borderwidth: 1 }
+            : { visible: false }
       },
       yaxis: {
-        rangemode: 'tozero',
+        title: { text: Y_TITLE, font: { size: Math.max(9, theme.fontSize - 1) }, standoff: 4 },
         automargin: true,
-        ...byteTicks(top),
+        fixedrange: true,
+        ...yaxis,
         gridcolor: theme.grid,
         zerolinecolor: theme.grid,
         linecolor: theme.grid
       },
-      shapes: Private.boundaries(slots, theme)
+      yaxis2: { overlaying: 'y', range: [0, 1], visible: false, fixedrange: true },
+      annotations
     }
   };
-}
-
-/**
- * Y-axis ticks for byte counts from 0 to `top`, labelled like every other figure ("500 MB").
- *
- * @param top - the largest value on the axis.
- * @returns plotly's `tickvals`/`ticktext` (array tick mode): 0 and 3-7 round steps (1, 2 or 5
- *   times a power of ten) up to the first step at or above `top`.
- */
-export function byteTicks(top: number): { tickmode: 'array'; tickvals: number[]; ticktext: string[] } {
-  const span = Number.isFinite(top) && top > 0 ? top : 1;
-  const raw = span / 5;
-  const power = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = Math.max(1, ([1, 2, 5, 10].find(m => m * power >= raw) ?? 10) * power);
-  const tickvals: number[] = [];
-  for (let i = 0; i === 0 || tickvals[i - 1] < span; i++) {
-    tickvals.push(i * step);
-  }
-  return { tickmode: 'array', tickvals, ticktext: tickvals.map(formatBytes) };
 }
 
 /**
@@ -232,125 +387,16 @@ export function liveLine(
 }
 
 /**
- * Make a kernel string safe for plotly's text (which understands a few HTML tags): it is shown
- * as typed.
- *
- * @param text - any text from the kernel.
- * @returns the text with `&`, `<` and `>` written as the entities plotly decodes (without `<`
- *   no tag can start; plotly does not decode `&quot;`, and a quote is harmless outside a tag).
- */
-export function escapePlotlyText(text: string): string {
-  return text.replace(/[&<>]/g, c => Private.ENTITIES[c]);
-}
-
-/**
  * A module-private namespace.
  */
 namespace Private {
-  export const ENTITIES: { [c: string]: string } = {
-    '&': '&amp;',
-    '<': '&lt;',
-    '>': '&gt;'
-  };
-
-  /**
-   * How long a source line may be in a hover label.
-   */
-  const SOURCE_CHARS = 24;
-
-  /**
-   * `[3]`, or `[?]` without a run count.
-   */
-  export function executionLabel(cell: ICellStart): string {
-    return `[${cell.execution_count ?? '?'}]`;
-  }
-
-  /**
-   * The first non-blank line of a cell's source, trimmed and shortened.
-   */
-  export function firstLine(source: string): string {
-    const line = (source.split('\n').find(l => l.trim() !== '') ?? '').trim();
-    return line.length > SOURCE_CHARS ? `${line.slice(0, SOURCE_CHARS - 1)}…` : line;
-  }
-
-  /**
-   * The hover text of a finished run: short lines, for a narrow sidebar.
-   */
-  export function cellHover(cell: ICellRun): string {
-    const lines = [
-      `${executionLabel(cell)} ${escapePlotlyText(firstLine(cell.source))}`,
-      `net ${formatSignedBytes(cell.end_bytes - cell.start_bytes)} · ` +
-        `peak ${formatSignedBytes(cell.peak_bytes - cell.start_bytes)}`,
-      `start ${formatBytes(cell.start_bytes)}`,
-      `peak ${formatBytes(cell.peak_bytes)}`,
-      `end ${formatBytes(cell.end_bytes)}`
-    ];
-    if (cell.status !== 'ok') {
-      lines.push(cell.status === 'error' ? 'raised an error' : 'aborted');
-    }
-    return lines.join('<br>');
-  }
-
   /**
    * The hover text of the running cell.
    */
   export function runningHover(cell: ICellStart, now: number): string {
     return (
-      `${executionLabel(cell)} running<br>net ${formatSignedBytes(now - cell.start_bytes)}<br>` +
+      `${escapePlotlyText(labelText(cellLabel(cell)))} · running<br>net ${formatSignedBytes(now - cell.start_bytes)}<br>` +
       `start ${formatBytes(cell.start_bytes)}<br>now ${formatBytes(now)}`
     );
-  }
-
-  /**
-   * At most this many labels on the x axis.
-   */
-  export const MAX_TICKS = 10;
-
-  /**
-   * The x axis labels: the execution counts, thinned to at most {@link MAX_TICKS}.
-   */
-  export function ticks(cells: ReadonlyArray<ICellStart>): { tickvals: number[]; ticktext: string[] } {
-    const step = Math.max(1, Math.ceil(cells.length / MAX_TICKS));
-    const tickvals: number[] = [];
-    const ticktext: string[] = [];
-    for (let i = 0; i < cells.length; i += step) {
-      tickvals.push(i);
-      ticktext.push(executionLabel(cells[i]));
-    }
-    return { tickvals, ticktext };
-  }
-
-  /**
-   * The heap line's points: start, peak and end of every run.
-   */
-  export function heapPath(cells: ReadonlyArray<ICellRun>): { x: number[]; y: number[] } {
-    const x: number[] = [];
-    const y: number[] = [];
-    cells.forEach((cell, i) => {
-      x.push(i - SLOT_OFFSET, i, i + SLOT_OFFSET);
-      y.push(cell.start_bytes, cell.peak_bytes, cell.end_bytes);
-    });
-    return { x, y };
-  }
-
-  /**
-   * Dotted vertical lines between run slots.
-   */
-  export function boundaries(slots: number, theme: IChartTheme): Partial<Shape>[] {
-    const shapes: Partial<Shape>[] = [];
-    for (let i = 0; i + 1 < slots; i++) {
-      shapes.push({
-        type: 'line',
-        xref: 'x',
-        yref: 'paper',
-        x0: i + 0.5,
-        x1: i + 0.5,
-        y0: 0,
-        y1: 1,
-        layer: 'below',
-        line: { color: theme.grid, width: 1, dash: 'dot' }
-      });
-    }
-    return shapes;
   }
 }

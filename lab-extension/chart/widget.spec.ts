@@ -1,23 +1,29 @@
 import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { HeapChart } from './widget';
+import { HeapChart, MIN_REDRAW_MS } from './widget';
 import { HeapModel } from '../model/model';
 import { cellPayload, cellStartPayload, statusPayload } from '../testing/fixtures';
 
 // jsdom cannot run plotly: replace it (and only it) with a recorder.
 const plotly = {
   react: jest.fn(() => Promise.resolve()),
+  relayout: jest.fn(() => Promise.resolve()),
   purge: jest.fn(),
-  Plots: { resize: jest.fn(() => Promise.resolve()) }
+  Plots: { resize: jest.fn(() => Promise.resolve()) },
+  Fx: { unhover: jest.fn() }
 };
 jest.mock('plotly.js-dist-min', () => ({ __esModule: true, default: plotly }));
 
 /** Process pending Lumino messages and the promises they start. */
-async function settle(): Promise<void> {
+async function settle(ms = 0): Promise<void> {
   MessageLoop.flush();
+  if (ms > 0) {
+    await new Promise(resolve => setTimeout(resolve, ms));
+  }
   for (let i = 0; i < 5; i++) {
-    await new Promise(resolve => setTimeout(resolve, 0));
+    await new Promise(resolve => setTimeout(resolve, 20));
+    MessageLoop.flush();
   }
 }
 
@@ -55,7 +61,7 @@ describe('HeapChart', () => {
     expect(chart.node.classList.contains('jp-heapscope-Chart')).toBe(true);
     expect(node.parentElement).toBe(chart.node);
     expect(data[0].customdata).toEqual(['a', 'b']);
-    expect(layout.xaxis.ticktext).toEqual(['[3]', '[3]']);
+    expect(layout.xaxis.ticktext.map((t: string) => t.split('<br>')[0])).toEqual(['[3]', '[3]']);
     expect(config.displaylogo).toBe(false);
   });
 
@@ -74,10 +80,79 @@ describe('HeapChart', () => {
     model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'c' }) });
     model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'c', started_at: 3 }) });
     model.apply({ type: 'status', status: statusPayload() });
-    await settle();
+    await settle(MIN_REDRAW_MS);
     expect(plotly.react).toHaveBeenCalledTimes(2);
     const data = (plotly.react.mock.calls[1] as unknown as any[])[1];
     expect(data[0].customdata).toEqual(['a', 'b', 'c']);
+  });
+
+  it('redraws a few times a second at most while cells run, reusing its arrays', async () => {
+    Widget.attach(chart, document.body);
+    const model = modelWithCells();
+    chart.model = model;
+    await settle();
+    const started = Date.now();
+    for (let i = 0; i < 60; i++) {
+      model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: `c${i}`, seq: 10 + i }) });
+      model.apply({ type: 'cell', cell: cellPayload({ cell_id: `c${i}`, seq: 10 + i, started_at: 10 + i }) });
+      await new Promise(resolve => setTimeout(resolve, 10));
+    }
+    await settle(MIN_REDRAW_MS);
+    const elapsed = Date.now() - started;
+    const draws = plotly.react.mock.calls.length - 1;
+    expect(draws).toBeGreaterThanOrEqual(1);
+    expect(draws).toBeLessThanOrEqual(Math.ceil(elapsed / MIN_REDRAW_MS) + 1);
+    const calls = plotly.react.mock.calls as unknown as any[][];
+    const last = calls[calls.length - 1][1];
+    expect(last[0].x).toHaveLength(62);
+    // The same arrays, grown in place.
+    expect(last[0].x).toBe(calls[0][1][0].x);
+  });
+
+  it('does not draw while hidden and catches up once when shown', async () => {
+    Widget.attach(chart, document.body);
+    const model = modelWithCells();
+    chart.model = model;
+    await settle();
+    chart.hide();
+    for (let i = 0; i < 20; i++) {
+      model.apply({ type: 'cell', cell: cellPayload({ cell_id: `h${i}`, seq: 100 + i }) });
+    }
+    await settle(MIN_REDRAW_MS);
+    expect(plotly.react).toHaveBeenCalledTimes(1);
+    chart.show();
+    await settle(MIN_REDRAW_MS);
+    expect(plotly.react).toHaveBeenCalledTimes(2);
+    expect((plotly.react.mock.calls[1] as unknown as any[])[1][0].x).toHaveLength(22);
+  });
+
+  it('takes its hover label down when hidden', async () => {
+    Widget.attach(chart, document.body);
+    chart.model = modelWithCells();
+    await settle();
+    const stale = document.createElement('g');
+    const layer = document.createElement('g');
+    layer.className = 'hoverlayer';
+    layer.appendChild(stale);
+    chart.node.querySelector('.jp-heapscope-Chart-plot')!.appendChild(layer);
+    chart.hide();
+    expect(plotly.Fx.unhover).toHaveBeenCalledTimes(1);
+    expect(layer.childElementCount).toBe(0);
+  });
+
+  it('switches the y scale from its select', async () => {
+    Widget.attach(chart, document.body);
+    chart.model = modelWithCells();
+    await settle();
+    const select = chart.node.querySelector('select.jp-heapscope-Chart-scale') as HTMLSelectElement;
+    expect(Array.from(select.options).map(o => o.textContent)).toEqual(['linear', 'log', 'clip outliers']);
+    select.value = 'log';
+    select.dispatchEvent(new Event('change'));
+    await settle();
+    expect(chart.scale).toBe('log');
+    expect(chart.node.dataset.scale).toBe('log');
+    const calls = plotly.react.mock.calls as unknown as any[][];
+    expect(calls[calls.length - 1][2].yaxis.type).toBe('log');
   });
 
   it('waits until it is shown', async () => {
@@ -105,11 +180,11 @@ describe('HeapChart', () => {
     chart.model = model;
     await settle();
     model.clear();
-    await settle();
+    await settle(MIN_REDRAW_MS);
     expect(plotly.purge).toHaveBeenCalledTimes(1);
 
     model.apply({ type: 'cell', cell: cellPayload() });
-    await settle();
+    await settle(MIN_REDRAW_MS);
     chart.dispose();
     chart.dispose();
     expect(plotly.purge).toHaveBeenCalledTimes(2);

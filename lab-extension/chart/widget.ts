@@ -1,14 +1,20 @@
 /**
  * The heap chart widget: draws a heap model with plotly, loaded on first use.
  */
+import type { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
+import type { Widget } from '@lumino/widgets';
 
 import type { ICellRun } from '../comm/protocol';
 import type { HeapModel } from '../model/model';
-import type { PlotlyModule } from './plotlyLoader';
+import { Throttle } from '../util/throttle';
+import { xTicks } from './labels';
+import { loadPlotly, PlotlyModule } from './plotlyLoader';
 import { IPlotFigure, PlotWidget } from './plotWidget';
+import { ScaleMode, SCALE_MODES } from './scale';
+import { escapePlotlyText, HeapSeries } from './series';
 import type { IChartTheme } from './theme';
-import { buildHeapFigure } from './traces';
+import { buildHeapFigure, TRACE_INDEX } from './traces';
 
 /**
  * The CSS class of the chart node (part of the DOM contract in docs/architecture.md).
@@ -16,12 +22,18 @@ import { buildHeapFigure } from './traces';
 export const CHART_CLASS = 'jp-heapscope-Chart';
 
 /**
+ * The least time between two redraws while cells run, in milliseconds (at most 4 a second).
+ */
+export const MIN_REDRAW_MS = 250;
+
+/**
  * A chart of the heap across executed cells.
  *
  * #### Notes
- * Model changes request an update; Lumino conflates update requests, so a burst of messages
- * draws once. The chart draws only while visible (a hidden sidebar has no size) and catches
- * up when shown (see {@link PlotWidget}).
+ * Model changes are throttled to a few redraws a second ({@link MIN_REDRAW_MS}, on an animation
+ * frame); none happen while the chart is hidden, it catches up when shown (see
+ * {@link PlotWidget}). The data arrays are kept between redraws and only grow by the new runs
+ * ({@link HeapSeries}); `Plotly.react` reuses them (`datarevision`).
  */
 export class HeapChart extends PlotWidget {
   /**
@@ -30,6 +42,11 @@ export class HeapChart extends PlotWidget {
   constructor() {
     super({ plotNode: Private.plotNode() });
     this.addClass(CHART_CLASS);
+    const controls = Private.controls(scale => (this.scale = scale));
+    this._select = controls.querySelector('select')!;
+    this.node.insertBefore(controls, this.plotNode);
+    this.node.dataset.scale = this._scale;
+    this._throttle = new Throttle(() => this.update(), { interval: MIN_REDRAW_MS });
   }
 
   /**
@@ -44,18 +61,41 @@ export class HeapChart extends PlotWidget {
     }
     this._model?.changed.disconnect(this._onModelChanged, this);
     this._model = model;
+    this._series = new HeapSeries();
+    this._view = null;
     model?.changed.connect(this._onModelChanged, this);
+    if (model?.status) {
+      Private.preloadPlotly();
+    }
     this.update();
   }
 
   /**
-   * How many times a second the chart may redraw for live ticks (default 10).
+   * How the y axis is scaled: linear, log, or linear with outliers clipped.
+   */
+  get scale(): ScaleMode {
+    return this._scale;
+  }
+  set scale(value: ScaleMode) {
+    if (!SCALE_MODES.includes(value) || value === this._scale) {
+      return;
+    }
+    this._scale = value;
+    this._select.value = value;
+    this.node.dataset.scale = value;
+    this.update();
+  }
+
+  /**
+   * How many times a second the chart may redraw for live ticks (default 4, at most
+   * 1000 / {@link MIN_REDRAW_MS}).
    */
   get liveRate(): number {
-    return this._liveRate;
+    return 1000 / this._throttle.interval;
   }
   set liveRate(value: number) {
-    this._liveRate = Number.isFinite(value) && value > 0 ? Math.min(value, 60) : 10;
+    const rate = Number.isFinite(value) && value > 0 ? value : 1000 / MIN_REDRAW_MS;
+    this._throttle.interval = Math.max(MIN_REDRAW_MS, 1000 / rate);
   }
 
   /**
@@ -74,10 +114,7 @@ export class HeapChart extends PlotWidget {
     }
     this._model?.changed.disconnect(this._onModelChanged, this);
     this._model = null;
-    if (this._liveTimer !== null) {
-      clearTimeout(this._liveTimer);
-      this._liveTimer = null;
-    }
+    this._throttle.dispose();
     Signal.clearData(this);
     super.dispose();
   }
@@ -88,22 +125,27 @@ export class HeapChart extends PlotWidget {
   }
 
   protected buildFigure(theme: IChartTheme): IPlotFigure | null {
-    if (!this._model || this.isEmpty()) {
+    const model = this._model;
+    if (!model || this.isEmpty()) {
       return null;
     }
-    const figure = buildHeapFigure(this._model, theme);
-    this._drawnCells = this._model.cells;
-    this._lastDraw = Date.now();
-    return figure;
+    this._throttle.cancel();
+    return buildHeapFigure(
+      { cells: model.cells, running: model.running, ticks: model.ticks, cellsVersion: model.cellsVersion },
+      theme,
+      { scale: this._scale, plotWidth: this._plotWidth(), view: this._view, series: this._series }
+    );
   }
 
-  protected onDrawn(_plotly: PlotlyModule): void {
+  protected onDrawn(plotly: PlotlyModule): void {
+    this._plotlyModule = plotly;
     const node = this.plotNode as HTMLDivElement & {
-      on?: (event: string, handler: (e: Private.IClickEvent) => void) => void;
+      on?: (event: string, handler: (e: never) => void) => void;
     };
-    if (!this._clickBound && typeof node.on === 'function') {
-      this._clickBound = true;
-      node.on('plotly_click', event => this._onPlotClick(event));
+    if (!this._eventsBound && typeof node.on === 'function') {
+      this._eventsBound = true;
+      node.on('plotly_click', (event: Private.IClickEvent) => this._onPlotClick(event));
+      node.on('plotly_relayout', (event: { [key: string]: unknown }) => this._onRelayout(event));
     }
   }
 
@@ -113,49 +155,96 @@ export class HeapChart extends PlotWidget {
 
   protected purge(): void {
     // plotly.purge drops the event handlers too.
-    this._clickBound = false;
+    this._eventsBound = false;
     super.purge();
   }
 
+  protected onResize(msg: Widget.ResizeMessage): void {
+    this._width = 0;
+    super.onResize(msg);
+  }
+
+  protected onAfterShow(msg: Message): void {
+    this._width = 0;
+    super.onAfterShow(msg);
+  }
+
+  /**
+   * The plot area's width in pixels (the node's width less the y axis and margins).
+   */
+  private _plotWidth(): number {
+    if (this._width <= 0) {
+      this._width = Math.max(0, this.plotNode.clientWidth - 80);
+    }
+    return this._width || 300;
+  }
+
   private _onModelChanged(_: HeapModel, args: HeapModel.IChangedArgs): void {
-    if (args.kind === 'detail' || args.kind === 'retained') {
+    if (args.kind === 'status' || args.kind === 'history') {
+      // A heapscope kernel: parse plotly while the page is idle, not when the first cell
+      // message arrives or the panel opens (a single task of a second or more on a slow machine).
+      Private.preloadPlotly();
+    }
+    if (args.kind === 'detail' || args.kind === 'retained' || args.kind === 'status') {
       return;
     }
-    if (args.kind !== 'ticks') {
-      this.update();
+    if (args.kind === 'history' || args.kind === 'clear') {
+      this._view = null;
+    }
+    // Hidden: nothing to do, the chart draws when shown.
+    if (!this.isVisible) {
       return;
     }
-    // Live ticks: at most `liveRate` redraws a second (Lumino also conflates update requests
-    // into one per animation frame).
-    if (this._liveTimer !== null) {
+    this._throttle.request();
+  }
+
+  /**
+   * The user zoomed or panned (drag, range slider, double click): thin the labels for the view.
+   */
+  private _onRelayout(event: { [key: string]: unknown }): void {
+    let view: [number, number] | null | undefined;
+    const range = event['xaxis.range'];
+    if (Array.isArray(range) && range.length === 2) {
+      view = [Number(range[0]), Number(range[1])];
+    } else if (event['xaxis.range[0]'] !== undefined && event['xaxis.range[1]'] !== undefined) {
+      view = [Number(event['xaxis.range[0]']), Number(event['xaxis.range[1]'])];
+    } else if (event['xaxis.autorange'] !== undefined) {
+      view = null;
+    }
+    if (view === undefined || !this._plotlyModule || this.isDisposed) {
       return;
     }
-    const wait = this._lastDraw + 1000 / this._liveRate - Date.now();
-    if (wait <= 0) {
-      this.update();
-      return;
-    }
-    this._liveTimer = setTimeout(() => {
-      this._liveTimer = null;
-      this.update();
-    }, wait);
+    this._view = view;
+    const labels = this._series.labels;
+    const model = this._model;
+    const all = model?.running ? [...labels, { count: `[${model.running.execution_count ?? '?'}]`, code: '' }] : labels;
+    const ticks = xTicks(all, view ?? [-0.5, all.length - 0.5], this._plotWidth(), escapePlotlyText);
+    void Promise.resolve(
+      this._plotlyModule.relayout(this.plotNode, {
+        'xaxis.tickvals': ticks.tickvals,
+        'xaxis.ticktext': ticks.ticktext
+      } as Parameters<PlotlyModule['relayout']>[1])
+    ).catch(() => undefined);
   }
 
   private _onPlotClick(event: Private.IClickEvent): void {
     const point = event?.points?.[0];
-    // The first trace holds one peak marker per finished run.
-    const cell = point && point.curveNumber === 0 ? this._drawnCells[point.pointIndex] : undefined;
+    const curves: number[] = [TRACE_INDEX.peak, TRACE_INDEX.start, TRACE_INDEX.end];
+    const cell = point && curves.includes(point.curveNumber) ? this._series.runs[point.pointIndex] : undefined;
     if (cell) {
       this._cellClicked.emit(cell);
     }
   }
 
   private _model: HeapModel | null = null;
-  private _drawnCells: ReadonlyArray<ICellRun> = [];
-  private _clickBound = false;
-  private _liveRate = 10;
-  private _liveTimer: ReturnType<typeof setTimeout> | null = null;
-  private _lastDraw = 0;
+  private _series = new HeapSeries();
+  private _scale: ScaleMode = 'linear';
+  private _select: HTMLSelectElement;
+  private _view: [number, number] | null = null;
+  private _width = 0;
+  private _eventsBound = false;
+  private _plotlyModule: PlotlyModule | null = null;
+  private _throttle: Throttle;
   private _cellClicked = new Signal<this, ICellRun>(this);
 }
 
@@ -163,12 +252,63 @@ export class HeapChart extends PlotWidget {
  * A module-private namespace.
  */
 namespace Private {
+  let preloading = false;
+
+  /**
+   * Load plotly once, when the page is idle.
+   */
+  export function preloadPlotly(): void {
+    if (preloading) {
+      return;
+    }
+    preloading = true;
+    const load = () => void loadPlotly().catch(() => (preloading = false));
+    if (typeof requestIdleCallback === 'function') {
+      requestIdleCallback(load, { timeout: 10000 });
+    } else {
+      setTimeout(load, 1000);
+    }
+  }
+
   /**
    * The node plotly draws the chart into.
    */
   export function plotNode(): HTMLDivElement {
     const node = document.createElement('div');
     node.className = 'jp-heapscope-Chart-plot';
+    return node;
+  }
+
+  /**
+   * The words of the scale modes.
+   */
+  const SCALE_LABELS: { [mode in ScaleMode]: string } = {
+    linear: 'linear',
+    log: 'log',
+    clip: 'clip outliers'
+  };
+
+  /**
+   * The chart's controls: the y scale.
+   */
+  export function controls(onScale: (scale: ScaleMode) => void): HTMLElement {
+    const node = document.createElement('div');
+    node.className = 'jp-heapscope-Chart-controls';
+    const label = document.createElement('label');
+    label.className = 'jp-heapscope-Chart-scaleLabel';
+    label.textContent = 'y scale ';
+    const select = document.createElement('select');
+    select.className = 'jp-heapscope-Chart-scale jp-mod-styled';
+    select.title = 'How the heap axis is scaled: linear from 0, logarithmic, or clip the few runs far above the rest';
+    for (const mode of SCALE_MODES) {
+      const option = document.createElement('option');
+      option.value = mode;
+      option.textContent = SCALE_LABELS[mode];
+      select.appendChild(option);
+    }
+    select.addEventListener('change', () => onScale(select.value as ScaleMode));
+    label.appendChild(select);
+    node.appendChild(label);
     return node;
   }
 
