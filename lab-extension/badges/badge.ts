@@ -1,10 +1,12 @@
 /**
  * The memory badge under an executed code cell.
  */
+import { closeIcon, LabIcon, stopIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 import type { HeapTick, ICellRun, ICellStart } from '../comm/protocol';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
+import { outcomeText, RunOutcome, runOutcome } from '../model/outcome';
 import type { BadgeLevel } from './thresholds';
 
 /**
@@ -30,16 +32,19 @@ export function badgeText(run: ICellRun): string {
  *
  * @param runs - the cell's finished runs, oldest first.
  * @param maxRuns - how many of the newest runs to list.
+ * @param lastInterrupted - whether the newest run was interrupted (the notebook shows a
+ *   KeyboardInterrupt; the kernel reports it as an error).
  */
-export function badgeTooltip(runs: ReadonlyArray<ICellRun>, maxRuns = 5): string {
+export function badgeTooltip(runs: ReadonlyArray<ICellRun>, maxRuns = 5, lastInterrupted = false): string {
   const shown = runs.slice(-maxRuns).reverse();
-  const lines = shown.map(run => {
+  const lines = shown.map((run, i) => {
     let line =
       `[${run.execution_count ?? '?'}] net ${formatSignedBytes(run.end_bytes - run.start_bytes)}, ` +
       `peak ${formatSignedBytes(run.peak_bytes - run.start_bytes)} ` +
       `(heap ${formatBytes(run.start_bytes)} → ${formatBytes(run.peak_bytes)} → ${formatBytes(run.end_bytes)})`;
-    if (run.status !== 'ok') {
-      line += run.status === 'error' ? ', raised an error' : ', aborted';
+    const outcome = outcomeText(runOutcome(run, i === 0 && lastInterrupted));
+    if (outcome) {
+      line += `, ${outcome}`;
     }
     return line;
   });
@@ -55,14 +60,19 @@ export function badgeTooltip(runs: ReadonlyArray<ICellRun>, maxRuns = 5): string
  *
  * @param start - the running cell's `cell_start`.
  * @param ticks - its live ticks, oldest first.
+ * @param livePeak - the highest tick when known (the model keeps it: no scan of the ticks).
  */
-export function runningText(start: ICellStart, ticks: ReadonlyArray<HeapTick>): string {
+export function runningText(start: ICellStart, ticks: ReadonlyArray<HeapTick>, livePeak?: number): string {
   if (ticks.length === 0) {
     return 'running…';
   }
   let peak = start.start_bytes;
-  for (const [, bytes] of ticks) {
-    peak = Math.max(peak, bytes);
+  if (livePeak !== undefined) {
+    peak = Math.max(peak, livePeak);
+  } else {
+    for (const [, bytes] of ticks) {
+      peak = Math.max(peak, bytes);
+    }
   }
   const now = ticks[ticks.length - 1][1];
   return `running · ${formatSignedBytes(now - start.start_bytes)} · peak ${formatSignedBytes(peak - start.start_bytes)}`;
@@ -108,20 +118,75 @@ export class CellBadge extends Widget {
    * @param level - the badge's level from the thresholds.
    * @param live - the running cell's start and ticks when it is running now.
    * @param maxRuns - how many runs the tooltip lists.
+   * @param interrupted - whether the last run was interrupted (see {@link runOutcome}).
    */
   setRun(
     run: ICellRun | undefined,
     runs: ReadonlyArray<ICellRun>,
     level: BadgeLevel,
-    live: { start: ICellStart; ticks: ReadonlyArray<HeapTick> } | null,
-    maxRuns = 5
+    live: { start: ICellStart; ticks: ReadonlyArray<HeapTick>; peak?: number } | null,
+    maxRuns = 5,
+    interrupted = false
   ): void {
-    this.node.textContent = live ? runningText(live.start, live.ticks) : run ? badgeText(run) : '';
-    this.node.title = runs.length > 0 ? badgeTooltip(runs, maxRuns) : 'Running: live heap figures.';
+    const outcome: RunOutcome = !live && run ? runOutcome(run, interrupted) : 'ok';
+    const text = live ? runningText(live.start, live.ticks, live.peak) : run ? badgeText(run) : '';
+    const title = runs.length > 0 ? badgeTooltip(runs, maxRuns, interrupted) : 'Running: live heap figures.';
+    // Only what changed is written: a badge is set on every message of its cell.
+    if (text !== this._text || outcome !== this._outcome) {
+      this._text = text;
+      this._outcome = outcome;
+      this.node.textContent = text;
+      if (outcome !== 'ok') {
+        this.node.appendChild(Private.outcomeNode(outcome));
+      }
+      this.node.dataset.outcome = outcome;
+    }
+    if (title !== this._title) {
+      this._title = title;
+      this.node.title = title;
+    }
     this.toggleClass('jp-mod-warn', !live && level === 'warn');
     this.toggleClass('jp-mod-critical', !live && level === 'critical');
-    this.toggleClass('jp-mod-error', !live && !!run && run.status !== 'ok');
+    this.toggleClass('jp-mod-error', outcome === 'error' || outcome === 'aborted');
+    this.toggleClass('jp-mod-interrupted', outcome === 'interrupted');
     this.toggleClass('jp-mod-running', !!live);
+  }
+
+  private _text: string | null = null;
+  private _title: string | null = null;
+  private _outcome: RunOutcome | null = null;
+}
+
+/**
+ * A module-private namespace.
+ */
+namespace Private {
+  /**
+   * The icon of each outcome other than ok.
+   */
+  const ICONS: { [outcome in Exclude<RunOutcome, 'ok'>]: LabIcon } = {
+    error: closeIcon,
+    interrupted: stopIcon,
+    aborted: closeIcon
+  };
+
+  /**
+   * ` · ✕ error`: an icon and the word, after the figures.
+   */
+  export function outcomeNode(outcome: Exclude<RunOutcome, 'ok'>): HTMLElement {
+    const node = document.createElement('span');
+    node.className = 'jp-heapscope-badge-outcome';
+    node.dataset.outcome = outcome;
+    node.appendChild(document.createTextNode(' · '));
+    const icon = ICONS[outcome].element({
+      tag: 'span',
+      className: 'jp-heapscope-badge-outcomeIcon',
+      elementSize: 'small'
+    });
+    icon.setAttribute('aria-hidden', 'true');
+    node.appendChild(icon);
+    node.appendChild(document.createTextNode(outcome));
+    return node;
   }
 }
 

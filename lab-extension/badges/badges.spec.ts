@@ -197,6 +197,66 @@ describe('NotebookBadges', () => {
     expect(badgesIn(notebook)).toEqual({});
   });
 
+  it('says error or interrupted in words with an icon, and never calls an interrupt an error', async () => {
+    notebook = createNotebook('none');
+    heap = new HeapModel();
+    badges = new NotebookBadges({ notebook, model: heap, settings: new BadgeSettings() });
+    // Cell b was interrupted: its error output is a KeyboardInterrupt (protocol 2 says `error`).
+    const b = notebook.widgets[1].model as any;
+    b.outputs.add({ output_type: 'error', ename: 'KeyboardInterrupt', evalue: '', traceback: [] });
+    const d = notebook.widgets[3].model as any;
+    d.outputs.add({ output_type: 'error', ename: 'ZeroDivisionError', evalue: 'division by zero', traceback: [] });
+    heap.apply({ type: 'cell', cell: cellPayload({ cell_id: 'a', seq: 1 }) });
+    heap.apply({ type: 'cell', cell: cellPayload({ cell_id: 'b', seq: 2, status: 'error' }) });
+    heap.apply({ type: 'cell', cell: cellPayload({ cell_id: 'd', seq: 3, status: 'error' }) });
+    await settle();
+    expect(badgesIn(notebook)).toEqual({
+      a: '+200 MB · peak +200 MB',
+      b: '+200 MB · peak +200 MB · interrupted',
+      d: '+200 MB · peak +200 MB · error'
+    });
+    const node = (id: string) =>
+      notebook.node.querySelector(`.jp-heapscope-badge[data-cell-id="${id}"]`) as HTMLElement;
+    expect(node('b').dataset.outcome).toBe('interrupted');
+    expect(node('b').classList.contains('jp-mod-interrupted')).toBe(true);
+    expect(node('b').classList.contains('jp-mod-error')).toBe(false);
+    expect(node('b').title).toContain(', interrupted');
+    expect(node('b').title).not.toContain('error');
+    expect(node('d').dataset.outcome).toBe('error');
+    expect(node('d').classList.contains('jp-mod-error')).toBe(true);
+    expect(node('d').title).toContain('raised an error');
+    // An icon beside each word, hidden from screen readers (the word says it).
+    for (const id of ['b', 'd']) {
+      const icon = node(id).querySelector('.jp-heapscope-badge-outcome svg')!;
+      expect(icon).not.toBeNull();
+      expect(icon.closest('[aria-hidden="true"]')).not.toBeNull();
+    }
+    expect(node('a').querySelector('.jp-heapscope-badge-outcome')).toBeNull();
+    // A kernel that says `interrupted` itself is understood too.
+    heap.apply({ type: 'cell', cell: cellPayload({ cell_id: 'a', seq: 4, status: 'interrupted' as any }) });
+    expect(node('a').textContent).toBe('+200 MB · peak +200 MB · interrupted');
+  });
+
+  it('updates only the badge of the cell a message is about', async () => {
+    notebook = createNotebook('none');
+    heap = new HeapModel();
+    badges = new NotebookBadges({ notebook, model: heap, settings: new BadgeSettings() });
+    heap.apply({ type: 'cell', cell: cellPayload({ cell_id: 'a', seq: 1 }) });
+    heap.apply({ type: 'cell', cell: cellPayload({ cell_id: 'b', seq: 2 }) });
+    await settle();
+    const a = notebook.node.querySelector('.jp-heapscope-badge[data-cell-id="a"]')!;
+    const writes: MutationRecord[] = [];
+    const observer = new MutationObserver(records => writes.push(...records));
+    observer.observe(a, { childList: true, attributes: true, characterData: true, subtree: true });
+    heap.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'd', seq: 3 }) });
+    heap.apply({ type: 'ticks', seq: 3, ticks: [[1, 60_000_000]] });
+    heap.apply({ type: 'cell', cell: cellPayload({ cell_id: 'd', seq: 3 }) });
+    await settle();
+    observer.disconnect();
+    expect(writes).toEqual([]);
+    expect(Object.keys(badgesIn(notebook)).sort()).toEqual(['a', 'b', 'd']);
+  });
+
   it('shows existing runs for a notebook opened later', async () => {
     notebook = createNotebook('none');
     heap = new HeapModel();

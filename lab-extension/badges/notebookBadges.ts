@@ -1,7 +1,7 @@
 /**
  * The badges of one notebook, kept in step with its heap model and its cells.
  */
-import type { Cell } from '@jupyterlab/cells';
+import type { Cell, ICodeCellModel } from '@jupyterlab/cells';
 import type { CellList, Notebook } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 import { Signal } from '@lumino/signaling';
@@ -109,12 +109,37 @@ export class NotebookBadges implements IDisposable {
     this._refreshAll();
   }
 
+  /**
+   * Render the badges of one cell id: found through an index of the notebook's cells, rebuilt
+   * only after the cell list changed (O(1) per message instead of a walk over every cell).
+   */
   private _renderById(cellId: string): void {
-    for (const cell of this._notebook.widgets) {
-      if (cell.model.id === cellId) {
-        this._render(cell);
+    let cells = this._index?.get(cellId);
+    if (!cells || cells.some(cell => cell.isDisposed)) {
+      this._index = null;
+      cells = this._cellIndex().get(cellId);
+    }
+    for (const cell of cells ?? []) {
+      this._render(cell);
+    }
+  }
+
+  /**
+   * The notebook's cells by model id.
+   */
+  private _cellIndex(): Map<string, Cell[]> {
+    if (!this._index) {
+      this._index = new Map();
+      for (const cell of this._notebook.widgets) {
+        const list = this._index.get(cell.model.id);
+        if (list) {
+          list.push(cell);
+        } else {
+          this._index.set(cell.model.id, [cell]);
+        }
       }
     }
+    return this._index;
   }
 
   /**
@@ -122,7 +147,7 @@ export class NotebookBadges implements IDisposable {
    */
   private _persist(cellId: string): void {
     const run = this._model.lastRun(cellId);
-    const cell = this._notebook.widgets.find(c => c.model.id === cellId);
+    const cell = this._cellIndex().get(cellId)?.[0];
     if (!run || !cell || cell.model.type !== 'code') {
       return;
     }
@@ -136,6 +161,7 @@ export class NotebookBadges implements IDisposable {
    * Render the badge of every cell, and drop badges of cells that are gone.
    */
   private _refreshAll(): void {
+    this._index = null;
     const present = new Set<Cell>();
     for (const cell of this._notebook.widgets) {
       present.add(cell);
@@ -176,8 +202,9 @@ export class NotebookBadges implements IDisposable {
       Private.attachWhenReady(cell, badge);
     }
     const level = run ? badgeLevel(run, this._settings.thresholds) : 'normal';
-    const live = running ? { start: running, ticks: this._model.ticks } : null;
-    badge.setRun(run, this._model.runs(cellId), level, live, this._settings.tooltipRuns);
+    const live = running ? { start: running, ticks: this._model.ticks, peak: this._model.livePeak } : null;
+    const interrupted = !!run && run.status === 'error' && Private.showsInterrupt(cell);
+    badge.setRun(run, this._model.runs(cellId), level, live, this._settings.tooltipRuns, interrupted);
   }
 
   private _notebook: Notebook;
@@ -187,6 +214,7 @@ export class NotebookBadges implements IDisposable {
   private _settings: BadgeSettings;
   private _cells: CellList | null = null;
   private _badges = new Map<Cell, CellBadge>();
+  private _index: Map<string, Cell[]> | null = null;
   private _isDisposed = false;
 }
 
@@ -221,6 +249,24 @@ export namespace NotebookBadges {
  * A module-private namespace.
  */
 namespace Private {
+  /**
+   * Whether a code cell's outputs end in a KeyboardInterrupt: protocol 2 reports an interrupted
+   * run with the status `error`, and the error output is how the browser tells them apart.
+   */
+  export function showsInterrupt(cell: Cell): boolean {
+    const outputs = (cell.model as Partial<ICodeCellModel>).outputs;
+    if (!outputs) {
+      return false;
+    }
+    for (let i = outputs.length - 1; i >= 0; i--) {
+      const output = outputs.get(i);
+      if (output.type === 'error') {
+        return (output.toJSON() as { ename?: unknown }).ename === 'KeyboardInterrupt';
+      }
+    }
+    return false;
+  }
+
   /**
    * Append a badge to a cell once the cell has built its DOM (at once unless it is windowed out).
    */
