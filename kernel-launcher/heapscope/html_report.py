@@ -28,32 +28,43 @@ _ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x202
 
 #: The key of the frame table of a packed report (``PACKED_KEY`` in lab-extension/report/html.ts).
 PACKED_KEY = "heapscope_frames"
+#: The key of a packed site's own place, an index into the frame table (``PLACE_KEY`` in html.ts).
+PLACE_KEY = "@"
+#: The fields of a frame; a site is a frame plus ``bytes``, ``count`` and ``stack``.
+FRAME_FIELDS = ("file", "line", "function", "cell_id", "cell_line", "execution_count")
 
 
 def pack_report(report: Mapping[str, Any]) -> dict:
-    """The report as the page holds it (``packReport`` in html.ts): each distinct stack frame once, in
-    ``heapscope_frames``, and every site's stack as indices into it (an import cell's sites repeat the
-    same few hundred frames). The viewer unpacks it; the report itself is not changed."""
+    """The report as the page holds it (``packReport`` in html.ts): each distinct frame once, in
+    ``heapscope_frames``; a site's stack becomes indices into it and its own place (its frame fields)
+    the index ``@`` (an import cell's 400 sites repeat the same few hundred frames). The viewer
+    unpacks it; the report itself is not changed."""
     frames: list = []
     index: dict = {}
 
-    def pack_stack(stack: Any) -> Any:
-        if not isinstance(stack, list):
-            return stack
-        out = []
-        for frame in stack:
-            key = json.dumps(frame, sort_keys=True, ensure_ascii=True)
-            at = index.get(key)
-            if at is None:
-                at = index[key] = len(frames)
-                frames.append(frame)
-            out.append(at)
-        return out
+    def intern(frame: Any) -> int:
+        key = json.dumps(frame, sort_keys=True, ensure_ascii=True)
+        at = index.get(key)
+        if at is None:
+            at = index[key] = len(frames)
+            frames.append(frame)
+        return at
+
+    def pack_site(site: Any) -> Any:
+        if (
+            not isinstance(site, dict)
+            or not isinstance(site.get("stack"), list)
+            or PLACE_KEY in site
+            or not all(f in site for f in FRAME_FIELDS)
+        ):
+            return site
+        packed = {k: v for k, v in site.items() if k not in FRAME_FIELDS}
+        packed["stack"] = [intern(frame) for frame in site["stack"]]
+        packed[PLACE_KEY] = intern({f: site[f] for f in FRAME_FIELDS})
+        return packed
 
     def pack_sites(sites: Any) -> Any:
-        if not isinstance(sites, list):
-            return sites
-        return [{**s, "stack": pack_stack(s["stack"])} if isinstance(s, dict) and "stack" in s else s for s in sites]
+        return [pack_site(s) for s in sites] if isinstance(sites, list) else sites
 
     packed = dict(report)
     cells = report.get("cells")

@@ -164,15 +164,18 @@ export function unpackReport<T>(data: T): T {
   };
   const cells = (report as { cells?: unknown }).cells;
   if (Array.isArray(cells)) {
-    report.cells = cells.map(cell =>
-      cell && typeof cell === 'object'
-        ? Object.fromEntries(
-            Object.entries(cell).map(([key, value]) =>
-              key === 'top_at_peak' || key === 'retained' ? [key, unpackSites(value)] : [key, value]
-            )
-          )
-        : cell
-    );
+    report.cells = cells.map(cell => {
+      if (!cell || typeof cell !== 'object') {
+        return cell;
+      }
+      const copy: { [key: string]: unknown } = { ...cell };
+      for (const key of ['top_at_peak', 'retained']) {
+        if (key in copy) {
+          copy[key] = unpackSites(copy[key]);
+        }
+      }
+      return copy;
+    });
   }
   const retained = (report as { retained_by_cell?: unknown }).retained_by_cell;
   if (Array.isArray(retained)) {
