@@ -129,8 +129,8 @@ test('a frame in a file under the server root opens the file at its line; one ou
   // The helper next to the notebook: the site's stack has its frame, as a button.
   await openDetailFromBadge(page, insideCell.id);
   const { frame: helperFrame } = await expandSiteIn(page, `hs_helper.py:${HELPER_LINE}`);
-  expect(await helperFrame.evaluate(node => node.tagName)).toBe('BUTTON');
-  await helperFrame.click();
+  await expect(helperFrame.locator('button.jp-heapscope-Site-location')).toHaveCount(1);
+  await helperFrame.locator('button.jp-heapscope-Site-location').click();
   await expect
     .poll(() =>
       page.evaluate(() => {
@@ -145,10 +145,11 @@ test('a frame in a file under the server root opens the file at its line; one ou
   await page.notebook.activate(path.basename(FILES_LIVE));
   await openDetailFromBadge(page, outsideCell.id);
   const { site: outside, frame: outsideFrame } = await expandSiteIn(page, `hs_outside.py:${HELPER_LINE}`);
-  expect(await outsideFrame.evaluate(node => node.tagName)).toBe('DIV');
+  expect(await outsideFrame.evaluate(node => node.classList.contains('jp-mod-navigable'))).toBe(false);
   await expect(outsideFrame.locator('button, a')).toHaveCount(0);
-  // The cell's own frame in the same stack still jumps to the cell.
+  // The cell's own frame in the same stack still jumps to the cell: its place is a button.
   const cellFrame = outside.locator('.jp-heapscope-Frame-main', { hasText: /cell \[\d+\] line 1/ });
-  expect(await cellFrame.evaluate(node => node.tagName)).toBe('BUTTON');
+  expect(await cellFrame.evaluate(node => node.classList.contains('jp-mod-navigable'))).toBe(true);
+  await expect(cellFrame.locator('button.jp-heapscope-Site-location')).toHaveCount(1);
   expect(dialogs).toEqual([]);
 });

@@ -23,8 +23,8 @@ test('screenshots of the Heap panel in light and dark themes', async ({ page, tm
   await expect(badge(page, cells[cells.length - 1].id)).toHaveCount(1);
   await page.sidebar.openTab('heapscope-panel');
   const panel = page.locator('#heapscope-panel');
-  // The sidebar's default width (250 px) and a wide one.
-  for (const width of [250, 800]) {
+  // The sidebar's default width (250 px), a middle and a wide one.
+  for (const width of [250, 400, 800]) {
     await page.sidebar.setWidth(width, 'right');
     await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="timeline"]').click();
     await expect(panel.locator('.jp-heapscope-Chart .main-svg').first()).toBeVisible();
@@ -48,6 +48,11 @@ test('screenshots of the Heap panel in light and dark themes', async ({ page, tm
       await more.click();
       await page.waitForTimeout(500);
       await shot('cell-hidden');
+      // The filter box and "my code only".
+      await panel.locator('#heapscope-panel-cell .jp-heapscope-SiteQuery-text').fill('numpy');
+      await page.waitForTimeout(300);
+      await shot('cell-filtered');
+      await panel.locator('#heapscope-panel-cell .jp-heapscope-SiteQuery-text').fill('');
       await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="retained"]').click();
       await panel.locator('#heapscope-panel-retained .jp-heapscope-Toggle').first().click();
       await page.waitForTimeout(500);
