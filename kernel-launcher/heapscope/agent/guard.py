@@ -222,16 +222,25 @@ def _mtime(path: str) -> float:
 
 def post_mortem_cause(snapshot: Mapping[str, Any], oom_kills_now: Optional[int], exit_signal: Optional[int] = None) -> str:
     """oom_kill when the cgroup's count went up since the snapshot; signal_near_limit when the kernel
-    died by SIGKILL (when the caller knows) or, not knowing, with usage within 10 % of the limit."""
+    died by SIGKILL (when the caller knows) or, not knowing, with usage within 20 % of the limit at the last
+    snapshot (up to a second old)."""
     before = snapshot.get("oom_kills")
     if isinstance(before, int) and oom_kills_now is not None and oom_kills_now > before:
         return "oom_kill"
     running = snapshot.get("running") or {}
     limit = (snapshot.get("memory_limit") or {}).get("bytes") or 0
-    near = bool(limit) and (running.get("usage_bytes") or 0) >= 0.9 * limit
+    near = bool(limit) and (running.get("usage_bytes") or 0) >= 0.8 * limit
     if exit_signal is not None:
         return "signal_near_limit" if exit_signal == 9 and near else "unknown"
     return "signal_near_limit" if near else "unknown"
+
+
+def _oom_kills_now(snapshot: Mapping[str, Any]) -> Optional[int]:
+    """The OOM-kill count of the dead kernel's cgroup now (None when it is gone or was never known)."""
+    path = snapshot.get("events_path")
+    if not isinstance(path, str) or not path:
+        return None
+    return limits.oom_kills(limits.Limit(0, "cgroup", events_path=path))
 
 
 def killed_run(snapshot: Mapping[str, Any], cause: str) -> Optional[dict]:
@@ -556,6 +565,7 @@ class MemoryGuard:
             "written_at": time.time(),
             "memory_limit": self.limit.to_dict() if self.limit is not None else None,
             "oom_kills": self._oom_kills,
+            "events_path": self.limit.events_path if self.limit is not None else None,
             "running": running,
         }
         text = json.dumps(head, separators=(",", ":"))
@@ -582,9 +592,40 @@ class MemoryGuard:
             history = snap.get("history")
             if isinstance(history, list):
                 out.extend(r for r in history if isinstance(r, dict))
-            limit = snap.get("memory_limit") or {}
-            now = limits.oom_kills(self.limit) if self.limit is not None and limit.get("source") == self.limit.source else None
-            run = killed_run(snap, post_mortem_cause(snap, now))
+            run = killed_run(snap, post_mortem_cause(snap, _oom_kills_now(snap)))
             if run is not None:
                 out.append(run)
         return out
+
+
+def dead_kernel_run(connection_file: Optional[str], exit_code: Optional[int] = None) -> Optional[dict]:
+    """For a parent (``heapscope report``) whose kernel died: the killed run from its snapshot (keyed by
+    the connection file, as the kernel keys it without ``JPY_SESSION_NAME``), or None."""
+    if not connection_file:
+        return None
+    try:
+        snaps = Snapshots("connection:" + os.path.abspath(connection_file))
+        dead = snaps.take_dead()
+    except OSError:
+        return None
+    for snap in reversed(dead):
+        oom_now = _oom_kills_now(snap)
+        signal = -exit_code if isinstance(exit_code, int) and exit_code < 0 else None
+        run = killed_run(snap, post_mortem_cause(snap, oom_now, signal))
+        if run is not None:
+            return run
+    return None
+
+
+def killed_message(run: Mapping[str, Any]) -> str:
+    """One line for a killed run: cause, heap and RSS at the last snapshot."""
+    post = run.get("post_mortem") or {}
+    cause = {"oom_kill": "killed by the OOM killer", "signal_near_limit": "killed near its memory limit"}.get(
+        post.get("cause"), "died"
+    )
+    limit = post.get("limit") or {}
+    where = f" of {human(limit['bytes'])} ({limit.get('source')})" if limit.get("bytes") else ""
+    return (
+        f"{cause}; last seen with heap {human(post.get('heap_bytes') or 0)}, "
+        f"RSS {human(post.get('rss_bytes') or 0)}{where}"
+    )
