@@ -22,7 +22,8 @@ a cell can use up all the address space; then every allocation fails in every th
 IOPub thread and libzmq while they send a message (libzmq aborts on a failed allocation; a multipart
 message cut half-way reaches the client as "Invalid Signature"). The agent adds to that traffic (ticks
 while a cell runs, its ``cell`` message at once), so while less than :data:`LOW_WATER` bytes of address
-space are left it sends nothing: ticks are dropped, other messages wait (at most :data:`MAX_PENDING`) and
+space are left, and a probe cannot get :data:`PROBE_BLOCKS` blocks of 1 MiB from the C allocator (the
+freed heap may hold room the address space does not show), it sends nothing: ticks are dropped, other messages wait (at most :data:`MAX_PENDING`) and
 leave in order at the next send once memory is back (the next cell, or the browser's next request).
 
 Every send goes through one lock: the ticker thread and the shell thread never interleave inside
@@ -81,6 +82,40 @@ def address_space_left() -> Optional[int]:
         return 0
     except Exception:
         return None
+
+
+#: Blocks of 1 MiB the C allocator must hand out for memory to count as back.
+PROBE_BLOCKS = 8
+_libc: Optional[Any] = None
+
+
+def allocator_has_room(blocks: int = PROBE_BLOCKS, size: int = 1 << 20) -> bool:
+    """Whether libc's ``malloc`` can hand out ``blocks`` blocks of ``size`` now (freed at once). Called
+    through libc's own symbols, so the preloaded shim does not count the probe as the program's memory."""
+    global _libc
+    try:
+        import ctypes
+
+        if _libc is None:
+            lib = ctypes.CDLL("libc.so.6")
+            lib.malloc.restype, lib.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+            lib.free.restype, lib.free.argtypes = None, [ctypes.c_void_p]
+            _libc = lib
+        got = []
+        try:
+            for _ in range(blocks):
+                block = _libc.malloc(size)
+                if not block:
+                    return False
+                got.append(block)
+            return True
+        finally:
+            for block in got:
+                _libc.free(block)
+    except MemoryError:
+        return False
+    except Exception:
+        return True  # no probe possible: trust the address space figure's caller
 
 
 #: Input quoted in a log line (the schemas' ``maxLength`` of each wire string is applied by
@@ -168,13 +203,13 @@ class CommHub:
 
     def _memory_short(self) -> bool:
         left = self.memory_left()
-        return left is not None and left < LOW_WATER
+        return left is not None and left < LOW_WATER and not allocator_has_room()
 
-    def _hold(self, comm: Optional[Any], data: dict) -> bool:
+    def _hold(self, comm: Optional[Any], data: Optional[dict]) -> bool:
         """While memory is short: keep ``data`` back (ticks are dropped). Else send what was kept back.
         Returns True when ``data`` must not be sent now."""
         if self._memory_short():
-            if not (isinstance(data, dict) and data.get("type") in DROPPABLE):
+            if data is not None and data.get("type") not in DROPPABLE:
                 self._pending.append((comm, data))
             self.skipped += 1
             return True
@@ -186,6 +221,11 @@ class CommHub:
             for each in [target] if target is not None else self.comms():
                 self._send_now(each, held)
         return False
+
+    def flush(self) -> None:
+        """Send what was kept back while memory was short, if memory is back."""
+        if self._pending:
+            self._hold(None, None)
 
     def send(self, comm: Any, data: dict) -> bool:
         """Send ``data`` on one comm. A message that cannot be sent is skipped (logged once per message

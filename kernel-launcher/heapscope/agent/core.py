@@ -95,7 +95,7 @@ class Agent:
         self.holders = HoldersService(self)  # who holds the heap (agent/holders.py)
         self.live: Optional[LiveSampler] = None
         if self.engine is not None:
-            self.live = LiveSampler(self.engine.ticks, self._send_samples, self._running_cell)
+            self.live = LiveSampler(self.engine.ticks, self._send_samples, self._running_cell, idle=self.hub.flush)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -274,6 +274,8 @@ class Agent:
             try:
                 if closing is not None and outermost and self._epoch is not None:
                     sites = self._close_epoch(closing.seq)
+            except Exception as exc:  # e.g. MemoryError under a memory limit: the record goes without sites
+                log.warning("heapscope: the sites of a cell are missing (%s)", echo(exc))
             finally:
                 # Whatever failed above (MemoryError under a memory limit...), the cell is closed and its
                 # epoch is no longer the open one: the next cell opens its own, with sites.
@@ -301,7 +303,10 @@ class Agent:
         if engine is None or resolver is None or epoch is None:
             return None
         if self.live is not None:
-            self.live.flush()
+            try:
+                self.live.flush()
+            except MemoryError:  # the last ticks are lost; the close goes on
+                pass
         totals = engine.cell_end()
         # What is allocated from now until the next cell (this bookkeeping, kernel threads) belongs to no
         # cell: a fresh epoch that no cell owns ("outside any cell" in retained_by_cell).

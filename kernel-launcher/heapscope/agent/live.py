@@ -34,7 +34,9 @@ class LiveSampler:
         send: Callable[[int, List[Sample]], None],
         running: Callable[[], Optional[Tuple[int, float]]],
         interval: float = INTERVAL,
+        idle: Optional[Callable[[], None]] = None,
     ):
+        self._idle = idle  # called on every round (sends what the comm hub kept back while memory was short)
         self._drain = drain
         self._send = send
         self._running = running
@@ -84,7 +86,11 @@ class LiveSampler:
                 return
             try:
                 busy = self._pump()
+                if self._idle is not None:
+                    self._idle()
                 self._failures = 0
+            except MemoryError:  # a memory limit reached: skip this round, this thread is not at fault
+                continue
             except Exception:
                 self._failures += 1
                 log.error("heapscope: live sampling failed", exc_info=True)
