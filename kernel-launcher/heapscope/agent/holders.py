@@ -63,6 +63,12 @@ _ModuleType = types.ModuleType
 _module_dict = types.ModuleType.__dict__["__dict__"].__get__
 
 
+def _is(o: Any, types_: Any) -> bool:
+    """``isinstance`` by the object's real type: ``isinstance`` falls back to ``o.__class__``, which a class
+    may define as a property (user code)."""
+    return issubclass(type(o), types_)
+
+
 def block_size(n: int) -> int:
     """Bytes of the allocator block serving a request of ``n`` bytes (pymalloc up to 512, glibc above)."""
     if n <= 0:
@@ -92,7 +98,7 @@ def _builtin_sizeof(t: type) -> bool:
         d = type.__dict__["__dict__"].__get__(k)
         if "__sizeof__" in d:
             m = d["__sizeof__"]
-            return isinstance(m, (types.MethodDescriptorType, types.WrapperDescriptorType, types.BuiltinFunctionType))
+            return _is(m, (types.MethodDescriptorType, types.WrapperDescriptorType, types.BuiltinFunctionType))
     return True
 
 
@@ -102,7 +108,7 @@ class Scan:
     def __init__(self, progress: Optional[Progress] = None) -> None:
         self.progress = progress
         np = sys.modules.get("numpy")
-        self.np = _Numpy(np) if np is not None and isinstance(np, _ModuleType) and hasattr(np, "ndarray") else None
+        self.np = _Numpy(np) if _is(np, _ModuleType) and _is(_module_dict(np).get("ndarray"), type) else None
         self._type_kind: Dict[type, int] = {}
 
     # --- types --------------------------------------------------------------------------------
@@ -161,10 +167,11 @@ class Scan:
 
 
 def _calibrate() -> int:
-    """References ``sys.getrefcount(objs[j])`` adds to an object held by one list (the list's and the call's)."""
+    """References the scan adds to what ``map(sys.getrefcount, objs)`` reads (the list's, the iterator's),
+    measured the same way on an object with one other reference."""
     probe = object()
-    holder = [probe]
-    return sys.getrefcount(holder[0]) - 1  # 1: the local `probe`
+    objs = [probe]
+    return list(map(sys.getrefcount, objs))[0] - 1  # 1: the local `probe`
 
 
 def collect_holders(shell: Any) -> Tuple[List[Tuple[str, str, List[Any], List[Any]]], List[Any]]:
@@ -174,23 +181,23 @@ def collect_holders(shell: Any) -> Tuple[List[Tuple[str, str, List[Any], List[An
     ns = shell.user_ns
     hidden = getattr(shell, "user_ns_hidden", {}) or {}
     oh = ns.get("_oh")
-    if not isinstance(oh, dict):
+    if not _is(oh, dict):
         oh = {}
     dh = getattr(shell, "displayhook", None) or sys.displayhook
     dh_attrs = {}
     dhd = getattr(dh, "__dict__", None)
-    if isinstance(dhd, dict):
+    if _is(dhd, dict):
         for a in ("_", "__", "___"):
             if a in dhd:
                 dh_attrs[a] = dhd[a]
     ler = getattr(shell, "last_execution_result", None)
     ler_d = getattr(ler, "__dict__", None) if ler is not None else None
-    ler_d = ler_d if isinstance(ler_d, dict) else {}
+    ler_d = ler_d if _is(ler_d, dict) else {}
 
     holders: List[Tuple[str, str, List[Any], List[Any]]] = []
     # outputs, newest first: an alias goes to the newest output it equals
     outputs: Dict[int, Tuple[int, List[Any]]] = {}
-    for n in sorted((k for k in oh if isinstance(k, int)), reverse=True):
+    for n in sorted((k for k in oh if _is(k, int)), reverse=True):
         v = oh[n]
         slots = [v]  # Out[n]
         if ns.get(f"_{n}") is v:
@@ -219,7 +226,7 @@ def collect_holders(shell: Any) -> Tuple[List[Tuple[str, str, List[Any], List[An
     for fmt_name in ("InteractiveTB", "SyntaxTB"):
         fmt = getattr(shell, fmt_name, None)
         fd = getattr(fmt, "__dict__", None) if fmt is not None else None
-        if isinstance(fd, dict) and fd.get("tb") is not None:
+        if _is(fd, dict) and fd.get("tb") is not None:
             tb_slots.append(fd["tb"])
     if ler_d.get("error_in_exec") is not None:
         tb_slots.append(ler_d["error_in_exec"])
@@ -229,21 +236,21 @@ def collect_holders(shell: Any) -> Tuple[List[Tuple[str, str, List[Any], List[An
     # variables
     out_ids = set(outputs)
     for name, v in list(ns.items()):
-        if not isinstance(name, str) or name in hidden or _IPY_NAME.match(name) or name.startswith("__"):
+        if not _is(name, str) or name in hidden or _IPY_NAME.match(name) or name.startswith("__"):
             continue
-        if isinstance(v, (type, _ModuleType)):
+        if _is(v, (type, _ModuleType)):
             continue
         holders.append((name, "variable", [v], [v]))
     del out_ids
     barriers = [ns, hidden, oh, ns.get("_ih"), ns.get("_dh"), sysd]
-    if isinstance(dhd, dict):
+    if _is(dhd, dict):
         barriers.append(dhd)
     if ler_d:
         barriers.append(ler_d)
     for fmt_name in ("InteractiveTB", "SyntaxTB"):
         fmt = getattr(shell, fmt_name, None)
         fd = getattr(fmt, "__dict__", None) if fmt is not None else None
-        if isinstance(fd, dict):
+        if _is(fd, dict):
             barriers.append(fd)
     del barriers_partial
     return holders, [b for b in barriers if b is not None]
@@ -274,11 +281,13 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
     sc = Scan(progress)
     skip = {id(b) for b in barriers}
     for m in list(_module_dict(sys).get("modules", {}).values()):
-        if isinstance(m, _ModuleType):
+        if _is(m, _ModuleType):
             skip.add(id(_module_dict(m)))
     skip.add(id(sc.__dict__))
+    m = None
     objs: List[Any] = []
-    index: Dict[int, int] = {}
+    # id -> node index; -1: never a node (a barrier, a module dict, a module, a class)
+    index: Dict[int, int] = dict.fromkeys(skip, -1)
     kinds = array("b")
     # edges in CSR form: starts[j] .. starts[j+1] in `dst`
     starts = array("q", [0])
@@ -289,7 +298,8 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
         j = index.get(id(o))
         if j is None:
             k = sc.kind_of(type(o))
-            if k == 4 or id(o) in skip:
+            if k == 4:
+                index[id(o)] = -1
                 return -1
             j = len(objs)
             index[id(o)] = j
@@ -316,24 +326,40 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
         roots.clear()
         slots.clear()
     o = None
-    # walk
+    # walk (the hot loop: everything it calls is bound to a local)
     get_referents = gc.get_referents
     extra = sc.extra_referents
+    index_get = index.get
+    kind_get = sc._type_kind.get
+    kind_of = sc.kind_of
+    objs_append, kinds_append, slots_append, dst_append, starts_append = (
+        objs.append, kinds.append, slots_in.append, dst.append, starts.append)
     j = 0
+    r = None
     while j < len(objs):
         o = objs[j]
-        k = kinds[j]
         refs = get_referents(o)
-        if k == 2:
-            refs.extend(extra(o, k))
+        if kinds[j] == 2:
+            refs.extend(extra(o, 2))
         for r in refs:
-            i = index.get(id(r))
+            a = id(r)
+            i = index_get(a)
             if i is None:
-                i = add(r)
-                if i < 0:
+                t = type(r)
+                k = kind_get(t)
+                if k is None:
+                    k = kind_of(t)
+                if k == 4:
+                    index[a] = -1
                     continue
-            dst.append(i)
-        starts.append(len(dst))
+                i = index[a] = len(objs)
+                objs_append(r)
+                kinds_append(k)
+                slots_append(0)
+            elif i < 0:
+                continue
+            dst_append(i)
+        starts_append(len(dst))
         refs = o = r = None
         j += 1
         if progress is not None and not j % PROGRESS_EVERY:
@@ -344,13 +370,10 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
     for i in dst:
         indeg[i] += 1
     ours = _calibrate()
-    getrefcount = sys.getrefcount
     outside = bytearray(n)  # 1: kept alive from outside the holders
-    stack = []
-    for i in range(n):
-        if getrefcount(objs[i]) - ours - indeg[i] - slots_in[i] > 0:
-            outside[i] = 1
-            stack.append(i)
+    stack = [i for i, c in enumerate(map(sys.getrefcount, objs)) if c - ours - indeg[i] - slots_in[i] > 0]
+    for i in stack:
+        outside[i] = 1
     while stack:
         i = stack.pop()
         for e in range(starts[i], starts[i + 1]):
@@ -362,9 +385,18 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
         progress("sizes", 0, n)
     size = array("q", bytes(8 * n))
     own_size = sc.own_size
+    getsizeof = sys.getsizeof
+    rounded, round_max = _ROUND, _ROUND_MAX
     for i in range(n):
         if not outside[i]:
-            size[i] = own_size(objs[i], kinds[i])
+            if kinds[i] == 0:
+                try:
+                    x = getsizeof(objs[i])
+                except Exception:
+                    continue
+                size[i] = rounded[x] if x < round_max else block_size(x)
+            else:
+                size[i] = own_size(objs[i], kinds[i])
     # per holder: which nodes it reaches (not outside); owner: -1 nobody, h, -2 several (then in `groups`)
     owner = array("q", [-1]) * n
     seen = array("q", [-1]) * n
@@ -387,8 +419,7 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
                     owner[i] = -2
                 else:
                     several[i].append(h)
-            for e in range(starts[i], starts[i + 1]):
-                t = dst[e]
+            for t in dst[starts[i]:starts[i + 1]]:
                 if seen[t] != h and not outside[t]:
                     seen[t] = h
                     stack.append(t)
@@ -424,11 +455,17 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
     return {"holders": out[:MAX_HOLDERS], "shared": shared[:MAX_SHARED], "objects": n}
 
 
+_ROUND_MAX = 4096
+_ROUND = [0] * _ROUND_MAX
+
+
 def _type_name(o: Any) -> str:
     t = type(o)
     mod = type.__dict__["__module__"].__get__(t)
     qual = type.__dict__["__qualname__"].__get__(t)
-    return qual if mod in ("builtins", None) else f"{mod}.{qual}"
+    if type(qual) is not str:  # (a class may set anything there: never format it)
+        qual = "?"
+    return qual if type(mod) is not str or mod == "builtins" else mod + "." + qual
 
 
 # --- which cell last bound each name ---------------------------------------------------------------
@@ -458,13 +495,13 @@ class Bindings:
         ns = self.shell.user_ns
         names = self.names
         for name in list(ns):
-            if not isinstance(name, str):
+            if not _is(name, str):
                 continue
             v = ns.get(name)
             old = names.get(name)
             if old is None or old[0] != id(v):
-                names[name] = (id(v), cell_id if isinstance(cell_id, str) else None,
-                               count if isinstance(count, int) else None)
+                names[name] = (id(v), cell_id if _is(cell_id, str) else None,
+                               count if _is(count, int) else None)
         for name in [k for k in names if k not in ns]:
             del names[name]
 
@@ -479,12 +516,12 @@ def release(shell: Any, name: str) -> bool:
     if m:
         n = int(m.group(1))
         oh = ns.get("_oh")
-        if not isinstance(oh, dict) or n not in oh:
+        if not _is(oh, dict) or n not in oh:
             return False
         v = oh.pop(n)
         # IPython keeps `_n`, `_`, `__`, `___` in user_ns and again in user_ns_hidden (push(interactive=False))
         hidden = getattr(shell, "user_ns_hidden", None)
-        spaces = [ns] + ([hidden] if isinstance(hidden, dict) else [])
+        spaces = [ns] + ([hidden] if _is(hidden, dict) else [])
         for space in spaces:
             if space.get(f"_{n}") is v:
                 del space[f"_{n}"]
@@ -494,7 +531,7 @@ def release(shell: Any, name: str) -> bool:
             for space in spaces:
                 if space.get(a) is v:
                     space[a] = ""
-            if isinstance(dhd, dict) and dhd.get(a) is v:
+            if _is(dhd, dict) and dhd.get(a) is v:
                 dhd[a] = ""
         ler = getattr(shell, "last_execution_result", None)
         if ler is not None and getattr(ler, "result", None) is v:
@@ -510,7 +547,7 @@ def release(shell: Any, name: str) -> bool:
         for fmt_name in ("InteractiveTB", "SyntaxTB"):
             fmt = getattr(shell, fmt_name, None)
             fd = getattr(fmt, "__dict__", None) if fmt is not None else None
-            if isinstance(fd, dict) and fd.get("tb") is not None:
+            if _is(fd, dict) and fd.get("tb") is not None:
                 fd["tb"] = None
                 found = True
         ler = getattr(shell, "last_execution_result", None)
@@ -633,3 +670,6 @@ def holders_json() -> str:
     except Exception as exc:
         log.warning("heapscope: the holders scan failed", exc_info=True)
         return json.dumps({"holders": None, "reason": f"the holders scan failed: {exc!r}"})
+
+
+_ROUND[:] = [block_size(x) for x in range(_ROUND_MAX)]
