@@ -256,7 +256,16 @@ namespace Private {
     'holder_released',
     'error'
   ];
-  const BROWSER_TYPES = ['sync', 'clear', 'configure', 'cell_detail', 'retained_by_cell', 'holders', 'release_holder'];
+  const BROWSER_TYPES = [
+    'sync',
+    'clear',
+    'configure',
+    'cell_detail',
+    'retained_by_cell',
+    'holders',
+    'release_holder',
+    'release_memory'
+  ];
   /**
    * An error message quotes at most this much of the input it refuses.
    */

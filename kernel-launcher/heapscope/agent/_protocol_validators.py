@@ -446,8 +446,8 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(
         if "status" in data_keys:
             data_keys.remove("status")
             data__status = data["status"]
-            if not (isinstance(data__status, str) and data__status == 'ok' or isinstance(data__status, str) and data__status == 'error' or isinstance(data__status, str) and data__status == 'aborted'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".status must be one of ['ok', 'error', 'aborted']")
+            if not (isinstance(data__status, str) and data__status == 'ok' or isinstance(data__status, str) and data__status == 'error' or isinstance(data__status, str) and data__status == 'aborted' or isinstance(data__status, str) and data__status == 'guard' or isinstance(data__status, str) and data__status == 'killed'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".status must be one of ['ok', 'error', 'aborted', 'guard', 'killed']")
         if "mode" in data_keys:
             data_keys.remove("mode")
             data__mode = data["mode"]
@@ -521,6 +521,224 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(
             data_keys.remove("retained")
             data__retained = data["retained"]
             validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sites(data__retained, custom_formats, (name_prefix or "data") + ".retained")
+        if "rss_start_bytes" in data_keys:
+            data_keys.remove("rss_start_bytes")
+            data__rssstartbytes = data["rss_start_bytes"]
+            if not isinstance(data__rssstartbytes, (int)) and not (isinstance(data__rssstartbytes, float) and data__rssstartbytes.is_integer()) or isinstance(data__rssstartbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_start_bytes must be integer")
+            if isinstance(data__rssstartbytes, (int, float, Decimal)) and not isinstance(data__rssstartbytes, bool):
+                if data__rssstartbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_start_bytes must be bigger than or equal to 0")
+                if data__rssstartbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_start_bytes must be smaller than or equal to 9007199254740991")
+        if "rss_peak_bytes" in data_keys:
+            data_keys.remove("rss_peak_bytes")
+            data__rsspeakbytes = data["rss_peak_bytes"]
+            if not isinstance(data__rsspeakbytes, (int)) and not (isinstance(data__rsspeakbytes, float) and data__rsspeakbytes.is_integer()) or isinstance(data__rsspeakbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_peak_bytes must be integer")
+            if isinstance(data__rsspeakbytes, (int, float, Decimal)) and not isinstance(data__rsspeakbytes, bool):
+                if data__rsspeakbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_peak_bytes must be bigger than or equal to 0")
+                if data__rsspeakbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_peak_bytes must be smaller than or equal to 9007199254740991")
+        if "rss_end_bytes" in data_keys:
+            data_keys.remove("rss_end_bytes")
+            data__rssendbytes = data["rss_end_bytes"]
+            if not isinstance(data__rssendbytes, (int)) and not (isinstance(data__rssendbytes, float) and data__rssendbytes.is_integer()) or isinstance(data__rssendbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_end_bytes must be integer")
+            if isinstance(data__rssendbytes, (int, float, Decimal)) and not isinstance(data__rssendbytes, bool):
+                if data__rssendbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_end_bytes must be bigger than or equal to 0")
+                if data__rssendbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_end_bytes must be smaller than or equal to 9007199254740991")
+        if "guard_stop" in data_keys:
+            data_keys.remove("guard_stop")
+            data__guardstop = data["guard_stop"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_guardstop(data__guardstop, custom_formats, (name_prefix or "data") + ".guard_stop")
+        if "post_mortem" in data_keys:
+            data_keys.remove("post_mortem")
+            data__postmortem = data["post_mortem"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_postmortem(data__postmortem, custom_formats, (name_prefix or "data") + ".post_mortem")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_postmortem(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['heap_bytes', 'rss_bytes', 'at', 'cause', 'top_at_peak']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "heap_bytes" in data_keys:
+            data_keys.remove("heap_bytes")
+            data__heapbytes = data["heap_bytes"]
+            if not isinstance(data__heapbytes, (int)) and not (isinstance(data__heapbytes, float) and data__heapbytes.is_integer()) or isinstance(data__heapbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".heap_bytes must be integer")
+            if isinstance(data__heapbytes, (int, float, Decimal)) and not isinstance(data__heapbytes, bool):
+                if data__heapbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".heap_bytes must be bigger than or equal to 0")
+                if data__heapbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".heap_bytes must be smaller than or equal to 9007199254740991")
+        if "rss_bytes" in data_keys:
+            data_keys.remove("rss_bytes")
+            data__rssbytes = data["rss_bytes"]
+            if not isinstance(data__rssbytes, (int)) and not (isinstance(data__rssbytes, float) and data__rssbytes.is_integer()) or isinstance(data__rssbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_bytes must be integer")
+            if isinstance(data__rssbytes, (int, float, Decimal)) and not isinstance(data__rssbytes, bool):
+                if data__rssbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_bytes must be bigger than or equal to 0")
+                if data__rssbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_bytes must be smaller than or equal to 9007199254740991")
+        if "usage_bytes" in data_keys:
+            data_keys.remove("usage_bytes")
+            data__usagebytes = data["usage_bytes"]
+            if not isinstance(data__usagebytes, (int)) and not (isinstance(data__usagebytes, float) and data__usagebytes.is_integer()) or isinstance(data__usagebytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".usage_bytes must be integer")
+            if isinstance(data__usagebytes, (int, float, Decimal)) and not isinstance(data__usagebytes, bool):
+                if data__usagebytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".usage_bytes must be bigger than or equal to 0")
+                if data__usagebytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".usage_bytes must be smaller than or equal to 9007199254740991")
+        if "limit" in data_keys:
+            data_keys.remove("limit")
+            data__limit = data["limit"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_memorylimitornull(data__limit, custom_formats, (name_prefix or "data") + ".limit")
+        if "at" in data_keys:
+            data_keys.remove("at")
+            data__at = data["at"]
+            if not isinstance(data__at, (int, float, Decimal)) or isinstance(data__at, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be number")
+            if isinstance(data__at, (int, float, Decimal)) and not isinstance(data__at, bool):
+                if data__at < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be bigger than or equal to 0")
+                if data__at > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be smaller than or equal to 9007199254740991")
+        if "cause" in data_keys:
+            data_keys.remove("cause")
+            data__cause = data["cause"]
+            if not (isinstance(data__cause, str) and data__cause == 'oom_kill' or isinstance(data__cause, str) and data__cause == 'signal_near_limit' or isinstance(data__cause, str) and data__cause == 'unknown'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".cause must be one of ['oom_kill', 'signal_near_limit', 'unknown']")
+        if "pid" in data_keys:
+            data_keys.remove("pid")
+            data__pid = data["pid"]
+            if not isinstance(data__pid, (int)) and not (isinstance(data__pid, float) and data__pid.is_integer()) or isinstance(data__pid, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pid must be integer")
+            if isinstance(data__pid, (int, float, Decimal)) and not isinstance(data__pid, bool):
+                if data__pid < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pid must be bigger than or equal to 0")
+                if data__pid > 4294967295:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pid must be smaller than or equal to 4294967295")
+        if "top_at_peak" in data_keys:
+            data_keys.remove("top_at_peak")
+            data__topatpeak = data["top_at_peak"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sites(data__topatpeak, custom_formats, (name_prefix or "data") + ".top_at_peak")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_memorylimitornull(data, custom_formats={}, name_prefix=None):
+    try:
+        if not isinstance(data, (NoneType)):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be null")
+    except (JsonSchemaValueException, JsonSchemaValuesException):
+        validate_https___heapscope_invalid_protocol_defs_schema_json___defs_memorylimit(data, custom_formats, (name_prefix or "data") + "")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_memorylimit(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['bytes', 'source']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "bytes" in data_keys:
+            data_keys.remove("bytes")
+            data__bytes = data["bytes"]
+            if not isinstance(data__bytes, (int)) and not (isinstance(data__bytes, float) and data__bytes.is_integer()) or isinstance(data__bytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be integer")
+            if isinstance(data__bytes, (int, float, Decimal)) and not isinstance(data__bytes, bool):
+                if data__bytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be bigger than or equal to 0")
+                if data__bytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be smaller than or equal to 9007199254740991")
+        if "source" in data_keys:
+            data_keys.remove("source")
+            data__source = data["source"]
+            if not (isinstance(data__source, str) and data__source == 'cgroup' or isinstance(data__source, str) and data__source == 'cgroup_high' or isinstance(data__source, str) and data__source == 'cgroup_v1' or isinstance(data__source, str) and data__source == 'cgroup_v1_memsw' or isinstance(data__source, str) and data__source == 'rlimit_as' or isinstance(data__source, str) and data__source == 'rlimit_data' or isinstance(data__source, str) and data__source == 'available'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must be one of ['cgroup', 'cgroup_high', 'cgroup_v1', 'cgroup_v1_memsw', 'rlimit_as', 'rlimit_data', 'available']")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_guardstop(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['how', 'usage_bytes', 'limit_bytes', 'message']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "how" in data_keys:
+            data_keys.remove("how")
+            data__how = data["how"]
+            if not (isinstance(data__how, str) and data__how == 'refused' or isinstance(data__how, str) and data__how == 'interrupted'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".how must be one of ['refused', 'interrupted']")
+        if "usage_bytes" in data_keys:
+            data_keys.remove("usage_bytes")
+            data__usagebytes = data["usage_bytes"]
+            if not isinstance(data__usagebytes, (int)) and not (isinstance(data__usagebytes, float) and data__usagebytes.is_integer()) or isinstance(data__usagebytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".usage_bytes must be integer")
+            if isinstance(data__usagebytes, (int, float, Decimal)) and not isinstance(data__usagebytes, bool):
+                if data__usagebytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".usage_bytes must be bigger than or equal to 0")
+                if data__usagebytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".usage_bytes must be smaller than or equal to 9007199254740991")
+        if "limit_bytes" in data_keys:
+            data_keys.remove("limit_bytes")
+            data__limitbytes = data["limit_bytes"]
+            if not isinstance(data__limitbytes, (int)) and not (isinstance(data__limitbytes, float) and data__limitbytes.is_integer()) or isinstance(data__limitbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit_bytes must be integer")
+            if isinstance(data__limitbytes, (int, float, Decimal)) and not isinstance(data__limitbytes, bool):
+                if data__limitbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit_bytes must be bigger than or equal to 0")
+                if data__limitbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit_bytes must be smaller than or equal to 9007199254740991")
+        if "source" in data_keys:
+            data_keys.remove("source")
+            data__source = data["source"]
+            if not (isinstance(data__source, str) and data__source == 'cgroup' or isinstance(data__source, str) and data__source == 'cgroup_high' or isinstance(data__source, str) and data__source == 'cgroup_v1' or isinstance(data__source, str) and data__source == 'cgroup_v1_memsw' or isinstance(data__source, str) and data__source == 'rlimit_as' or isinstance(data__source, str) and data__source == 'rlimit_data' or isinstance(data__source, str) and data__source == 'available'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must be one of ['cgroup', 'cgroup_high', 'cgroup_v1', 'cgroup_v1_memsw', 'rlimit_as', 'rlimit_data', 'available']")
+        if "request_bytes" in data_keys:
+            data_keys.remove("request_bytes")
+            data__requestbytes = data["request_bytes"]
+            if not isinstance(data__requestbytes, (int)) and not (isinstance(data__requestbytes, float) and data__requestbytes.is_integer()) or isinstance(data__requestbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".request_bytes must be integer")
+            if isinstance(data__requestbytes, (int, float, Decimal)) and not isinstance(data__requestbytes, bool):
+                if data__requestbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".request_bytes must be bigger than or equal to 0")
+                if data__requestbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".request_bytes must be smaller than or equal to 9007199254740991")
+        if "refused" in data_keys:
+            data_keys.remove("refused")
+            data__refused = data["refused"]
+            if not isinstance(data__refused, (int)) and not (isinstance(data__refused, float) and data__refused.is_integer()) or isinstance(data__refused, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".refused must be integer")
+            if isinstance(data__refused, (int, float, Decimal)) and not isinstance(data__refused, bool):
+                if data__refused < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".refused must be bigger than or equal to 0")
+                if data__refused > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".refused must be smaller than or equal to 9007199254740991")
+        if "message" in data_keys:
+            data_keys.remove("message")
+            data__message = data["message"]
+            if not isinstance(data__message, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be string")
+            if isinstance(data__message, str):
+                data__message_len = len(data__message)
+                if data__message_len > 4096:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be shorter than or equal to 4096 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__message):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must match pattern ^[^\\ud800-\\udfff]*$")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellstart(data, custom_formats={}, name_prefix=None):
@@ -823,6 +1041,258 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_status(d
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".warnings[{data__warnings_x}]".format(**locals()) + " must be shorter than or equal to 4096 characters")
                         if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__warnings_item):
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".warnings[{data__warnings_x}]".format(**locals()) + " must match pattern ^[^\\ud800-\\udfff]*$")
+        if "memory_limit" in data_keys:
+            data_keys.remove("memory_limit")
+            data__memorylimit = data["memory_limit"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_memorylimitornull(data__memorylimit, custom_formats, (name_prefix or "data") + ".memory_limit")
+        if "guard" in data_keys:
+            data_keys.remove("guard")
+            data__guard = data["guard"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_guardsettings(data__guard, custom_formats, (name_prefix or "data") + ".guard")
+        if "memory_warning" in data_keys:
+            data_keys.remove("memory_warning")
+            data__memorywarning = data["memory_warning"]
+            try:
+                if not isinstance(data__memorywarning, (NoneType)):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".memory_warning must be null")
+            except (JsonSchemaValueException, JsonSchemaValuesException):
+                validate_https___heapscope_invalid_protocol_defs_schema_json___defs_memoryusage(data__memorywarning, custom_formats, (name_prefix or "data") + ".memory_warning")
+        if "released" in data_keys:
+            data_keys.remove("released")
+            data__released = data["released"]
+            try:
+                if not isinstance(data__released, (NoneType)):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".released must be null")
+            except (JsonSchemaValueException, JsonSchemaValuesException):
+                validate_https___heapscope_invalid_protocol_defs_schema_json___defs_released(data__released, custom_formats, (name_prefix or "data") + ".released")
+        if "usage_bytes" in data_keys:
+            data_keys.remove("usage_bytes")
+            data__usagebytes = data["usage_bytes"]
+            if not isinstance(data__usagebytes, (int)) and not (isinstance(data__usagebytes, float) and data__usagebytes.is_integer()) or isinstance(data__usagebytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".usage_bytes must be integer")
+            if isinstance(data__usagebytes, (int, float, Decimal)) and not isinstance(data__usagebytes, bool):
+                if data__usagebytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".usage_bytes must be bigger than or equal to 0")
+                if data__usagebytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".usage_bytes must be smaller than or equal to 9007199254740991")
+        if "rss_bytes" in data_keys:
+            data_keys.remove("rss_bytes")
+            data__rssbytes = data["rss_bytes"]
+            if not isinstance(data__rssbytes, (int)) and not (isinstance(data__rssbytes, float) and data__rssbytes.is_integer()) or isinstance(data__rssbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_bytes must be integer")
+            if isinstance(data__rssbytes, (int, float, Decimal)) and not isinstance(data__rssbytes, bool):
+                if data__rssbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_bytes must be bigger than or equal to 0")
+                if data__rssbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_bytes must be smaller than or equal to 9007199254740991")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_released(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['rss_before_bytes', 'rss_after_bytes', 'released_bytes', 'at']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "rss_before_bytes" in data_keys:
+            data_keys.remove("rss_before_bytes")
+            data__rssbeforebytes = data["rss_before_bytes"]
+            if not isinstance(data__rssbeforebytes, (int)) and not (isinstance(data__rssbeforebytes, float) and data__rssbeforebytes.is_integer()) or isinstance(data__rssbeforebytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_before_bytes must be integer")
+            if isinstance(data__rssbeforebytes, (int, float, Decimal)) and not isinstance(data__rssbeforebytes, bool):
+                if data__rssbeforebytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_before_bytes must be bigger than or equal to 0")
+                if data__rssbeforebytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_before_bytes must be smaller than or equal to 9007199254740991")
+        if "rss_after_bytes" in data_keys:
+            data_keys.remove("rss_after_bytes")
+            data__rssafterbytes = data["rss_after_bytes"]
+            if not isinstance(data__rssafterbytes, (int)) and not (isinstance(data__rssafterbytes, float) and data__rssafterbytes.is_integer()) or isinstance(data__rssafterbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_after_bytes must be integer")
+            if isinstance(data__rssafterbytes, (int, float, Decimal)) and not isinstance(data__rssafterbytes, bool):
+                if data__rssafterbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_after_bytes must be bigger than or equal to 0")
+                if data__rssafterbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_after_bytes must be smaller than or equal to 9007199254740991")
+        if "released_bytes" in data_keys:
+            data_keys.remove("released_bytes")
+            data__releasedbytes = data["released_bytes"]
+            if not isinstance(data__releasedbytes, (int)) and not (isinstance(data__releasedbytes, float) and data__releasedbytes.is_integer()) or isinstance(data__releasedbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".released_bytes must be integer")
+            if isinstance(data__releasedbytes, (int, float, Decimal)) and not isinstance(data__releasedbytes, bool):
+                if data__releasedbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".released_bytes must be bigger than or equal to 0")
+                if data__releasedbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".released_bytes must be smaller than or equal to 9007199254740991")
+        if "at" in data_keys:
+            data_keys.remove("at")
+            data__at = data["at"]
+            if not isinstance(data__at, (int, float, Decimal)) or isinstance(data__at, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be number")
+            if isinstance(data__at, (int, float, Decimal)) and not isinstance(data__at, bool):
+                if data__at < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be bigger than or equal to 0")
+                if data__at > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be smaller than or equal to 9007199254740991")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_memoryusage(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['seq', 'usage_bytes', 'limit_bytes', 'fraction', 'level', 'message']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "seq" in data_keys:
+            data_keys.remove("seq")
+            data__seq = data["seq"]
+            if not isinstance(data__seq, (int)) and not (isinstance(data__seq, float) and data__seq.is_integer()) or isinstance(data__seq, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be integer")
+            if isinstance(data__seq, (int, float, Decimal)) and not isinstance(data__seq, bool):
+                if data__seq < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be bigger than or equal to 1")
+                if data__seq > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be smaller than or equal to 9007199254740991")
+        if "cell_id" in data_keys:
+            data_keys.remove("cell_id")
+            data__cellid = data["cell_id"]
+            try:
+                if not isinstance(data__cellid, (NoneType)):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be null")
+            except (JsonSchemaValueException, JsonSchemaValuesException):
+                if not isinstance(data__cellid, (str, NoneType)):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be string or null")
+                if isinstance(data__cellid, str):
+                    data__cellid_len = len(data__cellid)
+                    if data__cellid_len > 256:
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be shorter than or equal to 256 characters")
+                    if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__cellid):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must match pattern ^[^\\ud800-\\udfff]*$")
+        if "execution_count" in data_keys:
+            data_keys.remove("execution_count")
+            data__executioncount = data["execution_count"]
+            if not isinstance(data__executioncount, (int, NoneType)) and not (isinstance(data__executioncount, float) and data__executioncount.is_integer()) or isinstance(data__executioncount, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be integer or null")
+            if isinstance(data__executioncount, (int, float, Decimal)) and not isinstance(data__executioncount, bool):
+                if data__executioncount < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be bigger than or equal to 0")
+                if data__executioncount > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be smaller than or equal to 9007199254740991")
+        if "usage_bytes" in data_keys:
+            data_keys.remove("usage_bytes")
+            data__usagebytes = data["usage_bytes"]
+            if not isinstance(data__usagebytes, (int)) and not (isinstance(data__usagebytes, float) and data__usagebytes.is_integer()) or isinstance(data__usagebytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".usage_bytes must be integer")
+            if isinstance(data__usagebytes, (int, float, Decimal)) and not isinstance(data__usagebytes, bool):
+                if data__usagebytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".usage_bytes must be bigger than or equal to 0")
+                if data__usagebytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".usage_bytes must be smaller than or equal to 9007199254740991")
+        if "rss_bytes" in data_keys:
+            data_keys.remove("rss_bytes")
+            data__rssbytes = data["rss_bytes"]
+            if not isinstance(data__rssbytes, (int)) and not (isinstance(data__rssbytes, float) and data__rssbytes.is_integer()) or isinstance(data__rssbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_bytes must be integer")
+            if isinstance(data__rssbytes, (int, float, Decimal)) and not isinstance(data__rssbytes, bool):
+                if data__rssbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_bytes must be bigger than or equal to 0")
+                if data__rssbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss_bytes must be smaller than or equal to 9007199254740991")
+        if "limit_bytes" in data_keys:
+            data_keys.remove("limit_bytes")
+            data__limitbytes = data["limit_bytes"]
+            if not isinstance(data__limitbytes, (int)) and not (isinstance(data__limitbytes, float) and data__limitbytes.is_integer()) or isinstance(data__limitbytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit_bytes must be integer")
+            if isinstance(data__limitbytes, (int, float, Decimal)) and not isinstance(data__limitbytes, bool):
+                if data__limitbytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit_bytes must be bigger than or equal to 0")
+                if data__limitbytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit_bytes must be smaller than or equal to 9007199254740991")
+        if "fraction" in data_keys:
+            data_keys.remove("fraction")
+            data__fraction = data["fraction"]
+            if not isinstance(data__fraction, (int, float, Decimal)) or isinstance(data__fraction, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".fraction must be number")
+            if isinstance(data__fraction, (int, float, Decimal)) and not isinstance(data__fraction, bool):
+                if data__fraction < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".fraction must be bigger than or equal to 0")
+                if data__fraction > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".fraction must be smaller than or equal to 1000")
+        if "level" in data_keys:
+            data_keys.remove("level")
+            data__level = data["level"]
+            if not (isinstance(data__level, str) and data__level == 'soft' or isinstance(data__level, str) and data__level == 'hard'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".level must be one of ['soft', 'hard']")
+        if "message" in data_keys:
+            data_keys.remove("message")
+            data__message = data["message"]
+            if not isinstance(data__message, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be string")
+            if isinstance(data__message, str):
+                data__message_len = len(data__message)
+                if data__message_len > 4096:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be shorter than or equal to 4096 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__message):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must match pattern ^[^\\ud800-\\udfff]*$")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_guardsettings(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['on', 'hard', 'soft']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "on" in data_keys:
+            data_keys.remove("on")
+            data__on = data["on"]
+            if not isinstance(data__on, (bool)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".on must be boolean")
+        if "hard" in data_keys:
+            data_keys.remove("hard")
+            data__hard = data["hard"]
+            if not isinstance(data__hard, (int, float, Decimal)) or isinstance(data__hard, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".hard must be number")
+            if isinstance(data__hard, (int, float, Decimal)) and not isinstance(data__hard, bool):
+                if data__hard > 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".hard must be smaller than or equal to 1")
+                if data__hard <= 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".hard must be bigger than 0")
+        if "soft" in data_keys:
+            data_keys.remove("soft")
+            data__soft = data["soft"]
+            if not isinstance(data__soft, (int, float, Decimal)) or isinstance(data__soft, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".soft must be number")
+            if isinstance(data__soft, (int, float, Decimal)) and not isinstance(data__soft, bool):
+                if data__soft > 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".soft must be smaller than or equal to 1")
+                if data__soft <= 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".soft must be bigger than 0")
+        if "reason" in data_keys:
+            data_keys.remove("reason")
+            data__reason = data["reason"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_reasonorabsent(data__reason, custom_formats, (name_prefix or "data") + ".reason")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_reasonorabsent(data, custom_formats={}, name_prefix=None):
+    try:
+        if not isinstance(data, (NoneType)):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be null")
+    except (JsonSchemaValueException, JsonSchemaValuesException):
+        if not isinstance(data, (str)):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be string")
+        if isinstance(data, str):
+            data_len = len(data)
+            if data_len > 4096:
+                raise JsonSchemaValueException("" + (name_prefix or "data") + " must be shorter than or equal to 4096 characters")
+            if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + " must match pattern ^[^\\ud800-\\udfff]*$")
     return data
 
 def validate_https___heapscope_invalid_protocol_report_schema_json(data, custom_formats={}, name_prefix=None):
@@ -1010,6 +1480,10 @@ def validate_https___heapscope_invalid_protocol_report_schema_json(data, custom_
             data_keys.remove("retained_by_cell")
             data__retainedbycell = data["retained_by_cell"]
             validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retainedbycell(data__retainedbycell, custom_formats, (name_prefix or "data") + ".retained_by_cell")
+        if "memory_limit" in data_keys:
+            data_keys.remove("memory_limit")
+            data__memorylimit = data["memory_limit"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_memorylimitornull(data__memorylimit, custom_formats, (name_prefix or "data") + ".memory_limit")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holdersornull(data, custom_formats={}, name_prefix=None):
@@ -1425,6 +1899,24 @@ def validate_https___heapscope_invalid_protocol_browser_schema_json(data, custom
         pass
     else:
         validate_https___heapscope_invalid_protocol_browser_retained_by_cell_schema_json(data, custom_formats, (name_prefix or "data") + "")
+    try:
+        if not isinstance(data, (dict)):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+        data_is_dict = isinstance(data, dict)
+        if data_is_dict:
+            data__missing_keys = set(['type']) - data.keys()
+            if data__missing_keys:
+                raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+            data_keys = set(data.keys())
+            if "type" in data_keys:
+                data_keys.remove("type")
+                data__type = data["type"]
+                if not (isinstance(data__type, str) and data__type == 'release_memory'):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: release_memory")
+    except (JsonSchemaValueException, JsonSchemaValuesException):
+        pass
+    else:
+        validate_https___heapscope_invalid_protocol_browser_release_memory_schema_json(data, custom_formats, (name_prefix or "data") + "")
     data_is_dict = isinstance(data, dict)
     if data_is_dict:
         data__missing_keys = set(['protocol', 'type']) - data.keys()
@@ -1439,8 +1931,29 @@ def validate_https___heapscope_invalid_protocol_browser_schema_json(data, custom
         if "type" in data_keys:
             data_keys.remove("type")
             data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'sync' or isinstance(data__type, str) and data__type == 'clear' or isinstance(data__type, str) and data__type == 'configure' or isinstance(data__type, str) and data__type == 'cell_detail' or isinstance(data__type, str) and data__type == 'holders' or isinstance(data__type, str) and data__type == 'release_holder' or isinstance(data__type, str) and data__type == 'retained_by_cell'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be one of ['sync', 'clear', 'configure', 'cell_detail', 'holders', 'release_holder', 'retained_by_cell']")
+            if not (isinstance(data__type, str) and data__type == 'sync' or isinstance(data__type, str) and data__type == 'clear' or isinstance(data__type, str) and data__type == 'configure' or isinstance(data__type, str) and data__type == 'cell_detail' or isinstance(data__type, str) and data__type == 'holders' or isinstance(data__type, str) and data__type == 'release_holder' or isinstance(data__type, str) and data__type == 'retained_by_cell' or isinstance(data__type, str) and data__type == 'release_memory'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be one of ['sync', 'clear', 'configure', 'cell_detail', 'holders', 'release_holder', 'retained_by_cell', 'release_memory']")
+    return data
+
+def validate_https___heapscope_invalid_protocol_browser_release_memory_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'release_memory'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: release_memory")
     return data
 
 def validate_https___heapscope_invalid_protocol_browser_retained_by_cell_schema_json(data, custom_formats={}, name_prefix=None):
@@ -1612,6 +2125,31 @@ def validate_https___heapscope_invalid_protocol_browser_configure_schema_json(da
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be bigger than or equal to 1")
                 if data__topn > 1000:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be smaller than or equal to 1000")
+        if "guard" in data_keys:
+            data_keys.remove("guard")
+            data__guard = data["guard"]
+            if not isinstance(data__guard, (bool)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard must be boolean")
+        if "guard_hard" in data_keys:
+            data_keys.remove("guard_hard")
+            data__guardhard = data["guard_hard"]
+            if not isinstance(data__guardhard, (int, float, Decimal)) or isinstance(data__guardhard, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_hard must be number")
+            if isinstance(data__guardhard, (int, float, Decimal)) and not isinstance(data__guardhard, bool):
+                if data__guardhard > 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_hard must be smaller than or equal to 1")
+                if data__guardhard <= 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_hard must be bigger than 0")
+        if "guard_soft" in data_keys:
+            data_keys.remove("guard_soft")
+            data__guardsoft = data["guard_soft"]
+            if not isinstance(data__guardsoft, (int, float, Decimal)) or isinstance(data__guardsoft, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_soft must be number")
+            if isinstance(data__guardsoft, (int, float, Decimal)) and not isinstance(data__guardsoft, bool):
+                if data__guardsoft > 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_soft must be smaller than or equal to 1")
+                if data__guardsoft <= 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_soft must be bigger than 0")
     return data
 
 def validate_https___heapscope_invalid_protocol_browser_clear_schema_json(data, custom_formats={}, name_prefix=None):
@@ -2306,4 +2844,4 @@ LIMITS = {'FileName': 4096, 'FunctionName': 1024, 'CellId': 256, 'Source': 10485
 TRUNCATION_MARKER = '…[truncated]'
 PROTOCOL_VERSION = 2
 KERNEL_TYPES = ('status', 'cell_start', 'cell', 'history', 'ticks', 'cell_detail', 'retained_by_cell', 'holders_progress', 'holders', 'holder_released', 'error')
-BROWSER_TYPES = ('sync', 'clear', 'configure', 'cell_detail', 'holders', 'release_holder', 'retained_by_cell')
+BROWSER_TYPES = ('sync', 'clear', 'configure', 'cell_detail', 'holders', 'release_holder', 'retained_by_cell', 'release_memory')

@@ -92,12 +92,12 @@ export type Limit = number;
  */
 export type ModeApplies = 'next_cell' | 'restart' | null;
 /**
- * How a run ended: ok; error (also KeyboardInterrupt and syntax errors); aborted (IPython gave no result, or a nested cell was still open when its enclosing cell ended).
+ * How a run ended: ok; error (also KeyboardInterrupt and syntax errors); aborted (IPython gave no result, or a nested cell was still open when its enclosing cell ended); guard (heapscope's memory guard stopped it: an allocation over the hard threshold failed with MemoryError, or the run was interrupted when usage crossed it; see `guard_stop`); killed (the kernel process died while the run was open; the next kernel's agent found its snapshot; see `post_mortem`).
  *
  * This interface was referenced by `ProtocolTypes`'s JSON-Schema
  * via the `definition` "CellStatus".
  */
-export type CellStatus = 'ok' | 'error' | 'aborted';
+export type CellStatus = 'ok' | 'error' | 'aborted' | 'guard' | 'killed';
 /**
  * A file name as the code object has it, or a pseudo-site such as `<native thread>`. At most 4096 code points (PATH_MAX).
  *
@@ -162,6 +162,14 @@ export type ShortTextOrNull = string | null;
  */
 export type LongText = string | null;
 /**
+ * Where a memory limit comes from: cgroup (v2 memory.max of the kernel's cgroup or an ancestor), cgroup_high (v2 memory.high), cgroup_v1 (memory.limit_in_bytes), cgroup_v1_memsw (memory.memsw.limit_in_bytes), rlimit_as (RLIMIT_AS: usage is the address space), rlimit_data (RLIMIT_DATA), available (the machine's MemAvailable plus the kernel's RSS when it started).
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "MemoryLimitSource".
+ */
+export type MemoryLimitSource =
+  'cgroup' | 'cgroup_high' | 'cgroup_v1' | 'cgroup_v1_memsw' | 'rlimit_as' | 'rlimit_data' | 'available';
+/**
  * Frames, innermost first, cut after the outermost cell frame. At most 256 (the engine keeps at most 64).
  *
  * @maxItems 256
@@ -192,6 +200,19 @@ export type Sites1 = Site[];
  */
 export type Sites2 = Site[];
 /**
+ * A MemoryLimit, or null when none could be read.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "MemoryLimitOrNull".
+ */
+export type MemoryLimitOrNull = null | MemoryLimit;
+/**
+ * Sites, bytes descending; at most 1000 (the largest `limit`).
+ *
+ * @maxItems 1000
+ */
+export type Sites3 = Site[];
+/**
  * Finished runs in the order they ended; at most 10,000 (the ledger's history).
  *
  * @maxItems 10000
@@ -219,7 +240,7 @@ export type HolderKind = 'variable' | 'output' | 'traceback' | 'other';
  *
  * @maxItems 1000
  */
-export type Sites3 = Site[];
+export type Sites4 = Site[];
 /**
  * As Holders, or null when they could not be computed.
  *
@@ -237,6 +258,20 @@ export type HoldersOrNull = null | Holders;
  * via the `definition` "Tick".
  */
 export type Tick = [number, number];
+/**
+ * A fraction in (0, 1].
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "Fraction".
+ */
+export type Fraction = number;
+/**
+ * A short explanation, or null.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "ReasonOrAbsent".
+ */
+export type ReasonOrAbsent = null | Message;
 /**
  * A difference of byte counts (may be negative).
  *
@@ -307,6 +342,18 @@ export interface ConfigureRequest {
    * Sites per list in `cell` and `history` (1-1000).
    */
   top_n?: number;
+  /**
+   * Switch the memory guard on or off (panel setting).
+   */
+  guard?: boolean;
+  /**
+   * Hard threshold (fraction of the limit).
+   */
+  guard_hard?: number;
+  /**
+   * Soft threshold (fraction of the limit).
+   */
+  guard_soft?: number;
 }
 /**
  * Ask who holds the heap: the kernel walks what the user's names reach, sends `holders_progress` while it works, then answers (this comm only) with `holders`.
@@ -332,6 +379,16 @@ export interface ReleaseHolderRequest {
   protocol: ProtocolVersion;
   type: 'release_holder';
   name: HolderName;
+}
+/**
+ * "Return freed memory": the kernel calls malloc_trim(0) and answers with a `status` broadcast whose `released` says how much RSS it gave back.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "ReleaseMemoryRequest".
+ */
+export interface ReleaseMemoryRequest {
+  protocol: ProtocolVersion;
+  type: 'release_memory';
 }
 /**
  * Ask for the heap alive now, by the cell that allocated it.
@@ -438,6 +495,123 @@ export interface Status {
    * @maxItems 100
    */
   warnings?: Message[];
+  /**
+   * The kernel's effective memory limit; null when unknown. The chart draws it as a line.
+   */
+  memory_limit?: null | MemoryLimit;
+  guard?: GuardSettings;
+  /**
+   * The open (or last) run is over the soft threshold, or was stopped by the guard; null otherwise.
+   */
+  memory_warning?: null | MemoryUsage;
+  /**
+   * The last `release_memory` answer.
+   */
+  released?: null | Released;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  usage_bytes?: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  rss_bytes?: number;
+}
+/**
+ * The kernel's effective memory limit: the smallest of its cgroup limits, RLIMIT_AS/RLIMIT_DATA and the machine's available memory (heapscope/agent/limits.py).
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "MemoryLimit".
+ */
+export interface MemoryLimit {
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  bytes: number;
+  source: MemoryLimitSource;
+}
+/**
+ * The memory guard's settings in force: HEAPSCOPE_GUARD=off|on, HEAPSCOPE_GUARD_HARD, HEAPSCOPE_GUARD_SOFT in the kernel's environment, then `configure`.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "GuardSettings".
+ */
+export interface GuardSettings {
+  /**
+   * The guard stops cells that would cross the hard threshold (false: off, or no limit known).
+   */
+  on: boolean;
+  /**
+   * Hard threshold, a fraction of memory_limit.bytes (default 0.95).
+   */
+  hard: number;
+  /**
+   * Soft threshold, a fraction of memory_limit.bytes (default 0.80): memory_warning.
+   */
+  soft: number;
+  /**
+   * Why the guard is off (switched off, no limit, no shim support).
+   */
+  reason?: null | Message;
+}
+/**
+ * Usage against the memory limit while a run is open, in the status broadcast when the run crosses the soft threshold (the panel turns amber and notifies) and in later statuses until the next run starts.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "MemoryUsage".
+ */
+export interface MemoryUsage {
+  /**
+   * A run's position in its kernel process's ledger: starts at 1 (seq 0 is invalid on both sides since protocol 2), increases in the order runs start.
+   */
+  seq: number;
+  cell_id?: null | CellId;
+  execution_count?: ExecutionCount;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  usage_bytes: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  rss_bytes?: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  limit_bytes: number;
+  /**
+   * usage_bytes / limit_bytes.
+   */
+  fraction: number;
+  /**
+   * soft: over the soft threshold; hard: the guard stopped the run.
+   */
+  level: 'soft' | 'hard';
+  /**
+   * An error message. At most 4096 code points: an error about invalid input quotes at most a short part of it.
+   */
+  message: string;
+}
+/**
+ * The answer to `release_memory` (malloc_trim(0)): RSS before and after.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "Released".
+ */
+export interface Released {
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  rss_before_bytes: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  rss_after_bytes: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  released_bytes: number;
+  at: Time;
 }
 /**
  * One Python frame of an allocating stack.
@@ -561,6 +735,81 @@ export interface CellRun {
   free_count?: number;
   top_at_peak?: Sites1;
   retained?: Sites2;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  rss_start_bytes?: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  rss_peak_bytes?: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  rss_end_bytes?: number;
+  guard_stop?: GuardStop;
+  post_mortem?: PostMortem;
+}
+/**
+ * Present when status is guard.
+ */
+export interface GuardStop {
+  /**
+   * refused: an allocation over the hard threshold failed (MemoryError); interrupted: usage crossed it without an allocation to refuse (page faults, untracked memory) and the run got KeyboardInterrupt.
+   */
+  how: 'refused' | 'interrupted';
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  usage_bytes: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  limit_bytes: number;
+  source?: MemoryLimitSource;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  request_bytes?: number;
+  /**
+   * A number of blocks, allocations or frees: an integer from 0 to 2^53-1.
+   */
+  refused?: number;
+  /**
+   * An error message. At most 4096 code points: an error about invalid input quotes at most a short part of it.
+   */
+  message: string;
+}
+/**
+ * Present when status is killed.
+ */
+export interface PostMortem {
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  heap_bytes: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  rss_bytes: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  usage_bytes?: number;
+  limit?: MemoryLimitOrNull;
+  /**
+   * Seconds since the Unix epoch (a float); finite and not negative.
+   */
+  at: number;
+  /**
+   * oom_kill: the cgroup's oom_kill count went up; signal_near_limit: the kernel died by SIGKILL with usage within 10 % of the limit; unknown: anything else (a crash, os._exit).
+   */
+  cause: 'oom_kill' | 'signal_near_limit' | 'unknown';
+  /**
+   * The dead kernel's process id.
+   */
+  pid?: number;
+  top_at_peak: Sites3;
 }
 /**
  * Memory alive now that one cell allocated (runs of one cell id merged; seq null: allocated outside any cell).
@@ -608,7 +857,7 @@ export interface Holder {
    * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
    */
   reachable_bytes: number;
-  sites: Sites3;
+  sites: Sites4;
 }
 /**
  * Memory reachable from exactly these holders and nothing else: deleting all of them frees it.
@@ -651,6 +900,73 @@ export interface Holders {
    * Seconds since the Unix epoch (a float); finite and not negative.
    */
   at?: number;
+}
+/**
+ * How the memory guard stopped a run (status `guard`).
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "GuardStop".
+ */
+export interface GuardStop1 {
+  /**
+   * refused: an allocation over the hard threshold failed (MemoryError); interrupted: usage crossed it without an allocation to refuse (page faults, untracked memory) and the run got KeyboardInterrupt.
+   */
+  how: 'refused' | 'interrupted';
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  usage_bytes: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  limit_bytes: number;
+  source?: MemoryLimitSource;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  request_bytes?: number;
+  /**
+   * A number of blocks, allocations or frees: an integer from 0 to 2^53-1.
+   */
+  refused?: number;
+  /**
+   * An error message. At most 4096 code points: an error about invalid input quotes at most a short part of it.
+   */
+  message: string;
+}
+/**
+ * What the last snapshot of a dead kernel said about the run it died in (status `killed`).
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "PostMortem".
+ */
+export interface PostMortem1 {
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  heap_bytes: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  rss_bytes: number;
+  /**
+   * A byte count: an integer from 0 to 2^53-1 (exact as a JSON number in every language).
+   */
+  usage_bytes?: number;
+  limit?: MemoryLimitOrNull;
+  /**
+   * Seconds since the Unix epoch (a float); finite and not negative.
+   */
+  at: number;
+  /**
+   * oom_kill: the cgroup's oom_kill count went up; signal_near_limit: the kernel died by SIGKILL with usage within 10 % of the limit; unknown: anything else (a crash, os._exit).
+   */
+  cause: 'oom_kill' | 'signal_near_limit' | 'unknown';
+  /**
+   * The dead kernel's process id.
+   */
+  pid?: number;
+  top_at_peak: Sites3;
 }
 /**
  * This interface was referenced by `ProtocolTypes`'s JSON-Schema
@@ -981,4 +1297,8 @@ export interface Report {
    * The heap alive now by allocating cell, largest first (at most 1000 entries; the agent sends at most 100 plus the entry of memory outside any cell); null when attribution is off.
    */
   retained_by_cell?: null | Retained[];
+  /**
+   * A MemoryLimit, or null when none could be read.
+   */
+  memory_limit?: null | MemoryLimit;
 }

@@ -28,7 +28,7 @@ return errors === 0;
 }
 validate54.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema22 = {"$id":"https://heapscope.invalid/protocol/defs/Status.json","type":"object","required":["active","reason","shim_version","mode","pid","python","current_bytes","profiler_bytes"],"properties":{"active":{"type":"boolean"},"reason":{"$ref":"https://heapscope.invalid/protocol/defs/Reason.json"},"shim_version":{"$ref":"https://heapscope.invalid/protocol/defs/ShortTextOrNull.json"},"agent_version":{"$ref":"https://heapscope.invalid/protocol/defs/ShortText.json"},"mode":{"$ref":"https://heapscope.invalid/protocol/defs/Mode.json"},"pid":{"type":"integer","minimum":0,"maximum":4294967295},"python":{"$ref":"https://heapscope.invalid/protocol/defs/ShortText.json"},"current_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"profiler_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"degraded":{"type":"boolean"},"attribution":{"type":"boolean"},"attribution_reason":{"$ref":"https://heapscope.invalid/protocol/defs/Reason.json"},"pending_mode":{"enum":["default","exact",null]},"pending_mode_applies":{"$ref":"https://heapscope.invalid/protocol/defs/ModeApplies.json"},"top_n":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"},"tick_hz":{"type":"number","minimum":0,"maximum":100000},"tracked_blocks":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"warnings":{"type":"array","maxItems":100,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}}},"allOf":[{"if":{"type":"object","properties":{"active":{"const":false}},"required":["active"]},"then":{"type":"object","properties":{"reason":{"type":"string","minLength":1}}}},{"if":{"type":"object","properties":{"attribution":{"const":false}},"required":["attribution"]},"then":{"type":"object","required":["attribution_reason"],"properties":{"attribution_reason":{"type":"string","minLength":1}}}}]};
+const schema22 = {"$id":"https://heapscope.invalid/protocol/defs/Status.json","type":"object","required":["active","reason","shim_version","mode","pid","python","current_bytes","profiler_bytes"],"properties":{"active":{"type":"boolean"},"reason":{"$ref":"https://heapscope.invalid/protocol/defs/Reason.json"},"shim_version":{"$ref":"https://heapscope.invalid/protocol/defs/ShortTextOrNull.json"},"agent_version":{"$ref":"https://heapscope.invalid/protocol/defs/ShortText.json"},"mode":{"$ref":"https://heapscope.invalid/protocol/defs/Mode.json"},"pid":{"type":"integer","minimum":0,"maximum":4294967295},"python":{"$ref":"https://heapscope.invalid/protocol/defs/ShortText.json"},"current_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"profiler_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"degraded":{"type":"boolean"},"attribution":{"type":"boolean"},"attribution_reason":{"$ref":"https://heapscope.invalid/protocol/defs/Reason.json"},"pending_mode":{"enum":["default","exact",null]},"pending_mode_applies":{"$ref":"https://heapscope.invalid/protocol/defs/ModeApplies.json"},"top_n":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"},"tick_hz":{"type":"number","minimum":0,"maximum":100000},"tracked_blocks":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"warnings":{"type":"array","maxItems":100,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}},"memory_limit":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryLimitOrNull.json"},"guard":{"$ref":"https://heapscope.invalid/protocol/defs/GuardSettings.json"},"memory_warning":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryUsage.json"}},"released":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Released.json"}},"usage_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"rss_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"allOf":[{"if":{"type":"object","properties":{"active":{"const":false}},"required":["active"]},"then":{"type":"object","properties":{"reason":{"type":"string","minLength":1}}}},{"if":{"type":"object","properties":{"attribution":{"const":false}},"required":["attribution"]},"then":{"type":"object","required":["attribution_reason"],"properties":{"attribution_reason":{"type":"string","minLength":1}}}}]};
 import func1 from "ajv/dist/runtime/ucs2length";
 const schema23 = {"$id":"https://heapscope.invalid/protocol/defs/Reason.json","type":["string","null"],"maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"};
 const pattern3 = new RegExp("^[^\\ud800-\\udfff]*$", "u");
@@ -327,6 +327,766 @@ return errors === 0;
 }
 validate76.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
+const schema32 = {"$id":"https://heapscope.invalid/protocol/defs/MemoryLimitOrNull.json","if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryLimit.json"}};
+const schema33 = {"$id":"https://heapscope.invalid/protocol/defs/MemoryLimit.json","type":"object","required":["bytes","source"],"properties":{"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"source":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryLimitSource.json"}}};
+const schema34 = {"$id":"https://heapscope.invalid/protocol/defs/MemoryLimitSource.json","enum":["cgroup","cgroup_high","cgroup_v1","cgroup_v1_memsw","rlimit_as","rlimit_data","available"]};
+
+function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/MemoryLimitSource.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate81.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(!(((((((data === "cgroup") || (data === "cgroup_high")) || (data === "cgroup_v1")) || (data === "cgroup_v1_memsw")) || (data === "rlimit_as")) || (data === "rlimit_data")) || (data === "available"))){
+validate81.errors = [{instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema34.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+validate81.errors = vErrors;
+return errors === 0;
+}
+validate81.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+
+function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/MemoryLimit.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate79.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((data.bytes === undefined) && (missing0 = "bytes")) || ((data.source === undefined) && (missing0 = "source"))){
+validate79.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.bytes !== undefined){
+const _errs1 = errors;
+if(!(validate66(data.bytes, {instancePath:instancePath+"/bytes",parentData:data,parentDataProperty:"bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.source !== undefined){
+const _errs2 = errors;
+if(!(validate81(data.source, {instancePath:instancePath+"/source",parentData:data,parentDataProperty:"source",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+else {
+validate79.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate79.errors = vErrors;
+return errors === 0;
+}
+validate79.evaluated = {"props":{"bytes":true,"source":true},"dynamicProps":false,"dynamicItems":false};
+
+
+function validate78(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/MemoryLimitOrNull.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate78.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+const _errs0 = errors;
+let valid0 = true;
+const _errs1 = errors;
+if(data !== null){
+const err0 = {};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+var _valid0 = _errs1 === errors;
+errors = _errs0;
+if(vErrors !== null){
+if(_errs0){
+vErrors.length = _errs0;
+}
+else {
+vErrors = null;
+}
+}
+if(!_valid0){
+const _errs3 = errors;
+if(!(validate79(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate79.errors : vErrors.concat(validate79.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs3 === errors;
+valid0 = _valid0;
+if(valid0){
+var props0 = {};
+props0.bytes = true;
+props0.source = true;
+}
+}
+if(!valid0){
+const err1 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "else"},message:"must match \"else\" schema"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+validate78.errors = vErrors;
+return false;
+}
+validate78.errors = vErrors;
+evaluated0.props = props0;
+return errors === 0;
+}
+validate78.evaluated = {"dynamicProps":true,"dynamicItems":false};
+
+const schema35 = {"$id":"https://heapscope.invalid/protocol/defs/GuardSettings.json","type":"object","required":["on","hard","soft"],"properties":{"on":{"type":"boolean"},"hard":{"$ref":"https://heapscope.invalid/protocol/defs/Fraction.json"},"soft":{"$ref":"https://heapscope.invalid/protocol/defs/Fraction.json"},"reason":{"$ref":"https://heapscope.invalid/protocol/defs/ReasonOrAbsent.json"}}};
+const schema36 = {"$id":"https://heapscope.invalid/protocol/defs/Fraction.json","type":"number","exclusiveMinimum":0,"maximum":1};
+
+function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/Fraction.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate86.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if((typeof data == "number") && (isFinite(data))){
+if(data > 1 || isNaN(data)){
+validate86.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"}];
+return false;
+}
+else {
+if(data <= 0 || isNaN(data)){
+validate86.errors = [{instancePath,schemaPath:"#/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
+return false;
+}
+}
+}
+else {
+validate86.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+validate86.errors = vErrors;
+return errors === 0;
+}
+validate86.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+const schema37 = {"$id":"https://heapscope.invalid/protocol/defs/ReasonOrAbsent.json","if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}};
+
+function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/ReasonOrAbsent.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate89.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+const _errs0 = errors;
+let valid0 = true;
+const _errs1 = errors;
+if(data !== null){
+const err0 = {};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+var _valid0 = _errs1 === errors;
+errors = _errs0;
+if(vErrors !== null){
+if(_errs0){
+vErrors.length = _errs0;
+}
+else {
+vErrors = null;
+}
+}
+if(!_valid0){
+const _errs3 = errors;
+if(!(validate76(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs3 === errors;
+valid0 = _valid0;
+}
+if(!valid0){
+const err1 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "else"},message:"must match \"else\" schema"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+validate89.errors = vErrors;
+return false;
+}
+validate89.errors = vErrors;
+return errors === 0;
+}
+validate89.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+
+function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/GuardSettings.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate85.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((data.on === undefined) && (missing0 = "on")) || ((data.hard === undefined) && (missing0 = "hard"))) || ((data.soft === undefined) && (missing0 = "soft"))){
+validate85.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.on !== undefined){
+const _errs1 = errors;
+if(typeof data.on !== "boolean"){
+validate85.errors = [{instancePath:instancePath+"/on",schemaPath:"#/properties/on/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.hard !== undefined){
+const _errs3 = errors;
+if(!(validate86(data.hard, {instancePath:instancePath+"/hard",parentData:data,parentDataProperty:"hard",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate86.errors : vErrors.concat(validate86.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.soft !== undefined){
+const _errs4 = errors;
+if(!(validate86(data.soft, {instancePath:instancePath+"/soft",parentData:data,parentDataProperty:"soft",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate86.errors : vErrors.concat(validate86.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.reason !== undefined){
+const _errs5 = errors;
+if(!(validate89(data.reason, {instancePath:instancePath+"/reason",parentData:data,parentDataProperty:"reason",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate85.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate85.errors = vErrors;
+return errors === 0;
+}
+validate85.evaluated = {"props":{"on":true,"hard":true,"soft":true,"reason":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema38 = {"$id":"https://heapscope.invalid/protocol/defs/MemoryUsage.json","type":"object","required":["seq","usage_bytes","limit_bytes","fraction","level","message"],"properties":{"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"cell_id":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"}},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"usage_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"rss_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"limit_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"fraction":{"type":"number","minimum":0,"maximum":1000},"level":{"enum":["soft","hard"]},"message":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}}};
+const schema39 = {"$id":"https://heapscope.invalid/protocol/defs/Seq.json","type":"integer","minimum":1,"maximum":9007199254740991};
+
+function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/Seq.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate94.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
+validate94.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === 0){
+if((typeof data == "number") && (isFinite(data))){
+if(data > 9007199254740991 || isNaN(data)){
+validate94.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data < 1 || isNaN(data)){
+validate94.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+validate94.errors = vErrors;
+return errors === 0;
+}
+validate94.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+const schema40 = {"$id":"https://heapscope.invalid/protocol/defs/CellId.json","type":["string","null"],"maxLength":256,"pattern":"^[^\\ud800-\\udfff]*$"};
+
+function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/CellId.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate96.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if((typeof data !== "string") && (data !== null)){
+validate96.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema40.type},message:"must be string,null"}];
+return false;
+}
+if(errors === 0){
+if(typeof data === "string"){
+if(func1(data) > 256){
+validate96.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"}];
+return false;
+}
+else {
+if(!pattern3.test(data)){
+validate96.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+return false;
+}
+}
+}
+}
+validate96.errors = vErrors;
+return errors === 0;
+}
+validate96.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+const schema41 = {"$id":"https://heapscope.invalid/protocol/defs/ExecutionCount.json","type":["integer","null"],"minimum":0,"maximum":9007199254740991};
+
+function validate98(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/ExecutionCount.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate98.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if((!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))) && (data !== null)){
+validate98.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema41.type},message:"must be integer,null"}];
+return false;
+}
+if(errors === 0){
+if((typeof data == "number") && (isFinite(data))){
+if(data > 9007199254740991 || isNaN(data)){
+validate98.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data < 0 || isNaN(data)){
+validate98.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+validate98.errors = vErrors;
+return errors === 0;
+}
+validate98.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+
+function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/MemoryUsage.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate93.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((((((data.seq === undefined) && (missing0 = "seq")) || ((data.usage_bytes === undefined) && (missing0 = "usage_bytes"))) || ((data.limit_bytes === undefined) && (missing0 = "limit_bytes"))) || ((data.fraction === undefined) && (missing0 = "fraction"))) || ((data.level === undefined) && (missing0 = "level"))) || ((data.message === undefined) && (missing0 = "message"))){
+validate93.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.seq !== undefined){
+const _errs1 = errors;
+if(!(validate94(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cell_id !== undefined){
+let data1 = data.cell_id;
+const _errs2 = errors;
+const _errs3 = errors;
+let valid1 = true;
+const _errs4 = errors;
+if(data1 !== null){
+const err0 = {};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+var _valid0 = _errs4 === errors;
+errors = _errs3;
+if(vErrors !== null){
+if(_errs3){
+vErrors.length = _errs3;
+}
+else {
+vErrors = null;
+}
+}
+if(!_valid0){
+const _errs6 = errors;
+if(!(validate96(data1, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs6 === errors;
+valid1 = _valid0;
+}
+if(!valid1){
+const err1 = {instancePath:instancePath+"/cell_id",schemaPath:"#/properties/cell_id/if",keyword:"if",params:{failingKeyword: "else"},message:"must match \"else\" schema"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+validate93.errors = vErrors;
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.execution_count !== undefined){
+const _errs7 = errors;
+if(!(validate98(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate98.errors : vErrors.concat(validate98.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.usage_bytes !== undefined){
+const _errs8 = errors;
+if(!(validate66(data.usage_bytes, {instancePath:instancePath+"/usage_bytes",parentData:data,parentDataProperty:"usage_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.rss_bytes !== undefined){
+const _errs9 = errors;
+if(!(validate66(data.rss_bytes, {instancePath:instancePath+"/rss_bytes",parentData:data,parentDataProperty:"rss_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs9 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.limit_bytes !== undefined){
+const _errs10 = errors;
+if(!(validate66(data.limit_bytes, {instancePath:instancePath+"/limit_bytes",parentData:data,parentDataProperty:"limit_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs10 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.fraction !== undefined){
+let data6 = data.fraction;
+const _errs11 = errors;
+if(errors === _errs11){
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 1000 || isNaN(data6)){
+validate93.errors = [{instancePath:instancePath+"/fraction",schemaPath:"#/properties/fraction/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"}];
+return false;
+}
+else {
+if(data6 < 0 || isNaN(data6)){
+validate93.errors = [{instancePath:instancePath+"/fraction",schemaPath:"#/properties/fraction/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate93.errors = [{instancePath:instancePath+"/fraction",schemaPath:"#/properties/fraction/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs11 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.level !== undefined){
+let data7 = data.level;
+const _errs13 = errors;
+if(!((data7 === "soft") || (data7 === "hard"))){
+validate93.errors = [{instancePath:instancePath+"/level",schemaPath:"#/properties/level/enum",keyword:"enum",params:{allowedValues: schema38.properties.level.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid0 = _errs13 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.message !== undefined){
+const _errs14 = errors;
+if(!(validate76(data.message, {instancePath:instancePath+"/message",parentData:data,parentDataProperty:"message",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs14 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate93.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate93.errors = vErrors;
+return errors === 0;
+}
+validate93.evaluated = {"props":{"seq":true,"cell_id":true,"execution_count":true,"usage_bytes":true,"rss_bytes":true,"limit_bytes":true,"fraction":true,"level":true,"message":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema42 = {"$id":"https://heapscope.invalid/protocol/defs/Released.json","type":"object","required":["rss_before_bytes","rss_after_bytes","released_bytes","at"],"properties":{"rss_before_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"rss_after_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"released_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"}}};
+const schema43 = {"$id":"https://heapscope.invalid/protocol/defs/Time.json","type":"number","minimum":0,"maximum":9007199254740991};
+
+function validate109(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/Time.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate109.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if((typeof data == "number") && (isFinite(data))){
+if(data > 9007199254740991 || isNaN(data)){
+validate109.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data < 0 || isNaN(data)){
+validate109.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate109.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+validate109.errors = vErrors;
+return errors === 0;
+}
+validate109.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+
+function validate105(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/Released.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate105.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((((data.rss_before_bytes === undefined) && (missing0 = "rss_before_bytes")) || ((data.rss_after_bytes === undefined) && (missing0 = "rss_after_bytes"))) || ((data.released_bytes === undefined) && (missing0 = "released_bytes"))) || ((data.at === undefined) && (missing0 = "at"))){
+validate105.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.rss_before_bytes !== undefined){
+const _errs1 = errors;
+if(!(validate66(data.rss_before_bytes, {instancePath:instancePath+"/rss_before_bytes",parentData:data,parentDataProperty:"rss_before_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.rss_after_bytes !== undefined){
+const _errs2 = errors;
+if(!(validate66(data.rss_after_bytes, {instancePath:instancePath+"/rss_after_bytes",parentData:data,parentDataProperty:"rss_after_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.released_bytes !== undefined){
+const _errs3 = errors;
+if(!(validate66(data.released_bytes, {instancePath:instancePath+"/released_bytes",parentData:data,parentDataProperty:"released_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.at !== undefined){
+const _errs4 = errors;
+if(!(validate109(data.at, {instancePath:instancePath+"/at",parentData:data,parentDataProperty:"at",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate109.errors : vErrors.concat(validate109.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate105.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate105.errors = vErrors;
+return errors === 0;
+}
+validate105.evaluated = {"props":{"rss_before_bytes":true,"rss_after_bytes":true,"released_bytes":true,"at":true},"dynamicProps":false,"dynamicItems":false};
+
 
 function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Status.json" */;
@@ -587,6 +1347,12 @@ props0.top_n = true;
 props0.tick_hz = true;
 props0.tracked_blocks = true;
 props0.warnings = true;
+props0.memory_limit = true;
+props0.guard = true;
+props0.memory_warning = true;
+props0.released = true;
+props0.usage_bytes = true;
+props0.rss_bytes = true;
 }
 if(data.active !== undefined){
 const _errs19 = errors;
@@ -858,6 +1624,185 @@ var valid7 = _errs41 === errors;
 else {
 var valid7 = true;
 }
+if(valid7){
+if(data.memory_limit !== undefined){
+const _errs44 = errors;
+if(!(validate78(data.memory_limit, {instancePath:instancePath+"/memory_limit",parentData:data,parentDataProperty:"memory_limit",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate78.errors : vErrors.concat(validate78.errors);
+errors = vErrors.length;
+}
+var valid7 = _errs44 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data.guard !== undefined){
+const _errs45 = errors;
+if(!(validate85(data.guard, {instancePath:instancePath+"/guard",parentData:data,parentDataProperty:"guard",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
+errors = vErrors.length;
+}
+var valid7 = _errs45 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data.memory_warning !== undefined){
+let data25 = data.memory_warning;
+const _errs46 = errors;
+const _errs47 = errors;
+let valid9 = true;
+const _errs48 = errors;
+if(data25 !== null){
+const err8 = {};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var _valid2 = _errs48 === errors;
+errors = _errs47;
+if(vErrors !== null){
+if(_errs47){
+vErrors.length = _errs47;
+}
+else {
+vErrors = null;
+}
+}
+if(!_valid2){
+const _errs50 = errors;
+if(!(validate93(data25, {instancePath:instancePath+"/memory_warning",parentData:data,parentDataProperty:"memory_warning",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate93.errors : vErrors.concat(validate93.errors);
+errors = vErrors.length;
+}
+var _valid2 = _errs50 === errors;
+valid9 = _valid2;
+if(valid9){
+var props3 = {};
+props3.seq = true;
+props3.cell_id = true;
+props3.execution_count = true;
+props3.usage_bytes = true;
+props3.rss_bytes = true;
+props3.limit_bytes = true;
+props3.fraction = true;
+props3.level = true;
+props3.message = true;
+}
+}
+if(!valid9){
+const err9 = {instancePath:instancePath+"/memory_warning",schemaPath:"#/properties/memory_warning/if",keyword:"if",params:{failingKeyword: "else"},message:"must match \"else\" schema"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+validate56.errors = vErrors;
+return false;
+}
+var valid7 = _errs46 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data.released !== undefined){
+let data26 = data.released;
+const _errs51 = errors;
+const _errs52 = errors;
+let valid10 = true;
+const _errs53 = errors;
+if(data26 !== null){
+const err10 = {};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+var _valid3 = _errs53 === errors;
+errors = _errs52;
+if(vErrors !== null){
+if(_errs52){
+vErrors.length = _errs52;
+}
+else {
+vErrors = null;
+}
+}
+if(!_valid3){
+const _errs55 = errors;
+if(!(validate105(data26, {instancePath:instancePath+"/released",parentData:data,parentDataProperty:"released",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate105.errors : vErrors.concat(validate105.errors);
+errors = vErrors.length;
+}
+var _valid3 = _errs55 === errors;
+valid10 = _valid3;
+if(valid10){
+var props4 = {};
+props4.rss_before_bytes = true;
+props4.rss_after_bytes = true;
+props4.released_bytes = true;
+props4.at = true;
+}
+}
+if(!valid10){
+const err11 = {instancePath:instancePath+"/released",schemaPath:"#/properties/released/if",keyword:"if",params:{failingKeyword: "else"},message:"must match \"else\" schema"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+validate56.errors = vErrors;
+return false;
+}
+var valid7 = _errs51 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data.usage_bytes !== undefined){
+const _errs56 = errors;
+if(!(validate66(data.usage_bytes, {instancePath:instancePath+"/usage_bytes",parentData:data,parentDataProperty:"usage_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid7 = _errs56 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data.rss_bytes !== undefined){
+const _errs57 = errors;
+if(!(validate66(data.rss_bytes, {instancePath:instancePath+"/rss_bytes",parentData:data,parentDataProperty:"rss_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid7 = _errs57 === errors;
+}
+else {
+var valid7 = true;
+}
+}
+}
+}
+}
+}
+}
 }
 }
 }
@@ -957,158 +1902,14 @@ return errors === 0;
 }
 validate53.evaluated = {"props":{"protocol":true,"type":true,"status":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema32 = {"$id":"https://heapscope.invalid/protocol/kernel/cell_start.schema.json","type":"object","required":["protocol","type","cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_start"},"cell":{"$ref":"https://heapscope.invalid/protocol/defs/CellStart.json"}}};
-const schema33 = {"$id":"https://heapscope.invalid/protocol/defs/CellStart.json","type":"object","required":["cell_id","execution_count","start_bytes","started_at"],"properties":{"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"start_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"started_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"}}};
-const schema34 = {"$id":"https://heapscope.invalid/protocol/defs/Seq.json","type":"integer","minimum":1,"maximum":9007199254740991};
+const schema44 = {"$id":"https://heapscope.invalid/protocol/kernel/cell_start.schema.json","type":"object","required":["protocol","type","cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_start"},"cell":{"$ref":"https://heapscope.invalid/protocol/defs/CellStart.json"}}};
+const schema45 = {"$id":"https://heapscope.invalid/protocol/defs/CellStart.json","type":"object","required":["cell_id","execution_count","start_bytes","started_at"],"properties":{"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"start_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"started_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"}}};
 
-function validate83(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://heapscope.invalid/protocol/defs/Seq.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate83.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-validate83.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === 0){
-if((typeof data == "number") && (isFinite(data))){
-if(data > 9007199254740991 || isNaN(data)){
-validate83.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
-return false;
-}
-else {
-if(data < 1 || isNaN(data)){
-validate83.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
-}
-validate83.errors = vErrors;
-return errors === 0;
-}
-validate83.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-const schema35 = {"$id":"https://heapscope.invalid/protocol/defs/CellId.json","type":["string","null"],"maxLength":256,"pattern":"^[^\\ud800-\\udfff]*$"};
-
-function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://heapscope.invalid/protocol/defs/CellId.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate85.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if((typeof data !== "string") && (data !== null)){
-validate85.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema35.type},message:"must be string,null"}];
-return false;
-}
-if(errors === 0){
-if(typeof data === "string"){
-if(func1(data) > 256){
-validate85.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"}];
-return false;
-}
-else {
-if(!pattern3.test(data)){
-validate85.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
-return false;
-}
-}
-}
-}
-validate85.errors = vErrors;
-return errors === 0;
-}
-validate85.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-const schema36 = {"$id":"https://heapscope.invalid/protocol/defs/ExecutionCount.json","type":["integer","null"],"minimum":0,"maximum":9007199254740991};
-
-function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://heapscope.invalid/protocol/defs/ExecutionCount.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate87.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if((!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))) && (data !== null)){
-validate87.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema36.type},message:"must be integer,null"}];
-return false;
-}
-if(errors === 0){
-if((typeof data == "number") && (isFinite(data))){
-if(data > 9007199254740991 || isNaN(data)){
-validate87.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
-return false;
-}
-else {
-if(data < 0 || isNaN(data)){
-validate87.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-}
-validate87.errors = vErrors;
-return errors === 0;
-}
-validate87.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-const schema37 = {"$id":"https://heapscope.invalid/protocol/defs/Time.json","type":"number","minimum":0,"maximum":9007199254740991};
-
-function validate90(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://heapscope.invalid/protocol/defs/Time.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate90.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if((typeof data == "number") && (isFinite(data))){
-if(data > 9007199254740991 || isNaN(data)){
-validate90.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
-return false;
-}
-else {
-if(data < 0 || isNaN(data)){
-validate90.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-else {
-validate90.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
-}
-}
-validate90.errors = vErrors;
-return errors === 0;
-}
-validate90.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-
-function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate118(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/CellStart.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate82.evaluated;
+const evaluated0 = validate118.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1119,14 +1920,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.cell_id === undefined) && (missing0 = "cell_id")) || ((data.execution_count === undefined) && (missing0 = "execution_count"))) || ((data.start_bytes === undefined) && (missing0 = "start_bytes"))) || ((data.started_at === undefined) && (missing0 = "started_at"))){
-validate82.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate118.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.seq !== undefined){
 const _errs1 = errors;
-if(!(validate83(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate83.errors : vErrors.concat(validate83.errors);
+if(!(validate94(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -1137,8 +1938,8 @@ var valid0 = true;
 if(valid0){
 if(data.cell_id !== undefined){
 const _errs2 = errors;
-if(!(validate85(data.cell_id, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
+if(!(validate96(data.cell_id, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs2 === errors;
@@ -1149,8 +1950,8 @@ var valid0 = true;
 if(valid0){
 if(data.execution_count !== undefined){
 const _errs3 = errors;
-if(!(validate87(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate87.errors : vErrors.concat(validate87.errors);
+if(!(validate98(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate98.errors : vErrors.concat(validate98.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -1173,8 +1974,8 @@ var valid0 = true;
 if(valid0){
 if(data.started_at !== undefined){
 const _errs5 = errors;
-if(!(validate90(data.started_at, {instancePath:instancePath+"/started_at",parentData:data,parentDataProperty:"started_at",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate90.errors : vErrors.concat(validate90.errors);
+if(!(validate109(data.started_at, {instancePath:instancePath+"/started_at",parentData:data,parentDataProperty:"started_at",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate109.errors : vErrors.concat(validate109.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs5 === errors;
@@ -1189,21 +1990,21 @@ var valid0 = true;
 }
 }
 else {
-validate82.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate118.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate82.errors = vErrors;
+validate118.errors = vErrors;
 return errors === 0;
 }
-validate82.evaluated = {"props":{"seq":true,"cell_id":true,"execution_count":true,"start_bytes":true,"started_at":true},"dynamicProps":false,"dynamicItems":false};
+validate118.evaluated = {"props":{"seq":true,"cell_id":true,"execution_count":true,"start_bytes":true,"started_at":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate116(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/cell_start.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate80.evaluated;
+const evaluated0 = validate116.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1214,7 +2015,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.cell === undefined) && (missing0 = "cell"))){
-validate80.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate116.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -1233,7 +2034,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("cell_start" !== data.type){
-validate80.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_start"},message:"must be equal to constant"}];
+validate116.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_start"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -1244,8 +2045,8 @@ var valid0 = true;
 if(valid0){
 if(data.cell !== undefined){
 const _errs3 = errors;
-if(!(validate82(data.cell, {instancePath:instancePath+"/cell",parentData:data,parentDataProperty:"cell",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate82.errors : vErrors.concat(validate82.errors);
+if(!(validate118(data.cell, {instancePath:instancePath+"/cell",parentData:data,parentDataProperty:"cell",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -1258,24 +2059,24 @@ var valid0 = true;
 }
 }
 else {
-validate80.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate116.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate80.errors = vErrors;
+validate116.errors = vErrors;
 return errors === 0;
 }
-validate80.evaluated = {"props":{"protocol":true,"type":true,"cell":true},"dynamicProps":false,"dynamicItems":false};
+validate116.evaluated = {"props":{"protocol":true,"type":true,"cell":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema38 = {"$id":"https://heapscope.invalid/protocol/kernel/cell.schema.json","type":"object","required":["protocol","type","cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell"},"cell":{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"}}};
-const schema39 = {"$id":"https://heapscope.invalid/protocol/defs/CellRun.json","type":"object","required":["cell_id","execution_count","source","start_bytes","peak_bytes","end_bytes","status","started_at","ended_at"],"properties":{"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"source":{"$ref":"https://heapscope.invalid/protocol/defs/Source.json"},"start_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"peak_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"end_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"status":{"$ref":"https://heapscope.invalid/protocol/defs/CellStatus.json"},"mode":{"$ref":"https://heapscope.invalid/protocol/defs/Mode.json"},"started_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"ended_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"allocated_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"freed_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"alloc_count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"free_count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"top_at_peak":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"},"retained":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
-const schema40 = {"$id":"https://heapscope.invalid/protocol/defs/Source.json","type":"string","maxLength":1048576,"pattern":"^[^\\ud800-\\udfff]*$"};
+const schema46 = {"$id":"https://heapscope.invalid/protocol/kernel/cell.schema.json","type":"object","required":["protocol","type","cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell"},"cell":{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"}}};
+const schema47 = {"$id":"https://heapscope.invalid/protocol/defs/CellRun.json","type":"object","required":["cell_id","execution_count","source","start_bytes","peak_bytes","end_bytes","status","started_at","ended_at"],"properties":{"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"source":{"$ref":"https://heapscope.invalid/protocol/defs/Source.json"},"start_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"peak_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"end_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"status":{"$ref":"https://heapscope.invalid/protocol/defs/CellStatus.json"},"mode":{"$ref":"https://heapscope.invalid/protocol/defs/Mode.json"},"started_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"ended_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"allocated_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"freed_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"alloc_count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"free_count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"top_at_peak":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"},"retained":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"},"rss_start_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"rss_peak_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"rss_end_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"guard_stop":{"$ref":"https://heapscope.invalid/protocol/defs/GuardStop.json"},"post_mortem":{"$ref":"https://heapscope.invalid/protocol/defs/PostMortem.json"}}};
+const schema48 = {"$id":"https://heapscope.invalid/protocol/defs/Source.json","type":"string","maxLength":1048576,"pattern":"^[^\\ud800-\\udfff]*$"};
 
-function validate100(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate132(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Source.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate100.evaluated;
+const evaluated0 = validate132.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1285,57 +2086,57 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(typeof data === "string"){
 if(func1(data) > 1048576){
-validate100.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 1048576},message:"must NOT have more than 1048576 characters"}];
+validate132.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 1048576},message:"must NOT have more than 1048576 characters"}];
 return false;
 }
 else {
 if(!pattern3.test(data)){
-validate100.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+validate132.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
 return false;
 }
 }
 }
 else {
-validate100.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate132.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-validate100.errors = vErrors;
+validate132.errors = vErrors;
 return errors === 0;
 }
-validate100.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate132.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema41 = {"$id":"https://heapscope.invalid/protocol/defs/CellStatus.json","enum":["ok","error","aborted"]};
+const schema49 = {"$id":"https://heapscope.invalid/protocol/defs/CellStatus.json","enum":["ok","error","aborted","guard","killed"]};
 
-function validate105(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate137(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/CellStatus.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate105.evaluated;
+const evaluated0 = validate137.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(!(((data === "ok") || (data === "error")) || (data === "aborted"))){
-validate105.errors = [{instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema41.enum},message:"must be equal to one of the allowed values"}];
+if(!(((((data === "ok") || (data === "error")) || (data === "aborted")) || (data === "guard")) || (data === "killed"))){
+validate137.errors = [{instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema49.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
-validate105.errors = vErrors;
+validate137.errors = vErrors;
 return errors === 0;
 }
-validate105.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate137.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema42 = {"$id":"https://heapscope.invalid/protocol/defs/Sites.json","type":"array","maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Site.json"}};
-const schema43 = {"$id":"https://heapscope.invalid/protocol/defs/Site.json","type":"object","required":["file","line","function","cell_id","cell_line","bytes","count","stack"],"properties":{"file":{"$ref":"https://heapscope.invalid/protocol/defs/FileName.json"},"line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"function":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"cell_line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"stack":{"$ref":"https://heapscope.invalid/protocol/defs/Stack.json"}}};
-const schema44 = {"$id":"https://heapscope.invalid/protocol/defs/FileName.json","type":"string","maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"};
+const schema50 = {"$id":"https://heapscope.invalid/protocol/defs/Sites.json","type":"array","maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Site.json"}};
+const schema51 = {"$id":"https://heapscope.invalid/protocol/defs/Site.json","type":"object","required":["file","line","function","cell_id","cell_line","bytes","count","stack"],"properties":{"file":{"$ref":"https://heapscope.invalid/protocol/defs/FileName.json"},"line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"function":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"cell_line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"stack":{"$ref":"https://heapscope.invalid/protocol/defs/Stack.json"}}};
+const schema52 = {"$id":"https://heapscope.invalid/protocol/defs/FileName.json","type":"string","maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"};
 
-function validate116(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate148(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/FileName.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate116.evaluated;
+const evaluated0 = validate148.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1345,33 +2146,33 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(typeof data === "string"){
 if(func1(data) > 4096){
-validate116.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+validate148.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
 return false;
 }
 else {
 if(!pattern3.test(data)){
-validate116.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+validate148.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
 return false;
 }
 }
 }
 else {
-validate116.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate148.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-validate116.errors = vErrors;
+validate148.errors = vErrors;
 return errors === 0;
 }
-validate116.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate148.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema45 = {"$id":"https://heapscope.invalid/protocol/defs/Line.json","type":["integer","null"],"minimum":1,"maximum":2147483647};
+const schema53 = {"$id":"https://heapscope.invalid/protocol/defs/Line.json","type":["integer","null"],"minimum":1,"maximum":2147483647};
 
-function validate118(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate150(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Line.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate118.evaluated;
+const evaluated0 = validate150.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1379,35 +2180,35 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))) && (data !== null)){
-validate118.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema45.type},message:"must be integer,null"}];
+validate150.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema53.type},message:"must be integer,null"}];
 return false;
 }
 if(errors === 0){
 if((typeof data == "number") && (isFinite(data))){
 if(data > 2147483647 || isNaN(data)){
-validate118.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647"}];
+validate150.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647"}];
 return false;
 }
 else {
 if(data < 1 || isNaN(data)){
-validate118.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate150.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
 }
-validate118.errors = vErrors;
+validate150.errors = vErrors;
 return errors === 0;
 }
-validate118.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate150.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema46 = {"$id":"https://heapscope.invalid/protocol/defs/FunctionName.json","type":"string","maxLength":1024,"pattern":"^[^\\ud800-\\udfff]*$"};
+const schema54 = {"$id":"https://heapscope.invalid/protocol/defs/FunctionName.json","type":"string","maxLength":1024,"pattern":"^[^\\ud800-\\udfff]*$"};
 
-function validate120(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate152(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/FunctionName.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate120.evaluated;
+const evaluated0 = validate152.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1417,34 +2218,34 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(typeof data === "string"){
 if(func1(data) > 1024){
-validate120.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"}];
+validate152.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"}];
 return false;
 }
 else {
 if(!pattern3.test(data)){
-validate120.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+validate152.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
 return false;
 }
 }
 }
 else {
-validate120.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate152.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-validate120.errors = vErrors;
+validate152.errors = vErrors;
 return errors === 0;
 }
-validate120.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate152.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema47 = {"$id":"https://heapscope.invalid/protocol/defs/Stack.json","type":"array","maxItems":256,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Frame.json"}};
-const schema48 = {"$id":"https://heapscope.invalid/protocol/defs/Frame.json","type":"object","required":["file","line","function","cell_id","cell_line"],"properties":{"file":{"$ref":"https://heapscope.invalid/protocol/defs/FileName.json"},"line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"function":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"cell_line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"}}};
+const schema55 = {"$id":"https://heapscope.invalid/protocol/defs/Stack.json","type":"array","maxItems":256,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Frame.json"}};
+const schema56 = {"$id":"https://heapscope.invalid/protocol/defs/Frame.json","type":"object","required":["file","line","function","cell_id","cell_line"],"properties":{"file":{"$ref":"https://heapscope.invalid/protocol/defs/FileName.json"},"line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"function":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"cell_line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"}}};
 
-function validate128(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate160(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Frame.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate128.evaluated;
+const evaluated0 = validate160.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1455,14 +2256,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.file === undefined) && (missing0 = "file")) || ((data.line === undefined) && (missing0 = "line"))) || ((data.function === undefined) && (missing0 = "function"))) || ((data.cell_id === undefined) && (missing0 = "cell_id"))) || ((data.cell_line === undefined) && (missing0 = "cell_line"))){
-validate128.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate160.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.file !== undefined){
 const _errs1 = errors;
-if(!(validate116(data.file, {instancePath:instancePath+"/file",parentData:data,parentDataProperty:"file",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate116.errors : vErrors.concat(validate116.errors);
+if(!(validate148(data.file, {instancePath:instancePath+"/file",parentData:data,parentDataProperty:"file",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate148.errors : vErrors.concat(validate148.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -1473,8 +2274,8 @@ var valid0 = true;
 if(valid0){
 if(data.line !== undefined){
 const _errs2 = errors;
-if(!(validate118(data.line, {instancePath:instancePath+"/line",parentData:data,parentDataProperty:"line",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
+if(!(validate150(data.line, {instancePath:instancePath+"/line",parentData:data,parentDataProperty:"line",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate150.errors : vErrors.concat(validate150.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs2 === errors;
@@ -1485,8 +2286,8 @@ var valid0 = true;
 if(valid0){
 if(data.function !== undefined){
 const _errs3 = errors;
-if(!(validate120(data.function, {instancePath:instancePath+"/function",parentData:data,parentDataProperty:"function",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate120.errors : vErrors.concat(validate120.errors);
+if(!(validate152(data.function, {instancePath:instancePath+"/function",parentData:data,parentDataProperty:"function",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate152.errors : vErrors.concat(validate152.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -1497,8 +2298,8 @@ var valid0 = true;
 if(valid0){
 if(data.cell_id !== undefined){
 const _errs4 = errors;
-if(!(validate85(data.cell_id, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
+if(!(validate96(data.cell_id, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs4 === errors;
@@ -1509,8 +2310,8 @@ var valid0 = true;
 if(valid0){
 if(data.cell_line !== undefined){
 const _errs5 = errors;
-if(!(validate118(data.cell_line, {instancePath:instancePath+"/cell_line",parentData:data,parentDataProperty:"cell_line",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
+if(!(validate150(data.cell_line, {instancePath:instancePath+"/cell_line",parentData:data,parentDataProperty:"cell_line",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate150.errors : vErrors.concat(validate150.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs5 === errors;
@@ -1521,8 +2322,8 @@ var valid0 = true;
 if(valid0){
 if(data.execution_count !== undefined){
 const _errs6 = errors;
-if(!(validate87(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate87.errors : vErrors.concat(validate87.errors);
+if(!(validate98(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate98.errors : vErrors.concat(validate98.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs6 === errors;
@@ -1538,21 +2339,21 @@ var valid0 = true;
 }
 }
 else {
-validate128.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate160.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate128.errors = vErrors;
+validate160.errors = vErrors;
 return errors === 0;
 }
-validate128.evaluated = {"props":{"file":true,"line":true,"function":true,"cell_id":true,"cell_line":true,"execution_count":true},"dynamicProps":false,"dynamicItems":false};
+validate160.evaluated = {"props":{"file":true,"line":true,"function":true,"cell_id":true,"cell_line":true,"execution_count":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate127(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate159(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Stack.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate127.evaluated;
+const evaluated0 = validate159.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1562,7 +2363,7 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(Array.isArray(data)){
 if(data.length > 256){
-validate127.errors = [{instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"}];
+validate159.errors = [{instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"}];
 return false;
 }
 else {
@@ -1570,8 +2371,8 @@ var valid0 = true;
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 const _errs1 = errors;
-if(!(validate128(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate128.errors : vErrors.concat(validate128.errors);
+if(!(validate160(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate160.errors : vErrors.concat(validate160.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -1582,21 +2383,21 @@ break;
 }
 }
 else {
-validate127.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate159.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
-validate127.errors = vErrors;
+validate159.errors = vErrors;
 return errors === 0;
 }
-validate127.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate159.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate115(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate147(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Site.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate115.evaluated;
+const evaluated0 = validate147.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1607,14 +2408,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((((((data.file === undefined) && (missing0 = "file")) || ((data.line === undefined) && (missing0 = "line"))) || ((data.function === undefined) && (missing0 = "function"))) || ((data.cell_id === undefined) && (missing0 = "cell_id"))) || ((data.cell_line === undefined) && (missing0 = "cell_line"))) || ((data.bytes === undefined) && (missing0 = "bytes"))) || ((data.count === undefined) && (missing0 = "count"))) || ((data.stack === undefined) && (missing0 = "stack"))){
-validate115.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate147.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.file !== undefined){
 const _errs1 = errors;
-if(!(validate116(data.file, {instancePath:instancePath+"/file",parentData:data,parentDataProperty:"file",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate116.errors : vErrors.concat(validate116.errors);
+if(!(validate148(data.file, {instancePath:instancePath+"/file",parentData:data,parentDataProperty:"file",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate148.errors : vErrors.concat(validate148.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -1625,8 +2426,8 @@ var valid0 = true;
 if(valid0){
 if(data.line !== undefined){
 const _errs2 = errors;
-if(!(validate118(data.line, {instancePath:instancePath+"/line",parentData:data,parentDataProperty:"line",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
+if(!(validate150(data.line, {instancePath:instancePath+"/line",parentData:data,parentDataProperty:"line",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate150.errors : vErrors.concat(validate150.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs2 === errors;
@@ -1637,8 +2438,8 @@ var valid0 = true;
 if(valid0){
 if(data.function !== undefined){
 const _errs3 = errors;
-if(!(validate120(data.function, {instancePath:instancePath+"/function",parentData:data,parentDataProperty:"function",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate120.errors : vErrors.concat(validate120.errors);
+if(!(validate152(data.function, {instancePath:instancePath+"/function",parentData:data,parentDataProperty:"function",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate152.errors : vErrors.concat(validate152.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -1649,8 +2450,8 @@ var valid0 = true;
 if(valid0){
 if(data.cell_id !== undefined){
 const _errs4 = errors;
-if(!(validate85(data.cell_id, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
+if(!(validate96(data.cell_id, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs4 === errors;
@@ -1661,8 +2462,8 @@ var valid0 = true;
 if(valid0){
 if(data.cell_line !== undefined){
 const _errs5 = errors;
-if(!(validate118(data.cell_line, {instancePath:instancePath+"/cell_line",parentData:data,parentDataProperty:"cell_line",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
+if(!(validate150(data.cell_line, {instancePath:instancePath+"/cell_line",parentData:data,parentDataProperty:"cell_line",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate150.errors : vErrors.concat(validate150.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs5 === errors;
@@ -1673,8 +2474,8 @@ var valid0 = true;
 if(valid0){
 if(data.execution_count !== undefined){
 const _errs6 = errors;
-if(!(validate87(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate87.errors : vErrors.concat(validate87.errors);
+if(!(validate98(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate98.errors : vErrors.concat(validate98.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs6 === errors;
@@ -1709,8 +2510,8 @@ var valid0 = true;
 if(valid0){
 if(data.stack !== undefined){
 const _errs9 = errors;
-if(!(validate127(data.stack, {instancePath:instancePath+"/stack",parentData:data,parentDataProperty:"stack",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate127.errors : vErrors.concat(validate127.errors);
+if(!(validate159(data.stack, {instancePath:instancePath+"/stack",parentData:data,parentDataProperty:"stack",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate159.errors : vErrors.concat(validate159.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs9 === errors;
@@ -1729,21 +2530,21 @@ var valid0 = true;
 }
 }
 else {
-validate115.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate147.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate115.errors = vErrors;
+validate147.errors = vErrors;
 return errors === 0;
 }
-validate115.evaluated = {"props":{"file":true,"line":true,"function":true,"cell_id":true,"cell_line":true,"execution_count":true,"bytes":true,"count":true,"stack":true},"dynamicProps":false,"dynamicItems":false};
+validate147.evaluated = {"props":{"file":true,"line":true,"function":true,"cell_id":true,"cell_line":true,"execution_count":true,"bytes":true,"count":true,"stack":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate114(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate146(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Sites.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate114.evaluated;
+const evaluated0 = validate146.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1753,7 +2554,7 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(Array.isArray(data)){
 if(data.length > 1000){
-validate114.errors = [{instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+validate146.errors = [{instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
@@ -1761,8 +2562,8 @@ var valid0 = true;
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 const _errs1 = errors;
-if(!(validate115(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate115.errors : vErrors.concat(validate115.errors);
+if(!(validate147(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate147.errors : vErrors.concat(validate147.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -1773,21 +2574,22 @@ break;
 }
 }
 else {
-validate114.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate146.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
-validate114.errors = vErrors;
+validate146.errors = vErrors;
 return errors === 0;
 }
-validate114.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate146.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
+const schema57 = {"$id":"https://heapscope.invalid/protocol/defs/GuardStop.json","type":"object","required":["how","usage_bytes","limit_bytes","message"],"properties":{"how":{"enum":["refused","interrupted"]},"usage_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"limit_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"source":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryLimitSource.json"},"request_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"refused":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"message":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}}};
 
-function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://heapscope.invalid/protocol/defs/CellRun.json" */;
+function validate175(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/GuardStop.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate96.evaluated;
+const evaluated0 = validate175.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1797,16 +2599,17 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if((((((((((data.cell_id === undefined) && (missing0 = "cell_id")) || ((data.execution_count === undefined) && (missing0 = "execution_count"))) || ((data.source === undefined) && (missing0 = "source"))) || ((data.start_bytes === undefined) && (missing0 = "start_bytes"))) || ((data.peak_bytes === undefined) && (missing0 = "peak_bytes"))) || ((data.end_bytes === undefined) && (missing0 = "end_bytes"))) || ((data.status === undefined) && (missing0 = "status"))) || ((data.started_at === undefined) && (missing0 = "started_at"))) || ((data.ended_at === undefined) && (missing0 = "ended_at"))){
-validate96.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+if(((((data.how === undefined) && (missing0 = "how")) || ((data.usage_bytes === undefined) && (missing0 = "usage_bytes"))) || ((data.limit_bytes === undefined) && (missing0 = "limit_bytes"))) || ((data.message === undefined) && (missing0 = "message"))){
+validate175.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
-if(data.seq !== undefined){
+if(data.how !== undefined){
+let data0 = data.how;
 const _errs1 = errors;
-if(!(validate83(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate83.errors : vErrors.concat(validate83.errors);
-errors = vErrors.length;
+if(!((data0 === "refused") || (data0 === "interrupted"))){
+validate175.errors = [{instancePath:instancePath+"/how",schemaPath:"#/properties/how/enum",keyword:"enum",params:{allowedValues: schema57.properties.how.enum},message:"must be equal to one of the allowed values"}];
+return false;
 }
 var valid0 = _errs1 === errors;
 }
@@ -1814,10 +2617,10 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.cell_id !== undefined){
+if(data.usage_bytes !== undefined){
 const _errs2 = errors;
-if(!(validate85(data.cell_id, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
+if(!(validate66(data.usage_bytes, {instancePath:instancePath+"/usage_bytes",parentData:data,parentDataProperty:"usage_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs2 === errors;
@@ -1826,10 +2629,10 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.execution_count !== undefined){
+if(data.limit_bytes !== undefined){
 const _errs3 = errors;
-if(!(validate87(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate87.errors : vErrors.concat(validate87.errors);
+if(!(validate66(data.limit_bytes, {instancePath:instancePath+"/limit_bytes",parentData:data,parentDataProperty:"limit_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -1840,8 +2643,280 @@ var valid0 = true;
 if(valid0){
 if(data.source !== undefined){
 const _errs4 = errors;
-if(!(validate100(data.source, {instancePath:instancePath+"/source",parentData:data,parentDataProperty:"source",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
+if(!(validate81(data.source, {instancePath:instancePath+"/source",parentData:data,parentDataProperty:"source",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.request_bytes !== undefined){
+const _errs5 = errors;
+if(!(validate66(data.request_bytes, {instancePath:instancePath+"/request_bytes",parentData:data,parentDataProperty:"request_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.refused !== undefined){
+const _errs6 = errors;
+if(!(validate74(data.refused, {instancePath:instancePath+"/refused",parentData:data,parentDataProperty:"refused",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.message !== undefined){
+const _errs7 = errors;
+if(!(validate76(data.message, {instancePath:instancePath+"/message",parentData:data,parentDataProperty:"message",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate175.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate175.errors = vErrors;
+return errors === 0;
+}
+validate175.evaluated = {"props":{"how":true,"usage_bytes":true,"limit_bytes":true,"source":true,"request_bytes":true,"refused":true,"message":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema58 = {"$id":"https://heapscope.invalid/protocol/defs/PostMortem.json","type":"object","required":["heap_bytes","rss_bytes","at","cause","top_at_peak"],"properties":{"heap_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"rss_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"usage_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryLimitOrNull.json"},"at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"cause":{"enum":["oom_kill","signal_near_limit","unknown"]},"pid":{"type":"integer","minimum":0,"maximum":4294967295},"top_at_peak":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
+
+function validate183(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/PostMortem.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate183.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((((data.heap_bytes === undefined) && (missing0 = "heap_bytes")) || ((data.rss_bytes === undefined) && (missing0 = "rss_bytes"))) || ((data.at === undefined) && (missing0 = "at"))) || ((data.cause === undefined) && (missing0 = "cause"))) || ((data.top_at_peak === undefined) && (missing0 = "top_at_peak"))){
+validate183.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.heap_bytes !== undefined){
+const _errs1 = errors;
+if(!(validate66(data.heap_bytes, {instancePath:instancePath+"/heap_bytes",parentData:data,parentDataProperty:"heap_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.rss_bytes !== undefined){
+const _errs2 = errors;
+if(!(validate66(data.rss_bytes, {instancePath:instancePath+"/rss_bytes",parentData:data,parentDataProperty:"rss_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.usage_bytes !== undefined){
+const _errs3 = errors;
+if(!(validate66(data.usage_bytes, {instancePath:instancePath+"/usage_bytes",parentData:data,parentDataProperty:"usage_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.limit !== undefined){
+const _errs4 = errors;
+if(!(validate78(data.limit, {instancePath:instancePath+"/limit",parentData:data,parentDataProperty:"limit",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate78.errors : vErrors.concat(validate78.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.at !== undefined){
+const _errs5 = errors;
+if(!(validate109(data.at, {instancePath:instancePath+"/at",parentData:data,parentDataProperty:"at",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate109.errors : vErrors.concat(validate109.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cause !== undefined){
+let data5 = data.cause;
+const _errs6 = errors;
+if(!(((data5 === "oom_kill") || (data5 === "signal_near_limit")) || (data5 === "unknown"))){
+validate183.errors = [{instancePath:instancePath+"/cause",schemaPath:"#/properties/cause/enum",keyword:"enum",params:{allowedValues: schema58.properties.cause.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pid !== undefined){
+let data6 = data.pid;
+const _errs7 = errors;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+validate183.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs7){
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 4294967295 || isNaN(data6)){
+validate183.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967295},message:"must be <= 4294967295"}];
+return false;
+}
+else {
+if(data6 < 0 || isNaN(data6)){
+validate183.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.top_at_peak !== undefined){
+const _errs9 = errors;
+if(!(validate146(data.top_at_peak, {instancePath:instancePath+"/top_at_peak",parentData:data,parentDataProperty:"top_at_peak",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate146.errors : vErrors.concat(validate146.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs9 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate183.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate183.errors = vErrors;
+return errors === 0;
+}
+validate183.evaluated = {"props":{"heap_bytes":true,"rss_bytes":true,"usage_bytes":true,"limit":true,"at":true,"cause":true,"pid":true,"top_at_peak":true},"dynamicProps":false,"dynamicItems":false};
+
+
+function validate128(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/CellRun.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate128.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((((((((data.cell_id === undefined) && (missing0 = "cell_id")) || ((data.execution_count === undefined) && (missing0 = "execution_count"))) || ((data.source === undefined) && (missing0 = "source"))) || ((data.start_bytes === undefined) && (missing0 = "start_bytes"))) || ((data.peak_bytes === undefined) && (missing0 = "peak_bytes"))) || ((data.end_bytes === undefined) && (missing0 = "end_bytes"))) || ((data.status === undefined) && (missing0 = "status"))) || ((data.started_at === undefined) && (missing0 = "started_at"))) || ((data.ended_at === undefined) && (missing0 = "ended_at"))){
+validate128.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.seq !== undefined){
+const _errs1 = errors;
+if(!(validate94(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cell_id !== undefined){
+const _errs2 = errors;
+if(!(validate96(data.cell_id, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.execution_count !== undefined){
+const _errs3 = errors;
+if(!(validate98(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate98.errors : vErrors.concat(validate98.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.source !== undefined){
+const _errs4 = errors;
+if(!(validate132(data.source, {instancePath:instancePath+"/source",parentData:data,parentDataProperty:"source",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate132.errors : vErrors.concat(validate132.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs4 === errors;
@@ -1888,8 +2963,8 @@ var valid0 = true;
 if(valid0){
 if(data.status !== undefined){
 const _errs8 = errors;
-if(!(validate105(data.status, {instancePath:instancePath+"/status",parentData:data,parentDataProperty:"status",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate105.errors : vErrors.concat(validate105.errors);
+if(!(validate137(data.status, {instancePath:instancePath+"/status",parentData:data,parentDataProperty:"status",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate137.errors : vErrors.concat(validate137.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs8 === errors;
@@ -1912,8 +2987,8 @@ var valid0 = true;
 if(valid0){
 if(data.started_at !== undefined){
 const _errs10 = errors;
-if(!(validate90(data.started_at, {instancePath:instancePath+"/started_at",parentData:data,parentDataProperty:"started_at",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate90.errors : vErrors.concat(validate90.errors);
+if(!(validate109(data.started_at, {instancePath:instancePath+"/started_at",parentData:data,parentDataProperty:"started_at",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate109.errors : vErrors.concat(validate109.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs10 === errors;
@@ -1924,8 +2999,8 @@ var valid0 = true;
 if(valid0){
 if(data.ended_at !== undefined){
 const _errs11 = errors;
-if(!(validate90(data.ended_at, {instancePath:instancePath+"/ended_at",parentData:data,parentDataProperty:"ended_at",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate90.errors : vErrors.concat(validate90.errors);
+if(!(validate109(data.ended_at, {instancePath:instancePath+"/ended_at",parentData:data,parentDataProperty:"ended_at",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate109.errors : vErrors.concat(validate109.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs11 === errors;
@@ -1984,8 +3059,8 @@ var valid0 = true;
 if(valid0){
 if(data.top_at_peak !== undefined){
 const _errs16 = errors;
-if(!(validate114(data.top_at_peak, {instancePath:instancePath+"/top_at_peak",parentData:data,parentDataProperty:"top_at_peak",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate114.errors : vErrors.concat(validate114.errors);
+if(!(validate146(data.top_at_peak, {instancePath:instancePath+"/top_at_peak",parentData:data,parentDataProperty:"top_at_peak",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate146.errors : vErrors.concat(validate146.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs16 === errors;
@@ -1996,11 +3071,71 @@ var valid0 = true;
 if(valid0){
 if(data.retained !== undefined){
 const _errs17 = errors;
-if(!(validate114(data.retained, {instancePath:instancePath+"/retained",parentData:data,parentDataProperty:"retained",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate114.errors : vErrors.concat(validate114.errors);
+if(!(validate146(data.retained, {instancePath:instancePath+"/retained",parentData:data,parentDataProperty:"retained",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate146.errors : vErrors.concat(validate146.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs17 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.rss_start_bytes !== undefined){
+const _errs18 = errors;
+if(!(validate66(data.rss_start_bytes, {instancePath:instancePath+"/rss_start_bytes",parentData:data,parentDataProperty:"rss_start_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs18 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.rss_peak_bytes !== undefined){
+const _errs19 = errors;
+if(!(validate66(data.rss_peak_bytes, {instancePath:instancePath+"/rss_peak_bytes",parentData:data,parentDataProperty:"rss_peak_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs19 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.rss_end_bytes !== undefined){
+const _errs20 = errors;
+if(!(validate66(data.rss_end_bytes, {instancePath:instancePath+"/rss_end_bytes",parentData:data,parentDataProperty:"rss_end_bytes",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs20 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.guard_stop !== undefined){
+const _errs21 = errors;
+if(!(validate175(data.guard_stop, {instancePath:instancePath+"/guard_stop",parentData:data,parentDataProperty:"guard_stop",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate175.errors : vErrors.concat(validate175.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs21 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.post_mortem !== undefined){
+const _errs22 = errors;
+if(!(validate183(data.post_mortem, {instancePath:instancePath+"/post_mortem",parentData:data,parentDataProperty:"post_mortem",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate183.errors : vErrors.concat(validate183.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs22 === errors;
 }
 else {
 var valid0 = true;
@@ -2023,22 +3158,27 @@ var valid0 = true;
 }
 }
 }
+}
+}
+}
+}
+}
 else {
-validate96.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate128.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate96.errors = vErrors;
+validate128.errors = vErrors;
 return errors === 0;
 }
-validate96.evaluated = {"props":{"seq":true,"cell_id":true,"execution_count":true,"source":true,"start_bytes":true,"peak_bytes":true,"end_bytes":true,"status":true,"mode":true,"started_at":true,"ended_at":true,"allocated_bytes":true,"freed_bytes":true,"alloc_count":true,"free_count":true,"top_at_peak":true,"retained":true},"dynamicProps":false,"dynamicItems":false};
+validate128.evaluated = {"props":{"seq":true,"cell_id":true,"execution_count":true,"source":true,"start_bytes":true,"peak_bytes":true,"end_bytes":true,"status":true,"mode":true,"started_at":true,"ended_at":true,"allocated_bytes":true,"freed_bytes":true,"alloc_count":true,"free_count":true,"top_at_peak":true,"retained":true,"rss_start_bytes":true,"rss_peak_bytes":true,"rss_end_bytes":true,"guard_stop":true,"post_mortem":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate126(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/cell.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate94.evaluated;
+const evaluated0 = validate126.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2049,7 +3189,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.cell === undefined) && (missing0 = "cell"))){
-validate94.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate126.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -2068,7 +3208,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("cell" !== data.type){
-validate94.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell"},message:"must be equal to constant"}];
+validate126.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -2079,8 +3219,8 @@ var valid0 = true;
 if(valid0){
 if(data.cell !== undefined){
 const _errs3 = errors;
-if(!(validate96(data.cell, {instancePath:instancePath+"/cell",parentData:data,parentDataProperty:"cell",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+if(!(validate128(data.cell, {instancePath:instancePath+"/cell",parentData:data,parentDataProperty:"cell",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate128.errors : vErrors.concat(validate128.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -2093,23 +3233,23 @@ var valid0 = true;
 }
 }
 else {
-validate94.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate126.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate94.errors = vErrors;
+validate126.errors = vErrors;
 return errors === 0;
 }
-validate94.evaluated = {"props":{"protocol":true,"type":true,"cell":true},"dynamicProps":false,"dynamicItems":false};
+validate126.evaluated = {"props":{"protocol":true,"type":true,"cell":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema49 = {"$id":"https://heapscope.invalid/protocol/kernel/history.schema.json","type":"object","required":["protocol","type","status","cells","running"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"history"},"status":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"},"cells":{"$ref":"https://heapscope.invalid/protocol/defs/CellRuns.json"},"running":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/CellStart.json"}},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}}};
-const schema50 = {"$id":"https://heapscope.invalid/protocol/defs/CellRuns.json","type":"array","maxItems":10000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"}};
+const schema59 = {"$id":"https://heapscope.invalid/protocol/kernel/history.schema.json","type":"object","required":["protocol","type","status","cells","running"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"history"},"status":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"},"cells":{"$ref":"https://heapscope.invalid/protocol/defs/CellRuns.json"},"running":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/CellStart.json"}},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}}};
+const schema60 = {"$id":"https://heapscope.invalid/protocol/defs/CellRuns.json","type":"array","maxItems":10000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"}};
 
-function validate145(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate196(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/CellRuns.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate145.evaluated;
+const evaluated0 = validate196.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2119,7 +3259,7 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(Array.isArray(data)){
 if(data.length > 10000){
-validate145.errors = [{instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 10000},message:"must NOT have more than 10000 items"}];
+validate196.errors = [{instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 10000},message:"must NOT have more than 10000 items"}];
 return false;
 }
 else {
@@ -2127,8 +3267,8 @@ var valid0 = true;
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 const _errs1 = errors;
-if(!(validate96(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+if(!(validate128(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate128.errors : vErrors.concat(validate128.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -2139,24 +3279,24 @@ break;
 }
 }
 else {
-validate145.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate196.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
-validate145.errors = vErrors;
+validate196.errors = vErrors;
 return errors === 0;
 }
-validate145.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate196.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema51 = {"$id":"https://heapscope.invalid/protocol/defs/RetainedByCell.json","if":{"type":"null"},"else":{"type":"array","maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Retained.json"}}};
-const schema52 = {"$id":"https://heapscope.invalid/protocol/defs/Retained.json","type":"object","required":["cell_id","bytes","sites"],"properties":{"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/SeqOrNull.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"sites":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
-const schema53 = {"$id":"https://heapscope.invalid/protocol/defs/SeqOrNull.json","if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"}};
+const schema61 = {"$id":"https://heapscope.invalid/protocol/defs/RetainedByCell.json","if":{"type":"null"},"else":{"type":"array","maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Retained.json"}}};
+const schema62 = {"$id":"https://heapscope.invalid/protocol/defs/Retained.json","type":"object","required":["cell_id","bytes","sites"],"properties":{"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/SeqOrNull.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"sites":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
+const schema63 = {"$id":"https://heapscope.invalid/protocol/defs/SeqOrNull.json","if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"}};
 
-function validate153(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate204(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/SeqOrNull.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate153.evaluated;
+const evaluated0 = validate204.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2188,8 +3328,8 @@ vErrors = null;
 }
 if(!_valid0){
 const _errs3 = errors;
-if(!(validate83(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate83.errors : vErrors.concat(validate83.errors);
+if(!(validate94(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -2204,20 +3344,20 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate153.errors = vErrors;
+validate204.errors = vErrors;
 return false;
 }
-validate153.errors = vErrors;
+validate204.errors = vErrors;
 return errors === 0;
 }
-validate153.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate204.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 
-function validate150(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate201(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Retained.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate150.evaluated;
+const evaluated0 = validate201.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2228,14 +3368,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.cell_id === undefined) && (missing0 = "cell_id")) || ((data.bytes === undefined) && (missing0 = "bytes"))) || ((data.sites === undefined) && (missing0 = "sites"))){
-validate150.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate201.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.cell_id !== undefined){
 const _errs1 = errors;
-if(!(validate85(data.cell_id, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
+if(!(validate96(data.cell_id, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -2246,8 +3386,8 @@ var valid0 = true;
 if(valid0){
 if(data.execution_count !== undefined){
 const _errs2 = errors;
-if(!(validate87(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate87.errors : vErrors.concat(validate87.errors);
+if(!(validate98(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate98.errors : vErrors.concat(validate98.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs2 === errors;
@@ -2258,8 +3398,8 @@ var valid0 = true;
 if(valid0){
 if(data.seq !== undefined){
 const _errs3 = errors;
-if(!(validate153(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate153.errors : vErrors.concat(validate153.errors);
+if(!(validate204(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate204.errors : vErrors.concat(validate204.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -2294,8 +3434,8 @@ var valid0 = true;
 if(valid0){
 if(data.sites !== undefined){
 const _errs6 = errors;
-if(!(validate114(data.sites, {instancePath:instancePath+"/sites",parentData:data,parentDataProperty:"sites",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate114.errors : vErrors.concat(validate114.errors);
+if(!(validate146(data.sites, {instancePath:instancePath+"/sites",parentData:data,parentDataProperty:"sites",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate146.errors : vErrors.concat(validate146.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs6 === errors;
@@ -2311,21 +3451,21 @@ var valid0 = true;
 }
 }
 else {
-validate150.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate201.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate150.errors = vErrors;
+validate201.errors = vErrors;
 return errors === 0;
 }
-validate150.evaluated = {"props":{"cell_id":true,"execution_count":true,"seq":true,"bytes":true,"count":true,"sites":true},"dynamicProps":false,"dynamicItems":false};
+validate201.evaluated = {"props":{"cell_id":true,"execution_count":true,"seq":true,"bytes":true,"count":true,"sites":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate149(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate200(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/RetainedByCell.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate149.evaluated;
+const evaluated0 = validate200.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2360,7 +3500,7 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(Array.isArray(data)){
 if(data.length > 1000){
-validate149.errors = [{instancePath,schemaPath:"#/else/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+validate200.errors = [{instancePath,schemaPath:"#/else/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
@@ -2368,8 +3508,8 @@ var valid1 = true;
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 const _errs5 = errors;
-if(!(validate150(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate150.errors : vErrors.concat(validate150.errors);
+if(!(validate201(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate201.errors : vErrors.concat(validate201.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs5 === errors;
@@ -2380,7 +3520,7 @@ break;
 }
 }
 else {
-validate149.errors = [{instancePath,schemaPath:"#/else/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate200.errors = [{instancePath,schemaPath:"#/else/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -2399,21 +3539,21 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate149.errors = vErrors;
+validate200.errors = vErrors;
 return false;
 }
-validate149.errors = vErrors;
+validate200.errors = vErrors;
 evaluated0.items = items0;
 return errors === 0;
 }
-validate149.evaluated = {"dynamicProps":false,"dynamicItems":true};
+validate200.evaluated = {"dynamicProps":false,"dynamicItems":true};
 
 
-function validate142(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate193(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/history.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate142.evaluated;
+const evaluated0 = validate193.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2424,7 +3564,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.status === undefined) && (missing0 = "status"))) || ((data.cells === undefined) && (missing0 = "cells"))) || ((data.running === undefined) && (missing0 = "running"))){
-validate142.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate193.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -2443,7 +3583,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("history" !== data.type){
-validate142.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "history"},message:"must be equal to constant"}];
+validate193.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "history"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -2466,8 +3606,8 @@ var valid0 = true;
 if(valid0){
 if(data.cells !== undefined){
 const _errs4 = errors;
-if(!(validate145(data.cells, {instancePath:instancePath+"/cells",parentData:data,parentDataProperty:"cells",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate145.errors : vErrors.concat(validate145.errors);
+if(!(validate196(data.cells, {instancePath:instancePath+"/cells",parentData:data,parentDataProperty:"cells",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate196.errors : vErrors.concat(validate196.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs4 === errors;
@@ -2504,8 +3644,8 @@ vErrors = null;
 }
 if(!_valid0){
 const _errs9 = errors;
-if(!(validate82(data4, {instancePath:instancePath+"/running",parentData:data,parentDataProperty:"running",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate82.errors : vErrors.concat(validate82.errors);
+if(!(validate118(data4, {instancePath:instancePath+"/running",parentData:data,parentDataProperty:"running",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs9 === errors;
@@ -2528,7 +3668,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate142.errors = vErrors;
+validate193.errors = vErrors;
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -2539,8 +3679,8 @@ var valid0 = true;
 if(valid0){
 if(data.retained_by_cell !== undefined){
 const _errs10 = errors;
-if(!(validate149(data.retained_by_cell, {instancePath:instancePath+"/retained_by_cell",parentData:data,parentDataProperty:"retained_by_cell",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate149.errors : vErrors.concat(validate149.errors);
+if(!(validate200(data.retained_by_cell, {instancePath:instancePath+"/retained_by_cell",parentData:data,parentDataProperty:"retained_by_cell",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate200.errors : vErrors.concat(validate200.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs10 === errors;
@@ -2556,23 +3696,23 @@ var valid0 = true;
 }
 }
 else {
-validate142.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate193.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate142.errors = vErrors;
+validate193.errors = vErrors;
 return errors === 0;
 }
-validate142.evaluated = {"props":{"protocol":true,"type":true,"status":true,"cells":true,"running":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
+validate193.evaluated = {"props":{"protocol":true,"type":true,"status":true,"cells":true,"running":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema54 = {"$id":"https://heapscope.invalid/protocol/kernel/ticks.schema.json","type":"object","required":["protocol","type","seq","ticks"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"ticks"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/SeqOrNull.json"},"ticks":{"type":"array","maxItems":10000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Tick.json"}}}};
-const schema55 = {"$id":"https://heapscope.invalid/protocol/defs/Tick.json","type":"array","minItems":2,"maxItems":2,"prefixItems":[{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}],"items":false,"tsType":"[number, number]"};
+const schema64 = {"$id":"https://heapscope.invalid/protocol/kernel/ticks.schema.json","type":"object","required":["protocol","type","seq","ticks"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"ticks"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/SeqOrNull.json"},"ticks":{"type":"array","maxItems":10000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Tick.json"}}}};
+const schema65 = {"$id":"https://heapscope.invalid/protocol/defs/Tick.json","type":"array","minItems":2,"maxItems":2,"prefixItems":[{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}],"items":false,"tsType":"[number, number]"};
 
-function validate165(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate216(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Tick.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate165.evaluated;
+const evaluated0 = validate216.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2582,20 +3722,20 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(Array.isArray(data)){
 if(data.length > 2){
-validate165.errors = [{instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"}];
+validate216.errors = [{instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"}];
 return false;
 }
 else {
 if(data.length < 2){
-validate165.errors = [{instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items"}];
+validate216.errors = [{instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items"}];
 return false;
 }
 else {
 const len0 = data.length;
 if(len0 > 0){
 const _errs1 = errors;
-if(!(validate90(data[0], {instancePath:instancePath+"/0",parentData:data,parentDataProperty:0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate90.errors : vErrors.concat(validate90.errors);
+if(!(validate109(data[0], {instancePath:instancePath+"/0",parentData:data,parentDataProperty:0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate109.errors : vErrors.concat(validate109.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -2612,7 +3752,7 @@ var valid0 = _errs2 === errors;
 if(valid0){
 const len1 = data.length;
 if(!(len1 <= 2)){
-validate165.errors = [{instancePath,schemaPath:"#/items",keyword:"items",params:{limit: 2},message:"must NOT have more than 2 items"}];
+validate216.errors = [{instancePath,schemaPath:"#/items",keyword:"items",params:{limit: 2},message:"must NOT have more than 2 items"}];
 return false;
 }
 }
@@ -2621,21 +3761,21 @@ return false;
 }
 }
 else {
-validate165.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate216.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
-validate165.errors = vErrors;
+validate216.errors = vErrors;
 return errors === 0;
 }
-validate165.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate216.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate162(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate213(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/ticks.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate162.evaluated;
+const evaluated0 = validate213.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2646,7 +3786,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.seq === undefined) && (missing0 = "seq"))) || ((data.ticks === undefined) && (missing0 = "ticks"))){
-validate162.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate213.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -2665,7 +3805,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("ticks" !== data.type){
-validate162.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "ticks"},message:"must be equal to constant"}];
+validate213.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "ticks"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -2676,8 +3816,8 @@ var valid0 = true;
 if(valid0){
 if(data.seq !== undefined){
 const _errs3 = errors;
-if(!(validate153(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate153.errors : vErrors.concat(validate153.errors);
+if(!(validate204(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate204.errors : vErrors.concat(validate204.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -2692,7 +3832,7 @@ const _errs4 = errors;
 if(errors === _errs4){
 if(Array.isArray(data3)){
 if(data3.length > 10000){
-validate162.errors = [{instancePath:instancePath+"/ticks",schemaPath:"#/properties/ticks/maxItems",keyword:"maxItems",params:{limit: 10000},message:"must NOT have more than 10000 items"}];
+validate213.errors = [{instancePath:instancePath+"/ticks",schemaPath:"#/properties/ticks/maxItems",keyword:"maxItems",params:{limit: 10000},message:"must NOT have more than 10000 items"}];
 return false;
 }
 else {
@@ -2700,8 +3840,8 @@ var valid1 = true;
 const len0 = data3.length;
 for(let i0=0; i0<len0; i0++){
 const _errs6 = errors;
-if(!(validate165(data3[i0], {instancePath:instancePath+"/ticks/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate165.errors : vErrors.concat(validate165.errors);
+if(!(validate216(data3[i0], {instancePath:instancePath+"/ticks/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate216.errors : vErrors.concat(validate216.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs6 === errors;
@@ -2712,7 +3852,7 @@ break;
 }
 }
 else {
-validate162.errors = [{instancePath:instancePath+"/ticks",schemaPath:"#/properties/ticks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate213.errors = [{instancePath:instancePath+"/ticks",schemaPath:"#/properties/ticks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -2727,22 +3867,22 @@ var valid0 = true;
 }
 }
 else {
-validate162.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate213.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate162.errors = vErrors;
+validate213.errors = vErrors;
 return errors === 0;
 }
-validate162.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"ticks":true},"dynamicProps":false,"dynamicItems":false};
+validate213.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"ticks":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema56 = {"$id":"https://heapscope.invalid/protocol/kernel/cell_detail.schema.json","type":"object","required":["protocol","type","seq","cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_detail"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"cell":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"}}}};
+const schema66 = {"$id":"https://heapscope.invalid/protocol/kernel/cell_detail.schema.json","type":"object","required":["protocol","type","seq","cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_detail"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"cell":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"}}}};
 
-function validate170(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate221(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/cell_detail.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate170.evaluated;
+const evaluated0 = validate221.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2753,7 +3893,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.seq === undefined) && (missing0 = "seq"))) || ((data.cell === undefined) && (missing0 = "cell"))){
-validate170.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate221.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -2772,7 +3912,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("cell_detail" !== data.type){
-validate170.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
+validate221.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -2783,8 +3923,8 @@ var valid0 = true;
 if(valid0){
 if(data.seq !== undefined){
 const _errs3 = errors;
-if(!(validate83(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate83.errors : vErrors.concat(validate83.errors);
+if(!(validate94(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -2821,8 +3961,8 @@ vErrors = null;
 }
 if(!_valid0){
 const _errs8 = errors;
-if(!(validate96(data3, {instancePath:instancePath+"/cell",parentData:data,parentDataProperty:"cell",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+if(!(validate128(data3, {instancePath:instancePath+"/cell",parentData:data,parentDataProperty:"cell",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate128.errors : vErrors.concat(validate128.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs8 === errors;
@@ -2846,6 +3986,11 @@ props0.alloc_count = true;
 props0.free_count = true;
 props0.top_at_peak = true;
 props0.retained = true;
+props0.rss_start_bytes = true;
+props0.rss_peak_bytes = true;
+props0.rss_end_bytes = true;
+props0.guard_stop = true;
+props0.post_mortem = true;
 }
 }
 if(!valid1){
@@ -2857,7 +4002,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate170.errors = vErrors;
+validate221.errors = vErrors;
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -2871,22 +4016,22 @@ var valid0 = true;
 }
 }
 else {
-validate170.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate221.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate170.errors = vErrors;
+validate221.errors = vErrors;
 return errors === 0;
 }
-validate170.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"cell":true},"dynamicProps":false,"dynamicItems":false};
+validate221.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"cell":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema57 = {"$id":"https://heapscope.invalid/protocol/kernel/holders_progress.schema.json","type":"object","required":["protocol","type","phase","done","total"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders_progress"},"phase":{"enum":["walk","sizes","holders"]},"done":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"total":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"}}};
+const schema67 = {"$id":"https://heapscope.invalid/protocol/kernel/holders_progress.schema.json","type":"object","required":["protocol","type","phase","done","total"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders_progress"},"phase":{"enum":["walk","sizes","holders"]},"done":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"total":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"}}};
 
-function validate175(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate226(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/holders_progress.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate175.evaluated;
+const evaluated0 = validate226.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2897,7 +4042,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.phase === undefined) && (missing0 = "phase"))) || ((data.done === undefined) && (missing0 = "done"))) || ((data.total === undefined) && (missing0 = "total"))){
-validate175.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate226.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -2916,7 +4061,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("holders_progress" !== data.type){
-validate175.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders_progress"},message:"must be equal to constant"}];
+validate226.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders_progress"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -2929,7 +4074,7 @@ if(data.phase !== undefined){
 let data2 = data.phase;
 const _errs3 = errors;
 if(!(((data2 === "walk") || (data2 === "sizes")) || (data2 === "holders"))){
-validate175.errors = [{instancePath:instancePath+"/phase",schemaPath:"#/properties/phase/enum",keyword:"enum",params:{allowedValues: schema57.properties.phase.enum},message:"must be equal to one of the allowed values"}];
+validate226.errors = [{instancePath:instancePath+"/phase",schemaPath:"#/properties/phase/enum",keyword:"enum",params:{allowedValues: schema67.properties.phase.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -2968,26 +4113,26 @@ var valid0 = true;
 }
 }
 else {
-validate175.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate226.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate175.errors = vErrors;
+validate226.errors = vErrors;
 return errors === 0;
 }
-validate175.evaluated = {"props":{"protocol":true,"type":true,"phase":true,"done":true,"total":true},"dynamicProps":false,"dynamicItems":false};
+validate226.evaluated = {"props":{"protocol":true,"type":true,"phase":true,"done":true,"total":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema58 = {"$id":"https://heapscope.invalid/protocol/kernel/holders.schema.json","type":"object","required":["protocol","type","holders"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders"},"holders":{"$ref":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json"},"reason":{"$ref":"https://heapscope.invalid/protocol/defs/Reason.json"}}};
-const schema59 = {"$id":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json","if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Holders.json"}};
-const schema60 = {"$id":"https://heapscope.invalid/protocol/defs/Holders.json","type":"object","required":["holders","shared"],"properties":{"holders":{"type":"array","maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Holder.json"}},"shared":{"type":"array","maxItems":100,"items":{"$ref":"https://heapscope.invalid/protocol/defs/SharedHolders.json"}},"objects":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"seconds":{"type":"number","minimum":0,"maximum":1000000},"at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"}}};
-const schema61 = {"$id":"https://heapscope.invalid/protocol/defs/Holder.json","type":"object","required":["name","kind","type","cell_id","bytes","reachable_bytes","sites"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"},"kind":{"$ref":"https://heapscope.invalid/protocol/defs/HolderKind.json"},"type":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"reachable_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"sites":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
-const schema62 = {"$id":"https://heapscope.invalid/protocol/defs/HolderName.json","type":"string","maxLength":1024,"pattern":"^[^\\ud800-\\udfff]*$"};
+const schema68 = {"$id":"https://heapscope.invalid/protocol/kernel/holders.schema.json","type":"object","required":["protocol","type","holders"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders"},"holders":{"$ref":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json"},"reason":{"$ref":"https://heapscope.invalid/protocol/defs/Reason.json"}}};
+const schema69 = {"$id":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json","if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Holders.json"}};
+const schema70 = {"$id":"https://heapscope.invalid/protocol/defs/Holders.json","type":"object","required":["holders","shared"],"properties":{"holders":{"type":"array","maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Holder.json"}},"shared":{"type":"array","maxItems":100,"items":{"$ref":"https://heapscope.invalid/protocol/defs/SharedHolders.json"}},"objects":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"seconds":{"type":"number","minimum":0,"maximum":1000000},"at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"}}};
+const schema71 = {"$id":"https://heapscope.invalid/protocol/defs/Holder.json","type":"object","required":["name","kind","type","cell_id","bytes","reachable_bytes","sites"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"},"kind":{"$ref":"https://heapscope.invalid/protocol/defs/HolderKind.json"},"type":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"reachable_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"sites":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
+const schema72 = {"$id":"https://heapscope.invalid/protocol/defs/HolderName.json","type":"string","maxLength":1024,"pattern":"^[^\\ud800-\\udfff]*$"};
 
-function validate185(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate236(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/HolderName.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate185.evaluated;
+const evaluated0 = validate236.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2997,33 +4142,33 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(typeof data === "string"){
 if(func1(data) > 1024){
-validate185.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"}];
+validate236.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"}];
 return false;
 }
 else {
 if(!pattern3.test(data)){
-validate185.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+validate236.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
 return false;
 }
 }
 }
 else {
-validate185.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate236.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-validate185.errors = vErrors;
+validate236.errors = vErrors;
 return errors === 0;
 }
-validate185.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate236.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema63 = {"$id":"https://heapscope.invalid/protocol/defs/HolderKind.json","enum":["variable","output","traceback","other"]};
+const schema73 = {"$id":"https://heapscope.invalid/protocol/defs/HolderKind.json","enum":["variable","output","traceback","other"]};
 
-function validate187(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate238(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/HolderKind.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate187.evaluated;
+const evaluated0 = validate238.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3031,20 +4176,20 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!((((data === "variable") || (data === "output")) || (data === "traceback")) || (data === "other"))){
-validate187.errors = [{instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema63.enum},message:"must be equal to one of the allowed values"}];
+validate238.errors = [{instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema73.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
-validate187.errors = vErrors;
+validate238.errors = vErrors;
 return errors === 0;
 }
-validate187.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate238.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 
-function validate184(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate235(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Holder.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate184.evaluated;
+const evaluated0 = validate235.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3055,14 +4200,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((((data.name === undefined) && (missing0 = "name")) || ((data.kind === undefined) && (missing0 = "kind"))) || ((data.type === undefined) && (missing0 = "type"))) || ((data.cell_id === undefined) && (missing0 = "cell_id"))) || ((data.bytes === undefined) && (missing0 = "bytes"))) || ((data.reachable_bytes === undefined) && (missing0 = "reachable_bytes"))) || ((data.sites === undefined) && (missing0 = "sites"))){
-validate184.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate235.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.name !== undefined){
 const _errs1 = errors;
-if(!(validate185(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate185.errors : vErrors.concat(validate185.errors);
+if(!(validate236(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -3073,8 +4218,8 @@ var valid0 = true;
 if(valid0){
 if(data.kind !== undefined){
 const _errs2 = errors;
-if(!(validate187(data.kind, {instancePath:instancePath+"/kind",parentData:data,parentDataProperty:"kind",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate187.errors : vErrors.concat(validate187.errors);
+if(!(validate238(data.kind, {instancePath:instancePath+"/kind",parentData:data,parentDataProperty:"kind",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate238.errors : vErrors.concat(validate238.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs2 === errors;
@@ -3085,8 +4230,8 @@ var valid0 = true;
 if(valid0){
 if(data.type !== undefined){
 const _errs3 = errors;
-if(!(validate120(data.type, {instancePath:instancePath+"/type",parentData:data,parentDataProperty:"type",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate120.errors : vErrors.concat(validate120.errors);
+if(!(validate152(data.type, {instancePath:instancePath+"/type",parentData:data,parentDataProperty:"type",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate152.errors : vErrors.concat(validate152.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -3097,8 +4242,8 @@ var valid0 = true;
 if(valid0){
 if(data.cell_id !== undefined){
 const _errs4 = errors;
-if(!(validate85(data.cell_id, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
+if(!(validate96(data.cell_id, {instancePath:instancePath+"/cell_id",parentData:data,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs4 === errors;
@@ -3109,8 +4254,8 @@ var valid0 = true;
 if(valid0){
 if(data.execution_count !== undefined){
 const _errs5 = errors;
-if(!(validate87(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate87.errors : vErrors.concat(validate87.errors);
+if(!(validate98(data.execution_count, {instancePath:instancePath+"/execution_count",parentData:data,parentDataProperty:"execution_count",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate98.errors : vErrors.concat(validate98.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs5 === errors;
@@ -3145,8 +4290,8 @@ var valid0 = true;
 if(valid0){
 if(data.sites !== undefined){
 const _errs8 = errors;
-if(!(validate114(data.sites, {instancePath:instancePath+"/sites",parentData:data,parentDataProperty:"sites",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate114.errors : vErrors.concat(validate114.errors);
+if(!(validate146(data.sites, {instancePath:instancePath+"/sites",parentData:data,parentDataProperty:"sites",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate146.errors : vErrors.concat(validate146.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs8 === errors;
@@ -3164,22 +4309,22 @@ var valid0 = true;
 }
 }
 else {
-validate184.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate235.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate184.errors = vErrors;
+validate235.errors = vErrors;
 return errors === 0;
 }
-validate184.evaluated = {"props":{"name":true,"kind":true,"type":true,"cell_id":true,"execution_count":true,"bytes":true,"reachable_bytes":true,"sites":true},"dynamicProps":false,"dynamicItems":false};
+validate235.evaluated = {"props":{"name":true,"kind":true,"type":true,"cell_id":true,"execution_count":true,"bytes":true,"reachable_bytes":true,"sites":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema64 = {"$id":"https://heapscope.invalid/protocol/defs/SharedHolders.json","type":"object","required":["names","bytes"],"properties":{"names":{"type":"array","minItems":2,"maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"}},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}};
+const schema74 = {"$id":"https://heapscope.invalid/protocol/defs/SharedHolders.json","type":"object","required":["names","bytes"],"properties":{"names":{"type":"array","minItems":2,"maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"}},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}};
 
-function validate196(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate247(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/SharedHolders.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate196.evaluated;
+const evaluated0 = validate247.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3190,7 +4335,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.names === undefined) && (missing0 = "names")) || ((data.bytes === undefined) && (missing0 = "bytes"))){
-validate196.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate247.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3200,12 +4345,12 @@ const _errs1 = errors;
 if(errors === _errs1){
 if(Array.isArray(data0)){
 if(data0.length > 1000){
-validate196.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+validate247.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 if(data0.length < 2){
-validate196.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items"}];
+validate247.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items"}];
 return false;
 }
 else {
@@ -3213,8 +4358,8 @@ var valid1 = true;
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
 const _errs3 = errors;
-if(!(validate185(data0[i0], {instancePath:instancePath+"/names/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate185.errors : vErrors.concat(validate185.errors);
+if(!(validate236(data0[i0], {instancePath:instancePath+"/names/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs3 === errors;
@@ -3226,7 +4371,7 @@ break;
 }
 }
 else {
-validate196.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate247.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -3251,21 +4396,21 @@ var valid0 = true;
 }
 }
 else {
-validate196.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate247.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate196.errors = vErrors;
+validate247.errors = vErrors;
 return errors === 0;
 }
-validate196.evaluated = {"props":{"names":true,"bytes":true},"dynamicProps":false,"dynamicItems":false};
+validate247.evaluated = {"props":{"names":true,"bytes":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate183(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate234(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Holders.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate183.evaluated;
+const evaluated0 = validate234.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3276,7 +4421,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.holders === undefined) && (missing0 = "holders")) || ((data.shared === undefined) && (missing0 = "shared"))){
-validate183.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate234.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3286,7 +4431,7 @@ const _errs1 = errors;
 if(errors === _errs1){
 if(Array.isArray(data0)){
 if(data0.length > 1000){
-validate183.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+validate234.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
@@ -3294,8 +4439,8 @@ var valid1 = true;
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
 const _errs3 = errors;
-if(!(validate184(data0[i0], {instancePath:instancePath+"/holders/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate184.errors : vErrors.concat(validate184.errors);
+if(!(validate235(data0[i0], {instancePath:instancePath+"/holders/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate235.errors : vErrors.concat(validate235.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs3 === errors;
@@ -3306,7 +4451,7 @@ break;
 }
 }
 else {
-validate183.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate234.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -3322,7 +4467,7 @@ const _errs4 = errors;
 if(errors === _errs4){
 if(Array.isArray(data2)){
 if(data2.length > 100){
-validate183.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"}];
+validate234.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"}];
 return false;
 }
 else {
@@ -3330,8 +4475,8 @@ var valid2 = true;
 const len1 = data2.length;
 for(let i1=0; i1<len1; i1++){
 const _errs6 = errors;
-if(!(validate196(data2[i1], {instancePath:instancePath+"/shared/" + i1,parentData:data2,parentDataProperty:i1,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate196.errors : vErrors.concat(validate196.errors);
+if(!(validate247(data2[i1], {instancePath:instancePath+"/shared/" + i1,parentData:data2,parentDataProperty:i1,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate247.errors : vErrors.concat(validate247.errors);
 errors = vErrors.length;
 }
 var valid2 = _errs6 === errors;
@@ -3342,7 +4487,7 @@ break;
 }
 }
 else {
-validate183.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate234.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -3370,18 +4515,18 @@ const _errs8 = errors;
 if(errors === _errs8){
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 1000000 || isNaN(data5)){
-validate183.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"}];
+validate234.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"}];
 return false;
 }
 else {
 if(data5 < 0 || isNaN(data5)){
-validate183.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate234.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 else {
-validate183.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+validate234.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
 }
@@ -3393,8 +4538,8 @@ var valid0 = true;
 if(valid0){
 if(data.at !== undefined){
 const _errs10 = errors;
-if(!(validate90(data.at, {instancePath:instancePath+"/at",parentData:data,parentDataProperty:"at",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate90.errors : vErrors.concat(validate90.errors);
+if(!(validate109(data.at, {instancePath:instancePath+"/at",parentData:data,parentDataProperty:"at",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate109.errors : vErrors.concat(validate109.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs10 === errors;
@@ -3409,21 +4554,21 @@ var valid0 = true;
 }
 }
 else {
-validate183.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate234.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate183.errors = vErrors;
+validate234.errors = vErrors;
 return errors === 0;
 }
-validate183.evaluated = {"props":{"holders":true,"shared":true,"objects":true,"seconds":true,"at":true},"dynamicProps":false,"dynamicItems":false};
+validate234.evaluated = {"props":{"holders":true,"shared":true,"objects":true,"seconds":true,"at":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate182(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate233(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/HoldersOrNull.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate182.evaluated;
+const evaluated0 = validate233.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3455,8 +4600,8 @@ vErrors = null;
 }
 if(!_valid0){
 const _errs3 = errors;
-if(!(validate183(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate183.errors : vErrors.concat(validate183.errors);
+if(!(validate234(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate234.errors : vErrors.concat(validate234.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -3479,21 +4624,21 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate182.errors = vErrors;
+validate233.errors = vErrors;
 return false;
 }
-validate182.errors = vErrors;
+validate233.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate182.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate233.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate180(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate231(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/holders.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate180.evaluated;
+const evaluated0 = validate231.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3504,7 +4649,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.holders === undefined) && (missing0 = "holders"))){
-validate180.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate231.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3523,7 +4668,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("holders" !== data.type){
-validate180.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
+validate231.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -3534,8 +4679,8 @@ var valid0 = true;
 if(valid0){
 if(data.holders !== undefined){
 const _errs3 = errors;
-if(!(validate182(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate182.errors : vErrors.concat(validate182.errors);
+if(!(validate233(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate233.errors : vErrors.concat(validate233.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -3561,22 +4706,22 @@ var valid0 = true;
 }
 }
 else {
-validate180.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate231.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate180.errors = vErrors;
+validate231.errors = vErrors;
 return errors === 0;
 }
-validate180.evaluated = {"props":{"protocol":true,"type":true,"holders":true,"reason":true},"dynamicProps":false,"dynamicItems":false};
+validate231.evaluated = {"props":{"protocol":true,"type":true,"holders":true,"reason":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema65 = {"$id":"https://heapscope.invalid/protocol/kernel/holder_released.schema.json","type":"object","required":["protocol","type","name","released"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holder_released"},"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"},"released":{"type":"boolean"}}};
+const schema75 = {"$id":"https://heapscope.invalid/protocol/kernel/holder_released.schema.json","type":"object","required":["protocol","type","name","released"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holder_released"},"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"},"released":{"type":"boolean"}}};
 
-function validate206(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate257(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/holder_released.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate206.evaluated;
+const evaluated0 = validate257.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3587,7 +4732,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.name === undefined) && (missing0 = "name"))) || ((data.released === undefined) && (missing0 = "released"))){
-validate206.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate257.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3606,7 +4751,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("holder_released" !== data.type){
-validate206.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holder_released"},message:"must be equal to constant"}];
+validate257.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holder_released"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -3617,8 +4762,8 @@ var valid0 = true;
 if(valid0){
 if(data.name !== undefined){
 const _errs3 = errors;
-if(!(validate185(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate185.errors : vErrors.concat(validate185.errors);
+if(!(validate236(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -3630,7 +4775,7 @@ if(valid0){
 if(data.released !== undefined){
 const _errs4 = errors;
 if(typeof data.released !== "boolean"){
-validate206.errors = [{instancePath:instancePath+"/released",schemaPath:"#/properties/released/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+validate257.errors = [{instancePath:instancePath+"/released",schemaPath:"#/properties/released/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -3644,22 +4789,22 @@ var valid0 = true;
 }
 }
 else {
-validate206.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate257.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate206.errors = vErrors;
+validate257.errors = vErrors;
 return errors === 0;
 }
-validate206.evaluated = {"props":{"protocol":true,"type":true,"name":true,"released":true},"dynamicProps":false,"dynamicItems":false};
+validate257.evaluated = {"props":{"protocol":true,"type":true,"name":true,"released":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema66 = {"$id":"https://heapscope.invalid/protocol/kernel/retained_by_cell.schema.json","type":"object","required":["protocol","type","retained_by_cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}}};
+const schema76 = {"$id":"https://heapscope.invalid/protocol/kernel/retained_by_cell.schema.json","type":"object","required":["protocol","type","retained_by_cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}}};
 
-function validate210(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate261(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/retained_by_cell.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate210.evaluated;
+const evaluated0 = validate261.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3670,7 +4815,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.retained_by_cell === undefined) && (missing0 = "retained_by_cell"))){
-validate210.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate261.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3689,7 +4834,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("retained_by_cell" !== data.type){
-validate210.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
+validate261.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -3700,8 +4845,8 @@ var valid0 = true;
 if(valid0){
 if(data.retained_by_cell !== undefined){
 const _errs3 = errors;
-if(!(validate149(data.retained_by_cell, {instancePath:instancePath+"/retained_by_cell",parentData:data,parentDataProperty:"retained_by_cell",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate149.errors : vErrors.concat(validate149.errors);
+if(!(validate200(data.retained_by_cell, {instancePath:instancePath+"/retained_by_cell",parentData:data,parentDataProperty:"retained_by_cell",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate200.errors : vErrors.concat(validate200.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -3714,22 +4859,22 @@ var valid0 = true;
 }
 }
 else {
-validate210.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate261.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate210.errors = vErrors;
+validate261.errors = vErrors;
 return errors === 0;
 }
-validate210.evaluated = {"props":{"protocol":true,"type":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
+validate261.evaluated = {"props":{"protocol":true,"type":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema67 = {"$id":"https://heapscope.invalid/protocol/kernel/error.schema.json","type":"object","required":["protocol","type","message"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"error"},"message":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}}};
+const schema77 = {"$id":"https://heapscope.invalid/protocol/kernel/error.schema.json","type":"object","required":["protocol","type","message"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"error"},"message":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}}};
 
-function validate214(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate265(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/error.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate214.evaluated;
+const evaluated0 = validate265.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3740,7 +4885,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.message === undefined) && (missing0 = "message"))){
-validate214.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate265.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3759,7 +4904,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("error" !== data.type){
-validate214.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "error"},message:"must be equal to constant"}];
+validate265.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "error"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -3784,14 +4929,14 @@ var valid0 = true;
 }
 }
 else {
-validate214.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate265.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate214.errors = vErrors;
+validate265.errors = vErrors;
 return errors === 0;
 }
-validate214.evaluated = {"props":{"protocol":true,"type":true,"message":true},"dynamicProps":false,"dynamicItems":false};
+validate265.evaluated = {"props":{"protocol":true,"type":true,"message":true},"dynamicProps":false,"dynamicItems":false};
 
 
 function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -3942,8 +5087,8 @@ vErrors = null;
 }
 if(_valid1){
 const _errs12 = errors;
-if(!(validate80(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
+if(!(validate116(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate116.errors : vErrors.concat(validate116.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs12 === errors;
@@ -4033,8 +5178,8 @@ vErrors = null;
 }
 if(_valid2){
 const _errs18 = errors;
-if(!(validate94(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
+if(!(validate126(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate126.errors : vErrors.concat(validate126.errors);
 errors = vErrors.length;
 }
 var _valid2 = _errs18 === errors;
@@ -4124,8 +5269,8 @@ vErrors = null;
 }
 if(_valid3){
 const _errs24 = errors;
-if(!(validate142(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate142.errors : vErrors.concat(validate142.errors);
+if(!(validate193(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate193.errors : vErrors.concat(validate193.errors);
 errors = vErrors.length;
 }
 var _valid3 = _errs24 === errors;
@@ -4218,8 +5363,8 @@ vErrors = null;
 }
 if(_valid4){
 const _errs30 = errors;
-if(!(validate162(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate162.errors : vErrors.concat(validate162.errors);
+if(!(validate213(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate213.errors : vErrors.concat(validate213.errors);
 errors = vErrors.length;
 }
 var _valid4 = _errs30 === errors;
@@ -4310,8 +5455,8 @@ vErrors = null;
 }
 if(_valid5){
 const _errs36 = errors;
-if(!(validate170(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate170.errors : vErrors.concat(validate170.errors);
+if(!(validate221(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate221.errors : vErrors.concat(validate221.errors);
 errors = vErrors.length;
 }
 var _valid5 = _errs36 === errors;
@@ -4402,8 +5547,8 @@ vErrors = null;
 }
 if(_valid6){
 const _errs42 = errors;
-if(!(validate175(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate175.errors : vErrors.concat(validate175.errors);
+if(!(validate226(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate226.errors : vErrors.concat(validate226.errors);
 errors = vErrors.length;
 }
 var _valid6 = _errs42 === errors;
@@ -4495,8 +5640,8 @@ vErrors = null;
 }
 if(_valid7){
 const _errs48 = errors;
-if(!(validate180(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate180.errors : vErrors.concat(validate180.errors);
+if(!(validate231(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate231.errors : vErrors.concat(validate231.errors);
 errors = vErrors.length;
 }
 var _valid7 = _errs48 === errors;
@@ -4587,8 +5732,8 @@ vErrors = null;
 }
 if(_valid8){
 const _errs54 = errors;
-if(!(validate206(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate206.errors : vErrors.concat(validate206.errors);
+if(!(validate257(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate257.errors : vErrors.concat(validate257.errors);
 errors = vErrors.length;
 }
 var _valid8 = _errs54 === errors;
@@ -4679,8 +5824,8 @@ vErrors = null;
 }
 if(_valid9){
 const _errs60 = errors;
-if(!(validate210(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate210.errors : vErrors.concat(validate210.errors);
+if(!(validate261(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate261.errors : vErrors.concat(validate261.errors);
 errors = vErrors.length;
 }
 var _valid9 = _errs60 === errors;
@@ -4770,8 +5915,8 @@ vErrors = null;
 }
 if(_valid10){
 const _errs66 = errors;
-if(!(validate214(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate214.errors : vErrors.concat(validate214.errors);
+if(!(validate265(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate265.errors : vErrors.concat(validate265.errors);
 errors = vErrors.length;
 }
 var _valid10 = _errs66 === errors;
@@ -4868,15 +6013,15 @@ return errors === 0;
 }
 validate52.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-export const validateBrowserMessage = validate219;
-const schema68 = {"$id":"https://heapscope.invalid/protocol/browser.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"enum":["sync","clear","configure","cell_detail","holders","release_holder","retained_by_cell"]}},"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"sync"}}},"then":{"$ref":"browser/sync.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"clear"}}},"then":{"$ref":"browser/clear.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"configure"}}},"then":{"$ref":"browser/configure.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"cell_detail"}}},"then":{"$ref":"browser/cell_detail.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"holders"}}},"then":{"$ref":"browser/holders.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"release_holder"}}},"then":{"$ref":"browser/release_holder.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"retained_by_cell"}}},"then":{"$ref":"browser/retained_by_cell.schema.json"}}]};
-const schema69 = {"$id":"https://heapscope.invalid/protocol/browser/sync.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"sync"}}};
+export const validateBrowserMessage = validate270;
+const schema78 = {"$id":"https://heapscope.invalid/protocol/browser.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"enum":["sync","clear","configure","cell_detail","holders","release_holder","retained_by_cell","release_memory"]}},"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"sync"}}},"then":{"$ref":"browser/sync.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"clear"}}},"then":{"$ref":"browser/clear.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"configure"}}},"then":{"$ref":"browser/configure.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"cell_detail"}}},"then":{"$ref":"browser/cell_detail.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"holders"}}},"then":{"$ref":"browser/holders.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"release_holder"}}},"then":{"$ref":"browser/release_holder.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"retained_by_cell"}}},"then":{"$ref":"browser/retained_by_cell.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"release_memory"}}},"then":{"$ref":"browser/release_memory.schema.json"}}]};
+const schema79 = {"$id":"https://heapscope.invalid/protocol/browser/sync.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"sync"}}};
 
-function validate220(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate271(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/sync.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate220.evaluated;
+const evaluated0 = validate271.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4887,7 +6032,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate220.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate271.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4906,7 +6051,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("sync" !== data.type){
-validate220.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "sync"},message:"must be equal to constant"}];
+validate271.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "sync"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4918,22 +6063,22 @@ var valid0 = true;
 }
 }
 else {
-validate220.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate271.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate220.errors = vErrors;
+validate271.errors = vErrors;
 return errors === 0;
 }
-validate220.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
+validate271.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema70 = {"$id":"https://heapscope.invalid/protocol/browser/clear.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"clear"}}};
+const schema80 = {"$id":"https://heapscope.invalid/protocol/browser/clear.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"clear"}}};
 
-function validate223(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate274(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/clear.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate223.evaluated;
+const evaluated0 = validate274.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4944,7 +6089,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate223.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate274.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4963,7 +6108,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("clear" !== data.type){
-validate223.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "clear"},message:"must be equal to constant"}];
+validate274.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "clear"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4975,22 +6120,22 @@ var valid0 = true;
 }
 }
 else {
-validate223.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate274.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate223.errors = vErrors;
+validate274.errors = vErrors;
 return errors === 0;
 }
-validate223.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
+validate274.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema71 = {"$id":"https://heapscope.invalid/protocol/browser/configure.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"configure"},"mode":{"$ref":"https://heapscope.invalid/protocol/defs/Mode.json"},"top_n":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
+const schema81 = {"$id":"https://heapscope.invalid/protocol/browser/configure.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"configure"},"mode":{"$ref":"https://heapscope.invalid/protocol/defs/Mode.json"},"top_n":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"},"guard":{"type":"boolean"},"guard_hard":{"$ref":"https://heapscope.invalid/protocol/defs/Fraction.json"},"guard_soft":{"$ref":"https://heapscope.invalid/protocol/defs/Fraction.json"}}};
 
-function validate226(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate277(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/configure.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate226.evaluated;
+const evaluated0 = validate277.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5001,7 +6146,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate226.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate277.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -5020,7 +6165,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("configure" !== data.type){
-validate226.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "configure"},message:"must be equal to constant"}];
+validate277.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "configure"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -5052,28 +6197,67 @@ var valid0 = _errs4 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.guard !== undefined){
+const _errs5 = errors;
+if(typeof data.guard !== "boolean"){
+validate277.errors = [{instancePath:instancePath+"/guard",schemaPath:"#/properties/guard/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.guard_hard !== undefined){
+const _errs7 = errors;
+if(!(validate86(data.guard_hard, {instancePath:instancePath+"/guard_hard",parentData:data,parentDataProperty:"guard_hard",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate86.errors : vErrors.concat(validate86.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.guard_soft !== undefined){
+const _errs8 = errors;
+if(!(validate86(data.guard_soft, {instancePath:instancePath+"/guard_soft",parentData:data,parentDataProperty:"guard_soft",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate86.errors : vErrors.concat(validate86.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
 }
 }
 }
 }
 }
 else {
-validate226.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate277.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate226.errors = vErrors;
+validate277.errors = vErrors;
 return errors === 0;
 }
-validate226.evaluated = {"props":{"protocol":true,"type":true,"mode":true,"top_n":true},"dynamicProps":false,"dynamicItems":false};
+validate277.evaluated = {"props":{"protocol":true,"type":true,"mode":true,"top_n":true,"guard":true,"guard_hard":true,"guard_soft":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema72 = {"$id":"https://heapscope.invalid/protocol/browser/cell_detail.schema.json","type":"object","required":["protocol","type","seq"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_detail"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
+const schema82 = {"$id":"https://heapscope.invalid/protocol/browser/cell_detail.schema.json","type":"object","required":["protocol","type","seq"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_detail"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
 
-function validate231(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate284(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/cell_detail.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate231.evaluated;
+const evaluated0 = validate284.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5084,7 +6268,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.seq === undefined) && (missing0 = "seq"))){
-validate231.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate284.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -5103,7 +6287,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("cell_detail" !== data.type){
-validate231.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
+validate284.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -5114,8 +6298,8 @@ var valid0 = true;
 if(valid0){
 if(data.seq !== undefined){
 const _errs3 = errors;
-if(!(validate83(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate83.errors : vErrors.concat(validate83.errors);
+if(!(validate94(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -5141,22 +6325,22 @@ var valid0 = true;
 }
 }
 else {
-validate231.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate284.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate231.errors = vErrors;
+validate284.errors = vErrors;
 return errors === 0;
 }
-validate231.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
+validate284.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema73 = {"$id":"https://heapscope.invalid/protocol/browser/holders.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
+const schema83 = {"$id":"https://heapscope.invalid/protocol/browser/holders.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
 
-function validate236(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate289(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/holders.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate236.evaluated;
+const evaluated0 = validate289.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5167,7 +6351,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate236.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate289.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -5186,7 +6370,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("holders" !== data.type){
-validate236.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
+validate289.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -5211,22 +6395,22 @@ var valid0 = true;
 }
 }
 else {
-validate236.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate289.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate236.errors = vErrors;
+validate289.errors = vErrors;
 return errors === 0;
 }
-validate236.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
+validate289.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema74 = {"$id":"https://heapscope.invalid/protocol/browser/release_holder.schema.json","type":"object","required":["protocol","type","name"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"release_holder"},"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"}}};
+const schema84 = {"$id":"https://heapscope.invalid/protocol/browser/release_holder.schema.json","type":"object","required":["protocol","type","name"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"release_holder"},"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"}}};
 
-function validate240(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate293(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/release_holder.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate240.evaluated;
+const evaluated0 = validate293.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5237,7 +6421,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.name === undefined) && (missing0 = "name"))){
-validate240.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate293.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -5256,7 +6440,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("release_holder" !== data.type){
-validate240.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "release_holder"},message:"must be equal to constant"}];
+validate293.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "release_holder"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -5267,8 +6451,8 @@ var valid0 = true;
 if(valid0){
 if(data.name !== undefined){
 const _errs3 = errors;
-if(!(validate185(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate185.errors : vErrors.concat(validate185.errors);
+if(!(validate236(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -5281,22 +6465,22 @@ var valid0 = true;
 }
 }
 else {
-validate240.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate293.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate240.errors = vErrors;
+validate293.errors = vErrors;
 return errors === 0;
 }
-validate240.evaluated = {"props":{"protocol":true,"type":true,"name":true},"dynamicProps":false,"dynamicItems":false};
+validate293.evaluated = {"props":{"protocol":true,"type":true,"name":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema75 = {"$id":"https://heapscope.invalid/protocol/browser/retained_by_cell.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
+const schema85 = {"$id":"https://heapscope.invalid/protocol/browser/retained_by_cell.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
 
-function validate244(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate297(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/retained_by_cell.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate244.evaluated;
+const evaluated0 = validate297.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5307,7 +6491,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate244.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate297.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -5326,7 +6510,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("retained_by_cell" !== data.type){
-validate244.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
+validate297.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -5351,21 +6535,78 @@ var valid0 = true;
 }
 }
 else {
-validate244.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate297.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate244.errors = vErrors;
+validate297.errors = vErrors;
 return errors === 0;
 }
-validate244.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
+validate297.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema86 = {"$id":"https://heapscope.invalid/protocol/browser/release_memory.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"release_memory"}}};
+
+function validate301(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/browser/release_memory.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate301.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
+validate301.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.protocol !== undefined){
+const _errs1 = errors;
+if(!(validate54(data.protocol, {instancePath:instancePath+"/protocol",parentData:data,parentDataProperty:"protocol",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.type !== undefined){
+const _errs2 = errors;
+if("release_memory" !== data.type){
+validate301.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "release_memory"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+else {
+validate301.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate301.errors = vErrors;
+return errors === 0;
+}
+validate301.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate219(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate270(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate219.evaluated;
+const evaluated0 = validate270.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5427,8 +6668,8 @@ vErrors = null;
 }
 if(_valid0){
 const _errs6 = errors;
-if(!(validate220(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate220.errors : vErrors.concat(validate220.errors);
+if(!(validate271(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate271.errors : vErrors.concat(validate271.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs6 === errors;
@@ -5448,7 +6689,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate219.errors = vErrors;
+validate270.errors = vErrors;
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -5508,8 +6749,8 @@ vErrors = null;
 }
 if(_valid1){
 const _errs12 = errors;
-if(!(validate223(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate223.errors : vErrors.concat(validate223.errors);
+if(!(validate274(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate274.errors : vErrors.concat(validate274.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs12 === errors;
@@ -5529,7 +6770,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate219.errors = vErrors;
+validate270.errors = vErrors;
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -5598,8 +6839,8 @@ vErrors = null;
 }
 if(_valid2){
 const _errs18 = errors;
-if(!(validate226(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate226.errors : vErrors.concat(validate226.errors);
+if(!(validate277(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate277.errors : vErrors.concat(validate277.errors);
 errors = vErrors.length;
 }
 var _valid2 = _errs18 === errors;
@@ -5610,6 +6851,9 @@ props2.protocol = true;
 props2.type = true;
 props2.mode = true;
 props2.top_n = true;
+props2.guard = true;
+props2.guard_hard = true;
+props2.guard_soft = true;
 }
 }
 if(!valid5){
@@ -5621,7 +6865,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate219.errors = vErrors;
+validate270.errors = vErrors;
 return false;
 }
 var valid0 = _errs13 === errors;
@@ -5690,8 +6934,8 @@ vErrors = null;
 }
 if(_valid3){
 const _errs24 = errors;
-if(!(validate231(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate231.errors : vErrors.concat(validate231.errors);
+if(!(validate284(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate284.errors : vErrors.concat(validate284.errors);
 errors = vErrors.length;
 }
 var _valid3 = _errs24 === errors;
@@ -5713,7 +6957,7 @@ else {
 vErrors.push(err15);
 }
 errors++;
-validate219.errors = vErrors;
+validate270.errors = vErrors;
 return false;
 }
 var valid0 = _errs19 === errors;
@@ -5782,8 +7026,8 @@ vErrors = null;
 }
 if(_valid4){
 const _errs30 = errors;
-if(!(validate236(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
+if(!(validate289(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate289.errors : vErrors.concat(validate289.errors);
 errors = vErrors.length;
 }
 var _valid4 = _errs30 === errors;
@@ -5804,7 +7048,7 @@ else {
 vErrors.push(err19);
 }
 errors++;
-validate219.errors = vErrors;
+validate270.errors = vErrors;
 return false;
 }
 var valid0 = _errs25 === errors;
@@ -5873,8 +7117,8 @@ vErrors = null;
 }
 if(_valid5){
 const _errs36 = errors;
-if(!(validate240(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate240.errors : vErrors.concat(validate240.errors);
+if(!(validate293(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate293.errors : vErrors.concat(validate293.errors);
 errors = vErrors.length;
 }
 var _valid5 = _errs36 === errors;
@@ -5895,7 +7139,7 @@ else {
 vErrors.push(err23);
 }
 errors++;
-validate219.errors = vErrors;
+validate270.errors = vErrors;
 return false;
 }
 var valid0 = _errs31 === errors;
@@ -5964,8 +7208,8 @@ vErrors = null;
 }
 if(_valid6){
 const _errs42 = errors;
-if(!(validate244(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate244.errors : vErrors.concat(validate244.errors);
+if(!(validate297(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate297.errors : vErrors.concat(validate297.errors);
 errors = vErrors.length;
 }
 var _valid6 = _errs42 === errors;
@@ -5986,7 +7230,7 @@ else {
 vErrors.push(err27);
 }
 errors++;
-validate219.errors = vErrors;
+validate270.errors = vErrors;
 return false;
 }
 var valid0 = _errs37 === errors;
@@ -6000,6 +7244,97 @@ props0 = props0 || {};
 Object.assign(props0, props6);
 }
 }
+const _errs43 = errors;
+const _errs44 = errors;
+let valid15 = true;
+const _errs45 = errors;
+if(errors === _errs45){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing7;
+if((data.type === undefined) && (missing7 = "type")){
+const err28 = {};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("release_memory" !== data.type){
+const err29 = {};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err30 = {};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+var _valid7 = _errs45 === errors;
+errors = _errs44;
+if(vErrors !== null){
+if(_errs44){
+vErrors.length = _errs44;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid7){
+const _errs48 = errors;
+if(!(validate301(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate301.errors : vErrors.concat(validate301.errors);
+errors = vErrors.length;
+}
+var _valid7 = _errs48 === errors;
+valid15 = _valid7;
+if(valid15){
+var props7 = {};
+props7.protocol = true;
+props7.type = true;
+}
+}
+if(!valid15){
+const err31 = {instancePath,schemaPath:"#/allOf/7/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+validate270.errors = vErrors;
+return false;
+}
+var valid0 = _errs43 === errors;
+if(valid0){
+if(props0 !== true && props7 !== undefined){
+if(props7 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props7);
+}
+}
+}
 }
 }
 }
@@ -6009,9 +7344,9 @@ Object.assign(props0, props6);
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
-let missing7;
-if(((data.protocol === undefined) && (missing7 = "protocol")) || ((data.type === undefined) && (missing7 = "type"))){
-validate219.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"}];
+let missing8;
+if(((data.protocol === undefined) && (missing8 = "protocol")) || ((data.type === undefined) && (missing8 = "type"))){
+validate270.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"}];
 return false;
 }
 else {
@@ -6021,52 +7356,52 @@ props0.protocol = true;
 props0.type = true;
 }
 if(data.protocol !== undefined){
-const _errs43 = errors;
+const _errs49 = errors;
 if(!(validate54(data.protocol, {instancePath:instancePath+"/protocol",parentData:data,parentDataProperty:"protocol",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
 errors = vErrors.length;
 }
-var valid15 = _errs43 === errors;
+var valid17 = _errs49 === errors;
 }
 else {
-var valid15 = true;
+var valid17 = true;
 }
-if(valid15){
+if(valid17){
 if(data.type !== undefined){
-let data8 = data.type;
-const _errs44 = errors;
-if(!(((((((data8 === "sync") || (data8 === "clear")) || (data8 === "configure")) || (data8 === "cell_detail")) || (data8 === "holders")) || (data8 === "release_holder")) || (data8 === "retained_by_cell"))){
-validate219.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema68.properties.type.enum},message:"must be equal to one of the allowed values"}];
+let data9 = data.type;
+const _errs50 = errors;
+if(!((((((((data9 === "sync") || (data9 === "clear")) || (data9 === "configure")) || (data9 === "cell_detail")) || (data9 === "holders")) || (data9 === "release_holder")) || (data9 === "retained_by_cell")) || (data9 === "release_memory"))){
+validate270.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema78.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
-var valid15 = _errs44 === errors;
+var valid17 = _errs50 === errors;
 }
 else {
-var valid15 = true;
+var valid17 = true;
 }
 }
 }
 }
 else {
-validate219.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate270.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate219.errors = vErrors;
+validate270.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate219.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate270.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-export const validateReport = validate249;
-const schema76 = {"$id":"https://heapscope.invalid/protocol/report.schema.json","type":"object","required":["heapscope_report","generator","target","kernel","outcome","cells"],"properties":{"heapscope_report":{"const":2},"generator":{"type":"object","required":["name","version"],"properties":{"name":{"const":"heapscope"},"version":{"$ref":"https://heapscope.invalid/protocol/defs/ShortText.json"}}},"created_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"target":{"type":"object","required":["kind","path"],"properties":{"kind":{"enum":["notebook","script"]},"path":{"type":["string","null"],"maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"}}},"kernel":{"type":"object","required":["name","status"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/ShortTextOrNull.json"},"status":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"}}}},"outcome":{"type":"object","required":["status","message","failed_cell"],"properties":{"status":{"enum":["ok","error","unprofiled"]},"message":{"$ref":"https://heapscope.invalid/protocol/defs/LongText.json"},"failed_cell":{"if":{"type":"null"},"else":{"type":"object","required":["index","cell_id"],"properties":{"index":{"$ref":"#/$defs/Index"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"}}}}}},"cells":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/ReportCell"}},"holders":{"$ref":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json"},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}},"$defs":{"Index":{"type":"integer","minimum":0,"maximum":9007199254740991},"ReportCell":{"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]},"Budget":{"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}}}};
-const schema77 = {"$id":"https://heapscope.invalid/protocol/defs/LongText.json","type":["string","null"],"maxLength":65536,"pattern":"^[^\\ud800-\\udfff]*$"};
+export const validateReport = validate305;
+const schema87 = {"$id":"https://heapscope.invalid/protocol/report.schema.json","type":"object","required":["heapscope_report","generator","target","kernel","outcome","cells"],"properties":{"heapscope_report":{"const":2},"generator":{"type":"object","required":["name","version"],"properties":{"name":{"const":"heapscope"},"version":{"$ref":"https://heapscope.invalid/protocol/defs/ShortText.json"}}},"created_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"target":{"type":"object","required":["kind","path"],"properties":{"kind":{"enum":["notebook","script"]},"path":{"type":["string","null"],"maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"}}},"kernel":{"type":"object","required":["name","status"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/ShortTextOrNull.json"},"status":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"}}}},"outcome":{"type":"object","required":["status","message","failed_cell"],"properties":{"status":{"enum":["ok","error","unprofiled"]},"message":{"$ref":"https://heapscope.invalid/protocol/defs/LongText.json"},"failed_cell":{"if":{"type":"null"},"else":{"type":"object","required":["index","cell_id"],"properties":{"index":{"$ref":"#/$defs/Index"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"}}}}}},"cells":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/ReportCell"}},"holders":{"$ref":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json"},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"},"memory_limit":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryLimitOrNull.json"}},"$defs":{"Index":{"type":"integer","minimum":0,"maximum":9007199254740991},"ReportCell":{"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]},"Budget":{"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}}}};
+const schema88 = {"$id":"https://heapscope.invalid/protocol/defs/LongText.json","type":["string","null"],"maxLength":65536,"pattern":"^[^\\ud800-\\udfff]*$"};
 
-function validate254(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate310(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/LongText.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate254.evaluated;
+const evaluated0 = validate310.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6074,34 +7409,34 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((typeof data !== "string") && (data !== null)){
-validate254.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema77.type},message:"must be string,null"}];
+validate310.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema88.type},message:"must be string,null"}];
 return false;
 }
 if(errors === 0){
 if(typeof data === "string"){
 if(func1(data) > 65536){
-validate254.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
+validate310.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
 return false;
 }
 else {
 if(!pattern3.test(data)){
-validate254.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+validate310.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
 return false;
 }
 }
 }
 }
-validate254.errors = vErrors;
+validate310.errors = vErrors;
 return errors === 0;
 }
-validate254.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate310.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema78 = {"type":"integer","minimum":0,"maximum":9007199254740991};
+const schema89 = {"type":"integer","minimum":0,"maximum":9007199254740991};
 
-function validate256(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate312(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate256.evaluated;
+const evaluated0 = validate312.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6109,35 +7444,35 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-validate256.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate312.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === 0){
 if((typeof data == "number") && (isFinite(data))){
 if(data > 9007199254740991 || isNaN(data)){
-validate256.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate312.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data < 0 || isNaN(data)){
-validate256.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate312.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-validate256.errors = vErrors;
+validate312.errors = vErrors;
 return errors === 0;
 }
-validate256.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate312.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema79 = {"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]};
-const schema80 = {"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}};
+const schema90 = {"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]};
+const schema91 = {"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}};
 
-function validate262(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate318(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate262.evaluated;
+const evaluated0 = validate318.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6148,7 +7483,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.max_peak === undefined) && (missing0 = "max_peak")) || ((data.max_retained === undefined) && (missing0 = "max_retained"))){
-validate262.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate318.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6196,7 +7531,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate262.errors = vErrors;
+validate318.errors = vErrors;
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -6249,7 +7584,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate262.errors = vErrors;
+validate318.errors = vErrors;
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -6261,21 +7596,21 @@ var valid0 = true;
 }
 }
 else {
-validate262.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate318.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate262.errors = vErrors;
+validate318.errors = vErrors;
 return errors === 0;
 }
-validate262.evaluated = {"props":{"max_peak":true,"max_retained":true},"dynamicProps":false,"dynamicItems":false};
+validate318.evaluated = {"props":{"max_peak":true,"max_retained":true},"dynamicProps":false,"dynamicItems":false};
 
 import func0 from "ajv/dist/runtime/equal";
 
-function validate259(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate315(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate259.evaluated;
+const evaluated0 = validate315.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6283,8 +7618,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 const _errs0 = errors;
-if(!(validate96(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+if(!(validate128(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate128.errors : vErrors.concat(validate128.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs0 === errors;
@@ -6320,8 +7655,8 @@ vErrors = null;
 }
 if(!_valid0){
 const _errs7 = errors;
-if(!(validate256(data0, {instancePath:instancePath+"/index",parentData:data,parentDataProperty:"index",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate256.errors : vErrors.concat(validate256.errors);
+if(!(validate312(data0, {instancePath:instancePath+"/index",parentData:data,parentDataProperty:"index",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate312.errors : vErrors.concat(validate312.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs7 === errors;
@@ -6336,7 +7671,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate259.errors = vErrors;
+validate315.errors = vErrors;
 return false;
 }
 var valid1 = _errs3 === errors;
@@ -6347,8 +7682,8 @@ var valid1 = true;
 if(valid1){
 if(data.budget !== undefined){
 const _errs8 = errors;
-if(!(validate262(data.budget, {instancePath:instancePath+"/budget",parentData:data,parentDataProperty:"budget",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate262.errors : vErrors.concat(validate262.errors);
+if(!(validate318(data.budget, {instancePath:instancePath+"/budget",parentData:data,parentDataProperty:"budget",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate318.errors : vErrors.concat(validate318.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs8 === errors;
@@ -6363,7 +7698,7 @@ const _errs9 = errors;
 if(errors === _errs9){
 if(Array.isArray(data2)){
 if(data2.length > 2){
-validate259.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"}];
+validate315.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"}];
 return false;
 }
 else {
@@ -6373,7 +7708,7 @@ for(let i0=0; i0<len0; i0++){
 let data3 = data2[i0];
 const _errs11 = errors;
 if(!((data3 === "max_peak") || (data3 === "max_retained"))){
-validate259.errors = [{instancePath:instancePath+"/over_budget/" + i0,schemaPath:"#/allOf/1/properties/over_budget/items/enum",keyword:"enum",params:{allowedValues: schema79.allOf[1].properties.over_budget.items.enum},message:"must be equal to one of the allowed values"}];
+validate315.errors = [{instancePath:instancePath+"/over_budget/" + i0,schemaPath:"#/allOf/1/properties/over_budget/items/enum",keyword:"enum",params:{allowedValues: schema90.allOf[1].properties.over_budget.items.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid3 = _errs11 === errors;
@@ -6389,7 +7724,7 @@ outer0:
 for(;i1--;){
 for(j0 = i1; j0--;){
 if(func0(data2[i1], data2[j0])){
-validate259.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"}];
+validate315.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"}];
 return false;
 break outer0;
 }
@@ -6400,7 +7735,7 @@ break outer0;
 }
 }
 else {
-validate259.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate315.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -6413,23 +7748,23 @@ var valid1 = true;
 }
 }
 else {
-validate259.errors = [{instancePath,schemaPath:"#/allOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate315.errors = [{instancePath,schemaPath:"#/allOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
 var valid0 = _errs1 === errors;
 }
-validate259.errors = vErrors;
+validate315.errors = vErrors;
 return errors === 0;
 }
-validate259.evaluated = {"props":{"index":true,"budget":true,"over_budget":true,"seq":true,"cell_id":true,"execution_count":true,"source":true,"start_bytes":true,"peak_bytes":true,"end_bytes":true,"status":true,"mode":true,"started_at":true,"ended_at":true,"allocated_bytes":true,"freed_bytes":true,"alloc_count":true,"free_count":true,"top_at_peak":true,"retained":true},"dynamicProps":false,"dynamicItems":false};
+validate315.evaluated = {"props":{"index":true,"budget":true,"over_budget":true,"seq":true,"cell_id":true,"execution_count":true,"source":true,"start_bytes":true,"peak_bytes":true,"end_bytes":true,"status":true,"mode":true,"started_at":true,"ended_at":true,"allocated_bytes":true,"freed_bytes":true,"alloc_count":true,"free_count":true,"top_at_peak":true,"retained":true,"rss_start_bytes":true,"rss_peak_bytes":true,"rss_end_bytes":true,"guard_stop":true,"post_mortem":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate249(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate305(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/report.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate249.evaluated;
+const evaluated0 = validate305.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6440,14 +7775,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((((data.heapscope_report === undefined) && (missing0 = "heapscope_report")) || ((data.generator === undefined) && (missing0 = "generator"))) || ((data.target === undefined) && (missing0 = "target"))) || ((data.kernel === undefined) && (missing0 = "kernel"))) || ((data.outcome === undefined) && (missing0 = "outcome"))) || ((data.cells === undefined) && (missing0 = "cells"))){
-validate249.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate305.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.heapscope_report !== undefined){
 const _errs1 = errors;
 if(2 !== data.heapscope_report){
-validate249.errors = [{instancePath:instancePath+"/heapscope_report",schemaPath:"#/properties/heapscope_report/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant"}];
+validate305.errors = [{instancePath:instancePath+"/heapscope_report",schemaPath:"#/properties/heapscope_report/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -6463,14 +7798,14 @@ if(errors === _errs2){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 let missing1;
 if(((data1.name === undefined) && (missing1 = "name")) || ((data1.version === undefined) && (missing1 = "version"))){
-validate249.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate305.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 if(data1.name !== undefined){
 const _errs4 = errors;
 if("heapscope" !== data1.name){
-validate249.errors = [{instancePath:instancePath+"/generator/name",schemaPath:"#/properties/generator/properties/name/const",keyword:"const",params:{allowedValue: "heapscope"},message:"must be equal to constant"}];
+validate305.errors = [{instancePath:instancePath+"/generator/name",schemaPath:"#/properties/generator/properties/name/const",keyword:"const",params:{allowedValue: "heapscope"},message:"must be equal to constant"}];
 return false;
 }
 var valid1 = _errs4 === errors;
@@ -6494,7 +7829,7 @@ var valid1 = true;
 }
 }
 else {
-validate249.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate305.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -6506,8 +7841,8 @@ var valid0 = true;
 if(valid0){
 if(data.created_at !== undefined){
 const _errs6 = errors;
-if(!(validate90(data.created_at, {instancePath:instancePath+"/created_at",parentData:data,parentDataProperty:"created_at",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate90.errors : vErrors.concat(validate90.errors);
+if(!(validate109(data.created_at, {instancePath:instancePath+"/created_at",parentData:data,parentDataProperty:"created_at",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate109.errors : vErrors.concat(validate109.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs6 === errors;
@@ -6523,7 +7858,7 @@ if(errors === _errs7){
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 let missing2;
 if(((data5.kind === undefined) && (missing2 = "kind")) || ((data5.path === undefined) && (missing2 = "path"))){
-validate249.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+validate305.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
@@ -6531,7 +7866,7 @@ if(data5.kind !== undefined){
 let data6 = data5.kind;
 const _errs9 = errors;
 if(!((data6 === "notebook") || (data6 === "script"))){
-validate249.errors = [{instancePath:instancePath+"/target/kind",schemaPath:"#/properties/target/properties/kind/enum",keyword:"enum",params:{allowedValues: schema76.properties.target.properties.kind.enum},message:"must be equal to one of the allowed values"}];
+validate305.errors = [{instancePath:instancePath+"/target/kind",schemaPath:"#/properties/target/properties/kind/enum",keyword:"enum",params:{allowedValues: schema87.properties.target.properties.kind.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid2 = _errs9 === errors;
@@ -6544,18 +7879,18 @@ if(data5.path !== undefined){
 let data7 = data5.path;
 const _errs10 = errors;
 if((typeof data7 !== "string") && (data7 !== null)){
-validate249.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/type",keyword:"type",params:{type: schema76.properties.target.properties.path.type},message:"must be string,null"}];
+validate305.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/type",keyword:"type",params:{type: schema87.properties.target.properties.path.type},message:"must be string,null"}];
 return false;
 }
 if(errors === _errs10){
 if(typeof data7 === "string"){
 if(func1(data7) > 4096){
-validate249.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+validate305.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
 return false;
 }
 else {
 if(!pattern3.test(data7)){
-validate249.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+validate305.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
 return false;
 }
 }
@@ -6570,7 +7905,7 @@ var valid2 = true;
 }
 }
 else {
-validate249.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate305.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -6587,7 +7922,7 @@ if(errors === _errs12){
 if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
 let missing3;
 if(((data8.name === undefined) && (missing3 = "name")) || ((data8.status === undefined) && (missing3 = "status"))){
-validate249.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
+validate305.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
 return false;
 }
 else {
@@ -6647,7 +7982,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate249.errors = vErrors;
+validate305.errors = vErrors;
 return false;
 }
 var valid3 = _errs15 === errors;
@@ -6659,7 +7994,7 @@ var valid3 = true;
 }
 }
 else {
-validate249.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate305.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -6676,7 +8011,7 @@ if(errors === _errs20){
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 let missing4;
 if((((data11.status === undefined) && (missing4 = "status")) || ((data11.message === undefined) && (missing4 = "message"))) || ((data11.failed_cell === undefined) && (missing4 = "failed_cell"))){
-validate249.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+validate305.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
 return false;
 }
 else {
@@ -6684,7 +8019,7 @@ if(data11.status !== undefined){
 let data12 = data11.status;
 const _errs22 = errors;
 if(!(((data12 === "ok") || (data12 === "error")) || (data12 === "unprofiled"))){
-validate249.errors = [{instancePath:instancePath+"/outcome/status",schemaPath:"#/properties/outcome/properties/status/enum",keyword:"enum",params:{allowedValues: schema76.properties.outcome.properties.status.enum},message:"must be equal to one of the allowed values"}];
+validate305.errors = [{instancePath:instancePath+"/outcome/status",schemaPath:"#/properties/outcome/properties/status/enum",keyword:"enum",params:{allowedValues: schema87.properties.outcome.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid5 = _errs22 === errors;
@@ -6695,8 +8030,8 @@ var valid5 = true;
 if(valid5){
 if(data11.message !== undefined){
 const _errs23 = errors;
-if(!(validate254(data11.message, {instancePath:instancePath+"/outcome/message",parentData:data11,parentDataProperty:"message",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate254.errors : vErrors.concat(validate254.errors);
+if(!(validate310(data11.message, {instancePath:instancePath+"/outcome/message",parentData:data11,parentDataProperty:"message",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate310.errors : vErrors.concat(validate310.errors);
 errors = vErrors.length;
 }
 var valid5 = _errs23 === errors;
@@ -6737,14 +8072,14 @@ if(errors === _errs28){
 if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
 let missing5;
 if(((data14.index === undefined) && (missing5 = "index")) || ((data14.cell_id === undefined) && (missing5 = "cell_id"))){
-validate249.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
+validate305.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
 return false;
 }
 else {
 if(data14.index !== undefined){
 const _errs30 = errors;
-if(!(validate256(data14.index, {instancePath:instancePath+"/outcome/failed_cell/index",parentData:data14,parentDataProperty:"index",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate256.errors : vErrors.concat(validate256.errors);
+if(!(validate312(data14.index, {instancePath:instancePath+"/outcome/failed_cell/index",parentData:data14,parentDataProperty:"index",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate312.errors : vErrors.concat(validate312.errors);
 errors = vErrors.length;
 }
 var valid7 = _errs30 === errors;
@@ -6755,8 +8090,8 @@ var valid7 = true;
 if(valid7){
 if(data14.cell_id !== undefined){
 const _errs31 = errors;
-if(!(validate85(data14.cell_id, {instancePath:instancePath+"/outcome/failed_cell/cell_id",parentData:data14,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
+if(!(validate96(data14.cell_id, {instancePath:instancePath+"/outcome/failed_cell/cell_id",parentData:data14,parentDataProperty:"cell_id",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
 errors = vErrors.length;
 }
 var valid7 = _errs31 === errors;
@@ -6768,7 +8103,7 @@ var valid7 = true;
 }
 }
 else {
-validate249.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate305.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -6789,7 +8124,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate249.errors = vErrors;
+validate305.errors = vErrors;
 return false;
 }
 var valid5 = _errs24 === errors;
@@ -6802,7 +8137,7 @@ var valid5 = true;
 }
 }
 else {
-validate249.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate305.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -6818,7 +8153,7 @@ const _errs32 = errors;
 if(errors === _errs32){
 if(Array.isArray(data17)){
 if(data17.length > 100000){
-validate249.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
+validate305.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
 return false;
 }
 else {
@@ -6826,8 +8161,8 @@ var valid8 = true;
 const len0 = data17.length;
 for(let i0=0; i0<len0; i0++){
 const _errs34 = errors;
-if(!(validate259(data17[i0], {instancePath:instancePath+"/cells/" + i0,parentData:data17,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate259.errors : vErrors.concat(validate259.errors);
+if(!(validate315(data17[i0], {instancePath:instancePath+"/cells/" + i0,parentData:data17,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate315.errors : vErrors.concat(validate315.errors);
 errors = vErrors.length;
 }
 var valid8 = _errs34 === errors;
@@ -6838,7 +8173,7 @@ break;
 }
 }
 else {
-validate249.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate305.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -6850,8 +8185,8 @@ var valid0 = true;
 if(valid0){
 if(data.holders !== undefined){
 const _errs35 = errors;
-if(!(validate182(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate182.errors : vErrors.concat(validate182.errors);
+if(!(validate233(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate233.errors : vErrors.concat(validate233.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs35 === errors;
@@ -6862,11 +8197,23 @@ var valid0 = true;
 if(valid0){
 if(data.retained_by_cell !== undefined){
 const _errs36 = errors;
-if(!(validate149(data.retained_by_cell, {instancePath:instancePath+"/retained_by_cell",parentData:data,parentDataProperty:"retained_by_cell",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate149.errors : vErrors.concat(validate149.errors);
+if(!(validate200(data.retained_by_cell, {instancePath:instancePath+"/retained_by_cell",parentData:data,parentDataProperty:"retained_by_cell",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate200.errors : vErrors.concat(validate200.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs36 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.memory_limit !== undefined){
+const _errs37 = errors;
+if(!(validate78(data.memory_limit, {instancePath:instancePath+"/memory_limit",parentData:data,parentDataProperty:"memory_limit",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate78.errors : vErrors.concat(validate78.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs37 === errors;
 }
 else {
 var valid0 = true;
@@ -6881,17 +8228,18 @@ var valid0 = true;
 }
 }
 }
+}
 else {
-validate249.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate305.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate249.errors = vErrors;
+validate305.errors = vErrors;
 return errors === 0;
 }
-validate249.evaluated = {"props":{"heapscope_report":true,"generator":true,"created_at":true,"target":true,"kernel":true,"outcome":true,"cells":true,"holders":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
+validate305.evaluated = {"props":{"heapscope_report":true,"generator":true,"created_at":true,"target":true,"kernel":true,"outcome":true,"cells":true,"holders":true,"retained_by_cell":true,"memory_limit":true},"dynamicProps":false,"dynamicItems":false};
 
 export const validateStatus = validate56;
 
-export const validateCellRun = validate96;
+export const validateCellRun = validate128;
 
