@@ -35,7 +35,9 @@ def _cgroup_v2_root():
     for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
         ctl = os.path.join(root, "cgroup.subtree_control")
         try:
-            if "memory" in open(ctl).read() and os.access(os.path.join(root, "cgroup.procs"), os.W_OK):
+            with open(ctl) as f:
+                controllers = f.read()
+            if "memory" in controllers and os.access(os.path.join(root, "cgroup.procs"), os.W_OK):
                 return root
         except OSError:
             pass
@@ -79,7 +81,9 @@ class Cgroup:
         if self.path is None:
             return
         try:
-            for pid in open(os.path.join(self.path, "cgroup.procs")).read().split():
+            with open(os.path.join(self.path, "cgroup.procs")) as f:
+                pids = f.read().split()
+            for pid in pids:
                 with open(os.path.join(self.parent, "cgroup.procs"), "w") as f:
                     f.write(pid)
         except OSError:
@@ -156,7 +160,7 @@ FREE = (
 
 def test_guard_stops_cells_and_the_kernel_survives(limited):
     kernel = limited()
-    comm_id, history = _sync(kernel)
+    comm_id, _ = _sync(kernel)
     assert kernel.execute("import numpy as np\nkeep = np.arange(1000)\n", cell_id="setup").status == "ok"
     mark = kernel.mark()
     kernel.send_comm(comm_id, {"protocol": V, "type": "sync"})
@@ -213,10 +217,14 @@ def test_usage_over_the_threshold_that_no_allocation_crosses_interrupts_the_cell
     if kernel.limit_source == "rlimit_as":
         pytest.skip("needs a cgroup: RLIMIT_AS does not count a child's memory")
     comm_id, _ = _sync(kernel)
-    usage = os.path.join(kernel.group.path, "memory.usage_in_bytes" if kernel.limit_source == "cgroup_v1" else "memory.current")
+    usage = os.path.join(
+        kernel.group.path, "memory.usage_in_bytes" if kernel.limit_source == "cgroup_v1" else "memory.current"
+    )
     kernel.execute(f"USAGE = {usage!r}\nkeep = 7\n", cell_id="setup")
     mark = kernel.mark()
-    execution = kernel.execute(CHILD_GROWS.replace("{limit}", str(LIMIT)).replace("{steps}", "{steps}"), cell_id="child", timeout=120)
+    execution = kernel.execute(
+        CHILD_GROWS.replace("{limit}", str(LIMIT)).replace("{steps}", "{steps}"), cell_id="child", timeout=120
+    )
     assert execution.status == "error" and execution.reply["ename"] == "KeyboardInterrupt", execution.reply
     run = _cell(kernel, comm_id, "child", mark)
     assert run["status"] == "guard" and run["guard_stop"]["how"] == "interrupted", run
@@ -263,9 +271,9 @@ def _report_in_cgroup(tmp_path, sources, *args):
     """`heapscope report` started inside a fresh memory cgroup (its kernel inherits it)."""
     import subprocess
 
-    from test_report import HEAPSCOPE, notebook, report  # noqa: F401  (report: the schema check)
     from heapscope.agent.protocol import validate_report
     from kernel_session import scrubbed_environ
+    from test_report import HEAPSCOPE, notebook, report  # noqa: F401  (report: the schema check)
 
     group = Cgroup()
     if group.path is None:
@@ -323,7 +331,8 @@ def test_soft_threshold_warns_and_release_memory_gives_rss_back(limited):
     # 250 MB of 600 MiB, held for 2 s: the guard's thread (once a second) sees it over 30 %
     assert kernel.execute("big = np.ones(31_250_000)\ntime.sleep(2)\n", cell_id="big").status == "ok"
     warned = kernel.wait_comm(
-        comm_id, lambda d: d.get("type") == "status" and (d["status"].get("memory_warning") or {}).get("level") == "soft",
+        comm_id,
+        lambda d: d.get("type") == "status" and (d["status"].get("memory_warning") or {}).get("level") == "soft",
         after=mark,
     )["status"]["memory_warning"]
     assert warned["cell_id"] == "big" and warned["limit_bytes"] == LIMIT and 0.3 < warned["fraction"] < 0.95
@@ -332,7 +341,9 @@ def test_soft_threshold_warns_and_release_memory_gives_rss_back(limited):
     run = _cell(kernel, comm_id, "big", mark)
     assert run["status"] == "ok" and run["rss_peak_bytes"] - run["rss_start_bytes"] > 200_000_000
     # freed small blocks stay in the allocator's arena (RSS) until malloc_trim gives them back
-    kernel.execute("del big\nxs = [bytearray(1000) for _ in range(200_000)]\nkeep = xs[::200]\ndel xs\n", cell_id="frag")
+    kernel.execute(
+        "del big\nxs = [bytearray(1000) for _ in range(200_000)]\nkeep = xs[::200]\ndel xs\n", cell_id="frag"
+    )
     mark = kernel.mark()
     kernel.send_comm(comm_id, {"protocol": V, "type": "release_memory"})
     released = kernel.wait_comm(

@@ -70,8 +70,15 @@ def test_cgroup_v1_limit_and_memsw(tmp_path):
 
 
 def test_the_machine_when_no_cgroup_limits(tmp_path):
-    root = tree(tmp_path, {**PROC, "proc/self/cgroup": "0::/\n", "sys/fs/cgroup/cgroup.controllers": "memory\n",
-                           "sys/fs/cgroup/memory.max": "max\n"})
+    root = tree(
+        tmp_path,
+        {
+            **PROC,
+            "proc/self/cgroup": "0::/\n",
+            "sys/fs/cgroup/cgroup.controllers": "memory\n",
+            "sys/fs/cgroup/memory.max": "max\n",
+        },
+    )
     best = limits.effective_limit(root, with_rlimits=False)
     page = os.sysconf("SC_PAGE_SIZE")
     assert best.source == "available" and best.bytes == 20000000 * 1024 + 500 * page
@@ -122,11 +129,34 @@ def test_a_dead_kernels_snapshot_becomes_a_killed_run(tmp_path):
         "written_at": 100.0,
         "memory_limit": {"bytes": 1000, "source": "cgroup_v1"},
         "oom_kills": 0,
-        "running": {"seq": 3, "cell_id": "c3", "execution_count": 3, "source": "x = big()", "started_at": 90.0,
-                    "start_bytes": 10, "peak_bytes": 950, "heap_bytes": 940, "rss_bytes": 960, "usage_bytes": 990,
-                    "rss_start_bytes": 50, "at": 99.0, "top_at_peak": []},
-        "history": [{"cell_id": "c1", "execution_count": 1, "source": "a = 1", "start_bytes": 1, "peak_bytes": 2,
-                     "end_bytes": 1, "status": "ok", "started_at": 1.0, "ended_at": 2.0}],
+        "running": {
+            "seq": 3,
+            "cell_id": "c3",
+            "execution_count": 3,
+            "source": "x = big()",
+            "started_at": 90.0,
+            "start_bytes": 10,
+            "peak_bytes": 950,
+            "heap_bytes": 940,
+            "rss_bytes": 960,
+            "usage_bytes": 990,
+            "rss_start_bytes": 50,
+            "at": 99.0,
+            "top_at_peak": [],
+        },
+        "history": [
+            {
+                "cell_id": "c1",
+                "execution_count": 1,
+                "source": "a = 1",
+                "start_bytes": 1,
+                "peak_bytes": 2,
+                "end_bytes": 1,
+                "status": "ok",
+                "started_at": 1.0,
+                "ended_at": 2.0,
+            }
+        ],
     }
     snaps.write(json.dumps(snapshot).encode())
     name = snaps.name

@@ -90,7 +90,9 @@ def test_kernel_dying_midway_keeps_the_cells_that_ran(installed, tmp_path):
     assert run.returncode == 1
     assert "kernel died" in run.stderr
     assert data["outcome"]["status"] == "error" and data["outcome"]["failed_cell"]["index"] == 2
-    assert [c["index"] for c in data["cells"]] == [1]
+    # the cell it died in comes from the kernel's post-mortem snapshot (agent/guard.py)
+    assert [(c["index"], c["status"]) for c in data["cells"]] == [(1, "ok"), (2, "killed")]
+    assert data["cells"][1]["post_mortem"]["cause"] == "unknown"  # os._exit: no signal, no OOM kill
 
 
 def test_unprofiled_kernel_is_reported(installed, tmp_path):

@@ -84,10 +84,25 @@ def human(n: float) -> str:
 class _Info(ctypes.Structure):
     _fields_ = [
         (name, ctypes.c_uint64)
-        for name in (
-            "limit hard soft usage rss usage_peak rss_peak refused refused_request refused_usage interrupted "
-            "interrupted_usage soft_usage ticks enabled run_open over_at_start"
-        ).split()
+        for name in [
+            "limit",
+            "hard",
+            "soft",
+            "usage",
+            "rss",
+            "usage_peak",
+            "rss_peak",
+            "refused",
+            "refused_request",
+            "refused_usage",
+            "interrupted",
+            "interrupted_usage",
+            "soft_usage",
+            "ticks",
+            "enabled",
+            "run_open",
+            "over_at_start",
+        ]
     ]
 
 
@@ -111,10 +126,10 @@ class _CGuard:
     def read(self) -> Dict[str, int]:
         out = _Info()
         self._read(ctypes.byref(out))
-        return {name: int(getattr(out, name)) for name, _ in _Info._fields_}
+        return {field[0]: int(getattr(out, field[0])) for field in _Info._fields_}
 
     @classmethod
-    def bind(cls) -> Optional["_CGuard"]:
+    def bind(cls) -> Optional[_CGuard]:
         try:
             return cls(ctypes.CDLL(None))
         except (AttributeError, OSError):
@@ -191,7 +206,7 @@ class Snapshots:
 
     def take_dead(self) -> List[dict]:
         """The snapshots of dead kernels with this key (read and removed), oldest first."""
-        out = []
+        out: List[dict] = []
         try:
             names = sorted(n for n in os.listdir(self.folder) if n.startswith(self.prefix) and n != self.name)
         except OSError:
@@ -220,7 +235,9 @@ def _mtime(path: str) -> float:
         return 0.0
 
 
-def post_mortem_cause(snapshot: Mapping[str, Any], oom_kills_now: Optional[int], exit_signal: Optional[int] = None) -> str:
+def post_mortem_cause(
+    snapshot: Mapping[str, Any], oom_kills_now: Optional[int], exit_signal: Optional[int] = None
+) -> str:
     """oom_kill when the cgroup's count went up since the snapshot; signal_near_limit when the kernel
     died by SIGKILL (when the caller knows) or, not knowing, with usage within 20 % of the limit at the last
     snapshot (up to a second old)."""
@@ -252,7 +269,7 @@ def killed_run(snapshot: Mapping[str, Any], cause: str) -> Optional[dict]:
     heap = int(running.get("heap_bytes") or 0)
     start = int(running.get("start_bytes") or 0)
     peak = max(int(running.get("peak_bytes") or 0), heap, start)
-    post = {
+    post: Dict[str, Any] = {
         "heap_bytes": heap,
         "rss_bytes": int(running.get("rss_bytes") or 0),
         "usage_bytes": int(running.get("usage_bytes") or 0),
@@ -262,7 +279,7 @@ def killed_run(snapshot: Mapping[str, Any], cause: str) -> Optional[dict]:
         "pid": int(snapshot.get("pid") or 0),
         "top_at_peak": list(running.get("top_at_peak") or []),
     }
-    run = {
+    run: Dict[str, Any] = {
         "cell_id": running.get("cell_id"),
         "execution_count": running.get("execution_count"),
         "source": running.get("source") or "",
@@ -408,23 +425,23 @@ class MemoryGuard:
             "rss_end_bytes": int(rss),
         }
         stop = self._stop_of(info)
-        if stop is not None and status in ("error", "ok"):
-            if status == "error":
-                status = "guard"
-                extra["guard_stop"] = stop
-                seq = (running or {}).get("seq")
-                if seq is not None and self.limit is not None:
-                    self.warning = {
-                        "seq": seq,
-                        "cell_id": (running or {}).get("cell_id"),
-                        "execution_count": (running or {}).get("execution_count"),
-                        "usage_bytes": stop["usage_bytes"],
-                        "rss_bytes": int(info.get("rss") or rss),
-                        "limit_bytes": self.limit.bytes,
-                        "fraction": round(stop["usage_bytes"] / self.limit.bytes, 4),
-                        "level": "hard",
-                        "message": stop["message"],
-                    }
+        # A cell that caught the MemoryError and went on ends ok: no stop to report.
+        if stop is not None and status == "error":
+            status = "guard"
+            extra["guard_stop"] = stop
+            seq = (running or {}).get("seq")
+            if seq is not None and self.limit is not None:
+                self.warning = {
+                    "seq": seq,
+                    "cell_id": (running or {}).get("cell_id"),
+                    "execution_count": (running or {}).get("execution_count"),
+                    "usage_bytes": stop["usage_bytes"],
+                    "rss_bytes": int(info.get("rss") or rss),
+                    "limit_bytes": self.limit.bytes,
+                    "fraction": round(stop["usage_bytes"] / self.limit.bytes, 4),
+                    "level": "hard",
+                    "message": stop["message"],
+                }
         return status, extra
 
     def _stop_of(self, info: Mapping[str, int]) -> Optional[dict]:
@@ -542,7 +559,9 @@ class MemoryGuard:
             running["usage_bytes"] = int(info.get("usage") or rss)
             running["at"] = time.time()
             running["peak_bytes"] = max(int(running.get("peak_bytes") or 0), heap)
-            running["rss_peak_bytes"] = max(int(running.get("rss_peak_bytes") or 0), rss, int(info.get("rss_peak") or 0))
+            running["rss_peak_bytes"] = max(
+                int(running.get("rss_peak_bytes") or 0), rss, int(info.get("rss_peak") or 0)
+            )
             # Sites at each new peak above half the limit (at most once a second: this thread's pace).
             limit = self.limit
             if self._top_sites is not None and heap > self._top_at and (limit is None or heap * 2 >= limit.bytes):
@@ -621,7 +640,7 @@ def killed_message(run: Mapping[str, Any]) -> str:
     """One line for a killed run: cause, heap and RSS at the last snapshot."""
     post = run.get("post_mortem") or {}
     cause = {"oom_kill": "killed by the OOM killer", "signal_near_limit": "killed near its memory limit"}.get(
-        post.get("cause"), "died"
+        str(post.get("cause")), "died"
     )
     limit = post.get("limit") or {}
     where = f" of {human(limit['bytes'])} ({limit.get('source')})" if limit.get("bytes") else ""

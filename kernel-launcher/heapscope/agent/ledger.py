@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Dict, Hashable, List, Mapping, NamedTuple, Optional
+from typing import Any, Dict, Hashable, List, Mapping, NamedTuple, Optional, Sequence
 
 from .protocol import clip
 
@@ -218,7 +218,7 @@ class Ledger:
         totals: Optional[Mapping[str, Any]] = None,
         sites: Optional[Mapping[str, List[dict]]] = None,
     ) -> CellRecord:
-        counters = {
+        counters: Dict[str, Any] = {
             "end_bytes": end.current_bytes,
             "allocated_bytes": _delta(end.allocated_bytes, cell.start.allocated_bytes),
             "freed_bytes": _delta(end.freed_bytes, cell.start.freed_bytes),
@@ -257,7 +257,7 @@ class Ledger:
                 old.top_at_peak = old.retained = None
         return record
 
-    def add_finished(self, runs: List[Mapping[str, Any]]) -> List[CellRecord]:
+    def add_finished(self, runs: Sequence[Mapping[str, Any]]) -> List[CellRecord]:
         """Runs of a dead kernel (agent/guard.py's recover): appended as finished runs with new seqs."""
         known = set(CellRecord.__dataclass_fields__) - {"seq", "extra"}
         added = []

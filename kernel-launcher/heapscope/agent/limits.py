@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import resource
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 #: Values at or above this are "no limit" (cgroup v1 writes 2^63 rounded down to a page).
 UNLIMITED = 1 << 62
@@ -85,6 +85,10 @@ def cgroup_paths(text: str) -> Tuple[Optional[str], Optional[str]]:
     return v2, v1
 
 
+def _present(values: Iterable[Optional[int]]) -> List[int]:
+    return [v for v in values if v is not None]
+
+
 def _ancestors(path: str) -> List[str]:
     """``/a/b`` → ``["/a/b", "/a", "/"]``."""
     out = []
@@ -117,8 +121,7 @@ def cgroup_limits(root: str = "/") -> List[Limit]:
             usage = _join(own, "memory.current")
             events = _join(own, "memory.events")
             for name, source in (("memory.max", "cgroup"), ("memory.high", "cgroup_high")):
-                found = [_number(_read(_join(mount, a, name))) for a in _ancestors(v2)]
-                found = [v for v in found if v is not None]
+                found = _present(_number(_read(_join(mount, a, name))) for a in _ancestors(v2))
                 if found:
                     out.append(Limit(min(found), source, USAGE_FILE, usage, events))
     if v1 is not None:
@@ -130,9 +133,11 @@ def cgroup_limits(root: str = "/") -> List[Limit]:
                 own = mount
             usage = _join(own, "memory.usage_in_bytes")
             events = _join(own, "memory.oom_control")
-            for name, source in (("memory.limit_in_bytes", "cgroup_v1"), ("memory.memsw.limit_in_bytes", "cgroup_v1_memsw")):
-                found = [_number(_read(_join(mount, a, name))) for a in _ancestors(v1)]
-                found = [v for v in found if v is not None]
+            for name, source in (
+                ("memory.limit_in_bytes", "cgroup_v1"),
+                ("memory.memsw.limit_in_bytes", "cgroup_v1_memsw"),
+            ):
+                found = _present(_number(_read(_join(mount, a, name))) for a in _ancestors(v1))
                 if found:
                     out.append(Limit(min(found), source, USAGE_FILE, usage, events))
     return out
@@ -140,7 +145,10 @@ def cgroup_limits(root: str = "/") -> List[Limit]:
 
 def rlimits() -> List[Limit]:
     out = []
-    for which, source, kind in ((resource.RLIMIT_AS, "rlimit_as", USAGE_VM), (resource.RLIMIT_DATA, "rlimit_data", USAGE_VM)):
+    for which, source, kind in (
+        (resource.RLIMIT_AS, "rlimit_as", USAGE_VM),
+        (resource.RLIMIT_DATA, "rlimit_data", USAGE_VM),
+    ):
         soft, _ = resource.getrlimit(which)
         if soft != resource.RLIM_INFINITY and 0 < soft < UNLIMITED:
             out.append(Limit(int(soft), source, kind))

@@ -172,6 +172,24 @@ def _cell_error(cell: Any) -> Optional[str]:
     return None
 
 
+def _killed_run(client: Any, index: int, cell: Any) -> Optional[Dict[str, Any]]:
+    """The run the kernel died in (status killed, post_mortem), from the snapshot it kept; None if none."""
+    from ..agent.guard import dead_kernel_run
+
+    km = getattr(client, "km", None)
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    code = process.poll() if process is not None and hasattr(process, "poll") else None
+    try:
+        dead = dead_kernel_run(getattr(km, "connection_file", None), code)
+    except Exception:
+        return None
+    if dead is not None:
+        dead["index"] = index
+        if cell.get("id"):
+            dead["cell_id"] = cell["id"]
+    return dead
+
+
 async def run_notebook(
     nb: Any,
     notebook_dir: Path,
@@ -226,11 +244,20 @@ async def run_notebook(
                     say(f"    raised {error}")
                     run.fail("error", f"cell {n}/{len(todo)} raised {error}", where)
             except DeadKernelError:
-                run.fail(
-                    "error",
-                    f"the kernel died while running cell {n}/{len(todo)} (out of memory? see the kernel's log)",
-                    where,
-                )
+                dead = _killed_run(client, index, cell)  # the post-mortem snapshot (agent/guard.py)
+                if dead is not None:
+                    from ..agent.guard import killed_message
+
+                    run.cells.append(dead)
+                    if isinstance(dead.get("execution_count"), int) and cell.get("id"):
+                        run.cell_ids[dead["execution_count"]] = cell["id"]
+                    message = f"the kernel died while running cell {n}/{len(todo)}: {killed_message(dead)}"
+                else:
+                    message = (
+                        f"the kernel died while running cell {n}/{len(todo)} (out of memory? see the kernel's log)"
+                    )
+                say(message)
+                run.fail("error", message, where)
                 return run
             except CellTimeoutError:
                 run.fail("error", f"cell {n}/{len(todo)} did not finish within {timeout} s", where)

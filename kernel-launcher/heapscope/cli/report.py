@@ -63,6 +63,13 @@ def add_parser(commands: Any) -> None:
     )
     report.add_argument("--kernel", default="heapscope", help="kernelspec name (default: heapscope)")
     report.add_argument(
+        "--guard",
+        choices=("on", "off"),
+        default=None,
+        help="the memory guard: a cell that would cross 95 %% of the kernel's memory limit gets MemoryError "
+        "instead of the kernel being killed (default: $HEAPSCOPE_GUARD or on)",
+    )
+    report.add_argument(
         "--no-holders",
         action="store_true",
         help="do not compute who holds the heap after the last cell (the report's `holders`: what deleting each "
@@ -183,6 +190,7 @@ def report_notebook(
     max_peak: Optional[str] = None,
     max_retained: Optional[str] = None,
     holders: bool = True,
+    guard: Optional[str] = None,
 ) -> Outcome:
     """``heapscope report`` as a function (the pytest plugin runs notebooks with it): checks every input,
     runs the notebook, applies the budgets, writes the outputs and says what happened on stderr."""
@@ -209,6 +217,10 @@ def report_notebook(
         from .._env import MODE
 
         env = {**os.environ, MODE: mode}
+    if guard:
+        from ..agent.guard import GUARD_ENV
+
+        env = {**(env or os.environ), GUARD_ENV: guard}
     try:
         import asyncio  # (here: `heapscope run` never needs it, and it costs ~40 ms to import)
 
@@ -250,6 +262,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         max_peak=args.max_peak,
         max_retained=args.max_retained,
         holders=not args.no_holders,
+        guard=args.guard,
     ).status
 
 
