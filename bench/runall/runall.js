@@ -24,7 +24,7 @@ const UI_TESTS = path.resolve(HERE, '..', '..', 'ui-tests');
 const { chromium } = require(path.join(UI_TESTS, 'node_modules', 'playwright-core'));
 
 function parseArgs(argv) {
-  const args = { cells: 300, openCells: 500, rounds: 1, only: null, url: null, root: null, json: null };
+  const args = { cells: 300, openCells: 500, rounds: 1, only: null, url: null, root: null, json: null, profile: null };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const value = argv[i + 1];
@@ -53,6 +53,10 @@ function parseArgs(argv) {
         args.only = new Set(value.split(','));
         i++;
         break;
+      case '--profile':
+        args.profile = value;
+        i++;
+        break;
       case '--json':
         args.json = value;
         i++;
@@ -71,7 +75,8 @@ function parseArgs(argv) {
 function notebook(n, kernel) {
   const cells = [];
   for (let i = 0; i < n; i++) {
-    const source = i === 0 ? 'import numpy as np\nlen(np.__version__)' : `# cell ${i}\nv${i} = list(range(${i % 100}))\nlen(v${i})`;
+    const source =
+      i === 0 ? 'import numpy as np\nlen(np.__version__)' : `# cell ${i}\nv${i} = list(range(${i % 100}))\nlen(v${i})`;
     cells.push({
       cell_type: 'code',
       id: `cell-${i}`,
@@ -196,9 +201,73 @@ async function shutdown(page, context) {
 async function measureRun(browser, args, name, open, tag) {
   const { context, page } = await openNotebook(browser, args, name, tag);
   await setPanel(page, open);
+  let cdp = null;
+  if (args.profile && args.profile.split(',').includes(tag)) {
+    cdp = await context.newCDPSession(page);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+    await cdp.send('Profiler.start');
+  }
   const result = await runAll(page);
+  if (cdp) {
+    const { profile } = await cdp.send('Profiler.stop');
+    printProfile(profile, tag);
+  }
   await shutdown(page, context);
   return result;
+}
+
+/** The functions with the most self time in a CPU profile (stderr). */
+function printProfile(profile, tag) {
+  const self = new Map();
+  const byId = new Map(profile.nodes.map(n => [n.id, n]));
+  const dt = profile.timeDeltas;
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const node = byId.get(id);
+    const f = node.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber}`;
+    const ms = (dt[i] || 0) / 1000;
+    total += ms;
+    self.set(key, (self.get(key) || 0) + ms);
+  });
+  // Time under heapscope's own code (the labextension's chunks), by its outermost function.
+  const parent = new Map();
+  for (const n of profile.nodes) {
+    for (const c of n.children || []) {
+      parent.set(c, n.id);
+    }
+  }
+  const ours = url => url.includes('/extensions/heapscope/');
+  const entry = new Map();
+  let inside = 0;
+  profile.samples.forEach((id, i) => {
+    let outer = null;
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const f = byId.get(at).callFrame;
+      if (ours(f.url)) {
+        outer = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop().split('?')[0]}:${f.lineNumber}:${f.columnNumber}`;
+      }
+    }
+    if (outer) {
+      const ms = (dt[i] || 0) / 1000;
+      inside += ms;
+      entry.set(outer, (entry.get(outer) || 0) + ms);
+    }
+  });
+  console.error(`profile of ${tag}: ${inside.toFixed(0)} ms under heapscope code, by entry point:`);
+  for (const [key, ms] of Array.from(entry.entries())
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)) {
+    console.error(`  ${ms.toFixed(0).padStart(6)} ms  ${key}`);
+  }
+  const top = Array.from(self.entries())
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 30);
+  console.error(`profile of ${tag}: ${total.toFixed(0)} ms sampled; top self time:`);
+  for (const [key, ms] of top) {
+    console.error(`  ${ms.toFixed(0).padStart(6)} ms  ${key}`);
+  }
 }
 
 /** Opening the panel on a session of `openCells` finished runs; then badge clicks. */

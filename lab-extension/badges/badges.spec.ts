@@ -113,9 +113,13 @@ describe('NotebookBadges', () => {
   }
 
   /** Let cell.ready promises and Lumino messages run. */
-  async function settle(): Promise<void> {
+  async function settle(ms = 0): Promise<void> {
+    if (ms > 0) {
+      await new Promise(resolve => setTimeout(resolve, ms));
+    }
+    // Badges are drawn on the next animation frame.
     for (let i = 0; i < 5; i++) {
-      await new Promise(resolve => setTimeout(resolve, 0));
+      await new Promise(resolve => setTimeout(resolve, 20));
     }
   }
 
@@ -169,6 +173,7 @@ describe('NotebookBadges', () => {
     heap.apply({ type: 'cell', cell: cellPayload({ cell_id: 'a', started_at: 1 }) });
     await settle();
     heap.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'a', started_at: 2 }) });
+    await settle();
     const badge = notebook.node.querySelector('.jp-heapscope-badge')!;
     expect(badge.classList.contains('jp-mod-running')).toBe(true);
     heap.apply({
@@ -234,6 +239,7 @@ describe('NotebookBadges', () => {
     expect(node('a').querySelector('.jp-heapscope-badge-outcome')).toBeNull();
     // A kernel that says `interrupted` itself is understood too.
     heap.apply({ type: 'cell', cell: cellPayload({ cell_id: 'a', seq: 4, status: 'interrupted' as any }) });
+    await settle();
     expect(node('a').textContent).toBe('+200 MB · peak +200 MB · interrupted');
   });
 
@@ -255,6 +261,25 @@ describe('NotebookBadges', () => {
     observer.disconnect();
     expect(writes).toEqual([]);
     expect(Object.keys(badgesIn(notebook)).sort()).toEqual(['a', 'b', 'd']);
+  });
+
+  it('gives a first run its live badge only if it runs a while', async () => {
+    notebook = createNotebook('none');
+    heap = new HeapModel();
+    // A short cell: no badge until it ends.
+    badges = new NotebookBadges({ notebook, model: heap, settings: new BadgeSettings(), runningBadgeDelay: 600_000 });
+    heap.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'a', seq: 1 }) });
+    await settle();
+    expect(badgesIn(notebook)).toEqual({});
+    heap.apply({ type: 'cell', cell: cellPayload({ cell_id: 'a', seq: 1 }) });
+    await settle();
+    expect(badgesIn(notebook)).toEqual({ a: '+200 MB · peak +200 MB' });
+    badges.dispose();
+    // A long one: a live badge once the delay is over.
+    badges = new NotebookBadges({ notebook, model: heap, settings: new BadgeSettings(), runningBadgeDelay: 0 });
+    heap.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'b', seq: 2 }) });
+    await settle();
+    expect(badgesIn(notebook)).toEqual({ a: '+200 MB · peak +200 MB', b: 'running…' });
   });
 
   it('shows existing runs for a notebook opened later', async () => {

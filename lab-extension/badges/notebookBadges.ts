@@ -13,6 +13,11 @@ import { CellBadge } from './badge';
 import { badgeLevel, BadgeSettings } from './thresholds';
 
 /**
+ * How long a cell's first run goes on before it gets a live badge, in milliseconds.
+ */
+export const RUNNING_BADGE_DELAY = 400;
+
+/**
  * The cell metadata key of the persisted figures.
  */
 export const PERSIST_KEY = 'heapscope';
@@ -55,6 +60,7 @@ export class NotebookBadges implements IDisposable {
     this._model = options.model;
     this._settings = options.settings;
     this._onActivate = options.onActivate;
+    this._runningDelay = options.runningBadgeDelay ?? RUNNING_BADGE_DELAY;
     this._model.changed.connect(this._onModelChanged, this);
     this._settings.changed.connect(this._refreshAll, this);
     this._notebook.modelChanged.connect(this._onNotebookModelChanged, this);
@@ -76,6 +82,9 @@ export class NotebookBadges implements IDisposable {
       return;
     }
     this._isDisposed = true;
+    this._timers.forEach(timer => clearTimeout(timer));
+    this._timers.clear();
+    this._dirty.clear();
     this._cells?.changed.disconnect(this._refreshAll, this);
     this._badges.forEach(badge => badge.dispose());
     this._badges.clear();
@@ -93,20 +102,69 @@ export class NotebookBadges implements IDisposable {
     if (args.kind === 'status' || args.kind === 'detail' || args.kind === 'retained') {
       return;
     }
-    if ((args.kind === 'cell' || args.kind === 'cell-start' || args.kind === 'ticks') && args.cellId !== null) {
-      if (args.kind === 'cell-start' && this._runningCell !== null && this._runningCell !== args.cellId) {
+    const cellId = args.cellId;
+    if ((args.kind === 'cell' || args.kind === 'cell-start' || args.kind === 'ticks') && cellId !== null) {
+      if (args.kind === 'cell-start' && this._runningCell !== null && this._runningCell !== cellId) {
         // The previous running cell ended without a `cell` message we saw: render it again.
-        this._renderById(this._runningCell);
+        this._mark(this._runningCell);
       }
       this._runningCell = this._model.running?.cell_id ?? null;
-      this._renderById(args.cellId);
+      if (args.kind === 'cell-start' && !this._hasBadge(cellId)) {
+        // A cell's first run: its badge appears when it ends, or as a live badge once it has
+        // run for a while. Short cells (a Run All) then change their height once, not twice.
+        this._later(cellId);
+      } else {
+        this._mark(cellId);
+      }
       if (args.kind === 'cell' && this._settings.persist) {
-        this._persist(args.cellId);
+        this._persist(cellId);
       }
       return;
     }
     this._runningCell = this._model.running?.cell_id ?? null;
+    this._dirty.clear();
     this._refreshAll();
+  }
+
+  /**
+   * Render a cell's badge on the next animation frame, with every other badge that changed
+   * meanwhile (one layout for a burst of messages).
+   */
+  private _mark(cellId: string): void {
+    this._dirty.add(cellId);
+    if (this._frame === null) {
+      this._frame = Private.nextFrame(() => this._flush());
+    }
+  }
+
+  private _flush(): void {
+    this._frame = null;
+    if (this._isDisposed) {
+      return;
+    }
+    const ids = Array.from(this._dirty);
+    this._dirty.clear();
+    ids.forEach(id => this._renderById(id));
+  }
+
+  /**
+   * Render a cell's live badge if it is still running after {@link RUNNING_BADGE_DELAY}.
+   */
+  private _later(cellId: string): void {
+    const timer = setTimeout(() => {
+      this._timers.delete(timer);
+      if (!this._isDisposed && this._model.running?.cell_id === cellId) {
+        this._mark(cellId);
+      }
+    }, this._runningDelay);
+    this._timers.add(timer);
+  }
+
+  /**
+   * Whether a cell id has a badge now.
+   */
+  private _hasBadge(cellId: string): boolean {
+    return (this._cellIndex().get(cellId) ?? []).some(cell => this._badges.has(cell));
   }
 
   /**
@@ -215,6 +273,10 @@ export class NotebookBadges implements IDisposable {
   private _cells: CellList | null = null;
   private _badges = new Map<Cell, CellBadge>();
   private _index: Map<string, Cell[]> | null = null;
+  private _dirty = new Set<string>();
+  private _runningDelay: number;
+  private _frame: unknown = null;
+  private _timers = new Set<ReturnType<typeof setTimeout>>();
   private _isDisposed = false;
 }
 
@@ -242,6 +304,11 @@ export namespace NotebookBadges {
      * Called with a cell's id when its badge is clicked (opens the drill-down).
      */
     onActivate?: (cellId: string) => void;
+    /**
+     * How long a cell's first run goes on before it gets a live badge, in milliseconds
+     * (default {@link RUNNING_BADGE_DELAY}).
+     */
+    runningBadgeDelay?: number;
   }
 }
 
@@ -249,6 +316,13 @@ export namespace NotebookBadges {
  * A module-private namespace.
  */
 namespace Private {
+  /**
+   * Run a callback on the next animation frame (a timer where there are no frames).
+   */
+  export function nextFrame(cb: () => void): unknown {
+    return typeof requestAnimationFrame === 'function' ? requestAnimationFrame(() => cb()) : setTimeout(cb, 16);
+  }
+
   /**
    * Whether a code cell's outputs end in a KeyboardInterrupt: protocol 2 reports an interrupted
    * run with the status `error`, and the error output is how the browser tells them apart.

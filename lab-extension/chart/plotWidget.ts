@@ -72,6 +72,13 @@ export abstract class PlotWidget extends Widget {
   protected readonly plotNode: HTMLDivElement;
 
   /**
+   * How long the last draw took, in milliseconds (0 before the first).
+   */
+  protected get lastDrawMs(): number {
+    return this._lastDrawMs;
+  }
+
+  /**
    * Whether a figure is drawn now.
    */
   protected get plotted(): boolean {
@@ -212,7 +219,9 @@ export abstract class PlotWidget extends Widget {
       return;
     }
     try {
+      const started = performance.now();
       await plotly.react(this.plotNode, figure.data, figure.layout, CHART_CONFIG);
+      this._lastDrawMs = performance.now() - started;
       this._plotted = true;
       this.onDrawn(plotly);
     } catch (error) {
@@ -222,6 +231,7 @@ export abstract class PlotWidget extends Widget {
 
   private _plotly: PlotlyModule | null = null;
   private _plotted = false;
+  private _lastDrawMs = 0;
   private _theme: IChartTheme | null = null;
   private _rendering = false;
   private _renderAgain = false;

@@ -120,6 +120,9 @@ describe('buildHeapFigure', () => {
     expect(narrow.layout.xaxis!.tickvals!.length).toBeLessThanOrEqual(5);
     expect((narrow.layout.xaxis!.ticktext as string[]).every(t => /^\[\d+\]$/.test(t))).toBe(true);
     expect(trace(narrow, 'boundaries').visible).toBe(false);
+    expect(trace(narrow, 'start').x).toEqual([]);
+    expect(trace(narrow, 'end').x).toEqual([]);
+    expect(trace(narrow, 'heap').x).toHaveLength(1500);
     expect((narrow.layout.xaxis!.rangeslider as any).visible).toBe(true);
     expect(500).toBeGreaterThan(BOUNDARY_MAX_SLOTS);
     // Zoomed on five runs: their code is shown.

@@ -86,7 +86,8 @@ export const CHART_CONFIG: Partial<Config> = {
  * - `peak` (first, one marker per finished run, at x = its position): hovering shows the
  *   figures, `customdata` holds the cell id;
  * - `heap`: a line through start (x − 0.3), peak (x) and end (x + 0.3) of every run (no legend);
- * - `start` and `end`: markers at both ends of every run;
+ * - `start` and `end`: markers at both ends of every run (empty above
+ *   {@link BOUNDARY_MAX_SLOTS} slots: the heap line still passes through them);
  * - `boundaries`: one dotted path between all slots (no legend; hidden above
  *   {@link BOUNDARY_MAX_SLOTS} slots);
  * - `live`: the running cell's ticks (empty when no cell runs);
@@ -199,23 +200,25 @@ export function buildHeapFigure(
       type: 'scatter',
       name: TRACE_NAMES.start,
       mode: 'markers',
-      x: series.startX,
-      y: y(series.start),
+      // Many runs: start and end are on the heap line only (thousands of markers would cost
+      // a draw several times longer and could not be told apart anyway).
+      x: small ? [] : series.startX,
+      y: small ? [] : y(series.start),
       customdata: series.ids,
       hovertext: series.hover,
       hovertemplate: '%{hovertext}<extra></extra>',
-      marker: { symbol: 'circle-open', size: small ? 4 : 7, color: theme.heap, line: { width: 1.5 } }
+      marker: { symbol: 'circle-open', size: 7, color: theme.heap, line: { width: 1.5 } }
     },
     {
       type: 'scatter',
       name: TRACE_NAMES.end,
       mode: 'markers',
-      x: series.endX,
-      y: y(series.end),
+      x: small ? [] : series.endX,
+      y: small ? [] : y(series.end),
       customdata: series.ids,
       hovertext: series.hover,
       hovertemplate: '%{hovertext}<extra></extra>',
-      marker: { symbol: 'circle', size: small ? 4 : 7, color: theme.heap }
+      marker: { symbol: 'circle', size: 7, color: theme.heap }
     },
     {
       type: 'scatter',

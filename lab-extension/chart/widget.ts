@@ -27,6 +27,12 @@ export const CHART_CLASS = 'jp-heapscope-Chart';
 export const MIN_REDRAW_MS = 250;
 
 /**
+ * The chart takes at most this share of the main thread while cells run: after a draw of d ms
+ * the next waits at least d / share ms (a 60 ms draw of 500 runs: at most one every 600 ms).
+ */
+export const MAX_DRAW_SHARE = 0.1;
+
+/**
  * A chart of the heap across executed cells.
  *
  * #### Notes
@@ -88,14 +94,15 @@ export class HeapChart extends PlotWidget {
 
   /**
    * How many times a second the chart may redraw for live ticks (default 4, at most
-   * 1000 / {@link MIN_REDRAW_MS}).
+   * 1000 / {@link MIN_REDRAW_MS}; fewer when a draw takes long, see {@link MAX_DRAW_SHARE}).
    */
   get liveRate(): number {
     return 1000 / this._throttle.interval;
   }
   set liveRate(value: number) {
     const rate = Number.isFinite(value) && value > 0 ? value : 1000 / MIN_REDRAW_MS;
-    this._throttle.interval = Math.max(MIN_REDRAW_MS, 1000 / rate);
+    this._baseInterval = Math.max(MIN_REDRAW_MS, 1000 / rate);
+    this._throttle.interval = Math.max(this._baseInterval, this.lastDrawMs / MAX_DRAW_SHARE);
   }
 
   /**
@@ -139,6 +146,7 @@ export class HeapChart extends PlotWidget {
 
   protected onDrawn(plotly: PlotlyModule): void {
     this._plotlyModule = plotly;
+    this._throttle.interval = Math.max(this._baseInterval, this.lastDrawMs / MAX_DRAW_SHARE);
     const node = this.plotNode as HTMLDivElement & {
       on?: (event: string, handler: (e: never) => void) => void;
     };
@@ -245,6 +253,7 @@ export class HeapChart extends PlotWidget {
   private _eventsBound = false;
   private _plotlyModule: PlotlyModule | null = null;
   private _throttle: Throttle;
+  private _baseInterval = MIN_REDRAW_MS;
   private _cellClicked = new Signal<this, ICellRun>(this);
 }
 
