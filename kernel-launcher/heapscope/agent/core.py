@@ -25,6 +25,7 @@ from . import protocol
 from .cells import CellMap, CellRun
 from .comm import CommHub, echo, short
 from .engine import Engine
+from .guard import MemoryGuard, Snapshots, session_key
 from .holders import HoldersService
 from .hooks import CellEnd, CellHooks, CellStart
 from .ledger import Ledger, Stats
@@ -94,12 +95,20 @@ class Agent:
         self.hub = CommHub(protocol.COMM_TARGET, self.on_comm_open, self.on_comm_message)
         self.holders = HoldersService(self)  # who holds the heap (agent/holders.py)
         self.live: Optional[LiveSampler] = None
+        self.guard: Optional[MemoryGuard] = None
+        if shim is not None:  # the memory guard and the post-mortem snapshot (agent/guard.py)
+            self.guard = _memory_guard(self)
         if self.engine is not None:
             self.live = LiveSampler(self.engine.ticks, self._send_samples, self._running_cell, idle=self.hub.flush)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.guard is not None:
+            self.ledger.add_finished(self.guard.recover())  # a dead kernel's runs, the killed one last
+            for run in self.ledger.history(stacks=False):
+                self.guard.run_finished(run)
+            self.guard.start()
         if self.shim is not None:
             self.hooks.register()
         self.holders.start()
@@ -112,6 +121,8 @@ class Agent:
             log.warning("heapscope: %s", self.engine_reason)
 
     def stop(self) -> None:
+        if self.guard is not None:
+            self.guard.close()
         self.hooks.unregister()
         self.holders.stop()
         if self.live is not None:
@@ -146,6 +157,7 @@ class Agent:
             "tick_hz": LIVE_HZ if engine is not None else 0,
             "tracked_blocks": int(engine_stats.get("tracked_blocks", 0) or 0),
             "warnings": [protocol.clip(w, "Message") for w in list(self.warnings)[-MAX_WARNINGS:]],
+            **(self.guard.status() if self.guard is not None else {}),
         }
 
     def retained_by_cell(self, limit: Optional[int] = None) -> Optional[list]:
@@ -244,6 +256,11 @@ class Agent:
                 run = CellRun(epoch, cell.cell_id, cell.execution_count, payload["seq"], cell.filename)
                 self.cells.record(run, owns_epoch=owns)
             self.broadcast(protocol.cell_start_message(payload))
+        if owns and self.guard is not None:
+            try:
+                self.guard.run_started(payload, cell.source, self.mode)
+            except Exception as exc:  # MemoryError under a limit: the cell still runs and is recorded
+                log.warning("heapscope: the guard failed at a cell's start (%s)", echo(exc))
         if owns and self.live is not None:
             self.live.cell_started()
         self._hook_failures = 0
@@ -281,11 +298,22 @@ class Agent:
                 # epoch is no longer the open one: the next cell opens its own, with sites.
                 if outermost:
                     self._epoch = None
+                status, extra = end.status, None
+                if outermost and self.guard is not None:
+                    try:
+                        status, extra = self.guard.run_ended(status)
+                    except Exception as exc:  # MemoryError under a limit: the cell still closes
+                        log.warning("heapscope: the guard failed at a cell's end (%s)", echo(exc))
                 record = self.ledger.close_cell(
-                    end.key, end.status, time.time(), counters, end.execution_count, sites=sites
+                    end.key, status, time.time(), counters, end.execution_count, sites=sites, extra=extra
                 )
             if record is not None:
                 self.broadcast(protocol.cell_message(record.to_dict()))
+                if outermost and self.guard is not None:
+                    try:
+                        self.guard.run_finished(record.to_dict(stacks=False))
+                    except Exception as exc:
+                        log.warning("heapscope: the guard failed after a cell (%s)", echo(exc))
             if not self.degraded and (shim.degraded() or _engine_stats(self.engine).get("degraded")):
                 self.degraded = True
                 log.warning(
@@ -310,7 +338,7 @@ class Agent:
         totals = engine.cell_end()
         # What is allocated from now until the next cell (this bookkeeping, kernel threads) belongs to no
         # cell: a fresh epoch that no cell owns ("outside any cell" in retained_by_cell).
-        engine.cell_begin()
+        engine.between_cells()
         at_peak = resolver.own_rows(totals.pop("at_peak", []) or [], epoch, DETAIL_TOP_N, self._first_stack)
         retained = resolver.own_rows(engine.alive(epoch), epoch, DETAIL_TOP_N)
         self._detail_rows[seq] = {"top_at_peak": at_peak, "retained": retained}
@@ -379,6 +407,13 @@ class Agent:
                     self.top_n = data["top_n"]
                 if "mode" in data:
                     self.request_mode(data["mode"])
+                if self.guard is not None:
+                    self.guard.configure(data)
+                self.broadcast(protocol.status_message(self.status()))
+        elif kind == "release_memory":
+            if self.guard is not None:
+                self.guard.release_memory()
+            with self._send_lock:
                 self.broadcast(protocol.status_message(self.status()))
         elif kind == "cell_detail":
             with self._send_lock:
@@ -417,6 +452,36 @@ class Agent:
             if retained:
                 out["retained_by_cell"] = self.retained_by_cell()
             return out
+
+
+def _memory_guard(agent: Agent) -> Optional[MemoryGuard]:
+    """The agent's guard; its snapshot thread reads the open run's top sites through the engine."""
+
+    def top_sites() -> List[dict]:
+        engine, resolver, epoch = agent.engine, agent.resolver, agent._epoch
+        if engine is None or resolver is None or epoch is None:
+            return []
+        rows = resolver.own_rows(engine.alive(epoch), epoch, DETAIL_TOP_N)
+        return [{**site, "stack": []} for site in resolver.top_sites(rows, agent.top_n)]
+
+    def warn() -> None:
+        agent.broadcast(protocol.status_message(agent.status()))
+
+    try:
+        key = session_key()
+        snapshots = Snapshots(key) if key is not None else None
+    except Exception as exc:
+        log.warning("heapscope: no post-mortem snapshots (%s)", echo(exc))
+        snapshots = None
+    try:
+        guard = MemoryGuard(top_sites=top_sites, on_warning=warn, snapshots=snapshots)
+    except Exception as exc:
+        log.warning("heapscope: the memory guard is off (%s)", echo(exc))
+        return None
+    guard.heap_reader = lambda: agent.stats().current_bytes
+    for problem in guard.problems:
+        log.warning("heapscope: %s", problem)
+    return guard
 
 
 def _engine_stats(engine: Optional[Engine]) -> dict:
