@@ -8,7 +8,7 @@ import { expect, test } from '@jupyterlab/galata';
 import * as path from 'path';
 
 import { badge, codeCells, openFixture } from './helpers';
-import { HEAP_UI } from './uiHelpers';
+import { HEAP_UI, PLAIN_PYTHON } from './uiHelpers';
 
 const OUT = process.env.HEAPSCOPE_SCREENSHOTS;
 
@@ -61,4 +61,17 @@ test('screenshots of the Heap panel in light and dark themes', async ({ page, tm
   }
   // A whole-window view too, for the panel in its place.
   await page.screenshot({ path: path.join(OUT!, 'dark-800-window.png') });
+  // A notebook on another kernel at 250 px: the switch button's label wraps.
+  await openFixture(page, tmpPath, PLAIN_PYTHON);
+  await page.sidebar.setWidth(250, 'right');
+  await expect(panel.locator('.jp-heapscope-Panel-switch')).toBeVisible();
+  for (const theme of ['light', 'dark'] as const) {
+    if (theme === 'dark') {
+      await page.theme.setDarkTheme();
+    } else {
+      await page.theme.setLightTheme();
+    }
+    await page.waitForTimeout(500);
+    await panel.screenshot({ path: path.join(OUT!, `${theme}-250-switch.png`) });
+  }
 });

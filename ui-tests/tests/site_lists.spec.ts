@@ -274,12 +274,16 @@ test('at the default 250 px nothing overlaps and the switch button is not cut', 
   const button = panel.locator('.jp-heapscope-Panel-switch');
   await expect(button).toBeVisible();
   const fits = await button.evaluate(node => ({
-    scroll: node.scrollWidth,
-    client: node.clientWidth,
+    scrollWidth: node.scrollWidth,
+    clientWidth: node.clientWidth,
+    scrollHeight: node.scrollHeight,
+    clientHeight: node.clientHeight,
     text: node.textContent
   }));
   expect(fits.text).toBe('Switch to Python 3 (heapscope)');
-  expect(fits.scroll).toBeLessThanOrEqual(fits.client + 1);
+  // Neither cut at the side nor a second line hidden under a fixed height.
+  expect(fits.scrollWidth).toBeLessThanOrEqual(fits.clientWidth + 1);
+  expect(fits.scrollHeight).toBeLessThanOrEqual(fits.clientHeight + 1);
   const b = await box(button);
   expect(b.x + b.width).toBeLessThanOrEqual(panelBox.x + panelBox.width + 1);
   expect(overlaps(b, await box(panel.locator('.jp-heapscope-Panel-status')))).toBe(false);
