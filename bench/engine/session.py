@@ -47,7 +47,7 @@ def run_mode(mode: str, cells: int, window: int, base_env: Dict[str, str], say,
         client.wait(lambda e: (latency._comm_data(e) or {}).get("type") == "history", timeout=60, after=mark)
         for code in latency.SETUP + ["_hs_i = 0"] + ([AGENT_WORK] if agent_work else []):
             client.execute(code)
-        marks = sorted({min(100, cells - window), cells - window})
+        marks = sorted({m for m in (min(100, cells - window), cells // 2 - window, cells - window) if m >= 0})
         closes: List[float] = []
         for i in range(cells):
             at_mark = i in marks

@@ -9,6 +9,7 @@
 
 static struct heapscope_config settings = {
     .mode = HEAPSCOPE_MODE_DEFAULT, .max_depth = 32, .exact_threshold = 65536, .sample_interval = 65536, .tick_hz = 20};
+static uint32_t history_runs = HS_HISTORY_RUNS_DEFAULT;
 static char errors[1024];
 
 static const char *trim(const char *v, size_t *n)
@@ -86,6 +87,10 @@ HS_HIDDEN void hs_settings_load(void)
     hs_settings_parse_u64("HEAPSCOPE_MAX_DEPTH", getenv("HEAPSCOPE_MAX_DEPTH"), 1, HEAPSCOPE_MAX_DEPTH, &v, errors,
                           sizeof errors);
     settings.max_depth = (int)v;
+    v = history_runs;
+    hs_settings_parse_u64("HEAPSCOPE_HISTORY_RUNS", getenv("HEAPSCOPE_HISTORY_RUNS"), 1, HS_HISTORY_RUNS_MAX, &v,
+                          errors, sizeof errors);
+    history_runs = (uint32_t)v;
     size_t k = strlen(errors);
     if (k && errors[k - 1] == '\n')
         errors[k - 1] = '\0';
@@ -98,3 +103,5 @@ HS_EXPORT void heapscope_settings(struct heapscope_config *out)
 }
 
 HS_EXPORT const char *heapscope_settings_errors(void) { return errors; }
+
+HS_HIDDEN uint32_t hs_settings_history_runs(void) { return history_runs; }

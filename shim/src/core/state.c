@@ -32,6 +32,14 @@ HS_HIDDEN void *hs_own_map(size_t bytes)
     return m;
 }
 
+HS_HIDDEN int hs_own_release(void *p, size_t bytes)
+{
+    if (madvise(p, bytes, MADV_DONTNEED) != 0)
+        return -1;
+    atomic_fetch_sub_explicit(&hs_eng.profiler_bytes, bytes, memory_order_relaxed);
+    return 0;
+}
+
 HS_HIDDEN void hs_own_unmap(void *p, size_t bytes)
 {
     hs_libc.munmap(p, bytes);

@@ -81,7 +81,7 @@ HS_HIDDEN size_t hs_sites_collect(int what, long run, struct heapscope_site *out
     uint32_t from = run >= 0 ? hs_stacks_first_of((uint32_t)run) : 1;
     for (uint32_t id = from; id < count; id++) {
         struct hs_node *n = hs_node(id);
-        if (run >= 0 && n->run != (uint32_t)run)
+        if ((run >= 0 && n->run != (uint32_t)run) || !(n->flags & HS_NODE_LIVE))
             continue;
         int64_t b, c;
         if (what == HS_COLLECT_ALIVE || dirty || n->last_peak != peak_index) {

@@ -18,7 +18,10 @@ static hs_lock_t lock;
 static uint32_t *idx; /* open addressing, node ids, 0 = empty */
 static uint32_t idx_cap, idx_used;
 static _Atomic uint64_t mapped_bytes;
-static _Atomic uint32_t forget_gen; /* bumped by hs_stacks_forget: per-thread caches are stale */
+static _Atomic uint32_t forget_gen; /* bumped by hs_stacks_forget and reclaims: thread caches are stale */
+static _Atomic uint64_t reclaimed;  /* nodes reclaimed in all */
+/* hs_stacks_reclaim: ids below swept_hi were looked at; survivors[] (ascending) are those kept */
+static uint32_t swept_hi = 1, *survivors, n_survivors, survivors_cap, reclaim_no;
 
 static inline uint64_t mix(uint32_t parent, uint64_t code, uint32_t lasti)
 {
@@ -128,6 +131,7 @@ static uint32_t intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t
         nd->lasti = lasti;
         nd->parent = parent;
         nd->run = run;
+        nd->flags = HS_NODE_LIVE;
         idx[j] = id;
         idx_used++;
         atomic_store_explicit(&hs_node_count, id + 1, memory_order_release);
@@ -238,6 +242,8 @@ HS_HIDDEN void hs_stacks_forget(uintptr_t *codes, size_t n)
     uint32_t count = atomic_load_explicit(&hs_node_count, memory_order_acquire);
     for (uint32_t id = 1; id < count; id++) {
         struct hs_node *nd = hs_node(id);
+        if (!(nd->flags & HS_NODE_LIVE))
+            continue;
         if (nd->code >= HEAPSCOPE_PSEUDO_MAX && among((uintptr_t)nd->code, codes, n))
             __atomic_store_n(&nd->code, (uint64_t)HEAPSCOPE_FRAME_FREED, __ATOMIC_RELEASE);
     }
@@ -246,6 +252,204 @@ HS_HIDDEN void hs_stacks_forget(uintptr_t *codes, size_t n)
 }
 
 HS_HIDDEN uint64_t hs_stack_bytes(void) { return atomic_load_explicit(&mapped_bytes, memory_order_relaxed); }
+
+HS_HIDDEN uint64_t hs_stack_live_nodes(void)
+{
+    uint32_t count = atomic_load_explicit(&hs_node_count, memory_order_acquire);
+    uint64_t made = count ? count - 1 : 0, gone = atomic_load_explicit(&reclaimed, memory_order_relaxed);
+    return made > gone ? made - gone : 0;
+}
+
+HS_HIDDEN void hs_stack_pin(uint32_t id)
+{
+    hs_lock(&lock);
+    for (; hs_stack_live(id); id = hs_node(id)->parent) {
+        struct hs_node *nd = hs_node(id);
+        if (nd->flags & HS_NODE_PINNED)
+            break; /* its path is pinned already */
+        __atomic_store_n(&nd->flags, nd->flags | HS_NODE_PINNED, __ATOMIC_RELEASE);
+    }
+    hs_unlock(&lock);
+}
+
+/* ---- reclaiming (contract in stacks.h) --------------------------------------------------------- */
+
+static inline uint32_t home_of(uint32_t id)
+{
+    struct hs_node *nd = hs_node(id);
+    return (uint32_t)mix(nd->parent, nd->code, nd->lasti) & (idx_cap - 1);
+}
+
+/* Removes id from the index (backward-shift deletion: probe chains stay unbroken). */
+static void idx_remove_locked(uint32_t id)
+{
+    if (!idx_cap)
+        return;
+    uint32_t mask = idx_cap - 1, i = home_of(id), seen = 0;
+    while (idx[i] && idx[i] != id && seen++ < idx_cap)
+        i = (i + 1) & mask;
+    if (idx[i] != id) { /* a forgotten code's node sits where its old code hashed: look everywhere */
+        for (i = 0; i < idx_cap && idx[i] != id; i++)
+            ;
+        if (i == idx_cap)
+            return;
+    }
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!idx[j])
+            break;
+        uint32_t k = home_of(idx[j]);
+        /* idx[j] may move into the hole at i when its home is not in (i, j] (cyclically) */
+        int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            idx[i] = idx[j];
+            i = j;
+        }
+    }
+    idx[i] = 0;
+    idx_used--;
+}
+
+static int protected_run(uint32_t run, const uint32_t *protect, int nprotect)
+{
+    if (run == 0)
+        return 1;
+    for (int i = 0; i < nprotect; i++)
+        if (protect[i] == run)
+            return 1;
+    return 0;
+}
+
+#define NODES_PER_PAGE (4096u / sizeof(struct hs_node))
+
+/* Gives back a 4 KiB page of nodes when every node on it is gone and all its ids are below `below`. */
+static void drop_page_locked(uint32_t page, uint32_t below)
+{
+    uint32_t first = page * NODES_PER_PAGE;
+    if (first + NODES_PER_PAGE > below)
+        return;
+    for (uint32_t k = first; k < first + NODES_PER_PAGE; k++)
+        if (k && (hs_node(k)->flags & HS_NODE_LIVE))
+            return;
+    if (hs_own_release(hs_node(first), 4096) == 0)
+        atomic_fetch_sub_explicit(&mapped_bytes, 4096, memory_order_relaxed);
+}
+
+/* The walk of a reclaim (ids descending): the page it is on, whether a node on it went, the last
+   page given back. */
+struct pagewalk {
+    uint32_t page, gone, dropped;
+};
+
+static void page_step(struct pagewalk *w, uint32_t id, uint32_t below)
+{
+    uint32_t page = id == UINT32_MAX ? UINT32_MAX : id / NODES_PER_PAGE;
+    if (page == w->page)
+        return;
+    if (w->page != UINT32_MAX && w->gone && w->page != w->dropped) {
+        drop_page_locked(w->page, below);
+        w->dropped = w->page;
+    }
+    w->page = page;
+    w->gone = 0;
+}
+
+/* Looks at node id: keeps it (returns 1, marks its parent) or reclaims it (returns 0). */
+static int sweep_one_locked(uint32_t id, uint32_t *gone)
+{
+    struct hs_node *nd = hs_node(id);
+    if (!(nd->flags & HS_NODE_LIVE))
+        return -1;
+    int keep = (nd->flags & HS_NODE_PINNED) || nd->mark == reclaim_no ||
+               __atomic_load_n(&nd->cur_b, __ATOMIC_RELAXED) || __atomic_load_n(&nd->cur_c, __ATOMIC_RELAXED);
+    if (keep) {
+        if (nd->parent)
+            hs_node(nd->parent)->mark = reclaim_no;
+        return 1;
+    }
+    idx_remove_locked(id);
+    __atomic_store_n(&nd->flags, 0u, __ATOMIC_RELEASE);
+    nd->cur_b = nd->cur_c = nd->pk_b = nd->pk_c = 0;
+    (*gone)++;
+    return 0;
+}
+
+HS_HIDDEN uint32_t hs_stacks_reclaim(uint32_t below, const uint32_t *protect, int nprotect)
+{
+    hs_lock(&lock);
+    uint32_t count = atomic_load_explicit(&hs_node_count, memory_order_acquire);
+    if (below > count)
+        below = count;
+    if (below <= swept_hi && !n_survivors) {
+        hs_unlock(&lock);
+        return 0;
+    }
+    if (below < swept_hi)
+        below = swept_hi;
+    /* the survivors of this reclaim: at most the old ones plus the new range */
+    uint32_t cap = n_survivors + (below - swept_hi);
+    uint32_t *keep = NULL;
+    if (cap > survivors_cap || !survivors) {
+        uint32_t ncap = cap < 1024 ? 1024 : cap + cap / 2;
+        keep = hs_own_map((size_t)ncap * sizeof *keep);
+        if (!keep) { /* no memory to remember the survivors: reclaim nothing this time */
+            hs_unlock(&lock);
+            return 0;
+        }
+        atomic_fetch_add_explicit(&mapped_bytes, (size_t)ncap * sizeof *keep, memory_order_relaxed);
+        if (survivors) {
+            memcpy(keep, survivors, (size_t)n_survivors * sizeof *keep);
+            hs_own_unmap(survivors, (size_t)survivors_cap * sizeof *survivors);
+            atomic_fetch_sub_explicit(&mapped_bytes, (size_t)survivors_cap * sizeof *survivors, memory_order_relaxed);
+        }
+        survivors = keep;
+        survivors_cap = ncap;
+    }
+    reclaim_no++;
+    uint32_t gone = 0, n_new = 0;
+    /* pages are looked at when the walk leaves them (all their nodes seen), each at most once */
+    struct pagewalk pw = {UINT32_MAX, 0, UINT32_MAX};
+    /* Children have higher ids than their parents: going down, a node's children were all seen
+       before it. New range first (highest ids), then the old survivors (all below swept_hi). The
+       kept ones are written at the top end of survivors[] (descending), then moved down. */
+    uint32_t top = survivors_cap;
+    for (uint32_t id = below; id-- > swept_hi;) {
+        page_step(&pw, id, below);
+        struct hs_node *nd = hs_node(id);
+        if (!(nd->flags & HS_NODE_LIVE) || protected_run(nd->run, protect, nprotect)) {
+            if ((nd->flags & HS_NODE_LIVE) && nd->parent)
+                hs_node(nd->parent)->mark = reclaim_no;
+            continue;
+        }
+        int r = sweep_one_locked(id, &gone);
+        if (r == 1)
+            survivors[--top] = id, n_new++;
+        else if (r == 0)
+            pw.gone = 1;
+    }
+    /* old survivors: [0, n_survivors) ascending, below the new ones at [top, cap) */
+    uint32_t kept_old = 0;
+    for (uint32_t i = n_survivors; i-- > 0;) {
+        uint32_t id = survivors[i];
+        page_step(&pw, id, below);
+        int r = sweep_one_locked(id, &gone);
+        if (r == 1)
+            survivors[--top] = id, kept_old++;
+        else if (r == 0)
+            pw.gone = 1;
+    }
+    page_step(&pw, UINT32_MAX, below);
+    /* [top, survivors_cap) holds every survivor ascending (written descending from the end) */
+    n_survivors = n_new + kept_old;
+    memmove(survivors, survivors + top, (size_t)n_survivors * sizeof *survivors);
+    swept_hi = below;
+    atomic_fetch_add_explicit(&reclaimed, gone, memory_order_relaxed);
+    if (gone)
+        atomic_fetch_add_explicit(&forget_gen, 1, memory_order_release);
+    hs_unlock(&lock);
+    return gone;
+}
 
 HS_HIDDEN void hs_stacks_atfork_prepare(void) { hs_lock(&lock); }
 HS_HIDDEN void hs_stacks_atfork_parent(void) { hs_unlock(&lock); }

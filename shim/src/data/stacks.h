@@ -21,10 +21,33 @@
  *   callback (outside the trie lock); if it refuses (returns 0), no node is created and the stack is
  *   cut at the deepest node reached ("<truncated>" when none), without degrading. When the chunks or the index cannot grow, interning returns the deepest
  *   node it reached (or "<truncated>") and the engine is degraded.
+ *   Reclaiming (hs_stacks_reclaim, called when a run begins, engine/runs.c): ids are handed out in
+ *   increasing order and NEVER reused, so an id can never name another stack than the one it was
+ *   given to (the agent caches frames by id). The nodes of old runs that hold nothing are reclaimed
+ *   instead: a node is kept while it holds alive bytes or blocks (cur_b/cur_c: its pointer-table,
+ *   page-map and region entries), is pinned (a thread inherited it, hs_stack_pin), belongs to a
+ *   protected run (run 0's pseudo-sites, the runs the agent resumes between cells) or has a kept
+ *   child (a stack needs its whole path). A reclaimed node leaves the index and reads as unknown
+ *   (HS_NODE_LIVE clear: heapscope_stack returns -1, collections skip it); once every node of a
+ *   4 KiB page is reclaimed, the page is given back (hs_own_release: profiler_bytes drops). Kept
+ *   nodes of old runs ("survivors") are looked at again by every later reclaim, so they go once
+ *   their blocks are freed. High-water-mark values need no node of an old run: the period restarts
+ *   when a run begins (sites.h). Address space is not given back: ids stay below 2^30 (64 GiB of
+ *   address space at most, almost none of it resident).
  *
  * Thread-safety
  *   Interning takes one spinlock (the cache avoids it in the common case); reading a node by id is
  *   lock-free (ids are published after the node is written, with release ordering).
+ *   hs_stacks_reclaim runs under the trie lock (called under the runs' lock, with the GIL); the hot
+ *   allocation path is unchanged. It reads the counters of old nodes with relaxed atomic loads,
+ *   without the sites lock: only frees write those, and a free racing with the reclaim keeps the
+ *   node one reclaim longer. Ticker thread: it never reads nodes. GIL-released allocating threads:
+ *   the reclaim bumps the per-thread cache generation, so no cached path names a reclaimed node
+ *   afterwards; a thread's inherited stack is pinned. The one race left: a thread that read the run
+ *   number, then stalls until HEAPSCOPE_HISTORY_RUNS more runs have begun before it interns, may
+ *   charge that one allocation to a reclaimed node: it is lost to attribution (the totals stay
+ *   exact, its free is lost the same way); as ids are never reused, no other stack is ever charged
+ *   or named by mistake, and the reclaimed page it may touch again only costs that page.
  */
 #ifndef HS_STACKS_H
 #define HS_STACKS_H
@@ -42,7 +65,12 @@ struct hs_node {
     /* sites.h, under its lock */
     uint32_t last_peak;
     int64_t cur_b, cur_c, pk_b, pk_c;
+    /* HS_NODE_* (under the trie lock), and the reclaim that found a kept child */
+    uint32_t flags, mark;
 } __attribute__((aligned(64)));
+
+#define HS_NODE_LIVE   1u /* created and not reclaimed */
+#define HS_NODE_PINNED 2u /* a thread inherited it: never reclaimed */
 
 #define HS_NODE_CHUNK_BITS 14
 #define HS_NODE_CHUNKS     (1u << 16)
@@ -67,6 +95,19 @@ HS_HIDDEN void hs_stacks_run_begin(uint32_t run);
 /* The first node id of `run` (nodes of a run never have smaller ids), 1 when no longer known. */
 HS_HIDDEN uint32_t hs_stacks_first_of(uint32_t run);
 HS_HIDDEN uint64_t hs_stack_bytes(void);
+/* 1 when id names a node that exists (created, not reclaimed). */
+static inline int hs_stack_live(uint32_t id)
+{
+    return id && id < atomic_load_explicit(&hs_node_count, memory_order_acquire) &&
+           (__atomic_load_n(&hs_node(id)->flags, __ATOMIC_ACQUIRE) & HS_NODE_LIVE);
+}
+/* The stack (and its path) is never reclaimed (a thread inherits it). */
+HS_HIDDEN void hs_stack_pin(uint32_t id);
+/* Reclaims what nodes with ids below `below` hold nothing, except those of the protected runs
+   (run 0 always); returns the nodes reclaimed. */
+HS_HIDDEN uint32_t hs_stacks_reclaim(uint32_t below, const uint32_t *protect, int nprotect);
+/* Nodes that exist (created and not reclaimed). */
+HS_HIDDEN uint64_t hs_stack_live_nodes(void);
 
 HS_HIDDEN void hs_stacks_atfork_prepare(void);
 HS_HIDDEN void hs_stacks_atfork_parent(void);

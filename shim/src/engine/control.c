@@ -12,6 +12,7 @@
  *   install and set_locator for one controlling thread (the bridge, with the GIL); the rest any thread.
  */
 #include "core/counting.h"
+#include "core/libc.h"
 #include "core/state.h"
 #include "data/pages.h"
 #include "data/sites.h"
@@ -104,8 +105,7 @@ HS_EXPORT void heapscope_engine_stats(struct heapscope_engine_stats *out)
     out->tracked_blocks = hs_table_count() + hs_pages_count();
     out->table_bytes = hs_table_bytes() + hs_pages_bytes();
     out->profiler_bytes = atomic_load_explicit(&hs_eng.profiler_bytes, memory_order_relaxed);
-    uint32_t nodes = atomic_load_explicit(&hs_node_count, memory_order_relaxed);
-    out->stack_nodes = nodes ? nodes - 1 : 0;
+    out->stack_nodes = hs_stack_live_nodes();
     out->attributed_bytes = hs_sites_heap();
     out->collisions = atomic_load_explicit(&hs_eng.collisions, memory_order_relaxed);
     out->untracked = atomic_load_explicit(&hs_eng.untracked, memory_order_relaxed);
@@ -118,16 +118,27 @@ HS_EXPORT void heapscope_engine_stats(struct heapscope_engine_stats *out)
     out->unmapped_bytes = atomic_load_explicit(&hs_eng.unmapped_bytes, memory_order_relaxed);
 }
 
+HS_EXPORT int heapscope_block(uintptr_t p, uint32_t *stack, uint64_t *bytes)
+{
+    struct hs_tentry e;
+    if (!p || !hs_table_find(p, &e) || HS_META_KIND(e.meta) != HS_KIND_LIBC)
+        return 0;
+    *stack = (e.meta & HS_META_AGENT) ? 0 : e.stack;
+    *bytes = hs_libc.malloc_usable_size((void *)p); /* the caller keeps the block alive */
+    return 1;
+}
+
 HS_EXPORT int heapscope_stack(uint32_t stack, uint32_t *run, struct heapscope_frame *out, int cap)
 {
-    uint32_t count = atomic_load_explicit(&hs_node_count, memory_order_acquire);
-    if (!stack || stack >= count)
+    if (!hs_stack_live(stack)) /* never made, or reclaimed (ids are never reused) */
         return -1;
     int k = 0;
     struct hs_node *n = hs_node(stack);
     if (run)
         *run = n->run;
     for (uint32_t id = stack; id; id = hs_node(id)->parent) {
+        if (!hs_stack_live(id)) /* a stalled thread's node under a reclaimed parent (stacks.h) */
+            return -1;
         n = hs_node(id);
         if (n->code == HEAPSCOPE_FRAME_ROOT)
             break;

@@ -6,7 +6,8 @@
  *   the same path an allocation takes) and starts the new thread through a trampoline that stores
  *   it in the new thread's hs_tls.inherit before calling the user's function. Allocations by that
  *   thread while it has no Python thread state (OpenMP/BLAS workers, C++ std::thread pools) are then
- *   attributed to the Python line that created it instead of "<native thread>". Otherwise (engine
+ *   attributed to the Python line that created it instead of "<native thread>"; that stack is pinned
+ *   (data/stacks.h: never reclaimed). Otherwise (engine
  *   off, nested inside a hook, trampoline allocation failure) it only forwards. Return value, errno
  *   and the thread's result are those of libc's pthread_create and of the user's function.
  *
@@ -50,6 +51,7 @@ HS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
         t->fn = fn;
         t->arg = arg;
         t->stack = hs_stack_here();
+        hs_stack_pin(t->stack); /* the thread may allocate with it long after its run is history */
         t->guard = hs_guard_inherit();
     }
     hs_leave();

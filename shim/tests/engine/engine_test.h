@@ -3,7 +3,7 @@
  *                 preloaded, through dlsym.
  *
  *   test_engine GROUP    churn | fork | big | exhaust | realloc | sampling | hwm | ticker | inherit |
- *                        runs | resume | reconcile | agent | settings
+ *                        runs | resume | reconcile | agent | settings | history
  *
  * Each group installs the engine itself with a fake locator: every thread says which "Python
  * stack" it is in by setting its thread-local frames (codes >= 0x100000, never dereferenced), or -1
@@ -11,7 +11,7 @@
  * malloc_usable_size, a brute-force reference for the peaks), and compared with heapscope_alive /
  * heapscope_cell_end. Output as check.h (ok / not ok lines, "# end"). One file per subject:
  * threads.c (churn, fork), big.c (big, exhaust), edges.c (realloc), estimates.c (sampling, hwm),
- * ticker.c (ticker, inherit), runs.c (runs, reconcile, agent, settings).
+ * ticker.c (ticker, inherit), runs.c (runs, reconcile, agent, settings), history.c (history).
  */
 #ifndef HS_ENGINE_TEST_H
 #define HS_ENGINE_TEST_H
@@ -72,5 +72,6 @@ void group_resume(void);
 void group_reconcile(void);
 void group_agent(void);
 void group_settings(void);
+void group_history(void);
 
 #endif

@@ -51,6 +51,8 @@ int main(int argc, char **argv)
         group_agent();
     else if (!strcmp(g, "settings"))
         group_settings();
+    else if (!strcmp(g, "history"))
+        group_history();
     else {
         printf("not ok - unknown group %s\n", g);
         check_total_failed++;

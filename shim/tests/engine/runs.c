@@ -219,13 +219,15 @@ void group_settings(void)
         struct heapscope_config c;
         settings(&c);
         const char *e = errors();
-        /* run.sh sets SAMPLE_INTERVAL=-1, EXACT_THRESHOLD=-1, MAX_DEPTH=0, MODE=fast; a good one must stay */
+        /* run.sh sets SAMPLE_INTERVAL=-1, EXACT_THRESHOLD=-1, MAX_DEPTH=0, MODE=fast, HISTORY_RUNS=0; a good
+           one must stay */
         CHECK(c.sample_interval == 65536 && c.exact_threshold == 65536 && c.max_depth == 32 &&
                   c.mode == HEAPSCOPE_MODE_DEFAULT,
               "settings interval %llu threshold %llu depth %d mode %d: expected the defaults",
               (unsigned long long)c.sample_interval, (unsigned long long)c.exact_threshold, c.max_depth, c.mode);
         CHECK(strstr(e, "HEAPSCOPE_SAMPLE_INTERVAL='-1'") && strstr(e, "HEAPSCOPE_EXACT_THRESHOLD='-1'") &&
                   strstr(e, "HEAPSCOPE_MAX_DEPTH='0'") && strstr(e, "HEAPSCOPE_MODE='fast'") &&
+                  strstr(e, "HEAPSCOPE_HISTORY_RUNS='0' is not an integer in 1..1000; using 100") &&
                   strstr(e, "using 65536"),
               "errors: %s", e);
     }
