@@ -132,6 +132,11 @@ def test_holders_match_what_deleting_frees(heapscope_kernel):
     assert h["view"]["reachable_bytes"] >= 48 * MB
     assert shared(result, "df", "col") >= 16 * MB
     assert h["col"]["bytes"] < MB
+    # the top site of what a holder keeps is the cell line that allocated it (the shim's block at the buffer)
+    # (IPython drops a cell's leading blank line: DATA's first line is `arr = ...`)
+    for name, cell, line in (("arr", "data", 1), ("ba", "data", 4), ("Out[3]", "out", 1), ("last traceback", "raise", 2)):
+        top = h[name]["sites"][0]
+        assert (top["cell_id"], top["cell_line"]) == (cell, line), (name, top)
 
     def truth(drop: str) -> int:
         return kernel.evaluate(f"measure_free({drop})")

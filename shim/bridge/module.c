@@ -412,6 +412,47 @@ static PyObject *py_resume(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* blocks(addresses) -> [(stack_id, bytes) or None]: the pointer table's blocks at these addresses (the
+   holders scan: the allocating stack and usable size of a buffer it holds; the caller keeps them alive). */
+static PyObject *py_blocks(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (require())
+        return NULL;
+    if (!hs_api.block) {
+        PyErr_SetString(PyExc_RuntimeError, "this libheapscope.so has no heapscope_block");
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(arg, "blocks() takes a sequence of addresses");
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject *out = PyList_New(n);
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        unsigned long long p = PyLong_AsUnsignedLongLong(PySequence_Fast_GET_ITEM(seq, i));
+        uint32_t stack = 0;
+        uint64_t bytes = 0;
+        PyObject *item;
+        if (p == (unsigned long long)-1 && PyErr_Occurred()) {
+            Py_CLEAR(out);
+            break;
+        }
+        if (hs_api.block((uintptr_t)p, &stack, &bytes) == 1)
+            item = Py_BuildValue("(IK)", (unsigned)stack, (unsigned long long)bytes);
+        else {
+            Py_INCREF(Py_None);
+            item = Py_None;
+        }
+        if (!item) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, item);
+    }
+    Py_DECREF(seq);
+    return out;
+}
+
 static PyObject *py_reconcile(PyObject *self, PyObject *unused)
 {
     (void)self;
@@ -464,6 +505,7 @@ static PyMethodDef methods[] = {
     {"ticks", py_ticks, METH_NOARGS, "ticks() -> [(unix_time, current_bytes)]"},
     {"resume", py_resume, METH_O, "resume(run): make an earlier run current again (not a cell: no peak reset)"},
     {"reconcile", py_reconcile, METH_NOARGS, "reconcile() -> bytes of mappings found gone"},
+    {"blocks", py_blocks, METH_O, "blocks([address, ...]) -> [(stack_id, bytes) or None]: the table's blocks there"},
     {"agent_begin", py_agent_begin, METH_NOARGS, "agent_begin(): this thread's allocations are profiler memory"},
     {"agent_end", py_agent_end, METH_NOARGS, "agent_end(): ... until here (nestable)"},
     {"set_cell_anchors", py_set_cell_anchors, METH_O,

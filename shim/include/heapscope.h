@@ -195,6 +195,12 @@ long heapscope_cell_end(struct heapscope_cell *out, struct heapscope_site *sites
 int heapscope_run_resume(uint32_t run);
 /** Alive attributed memory per stack (nonzero ones); run < 0: all runs. Same return convention. */
 long heapscope_alive(long run, struct heapscope_site *sites, size_t cap);
+/** The heap block that starts at p, if the engine's pointer table has it (exact mode: every libc block;
+ *  default mode: blocks of at least exact_threshold bytes and sampled ones): returns 1 and fills *stack
+ *  (the allocating stack, 0 for profiler memory) and *bytes (its usable size, what the totals count), else
+ *  0. The caller must keep the block alive meanwhile (e.g. hold the object that owns it). pymalloc blocks
+ *  (exact mode's page map) are not looked up. Added for the holders scan (additive; check with dlsym). */
+int heapscope_block(uintptr_t p, uint32_t *stack, uint64_t *bytes);
 /** Frames of a stack, innermost first (at most cap); returns the depth or -1 for an unknown id. */
 int heapscope_stack(uint32_t stack, uint32_t *run, struct heapscope_frame *out, int cap);
 /** Drops the tracked anonymous mappings that no longer exist (unmapped behind the shim's back, e.g. by

@@ -91,6 +91,7 @@ class _Numpy:
         self.sizeof = nd.__dict__["__sizeof__"]
         self.ravel = nd.__dict__["ravel"]
         self.tolist = nd.__dict__["tolist"]
+        self.interface = nd.__dict__["__array_interface__"].__get__
 
 
 def _builtin_sizeof(t: type) -> bool:
@@ -257,7 +258,8 @@ def collect_holders(shell: Any) -> Tuple[List[Tuple[str, str, List[Any], List[An
 
 
 def scan(shell: Any, progress: Optional[Progress] = None, heap_bytes: Optional[int] = None,
-         bindings: Optional[Dict[str, Any]] = None, collect: bool = True) -> dict:
+         bindings: Optional[Dict[str, Any]] = None, collect: bool = True,
+         blocks: Optional[Callable[[List[int]], list]] = None) -> dict:
     """The holders of ``shell``'s namespace: ``{"holders": [...], "shared": [...], "objects", "seconds"}``."""
     t0 = time.perf_counter()
     if collect:
@@ -266,7 +268,7 @@ def scan(shell: Any, progress: Optional[Progress] = None, heap_bytes: Optional[i
         # the traceback look held from elsewhere. Only garbage is freed here.
         gc.collect()
     holders, barriers = collect_holders(shell)
-    result = _scan(holders, barriers, progress, heap_bytes)
+    result = _scan(holders, barriers, progress, heap_bytes, blocks)
     holders = barriers = None  # type: ignore[assignment]
     for h in result["holders"]:
         b = (bindings or {}).get(h["name"]) if h["kind"] == "variable" else None
@@ -277,7 +279,7 @@ def scan(shell: Any, progress: Optional[Progress] = None, heap_bytes: Optional[i
 
 
 def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[Any], progress: Optional[Progress],
-          heap_bytes: Optional[int]) -> dict:
+          heap_bytes: Optional[int], blocks: Optional[Callable[[List[int]], list]] = None) -> dict:
     sc = Scan(progress)
     skip = {id(b) for b in barriers}
     for m in list(_module_dict(sys).get("modules", {}).values()):
@@ -397,6 +399,9 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
                 size[i] = rounded[x] if x < round_max else block_size(x)
             else:
                 size[i] = own_size(objs[i], kinds[i])
+    # the shim's own record of the big buffers: their exact size and the stack that allocated them
+    exact = _exact_blocks(sc, objs, kinds, outside, size, blocks) if blocks is not None else {}
+    site_rows: List[List[Tuple[int, int, int]]] = []
     # per holder: which nodes it reaches (not outside); owner: -1 nobody, h, -2 several (then in `groups`)
     owner = array("q", [-1]) * n
     seen = array("q", [-1]) * n
@@ -404,12 +409,15 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
     reach = []
     for h, rj in enumerate(roots_of):
         total = 0
+        rows: List[Tuple[int, int, int]] = []
         stack = [i for i in rj if not outside[i]]
         for i in stack:
             seen[i] = h
         while stack:
             i = stack.pop()
             total += size[i]
+            if i in exact:
+                rows.append(exact[i])
             w = owner[i]
             if w == -1:
                 owner[i] = h
@@ -424,6 +432,7 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
                     seen[t] = h
                     stack.append(t)
         reach.append(total)
+        site_rows.append(rows)
         if progress is not None:
             progress("holders", h + 1, len(roots_of))
     own = [0] * len(roots_of)
@@ -444,7 +453,7 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
     out = []
     for h, (name, kind, roots, slots) in enumerate(holders):
         out.append({"name": name, "kind": kind, "type": type_names[h],
-                    "bytes": own[h], "reachable_bytes": reach[h], "sites": []})
+                    "bytes": own[h], "reachable_bytes": reach[h], "sites": [], "site_rows": site_rows[h]})
     if heap_bytes is not None:
         rest = max(0, int(heap_bytes) - held)
         out.append({"name": "not reachable from your names", "kind": "other", "type": "",
@@ -457,6 +466,53 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
 
 _ROUND_MAX = 4096
 _ROUND = [0] * _ROUND_MAX
+
+
+#: Buffers looked up in the shim's table: at least this big (smaller ones are too many to matter).
+EXACT_MIN = 4096
+
+
+def _exact_blocks(sc: Scan, objs: List[Any], kinds: Any, outside: bytearray, size: Any,
+                  blocks: Callable[[List[int]], list]) -> Dict[int, Tuple[int, int, int]]:
+    """For the big buffers inside (an owning ndarray's data, a bytes object, a bytearray's buffer): the shim's
+    block at that address. Replaces the estimate by the block's exact size; returns node -> (stack, bytes, 1)."""
+    nodes: List[int] = []
+    addresses: List[int] = []
+    heads: List[int] = []
+    np = sc.np
+    ctypes = sys.modules.get("ctypes")
+    for i in range(len(objs)):
+        if outside[i] or size[i] < EXACT_MIN:
+            continue
+        o, k = objs[i], kinds[i]
+        try:
+            if k == 2 and np is not None and np.flags(o).owndata:
+                data = np.nbytes(o)
+                addresses.append(np.interface(o)["data"][0])
+                heads.append(size[i] - block_size(data))
+            elif k == 3 and ctypes is not None and len(o):
+                buf = (ctypes.c_char * 0).from_buffer(o)  # bytearray's C buffer export, released below
+                addresses.append(ctypes.addressof(buf))
+                buf = None
+                heads.append(block_size(type(o).__basicsize__))
+            elif k == 0 and type(o) is bytes:
+                addresses.append(id(o))  # a bytes object is one block (no GC header)
+                heads.append(0)
+            else:
+                continue
+        except Exception:
+            continue
+        nodes.append(i)
+    o = None
+    found = blocks(addresses) if addresses else []
+    out: Dict[int, Tuple[int, int, int]] = {}
+    for i, head, hit in zip(nodes, heads, found):
+        if hit is not None:
+            stack_id, nbytes = hit
+            size[i] = head + int(nbytes)
+            if stack_id:
+                out[i] = (int(stack_id), int(nbytes), 1)
+    return out
 
 
 def _type_name(o: Any) -> str:
@@ -579,7 +635,7 @@ class HoldersService:
     def stop(self) -> None:
         self.bindings.unregister()
 
-    def compute(self, progress: Optional[Progress] = None) -> dict:
+    def compute(self, progress: Optional[Progress] = None, limit: Optional[int] = None) -> dict:
         """The ``Holders`` object of the protocol (``defs.schema.json``), or raises."""
         agent = self.agent
         heap = agent.stats().current_bytes if agent.shim is not None else None
@@ -587,7 +643,16 @@ class HoldersService:
         with self._lock:
             work = engine.agent_work() if engine is not None else contextlib.nullcontext()
             with work:
-                result = scan(agent.shell, progress, heap, self.bindings.names)
+                blocks = getattr(engine.bridge, "blocks", None) if engine is not None else None
+                result = scan(agent.shell, progress, heap, self.bindings.names, blocks=blocks)
+                resolver = agent.resolver
+                for h in result["holders"]:
+                    rows = h.pop("site_rows", None)
+                    if rows and resolver is not None:
+                        try:
+                            h["sites"] = resolver.top_sites(rows, limit or agent.top_n)
+                        except Exception:
+                            log.warning("heapscope: could not resolve a holder's sites", exc_info=True)
         return wire_holders(result)
 
     def on_request(self, comm: Any, data: dict) -> None:
@@ -616,7 +681,7 @@ class HoldersService:
                                   "done": int(done), "total": int(max(done, total))})
 
         try:
-            result = self.compute(progress)
+            result = self.compute(progress, data.get("limit"))
         except Exception as exc:  # never into the kernel
             log.warning("heapscope: the holders scan failed", exc_info=True)
             agent.send(comm, holders_message(None, f"the holders scan failed: {exc!r}"))

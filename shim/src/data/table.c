@@ -262,6 +262,34 @@ HS_HIDDEN int hs_table_remove(uintptr_t p, int kind, struct hs_tentry *out)
     return 1;
 }
 
+HS_HIDDEN int hs_table_find(uintptr_t p, struct hs_tentry *out)
+{
+    uint64_t key = key_of(p);
+    if (key != (uint64_t)p || !key || !filter)
+        return 0;
+    uint64_t h = hash_of(key);
+    struct shard *s = &shards[h >> (64 - SHARD_BITS)];
+    int found = 0;
+    hs_lock(&s->lock);
+    if (s->count) {
+        uint32_t cap = s->cap, i = home(h, cap);
+        for (;;) {
+            const struct entry *e = &s->slot[i];
+            if (!e->lo && !e->hi)
+                break;
+            if (ekey(e) == key) {
+                out->stack = e->stack;
+                out->meta = e->meta;
+                found = 1;
+                break;
+            }
+            i = i + 1 == cap ? 0 : i + 1;
+        }
+    }
+    hs_unlock(&s->lock);
+    return found;
+}
+
 HS_HIDDEN uint64_t hs_table_count(void) { return atomic_load_explicit(&total_count, memory_order_relaxed); }
 HS_HIDDEN uint64_t hs_table_bytes(void) { return atomic_load_explicit(&total_bytes, memory_order_relaxed); }
 

@@ -52,6 +52,8 @@ struct hs_tentry {
 HS_HIDDEN int hs_table_init(void); /* maps the filter; 0 or -1 */
 HS_HIDDEN int hs_table_insert(uintptr_t p, uint32_t stack, uint16_t meta, struct hs_tentry *old);
 HS_HIDDEN int hs_table_remove(uintptr_t p, int kind, struct hs_tentry *out);
+/* The entry of p without removing it: 1 and *out when present, else 0 (a read under the shard's lock). */
+HS_HIDDEN int hs_table_find(uintptr_t p, struct hs_tentry *out);
 HS_HIDDEN int hs_table_maybe(uintptr_t p);
 HS_HIDDEN void hs_table_use_filter(int on);
 HS_HIDDEN void hs_table_prefetch(uintptr_t p);

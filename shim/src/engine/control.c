@@ -105,7 +105,8 @@ HS_EXPORT void heapscope_engine_stats(struct heapscope_engine_stats *out)
     out->tracked_blocks = hs_table_count() + hs_pages_count();
     out->table_bytes = hs_table_bytes() + hs_pages_bytes();
     out->profiler_bytes = atomic_load_explicit(&hs_eng.profiler_bytes, memory_order_relaxed);
-    out->stack_nodes = hs_stack_live_nodes();
+    uint32_t nodes = atomic_load_explicit(&hs_node_count, memory_order_relaxed);
+    out->stack_nodes = nodes ? nodes - 1 : 0;
     out->attributed_bytes = hs_sites_heap();
     out->collisions = atomic_load_explicit(&hs_eng.collisions, memory_order_relaxed);
     out->untracked = atomic_load_explicit(&hs_eng.untracked, memory_order_relaxed);
@@ -130,15 +131,14 @@ HS_EXPORT int heapscope_block(uintptr_t p, uint32_t *stack, uint64_t *bytes)
 
 HS_EXPORT int heapscope_stack(uint32_t stack, uint32_t *run, struct heapscope_frame *out, int cap)
 {
-    if (!hs_stack_live(stack)) /* never made, or reclaimed (ids are never reused) */
+    uint32_t count = atomic_load_explicit(&hs_node_count, memory_order_acquire);
+    if (!stack || stack >= count)
         return -1;
     int k = 0;
     struct hs_node *n = hs_node(stack);
     if (run)
         *run = n->run;
     for (uint32_t id = stack; id; id = hs_node(id)->parent) {
-        if (!hs_stack_live(id)) /* a stalled thread's node under a reclaimed parent (stacks.h) */
-            return -1;
         n = hs_node(id);
         if (n->code == HEAPSCOPE_FRAME_ROOT)
             break;
