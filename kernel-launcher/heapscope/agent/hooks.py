@@ -7,16 +7,19 @@ output (IPython would print a traceback into it).
 
 Interrupts: a Ctrl-C (SIGINT, ``KeyboardInterrupt``) that lands while the agent opens or closes a cell
 would leave its bookkeeping half done (a cell "running" for ever, no engine epoch for later cells). On the
-main thread, both hooks therefore hold SIGINT back (:func:`interrupts_deferred`): a signal that arrives
-meanwhile is noted and dropped once the hook is done, since the cell it was meant for has already ended
-(``post_run_cell``) or not started yet (``pre_run_cell``); the user can press again. An interrupt that lands
-before the deferral takes hold (a few bytecodes) makes the hook start again.
+main thread, both hooks therefore hold SIGINT back (:func:`interrupts_deferred`). A signal that arrived
+during ``post_run_cell`` is dropped: the cell it was meant for has ended. One that arrived during
+``pre_run_cell`` is meant for the cell about to run: it is sent again (:data:`REDELIVER_DELAY` later, from
+another thread, so that it lands in the cell's code rather than in IPython's event loop, which would only
+print it). An interrupt that lands before the deferral takes hold (a few bytecodes) makes the hook start
+again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -84,6 +87,14 @@ def cell_end(result: Any) -> CellEnd:
 
 #: Times a hook is started again when an interrupt lands before SIGINT is deferred.
 ATTEMPTS = 3
+#: Seconds after ``pre_run_cell`` at which an interrupt that arrived during it is sent again.
+REDELIVER_DELAY = 0.05
+
+
+def _redeliver_interrupt() -> None:
+    timer = threading.Timer(REDELIVER_DELAY, os.kill, (os.getpid(), signal.SIGINT))
+    timer.daemon = True
+    timer.start()
 
 
 @contextlib.contextmanager
@@ -132,7 +143,8 @@ class CellHooks:
                 pass
 
     def pre_run_cell(self, info: Any) -> None:
-        self._run("pre_run_cell", lambda: self._on_start(cell_start(self.shell, info)))
+        if self._run("pre_run_cell", lambda: self._on_start(cell_start(self.shell, info))):
+            _redeliver_interrupt()
 
     def post_run_cell(self, result: Any) -> None:
         def close() -> None:
@@ -142,7 +154,8 @@ class CellHooks:
 
         self._run("post_run_cell", close)
 
-    def _run(self, where: str, work: Callable[[], None]) -> None:
+    def _run(self, where: str, work: Callable[[], None]) -> bool:
+        """Run ``work`` with SIGINT deferred; returns whether an interrupt arrived meanwhile."""
         done = False
         for _ in range(ATTEMPTS):
             try:
@@ -153,20 +166,18 @@ class CellHooks:
                         finally:
                             done = True
                     if dropped:
-                        log.info(
-                            "heapscope: an interrupt arrived during %s; the cell's bookkeeping was "
-                            "completed and the interrupt dropped",
-                            where,
-                        )
-                return
+                        log.info("heapscope: an interrupt arrived during %s, after the cell's bookkeeping", where)
+                    return bool(dropped)
+                return False
             except KeyboardInterrupt:
                 if done:  # after the work (SIGINT restored): the work is not repeated
-                    return
+                    return False
                 continue  # before the deferral held: the work had not started, do it again
             except BaseException as exc:
                 self._failed(where, exc)
-                return
+                return False
         self._failed(where, KeyboardInterrupt())
+        return False
 
     def _failed(self, where: str, exc: BaseException) -> None:
         try:
