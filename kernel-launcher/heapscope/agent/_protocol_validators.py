@@ -274,6 +274,11 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_site(dat
             data_keys.remove("stack")
             data__stack = data["stack"]
             validate_https___heapscope_invalid_protocol_defs_schema_json___defs_stack(data__stack, custom_formats, (name_prefix or "data") + ".stack")
+        if "truncated" in data_keys:
+            data_keys.remove("truncated")
+            data__truncated = data["truncated"]
+            if not isinstance(data__truncated, (bool)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".truncated must be boolean")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_stack(data, custom_formats={}, name_prefix=None):

@@ -35,6 +35,8 @@ STACK_CACHE = 20_000
 StackFn = Callable[[int], Tuple[int, Sequence[Tuple[str, str, Any]]]]
 #: Location used when the engine knows no Python frame (a native thread, the arena pseudo-site).
 NO_FRAME = ("<native>", "<native>", None)
+#: The engine's frame for the frames of a too deep stack that were left out (HEAPSCOPE_FRAME_GAP).
+GAP = "<frames omitted>"
 #: Pseudo-site of the heap alive from before the engine was installed (the kernel's start-up).
 UNTRACKED = "<before profiling>"
 #: Allocations made by the agent itself (its sampler thread, messages, caches) are left out of site lists.
@@ -115,7 +117,7 @@ class SiteResolver:
         frames = self.frames(stack_id)
         leaf = frames[0] if frames else dict(zip(("file", "function", "line"), NO_FRAME))
         cell = next((f for f in frames if f["cell_line"] is not None), None)
-        return {
+        site = {
             "file": leaf["file"],
             "line": leaf["line"],
             "function": leaf["function"],
@@ -126,6 +128,10 @@ class SiteResolver:
             "count": int(count),
             "stack": frames,
         }
+        # A too deep stack: the engine left frames out (its "<frames omitted>" marker), kept the cell frame.
+        if any(f["file"] == GAP and f["function"] == GAP and f["line"] is None for f in frames):
+            site["truncated"] = True
+        return site
 
     # --- lists ----------------------------------------------------------------------------------
 

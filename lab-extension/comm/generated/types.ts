@@ -664,6 +664,10 @@ export interface Site {
    */
   count: number;
   stack: Stack;
+  /**
+   * True when frames of a too deep stack were left out (a frame of the stack is the `<frames omitted>` marker): the cell frame is still there. Absent means false.
+   */
+  truncated?: boolean;
 }
 /**
  * A run that started (`cell_start.cell`, `history.running`).

@@ -2129,7 +2129,7 @@ return errors === 0;
 validate137.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 const schema50 = {"$id":"https://heapscope.invalid/protocol/defs/Sites.json","type":"array","maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Site.json"}};
-const schema51 = {"$id":"https://heapscope.invalid/protocol/defs/Site.json","type":"object","required":["file","line","function","cell_id","cell_line","bytes","count","stack"],"properties":{"file":{"$ref":"https://heapscope.invalid/protocol/defs/FileName.json"},"line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"function":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"cell_line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"stack":{"$ref":"https://heapscope.invalid/protocol/defs/Stack.json"}}};
+const schema51 = {"$id":"https://heapscope.invalid/protocol/defs/Site.json","type":"object","required":["file","line","function","cell_id","cell_line","bytes","count","stack"],"properties":{"file":{"$ref":"https://heapscope.invalid/protocol/defs/FileName.json"},"line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"function":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"cell_line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"stack":{"$ref":"https://heapscope.invalid/protocol/defs/Stack.json"},"truncated":{"type":"boolean"}}};
 const schema52 = {"$id":"https://heapscope.invalid/protocol/defs/FileName.json","type":"string","maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"};
 
 function validate148(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -2519,6 +2519,19 @@ var valid0 = _errs9 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.truncated !== undefined){
+const _errs10 = errors;
+if(typeof data.truncated !== "boolean"){
+validate147.errors = [{instancePath:instancePath+"/truncated",schemaPath:"#/properties/truncated/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs10 === errors;
+}
+else {
+var valid0 = true;
+}
+}
 }
 }
 }
@@ -2537,7 +2550,7 @@ return false;
 validate147.errors = vErrors;
 return errors === 0;
 }
-validate147.evaluated = {"props":{"file":true,"line":true,"function":true,"cell_id":true,"cell_line":true,"execution_count":true,"bytes":true,"count":true,"stack":true},"dynamicProps":false,"dynamicItems":false};
+validate147.evaluated = {"props":{"file":true,"line":true,"function":true,"cell_id":true,"cell_line":true,"execution_count":true,"bytes":true,"count":true,"stack":true,"truncated":true},"dynamicProps":false,"dynamicItems":false};
 
 
 function validate146(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
