@@ -122,7 +122,7 @@ def test_holders_match_what_deleting_frees(heapscope_kernel):
     assert [x["bytes"] for x in result["holders"]] == sorted((x["bytes"] for x in result["holders"]), reverse=True)
     assert h["Out[3]"]["kind"] == "output" and h["last traceback"]["kind"] == "traceback"
     assert h["arr"]["kind"] == "variable" and h["arr"]["type"] == "numpy.ndarray"
-    assert h["arr"]["cell_id"] == "data"
+    assert h["arr"]["cell_id"] == "data" and h["Out[3]"]["cell_id"] == "out" and h["Out[3]"]["execution_count"] == 3
     assert h["df"]["type"] == "pandas.DataFrame"
     assert any(x["kind"] == "other" for x in result["holders"])
     assert "np" not in h and "pd" not in h  # modules hold nothing of their own
@@ -206,6 +206,9 @@ def test_report_has_holders(tmp_path):
     assert validate_report(report) is None, validate_report(report)
     h = {x["name"]: x for x in report["holders"]["holders"]}
     assert h["big"]["bytes"] >= 80 * MB and h["Out[2]"]["bytes"] >= 16 * MB
+    # nbclient sends no cellId: the report maps execution counts to the notebook's cells
+    assert h["big"]["cell_id"] == nb.cells[0].id and h["Out[2]"]["cell_id"] == nb.cells[1].id
+    assert h["big"]["sites"][0]["cell_id"] == nb.cells[0].id and h["big"]["sites"][0]["cell_line"] == 2
     out2 = tmp_path / "r2.json"
     subprocess.run([heapscope, "report", str(path), "--json", str(out2), "--no-holders"], check=True, timeout=300)
     assert "holders" not in json.loads(out2.read_text())

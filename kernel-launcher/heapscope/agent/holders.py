@@ -259,7 +259,7 @@ def collect_holders(shell: Any) -> Tuple[List[Tuple[str, str, List[Any], List[An
 
 def scan(shell: Any, progress: Optional[Progress] = None, heap_bytes: Optional[int] = None,
          bindings: Optional[Dict[str, Any]] = None, collect: bool = True,
-         blocks: Optional[Callable[[List[int]], list]] = None) -> dict:
+         blocks: Optional[Callable[[List[int]], list]] = None, cells: Optional[Dict[int, str]] = None) -> dict:
     """The holders of ``shell``'s namespace: ``{"holders": [...], "shared": [...], "objects", "seconds"}``."""
     t0 = time.perf_counter()
     if collect:
@@ -274,6 +274,10 @@ def scan(shell: Any, progress: Optional[Progress] = None, heap_bytes: Optional[i
         b = (bindings or {}).get(h["name"]) if h["kind"] == "variable" else None
         h["cell_id"] = b[1] if b else None
         h["execution_count"] = b[2] if b else None
+        out = re.match(r"^Out\[(\d+)\]$", h["name"]) if h["kind"] == "output" else None
+        if out:  # the run that displayed it
+            h["execution_count"] = int(out.group(1))
+            h["cell_id"] = (cells or {}).get(h["execution_count"])
     result["seconds"] = round(time.perf_counter() - t0, 6)
     return result
 
@@ -534,6 +538,8 @@ class Bindings:
     def __init__(self, shell: Any) -> None:
         self.shell = shell
         self.names: Dict[str, Tuple[int, Optional[str], Optional[int]]] = {}
+        #: execution count -> cell id (the cell of an output ``Out[n]``); the most recent 10,000 runs
+        self.cells: Dict[int, str] = {}
 
     def register(self) -> None:
         self.shell.events.register("post_run_cell", self.post_run_cell)
@@ -548,6 +554,10 @@ class Bindings:
         info = getattr(result, "info", None)
         cell_id = getattr(info, "cell_id", None)
         count = getattr(result, "execution_count", None)
+        if _is(count, int) and _is(cell_id, str):
+            self.cells[count] = cell_id
+            if len(self.cells) > 10_000:
+                del self.cells[min(self.cells)]
         ns = self.shell.user_ns
         names = self.names
         for name in list(ns):
@@ -644,7 +654,8 @@ class HoldersService:
             work = engine.agent_work() if engine is not None else contextlib.nullcontext()
             with work:
                 blocks = getattr(engine.bridge, "blocks", None) if engine is not None else None
-                result = scan(agent.shell, progress, heap, self.bindings.names, blocks=blocks)
+                result = scan(agent.shell, progress, heap, self.bindings.names, blocks=blocks,
+                              cells=self.bindings.cells)
                 resolver = agent.resolver
                 for h in result["holders"]:
                     rows = h.pop("site_rows", None)

@@ -149,6 +149,7 @@ class Run:
 
         fill(self.cells)
         fill(self.retained_by_cell)
+        fill((self.holders or {}).get("holders"))
 
 
 def describe(cell: Any, index: int) -> str:
