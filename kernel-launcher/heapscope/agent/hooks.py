@@ -155,8 +155,9 @@ class CellHooks:
         self._run("post_run_cell", close)
 
     def _run(self, where: str, work: Callable[[], None]) -> bool:
-        """Run ``work`` with SIGINT deferred; returns whether an interrupt arrived meanwhile."""
-        done = False
+        """Run ``work`` with SIGINT deferred; returns whether an interrupt arrived meanwhile (also one that
+        landed just before the deferral held, or just after it ended)."""
+        done = interrupted = False
         for _ in range(ATTEMPTS):
             try:
                 if not done:
@@ -166,18 +167,19 @@ class CellHooks:
                         finally:
                             done = True
                     if dropped:
+                        interrupted = True
                         log.info("heapscope: an interrupt arrived during %s, after the cell's bookkeeping", where)
-                    return bool(dropped)
-                return False
+                return interrupted
             except KeyboardInterrupt:
+                interrupted = True
                 if done:  # after the work (SIGINT restored): the work is not repeated
-                    return False
+                    return True
                 continue  # before the deferral held: the work had not started, do it again
             except BaseException as exc:
                 self._failed(where, exc)
-                return False
+                return interrupted
         self._failed(where, KeyboardInterrupt())
-        return False
+        return True
 
     def _failed(self, where: str, exc: BaseException) -> None:
         try:
