@@ -42,6 +42,11 @@ def _heapscope(mode: str) -> Callable[[Path, Path], List[str]]:
     ]
 
 
+def _heapscope_guard_off(mode: str) -> Callable[[Path, Path], List[str]]:
+    # The same command with the memory guard off (docs/guard.md): its cost is heapscope-<mode> / this.
+    return lambda script, out: ["/usr/bin/env", "HEAPSCOPE_GUARD=off", *_heapscope(mode)(script, out)]
+
+
 def _memray(*flags: str) -> Callable[[Path, Path], List[str]]:
     return lambda script, out: [
         str(peers.bin_path("memray")),
@@ -61,6 +66,12 @@ CONFIGS: List[Config] = [
         "heapscope-default",
         "`heapscope run --mode default` (sampled small objects, exact >= 64 KiB)",
         _heapscope("default"),
+        "heapscope",
+    ),
+    Config(
+        "heapscope-default-noguard",
+        "`heapscope run --mode default` with HEAPSCOPE_GUARD=off (the guard's cost: default / this)",
+        _heapscope_guard_off("default"),
         "heapscope",
     ),
     Config(

@@ -143,9 +143,11 @@ RAW_MMAP = (
     "n = 2 * {limit}\n"
     "addr = libc.syscall(9, 0, ctypes.c_size_t(n), 3, 0x22, -1, 0)  # SYS_mmap behind the shim's back\n"
     "assert addr > 0\n"
-    "addrs = [addr + off for off in range(0, n, 1 << 20)]  # nothing allocates in the loop below\n"
+    "import time\n"
+    "addrs = [addr + off for off in range(0, n, 1 << 20)]\n"
     "for a in addrs:\n"
     "    ctypes.memset(a, 1, 1 << 20)\n"
+    "    time.sleep(0.004)  # ~250 MB/s: the 5 % window of a 600 MiB limit lasts ~4 ticks (20 Hz)\n"
 )
 
 
@@ -200,8 +202,8 @@ CHILD_GROWS = (
     "import subprocess, sys\n"
     "usage = int(open(USAGE).read())\n"
     "grow = ('import time\\nhold = []\\nfor _ in range({steps}):\\n'\n"
-    "        '    hold.append(bytearray(10_000_000)); time.sleep(0.02)\\ntime.sleep(60)\\n')\n"
-    "child = subprocess.Popen([sys.executable, '-c', grow.format(steps=int(({limit} * 0.98 - usage) / 10_000_000))])\n"
+    "        '    hold.append(bytearray(5_000_000)); time.sleep(0.05)\\ntime.sleep(60)\\n')\n"
+    "child = subprocess.Popen([sys.executable, '-c', grow.format(steps=int(({limit} * 0.975 - usage) / 5_000_000))])\n"
     "try:\n"
     "    child.wait()\n"
     "finally:\n"

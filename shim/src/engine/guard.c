@@ -101,21 +101,12 @@ HS_EXPORT void heapscope_guard_read(struct heapscope_guard_info *out)
     };
 }
 
-HS_HIDDEN int hs_guard_check(size_t n)
+HS_HIDDEN void hs_guard_refused(size_t n, int64_t est)
 {
-    if (!hs_guard_cell || hs_tls.agent)
-        return 0;
-    int64_t heap = atomic_load_explicit(&hs_counters.current, memory_order_relaxed);
-    int64_t est = heap + atomic_load_explicit(&hs_guard.offset, memory_order_relaxed);
-    int64_t hard = atomic_load_explicit(&hs_guard.hard, memory_order_relaxed);
-    if (n > (size_t)INT64_MAX || est + (int64_t)n > hard || est + (int64_t)n < est) {
-        if (atomic_fetch_add_explicit(&refused, 1, memory_order_relaxed) == 0) {
-            atomic_store_explicit(&refused_request, (uint64_t)n, memory_order_relaxed);
-            atomic_store_explicit(&refused_usage, (uint64_t)(est > 0 ? est : 0) + (uint64_t)n, memory_order_relaxed);
-        }
-        return 1;
+    if (atomic_fetch_add_explicit(&refused, 1, memory_order_relaxed) == 0) {
+        atomic_store_explicit(&refused_request, (uint64_t)n, memory_order_relaxed);
+        atomic_store_explicit(&refused_usage, (uint64_t)(est > 0 ? est : 0) + (uint64_t)n, memory_order_relaxed);
     }
-    return 0;
 }
 
 HS_HIDDEN int hs_guard_inherit(void) { return hs_guard_cell && atomic_load_explicit(&run_open, memory_order_relaxed); }

@@ -34,6 +34,8 @@
 #define HS_GUARD_H
 
 #include "core/hs.h"
+#include "core/state.h"
+#include "core/stats.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -73,14 +75,23 @@ struct hs_guard {
 extern HS_HIDDEN struct hs_guard hs_guard;
 extern HS_HIDDEN HS_TLS int hs_guard_cell;
 
-HS_HIDDEN int hs_guard_check(size_t n);
+/* Notes a refused allocation of n bytes that would have brought usage to est + n (out of line: rare). */
+HS_HIDDEN void hs_guard_refused(size_t n, int64_t est);
 
 /* 1 when an allocation of n bytes by this thread must fail (set errno = ENOMEM and return NULL). */
 static inline int hs_guard_refuse(size_t n)
 {
     if (HS_LIKELY(!atomic_load_explicit(&hs_guard.armed, memory_order_relaxed)))
         return 0;
-    return hs_guard_check(n);
+    if (!hs_guard_cell || hs_tls.agent)
+        return 0;
+    int64_t est = atomic_load_explicit(&hs_counters.current, memory_order_relaxed) +
+                  atomic_load_explicit(&hs_guard.offset, memory_order_relaxed);
+    if (HS_LIKELY(n <= (size_t)INT64_MAX / 2 &&
+                  est + (int64_t)n <= atomic_load_explicit(&hs_guard.hard, memory_order_relaxed)))
+        return 0;
+    hs_guard_refused(n, est);
+    return 1;
 }
 
 /* For hooks/threads.c: the value a thread created now by this thread starts with, and adopting it. */
