@@ -352,3 +352,27 @@ def test_soft_threshold_warns_and_release_memory_gives_rss_back(limited):
         comm_id, lambda d: d.get("type") == "status" and d["status"].get("released"), after=mark
     )["status"]["released"]
     assert released["rss_before_bytes"] - released["rss_after_bytes"] == released["released_bytes"] > 50_000_000
+
+
+def test_threads_a_cell_starts_are_guarded_too(limited):
+    kernel = limited()
+    comm_id, _ = _sync(kernel)
+    kernel.execute("import numpy as np, threading\n", cell_id="setup")
+    code = (
+        "caught = []\n"
+        "def work():\n"
+        "    try:\n"
+        f"        np.ones({2 * LIMIT // 8})\n"
+        "    except MemoryError as exc:\n"
+        "        caught.append(exc)\n"
+        "t = threading.Thread(target=work)\n"
+        "t.start()\n"
+        "t.join()\n"
+        "print(len(caught))\n"
+    )
+    mark = kernel.mark()
+    execution = kernel.execute(code, cell_id="thread")
+    assert execution.stdout == "1\n"  # refused in the thread the cell started; without the guard: OOM kill
+    run = _cell(kernel, comm_id, "thread", mark)
+    assert run["status"] == "ok"  # the cell caught it and went on: no stop to report
+    assert kernel.km.is_alive()
