@@ -39,6 +39,7 @@ def test_a_deep_stack_keeps_the_cell_line(heapscope_kernel, tmp_path):
     site = big[0]
     assert site["file"].endswith("deepmod.py"), site
     assert site["cell_id"] == "deep" and site["cell_line"] == 2, site
+    assert site.get("truncated") is True, site
     kept = [s for s in cell["retained"] if s["cell_id"] == "deep" and s["cell_line"] == 2]
     assert sum(s["bytes"] for s in kept) >= 29_000_000, cell["retained"][:3]
     # the stack says where frames were left out
@@ -82,3 +83,59 @@ def test_import_numpy_blas_buffers_name_the_importing_cell(heapscope_kernel):
         assert site["cell_id"] == "imp" and site["cell_line"] == 2, site
     deep = [s for s in big if any(f["file"] == "<frames omitted>" for f in s.get("stack") or [])]
     assert deep, [[f["file"] for f in s.get("stack") or []] for s in big]
+    assert all(s.get("truncated") is True for s in deep), deep
+
+
+HISTORY = 10
+STATS = ("{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
+         "if k in ('stack_nodes', 'profiler_bytes', 'agent_bytes', 'table_bytes')}")
+# each run calls 20 functions that allocate (fresh stacks under the run) and keeps nothing
+FUNCS = "def _mk(k):\n    def f():\n        return [bytearray(100 + k) for _ in range(3)]\n    return f\n" \
+        "_funcs = [_mk(k) for k in range(20)]\n" \
+        "def _resolves(sid):\n    try:\n        __import__('heapscope._bridge')._bridge.stack(sid)\n        return True\n" \
+        "    except KeyError:\n        return False"
+CELL = "_r = [f() for f in _funcs]"
+KEEP_EVERY = 50
+
+
+def test_history_runs_keep_profiler_memory_flat(start_kernel):
+    """HEAPSCOPE_HISTORY_RUNS=10, exact mode, 400 cells: once the window is full, the stack nodes of old runs
+    that hold nothing are reclaimed (a run then adds far fewer nodes than it makes), the stacks of the last
+    runs and of memory kept by old cells still resolve, with their cell lines."""
+    kernel = start_kernel("heapscope", env={"HEAPSCOPE_HISTORY_RUNS": str(HISTORY), "HEAPSCOPE_MODE": "exact"})
+    comm_id, history = open_comm(kernel)
+    assert history["status"]["attribution"] is True, history["status"]
+    run(kernel, comm_id, FUNCS, "funcs")
+    points = {}
+    for i in range(1, 401):
+        code = CELL if i % KEEP_EVERY else f"{CELL}\nkeep_{i} = bytearray({1_000_000 + i})"
+        cell = run(kernel, comm_id, code, f"c{i}")
+        if i in (2, 6, 100, 200, 400):
+            points[i] = kernel.evaluate(STATS)
+        if i == 1:  # the stacks of cell 1's (soon freed) blocks
+            first = kernel.evaluate(
+                "[sid for sid, r, b, c in __import__('heapscope._bridge')._bridge.alive() "
+                "if '_mk.<locals>.f' in __import__('heapscope._bridge')._bridge.stack(sid)[1][0][1]]")
+            assert first, first
+    # what one run adds while nothing is reclaimed yet (cells 3-6 are runs < HISTORY: the window is not full)
+    per_run = (points[6]["stack_nodes"] - points[2]["stack_nodes"]) / 4
+    assert per_run >= 50, points
+    # after the window: only the nodes of what old runs keep alive stay (IPython's history, the agent's ledger);
+    # without reclaiming, every run would add per_run nodes
+    for a, b in ((100, 200), (200, 400)):
+        grown = (points[b]["stack_nodes"] - points[a]["stack_nodes"]) / (b - a)
+        assert grown <= per_run / 2, (a, b, grown, per_run, points)
+    # cell 1's stacks were reclaimed: their ids name no stack (ids are never reused)
+    assert kernel.evaluate(f"[sid for sid in {first!r} if _resolves(sid)]") == [], first
+    # the last cell's site names its line
+    cell = run(kernel, comm_id, "x = 1\nlast = bytearray(3_000_000)", "last")
+    big = [s for s in cell["top_at_peak"] if s["bytes"] >= 3_000_000]
+    assert big and big[0]["cell_id"] == "last" and big[0]["cell_line"] == 2, cell["top_at_peak"][:3]
+    assert "truncated" not in big[0], big[0]
+    # memory kept by old cells (long out of the window) keeps its stack, with the cell line
+    kept = kernel.evaluate(
+        "sorted((b, __import__('heapscope._bridge')._bridge.stack(sid)[1][0][2]) "
+        "for sid, r, b, c in __import__('heapscope._bridge')._bridge.alive() if 1_000_000 <= b < 1_100_000)")
+    # (one stack per kept bytearray: each was made by another run; sizes are the allocator's)
+    assert len(kept) == 400 // KEEP_EVERY, kept
+    assert all(line == 2 for _, line in kept), kept
