@@ -205,6 +205,54 @@ describe('HeapConnection', () => {
     expect(connection.state).toBe('closed');
   });
 
+  it('reopens a working comm the kernel closed, backing off, and stops on dispose', () => {
+    jest.useFakeTimers();
+    try {
+      const { kernel, connection, messages } = setup();
+      kernel!.lastComm.receive(HISTORY);
+      kernel!.lastComm.kernelClose();
+      expect(kernel!.comms.length).toBe(1);
+      jest.advanceTimersByTime(999);
+      expect(kernel!.comms.length).toBe(1);
+      jest.advanceTimersByTime(1);
+      expect(kernel!.comms.length).toBe(2);
+      expect(connection.state).toBe('connecting');
+      expect(kernel!.lastComm.opened).toEqual([{ protocol: 2, type: 'sync' }]);
+      kernel!.lastComm.receive(HISTORY);
+      expect(connection.state).toBe('connected');
+      expect(messages.length).toBe(2);
+      // Closed again at once: the next attempt waits twice as long.
+      kernel!.lastComm.kernelClose();
+      jest.advanceTimersByTime(1999);
+      expect(kernel!.comms.length).toBe(2);
+      jest.advanceTimersByTime(1);
+      expect(kernel!.comms.length).toBe(3);
+      kernel!.lastComm.receive(HISTORY);
+      kernel!.lastComm.kernelClose();
+      connection.dispose();
+      jest.advanceTimersByTime(60000);
+      expect(kernel!.comms.length).toBe(3);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('gives up after five closes in a row within a minute', () => {
+    jest.useFakeTimers();
+    try {
+      const { kernel, connection } = setup();
+      for (let i = 0; i < 6; i++) {
+        kernel!.lastComm.receive(HISTORY);
+        kernel!.lastComm.kernelClose();
+        jest.advanceTimersByTime(16000);
+      }
+      expect(kernel!.comms.length).toBe(6);
+      expect(connection.state).toBe('closed');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('closes its comm on dispose, idempotently', () => {
     const { kernel, connection } = setup();
     connection.dispose();

@@ -99,6 +99,7 @@ export class HeapConnection implements IDisposable {
       return;
     }
     this._isDisposed = true;
+    this._cancelReopen();
     this._dropComm(true);
     Signal.clearData(this);
   }
@@ -192,11 +193,40 @@ export class HeapConnection implements IDisposable {
     }
     this._comm = null;
     if (this._received) {
+      // The kernel closed a working comm (it keeps a bounded number of comms and cannot tell a
+      // closed page from an open one): open a new one, backing off if it keeps closing them.
       this._setState('closed');
+      this._scheduleReopen();
     } else {
       // A kernel without the `heapscope` target closes the comm at once.
       this._refused = true;
       this._setState('not-heapscope');
+    }
+  }
+
+  private _scheduleReopen(): void {
+    this._cancelReopen();
+    const now = Date.now();
+    if (now - this._lastReopenAt > Private.REOPEN_RESET_MS) {
+      this._reopenAttempts = 0; // the last reopen held for a while: start over
+    }
+    this._lastReopenAt = now;
+    if (this._reopenAttempts >= Private.REOPEN_DELAYS_MS.length) {
+      return;
+    }
+    const delay = Private.REOPEN_DELAYS_MS[this._reopenAttempts++];
+    this._reopenTimer = setTimeout(() => {
+      this._reopenTimer = null;
+      if (!this._isDisposed) {
+        this._maybeOpen();
+      }
+    }, delay);
+  }
+
+  private _cancelReopen(): void {
+    if (this._reopenTimer !== null) {
+      clearTimeout(this._reopenTimer);
+      this._reopenTimer = null;
     }
   }
 
@@ -227,6 +257,9 @@ export class HeapConnection implements IDisposable {
   private _comm: Kernel.IComm | null = null;
   private _received = false;
   private _refused = false;
+  private _reopenAttempts = 0;
+  private _lastReopenAt = 0;
+  private _reopenTimer: ReturnType<typeof setTimeout> | null = null;
   private _state: HeapConnection.State = 'no-kernel';
   private _stateChanged = new Signal<this, HeapConnection.State>(this);
   private _messageReceived = new Signal<this, KernelMessage>(this);
@@ -254,7 +287,8 @@ export namespace HeapConnection {
    * - `connecting`: waiting for the kernel to be ready or to answer the comm open;
    * - `connected`: the kernel answered with a valid message;
    * - `not-heapscope`: the kernel closed the comm at once: it has no heapscope agent;
-   * - `closed`: the kernel closed a working comm.
+   * - `closed`: the kernel closed a working comm; a new one is opened after 1 s (then 2, 4, 8, 16 s
+   *   while the kernel keeps closing them within a minute, then it gives up).
    */
   export type State = 'no-kernel' | 'connecting' | 'connected' | 'not-heapscope' | 'closed';
 }
@@ -267,4 +301,14 @@ namespace Private {
    * Kernel statuses in which a comm must not be opened.
    */
   export const NOT_READY: ReadonlyArray<Kernel.Status> = ['restarting', 'autorestarting', 'terminating', 'dead'];
+
+  /**
+   * Delays before reopening a comm the kernel closed; one more close than this gives up.
+   */
+  export const REOPEN_DELAYS_MS: ReadonlyArray<number> = [1000, 2000, 4000, 8000, 16000];
+
+  /**
+   * A comm that stayed open this long since the last reopen resets the back-off.
+   */
+  export const REOPEN_RESET_MS = 60000;
 }
