@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
@@ -152,6 +153,8 @@ def session_key(environ: Mapping[str, str] = os.environ) -> Optional[str]:
     name = environ.get("JPY_SESSION_NAME")
     if name:
         return "session:" + name
+    if "ipykernel" not in sys.modules:  # not a kernel (heapscope run): never import it here
+        return None
     try:
         from ipykernel.connect import get_connection_file
 
@@ -325,6 +328,8 @@ class MemoryGuard:
         self._history_json = "[]"
         self._oom_kills = limits.oom_kills(self.limit)
         self._wake = threading.Event()
+        self._dirty = False  # the snapshot thread writes soon (a run started or ended)
+        self._write_lock = threading.Lock()  # a write and the removal at exit never overlap
         self._stop = False
         self._thread: Optional[threading.Thread] = None
         self._top_at: int = 0
@@ -407,7 +412,7 @@ class MemoryGuard:
                 "rss_peak_bytes": rss,
                 "top_at_peak": [],
             }
-        self._write_snapshot(heap=int(start.get("start_bytes") or 0))
+        self._dirty = True  # written by the snapshot thread, off the cell's path
         self._wake.set()
 
     def run_ended(self, status: str) -> Tuple[str, Dict[str, Any]]:
@@ -470,7 +475,8 @@ class MemoryGuard:
             self._history_json = json.dumps(self._history, separators=(",", ":"))
         except (TypeError, ValueError):
             self._history_json = "[]"
-        self._write_snapshot()
+        self._dirty = True
+        self._wake.set()
 
     def release_memory(self) -> dict:
         before = limits.rss_bytes()
@@ -497,13 +503,14 @@ class MemoryGuard:
 
     def close(self) -> None:
         """A clean exit: the snapshot goes."""
-        self._stop = True
-        self._wake.set()
-        if self.snapshots is not None:
-            try:
-                self.snapshots.remove()
-            except OSError:
-                pass
+        with self._write_lock:
+            self._stop = True
+            self._wake.set()
+            if self.snapshots is not None:
+                try:
+                    self.snapshots.remove()
+                except OSError:
+                    pass
 
     def _loop(self) -> None:
         while not self._stop:
@@ -519,7 +526,10 @@ class MemoryGuard:
     def _tick(self) -> None:
         with self._lock:
             running = self._running
+        dirty, self._dirty = self._dirty, False
         if running is None:
+            if dirty:
+                self._write_snapshot()
             return
         info = self._c.read() if self._c is not None else {}
         limit = self.limit
@@ -544,6 +554,11 @@ class MemoryGuard:
         self._write_snapshot(info=info)
 
     def _write_snapshot(self, heap: Optional[int] = None, info: Optional[Mapping[str, int]] = None) -> None:
+        with self._write_lock:
+            if not self._stop:
+                self._write_snapshot_locked(heap, info)
+
+    def _write_snapshot_locked(self, heap: Optional[int], info: Optional[Mapping[str, int]]) -> None:
         snaps = self.snapshots
         if snaps is None:
             return
