@@ -170,3 +170,19 @@ def _mode_file_checks(kernel: KernelSession, tmp_path) -> None:
         assert victim.read_text() == "precious\n"
     finally:
         os.unlink(planted)
+
+
+def test_the_agents_own_records_are_profiler_memory_not_the_heap(start_kernel):
+    """The agent's records, site lists and messages are allocated between one cell's end and the next cell's
+    start. They must show as profiler memory: the heap between two trivial cells hardly moves, while the
+    profiler's agent bytes grow with the ledger. Exact mode, where the records are largest."""
+    kernel = start_kernel("heapscope", env={"HEAPSCOPE_MODE": "exact"})
+    comm_id, _ = open_comm(kernel)
+    cells = [run_cell(kernel, comm_id, f"x_{i} = {i}", f"t{i}") for i in range(120)]
+    gaps = [b["start_bytes"] - a["end_bytes"] for a, b in zip(cells[20:], cells[21:])]
+    mean_gap = sum(gaps) / len(gaps)
+    agent = kernel.evaluate("__import__('heapscope._bridge')._bridge.stats()['agent_bytes']")
+    # Each record with its sites is tens of kB in exact mode; what IPython itself keeps per trivial cell
+    # (history entries, the cell's code object) is a few kB.
+    assert mean_gap < 8_000, (mean_gap, gaps)
+    assert agent > 100 * 8_000, agent

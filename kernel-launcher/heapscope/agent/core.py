@@ -13,13 +13,14 @@ its enclosing cell's epoch (its record has totals but no sites).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, ContextManager, Dict, List, Optional, Tuple
 
 from . import protocol
 from .cells import CellMap, CellRun
@@ -226,9 +227,15 @@ class Agent:
     # --- cell events (shell thread) --------------------------------------------------------------
 
     def on_cell_start(self, cell: CellStart) -> None:
-        shim = self.shim
-        if shim is None:
+        if self.shim is None:
             return
+        with self._agent_work():
+            self._open_cell(cell)
+        self._hook_failures = 0
+
+    def _open_cell(self, cell: CellStart) -> None:
+        shim = self.shim
+        assert shim is not None
         if self._unclosed is not None:
             self._finish_unclosed()
         with self._send_lock:
@@ -263,12 +270,18 @@ class Agent:
                 log.warning("heapscope: the guard failed at a cell's start (%s)", echo(exc))
         if owns and self.live is not None:
             self.live.cell_started()
-        self._hook_failures = 0
 
     def on_cell_end(self, end: CellEnd) -> None:
         self._unclosed = end  # until the close completes: the next cell start finishes it otherwise
-        self._close_cell(end)
+        with self._agent_work():
+            self._close_cell(end)
         self._unclosed = None
+
+    def _agent_work(self) -> ContextManager[None]:
+        """What the agent allocates inside (records, site lists, messages) is profiler memory, not the heap
+        of the cell that just ran or is about to run."""
+        engine = self.engine
+        return engine.agent_work() if engine is not None else contextlib.nullcontext()
 
     def _finish_unclosed(self) -> None:
         """A close that failed half-way (memory ran out): complete it before the next cell starts."""
