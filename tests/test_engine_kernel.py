@@ -88,7 +88,7 @@ def test_import_numpy_blas_buffers_name_the_importing_cell(heapscope_kernel):
 
 HISTORY = 10
 STATS = ("{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
-         "if k in ('stack_nodes', 'profiler_bytes', 'agent_bytes', 'table_bytes')}")
+         "if k in ('stack_nodes', 'live_nodes', 'profiler_bytes', 'agent_bytes', 'table_bytes')}")
 # each run calls 20 functions that allocate (fresh stacks under the run) and keeps nothing
 FUNCS = "def _mk(k):\n    def f():\n        return [bytearray(100 + k) for _ in range(3)]\n    return f\n" \
         "_funcs = [_mk(k) for k in range(20)]\n" \
@@ -118,12 +118,12 @@ def test_history_runs_keep_profiler_memory_flat(start_kernel):
                 "if '_mk.<locals>.f' in __import__('heapscope._bridge')._bridge.stack(sid)[1][0][1]]")
             assert first, first
     # what one run adds while nothing is reclaimed yet (cells 3-6 are runs < HISTORY: the window is not full)
-    per_run = (points[6]["stack_nodes"] - points[2]["stack_nodes"]) / 4
+    per_run = (points[6]["live_nodes"] - points[2]["live_nodes"]) / 4
     assert per_run >= 50, points
     # after the window: only the nodes of what old runs keep alive stay (IPython's history, the agent's ledger);
     # without reclaiming, every run would add per_run nodes
     for a, b in ((100, 200), (200, 400)):
-        grown = (points[b]["stack_nodes"] - points[a]["stack_nodes"]) / (b - a)
+        grown = (points[b]["live_nodes"] - points[a]["live_nodes"]) / (b - a)
         assert grown <= per_run / 2, (a, b, grown, per_run, points)
     # cell 1's stacks were reclaimed: their ids name no stack (ids are never reused)
     assert kernel.evaluate(f"[sid for sid in {first!r} if _resolves(sid)]") == [], first

@@ -5,7 +5,7 @@ One real heapscope kernel per mode, driven like bench/engine/latency.py (jupyter
 open). After the set-up cells it runs ``cells`` ordinary cells (each calls 20 distinct functions that
 allocate and keeps nothing), and reports, for a window of ``window`` cells around cell 100 and around the
 last cell: the agent's close time (the CellRun's ``ended_at`` minus the cell's last statement), and per run
-the growth of the engine's ``stack_nodes`` and ``profiler_bytes`` (read with silent executes, which are not
+the growth of the engine's ``live_nodes`` (stack nodes that exist) and ``profiler_bytes`` (read with silent executes, which are not
 cells).
 """
 
@@ -32,7 +32,7 @@ _hs_ag.hooks._on_start = _hs_wrap(_hs_ag.hooks._on_start)
 _hs_ag.hooks._on_end = _hs_wrap(_hs_ag.hooks._on_end)
 """
 STATS = ("{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
-         "if k in ('stack_nodes', 'profiler_bytes', 'agent_bytes', 'current_bytes')}")
+         "if k in ('stack_nodes', 'live_nodes', 'profiler_bytes', 'agent_bytes', 'current_bytes')}")
 
 
 def run_mode(mode: str, cells: int, window: int, base_env: Dict[str, str], say,
@@ -64,7 +64,10 @@ def run_mode(mode: str, cells: int, window: int, base_env: Dict[str, str], say,
                 if p["cell"] + window - 1 == i + 1:
                     after = client.evaluate(STATS)
                     p["close_ms"] = 1000 * statistics.median(closes[p["cell"] - 1:i + 1])
-                    p["nodes_per_run"] = (after["stack_nodes"] - p["before"]["stack_nodes"]) / window
+                    # live_nodes: the nodes that exist (old runs' are reclaimed); stack_nodes counts every id handed out
+                    live = "live_nodes" if "live_nodes" in after else "stack_nodes"
+                    p["nodes_per_run"] = (after[live] - p["before"][live]) / window
+                    p["live_nodes"] = after[live]
                     p["profiler_bytes_per_run"] = (after["profiler_bytes"] - p["before"]["profiler_bytes"]) / window
                     p["agent_bytes"] = after.get("agent_bytes")
                     p["profiler_bytes"] = after["profiler_bytes"]

@@ -83,6 +83,7 @@ struct hs_shim_api {
     size_t (*ticks)(struct heapscope_tick *, size_t);
     void (*engine_stats)(struct heapscope_engine_stats *);
     const char *(*degraded_reason)(void);
+    uint64_t (*live_nodes)(void);                    /* optional (NULL when the shim is older) */
     int (*block)(uintptr_t, uint32_t *, uint64_t *); /* optional (NULL with an older shim) */
 };
 extern struct hs_shim_api hs_api;

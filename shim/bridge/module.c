@@ -222,11 +222,13 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
         return NULL;
     PyObject *agent = PyLong_FromUnsignedLongLong(e.agent_bytes);
     PyObject *unmapped = PyLong_FromUnsignedLongLong(e.unmapped_bytes);
-    if (!agent || !unmapped || PyDict_SetItemString(d, "agent_bytes", agent) < 0 ||
-        PyDict_SetItemString(d, "unmapped_bytes", unmapped) < 0)
+    PyObject *live = PyLong_FromUnsignedLongLong(hs_api.live_nodes ? hs_api.live_nodes() : e.stack_nodes);
+    if (!agent || !unmapped || !live || PyDict_SetItemString(d, "agent_bytes", agent) < 0 ||
+        PyDict_SetItemString(d, "unmapped_bytes", unmapped) < 0 || PyDict_SetItemString(d, "live_nodes", live) < 0)
         Py_CLEAR(d);
     Py_XDECREF(agent);
     Py_XDECREF(unmapped);
+    Py_XDECREF(live);
     return d;
 }
 

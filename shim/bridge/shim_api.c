@@ -49,6 +49,8 @@ int hs_bind_api(void)
     BIND(ticks, "heapscope_ticks");
     BIND(engine_stats, "heapscope_engine_stats");
     BIND(degraded_reason, "heapscope_degraded_reason");
+    void *live = dlsym(RTLD_DEFAULT, "heapscope_stack_live_nodes"); /* optional */
+    memcpy(&hs_api.live_nodes, &live, sizeof live);
     void *block = dlsym(RTLD_DEFAULT, "heapscope_block"); /* optional: the holders scan's lookup */
     memcpy(&hs_api.block, &block, sizeof block);
     return hs_api.active() == 1;

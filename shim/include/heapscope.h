@@ -223,7 +223,7 @@ struct heapscope_engine_stats {
     uint64_t tracked_blocks;  /* entries in the pointer table */
     uint64_t table_bytes;     /* memory of the pointer table */
     uint64_t profiler_bytes;  /* all memory the engine mapped for itself, plus agent_bytes */
-    uint64_t stack_nodes;     /* nodes of the stack trie */
+    uint64_t stack_nodes;     /* stack ids handed out (heapscope_stack_live_nodes: those that exist) */
     int64_t attributed_bytes; /* sum of the alive per-stack bytes */
     uint64_t collisions;      /* allocations at an address still in the table (a missed free) */
     uint64_t untracked;       /* allocations not recorded because the table could not grow */
@@ -233,6 +233,10 @@ struct heapscope_engine_stats {
     uint64_t unmapped_bytes; /* anonymous mappings found gone by heapscope_reconcile, in total */
 };
 void heapscope_engine_stats(struct heapscope_engine_stats *out);
+/** Stack nodes that exist now (stack_nodes above counts every id handed out: ids are never reused, and
+ *  the nodes of old runs that hold nothing are reclaimed beyond HEAPSCOPE_HISTORY_RUNS runs). Added in
+ *  ABI 2 (additive; check with dlsym before calling). */
+uint64_t heapscope_stack_live_nodes(void);
 /** Why the engine is degraded (NULL when it is not). heapscope_degraded() covers it too. */
 const char *heapscope_degraded_reason(void);
 

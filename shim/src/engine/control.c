@@ -106,7 +106,7 @@ HS_EXPORT void heapscope_engine_stats(struct heapscope_engine_stats *out)
     out->table_bytes = hs_table_bytes() + hs_pages_bytes();
     out->profiler_bytes = atomic_load_explicit(&hs_eng.profiler_bytes, memory_order_relaxed);
     uint32_t nodes = atomic_load_explicit(&hs_node_count, memory_order_relaxed);
-    out->stack_nodes = nodes ? nodes - 1 : 0;
+    out->stack_nodes = nodes ? nodes - 1 : 0; /* ids handed out (the next id - 1), reclaimed ones too */
     out->attributed_bytes = hs_sites_heap();
     out->collisions = atomic_load_explicit(&hs_eng.collisions, memory_order_relaxed);
     out->untracked = atomic_load_explicit(&hs_eng.untracked, memory_order_relaxed);
@@ -131,14 +131,15 @@ HS_EXPORT int heapscope_block(uintptr_t p, uint32_t *stack, uint64_t *bytes)
 
 HS_EXPORT int heapscope_stack(uint32_t stack, uint32_t *run, struct heapscope_frame *out, int cap)
 {
-    uint32_t count = atomic_load_explicit(&hs_node_count, memory_order_acquire);
-    if (!stack || stack >= count)
+    if (!hs_stack_live(stack)) /* never made, or reclaimed (ids are never reused) */
         return -1;
     int k = 0;
     struct hs_node *n = hs_node(stack);
     if (run)
         *run = n->run;
     for (uint32_t id = stack; id; id = hs_node(id)->parent) {
+        if (!hs_stack_live(id)) /* a stalled thread's node under a reclaimed parent (stacks.h) */
+            return -1;
         n = hs_node(id);
         if (n->code == HEAPSCOPE_FRAME_ROOT)
             break;
@@ -154,3 +155,5 @@ HS_EXPORT long heapscope_alive(long run, struct heapscope_site *sites, size_t ca
     size_t n = hs_sites_collect(HS_COLLECT_ALIVE, run, sites, cap);
     return n <= cap ? (long)n : -(long)n;
 }
+
+HS_EXPORT uint64_t heapscope_stack_live_nodes(void) { return hs_stack_live_nodes(); }
