@@ -164,3 +164,20 @@ def test_block_size_follows_the_allocators():
     assert holders.block_size(1) == 16 and holders.block_size(512) == 512
     assert holders.block_size(513) == 520  # glibc: 16-byte chunks with an 8-byte header
     assert holders.block_size(0) == 0
+
+
+def test_leaves_folded_into_their_only_parent(shell):
+    """A leaf only one object refers to is counted in that object; a shared leaf is not."""
+    run(shell, """
+shared_text = 'x' * 3000
+a = [shared_text]
+b = [shared_text]
+c = [bytes(3000) for _ in range(100)]     # each bytes only in c: folded into c
+d = [bytes(100_000)]                      # big: a node of its own (the shim is asked about it)
+""")
+    result = holders.scan(shell)
+    h = by_name(result)
+    assert h["c"]["bytes"] >= 300_000 and h["d"]["bytes"] >= 100_000
+    assert h["a"]["bytes"] < 1000 and h["b"]["bytes"] < 1000 and h["shared_text"]["bytes"] < 1000
+    group = [g for g in result["shared"] if set(g["names"]) == {"shared_text", "a", "b"}]
+    assert len(group) == 1 and group[0]["bytes"] >= 3000

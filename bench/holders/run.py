@@ -2,8 +2,8 @@
 
 Each size runs in a fresh process: an IPython shell (no kernel, no shim: the scan's own cost) whose namespace
 holds N objects (lists of a float and a string: three objects per element, plus a dict of arrays and a few
-names), then one scan. Prints objects walked, seconds, seconds per million objects, and the scan's extra
-memory (max RSS growth). The machine is shared: the CPU time of the scan is the figure to compare. Usage: python bench/holders/run.py [N ...]   (default: 1000000 10000000)
+names; with --containers, N empty lists instead: the worst case, no leaf to fold), then one scan. Prints objects walked, seconds, seconds per million objects, and the scan's extra
+memory (max RSS growth). The machine is shared: the CPU time of the scan is the figure to compare. Usage: python bench/holders/run.py [--containers] [N ...]   (default: 1000000 10000000)
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from IPython.core.interactiveshell import InteractiveShell
 from heapscope.agent import holders
 n = %(n)d
 sh = InteractiveShell.instance()
-sh.run_cell("import numpy as np\nrows = [[float(i), str(i)] for i in range(%(n)d // 3)]\n"
+rows = ("[[float(i), str(i)] for i in range(%(n)d // 3)]" if %(shape)r == "mixed"
+        else "[[] for i in range(%(n)d)]")
+sh.run_cell("import numpy as np\nrows = " + rows + "\n"
             "arrays = {i: np.ones(1000) for i in range(100)}\nview = arrays[0][::2]", store_history=True)
 gc.collect()
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -37,10 +39,10 @@ print(json.dumps({"objects": r["objects"], "seconds": dt, "cpu": cpu, "extra_rss
 """
 
 
-def main(sizes):
+def main(sizes, shape="mixed"):
     print(f"{'objects':>12} {'seconds':>9} {'CPU s':>7} {'CPU s per M':>12} {'scan RSS MB':>12}  top holder")
     for n in sizes:
-        code = CHILD % {"src": os.environ.get("HOLDERS_SRC", str(ROOT / "kernel-launcher")), "n": n}
+        code = CHILD % {"src": os.environ.get("HOLDERS_SRC", str(ROOT / "kernel-launcher")), "n": n, "shape": shape}
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                              env={**os.environ, "PYTHONHASHSEED": "0"})
         r = json.loads(out.stdout.strip().splitlines()[-1])
@@ -49,4 +51,8 @@ def main(sizes):
 
 
 if __name__ == "__main__":
-    main([int(float(a)) for a in sys.argv[1:]] or [1_000_000, 10_000_000])
+    args = sys.argv[1:]
+    shape = "mixed"
+    if args[:1] == ["--containers"]:  # worst case: every object a GC container (no leaf to fold)
+        shape, args = "containers", args[1:]
+    main([int(float(a)) for a in args] or [1_000_000, 10_000_000], shape)

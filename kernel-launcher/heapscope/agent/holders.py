@@ -30,6 +30,11 @@ arrays count their header and, for the array that owns the buffer, its data (a v
 ``ndarray.base``, read with numpy's own C getter); object arrays reach their elements; bytearrays count their
 buffer. pandas objects are reached through their blocks' numpy arrays.
 
+Speed: the walk keeps one node per object (an id -> index dict, edges in ``array`` CSR form), except for leaves —
+objects the GC does not track, which refer to nothing — that exactly one reached object refers to (the floats,
+ints and strings inside containers): their size is folded into that object's (leaves of 4 KiB and more stay
+nodes, so that the shim's table is asked about them). ``bench/holders/run.py`` measures it.
+
 Read-only: no attribute access that can run Python code (descriptors are taken from the C types themselves), no
 imports (numpy is used only when the user's process already imported it), no ``__del__`` (nothing is freed: the
 scan's only references live in one list dropped at the end). The scan's memory is profiler memory when the
@@ -175,6 +180,20 @@ def _calibrate() -> int:
     return list(map(sys.getrefcount, objs))[0] - 1  # 1: the local `probe`
 
 
+_HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC
+
+
+def _calibrate_leaf() -> int:
+    """What ``sys.getrefcount(r)`` reads in the walk's loop (``for r in refs``, ``refs`` from
+    ``gc.get_referents``) for an object that exactly one other object refers to: measured the same way."""
+    parent = [object()]
+    refs = list(parent)
+    c = 0
+    for r in refs:
+        c = sys.getrefcount(r)
+    return c
+
+
 def collect_holders(shell: Any) -> Tuple[List[Tuple[str, str, List[Any], List[Any]]], List[Any]]:
     """The holders of ``shell``'s session: ``(name, kind, roots, slots)`` where ``roots`` are the objects the
     holder refers to and ``slots`` one entry per reference it owns (an object referenced by two of its slots is
@@ -299,6 +318,7 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
     starts = array("q", [0])
     dst = array("q")
     slots_in = array("q")  # references from holders' slots, per node
+    folded = array("q")  # bytes of the leaves only this node refers to (not nodes of their own), per node
 
     def add(o: Any) -> int:
         j = index.get(id(o))
@@ -312,6 +332,7 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
             objs.append(o)
             kinds.append(k)
             slots_in.append(0)
+            folded.append(0)
         return j
 
     roots_of: List[List[int]] = []
@@ -338,8 +359,19 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
     index_get = index.get
     kind_get = sc._type_kind.get
     kind_of = sc.kind_of
-    objs_append, kinds_append, slots_append, dst_append, starts_append = (
-        objs.append, kinds.append, slots_in.append, dst.append, starts.append)
+    objs_append, kinds_append, slots_append, dst_append, starts_append, folded_append = (
+        objs.append, kinds.append, slots_in.append, dst.append, starts.append, folded.append)
+    # A leaf (an object the GC does not track: it refers to nothing) that only its parent refers to is owned by
+    # that parent: its size is folded into the parent's and it gets no node (most objects of big data structures:
+    # floats, ints, strings inside containers). Big ones stay nodes (the shim's table is asked about them).
+    leaf_rc = _calibrate_leaf()
+    leaf_of: Dict[type, bool] = {}
+    leaf_get = leaf_of.get
+    getrefcount = sys.getrefcount
+    getsizeof = sys.getsizeof
+    own_size = sc.own_size
+    rounded, round_max = _ROUND, _ROUND_MAX
+    n_folded = 0
     j = 0
     r = None
     while j < len(objs):
@@ -358,10 +390,27 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
                 if k == 4:
                     index[a] = -1
                     continue
+                leaf = leaf_get(t)
+                if leaf is None:
+                    leaf = leaf_of[t] = k != 2 and not (type.__dict__["__flags__"].__get__(t) & _HAVE_GC)
+                if leaf and getrefcount(r) == leaf_rc:
+                    try:
+                        if k == 0:
+                            x = getsizeof(r)
+                            x = rounded[x] if x < round_max else block_size(x)
+                        else:
+                            x = own_size(r, k)
+                    except Exception:
+                        x = EXACT_MIN
+                    if x < EXACT_MIN:
+                        folded[j] += x
+                        n_folded += 1
+                        continue
                 i = index[a] = len(objs)
                 objs_append(r)
                 kinds_append(k)
                 slots_append(0)
+                folded_append(0)
             elif i < 0:
                 continue
             dst_append(i)
@@ -390,9 +439,6 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
     if progress is not None:
         progress("sizes", 0, n)
     size = array("q", bytes(8 * n))
-    own_size = sc.own_size
-    getsizeof = sys.getsizeof
-    rounded, round_max = _ROUND, _ROUND_MAX
     for i in range(n):
         if not outside[i]:
             if kinds[i] == 0:
@@ -405,6 +451,9 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
                 size[i] = own_size(objs[i], kinds[i])
     # the shim's own record of the big buffers: their exact size and the stack that allocated them
     exact = _exact_blocks(sc, objs, kinds, outside, size, blocks) if blocks is not None else {}
+    for i in range(n):
+        if folded[i] and not outside[i]:
+            size[i] += folded[i]
     site_rows: List[List[Tuple[int, int, int]]] = []
     # per holder: which nodes it reaches (not outside); owner: -1 nobody, h, -2 several (then in `groups`)
     owner = array("q", [-1]) * n
@@ -465,7 +514,7 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
     out.sort(key=lambda d: (-d["bytes"], -d["reachable_bytes"], d["name"]))
     shared = [{"names": [holders[h][0] for h in key], "bytes": b} for key, b in groups.items() if b > 0]
     shared.sort(key=lambda d: (-d["bytes"], d["names"]))
-    return {"holders": out[:MAX_HOLDERS], "shared": shared[:MAX_SHARED], "objects": n}
+    return {"holders": out[:MAX_HOLDERS], "shared": shared[:MAX_SHARED], "objects": n + n_folded}
 
 
 _ROUND_MAX = 4096
