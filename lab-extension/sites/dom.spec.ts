@@ -172,3 +172,25 @@ describe('createRetainedList', () => {
     expect(node.querySelectorAll('.jp-heapscope-Site')).toHaveLength(1);
   });
 });
+
+describe('the hidden-sites toggle', () => {
+  it('keeps the focus when it draws the list again', () => {
+    const small = manySites(30).map((s, i) => (i > 2 ? { ...s, bytes: 1 } : s));
+    const node = createSiteList(small, {
+      base: 1e9,
+      lookup: () => undefined,
+      filter: { minShare: 0.00001, hideKernelInternals: false }
+    });
+    document.body.appendChild(node);
+    const toggle = node.querySelector<HTMLButtonElement>('.jp-heapscope-SiteList-toggle')!;
+    expect(toggle.textContent).toBe('Show 27 hidden sites (small or kernel-internal)');
+    toggle.focus();
+    toggle.click();
+    expect(document.activeElement).toBe(toggle);
+    expect(node.querySelectorAll('.jp-heapscope-Site.jp-mod-filtered')).toHaveLength(27);
+    toggle.click();
+    expect(document.activeElement).toBe(toggle);
+    expect(node.querySelectorAll('.jp-heapscope-Site.jp-mod-filtered')).toHaveLength(0);
+    node.remove();
+  });
+});

@@ -676,7 +676,12 @@ namespace Private {
           }
         }
       }
+      // Re-inserting the toggle would drop its focus: give it back.
+      const focused = this._toggle !== null && document.activeElement === this._toggle;
       this._list.replaceChildren(...items);
+      if (focused && this._toggle!.isConnected) {
+        this._toggle!.focus();
+      }
       const total = shown.length + (this._hiddenOpen ? hidden.length : 0);
       const label = showMoreLabel(Math.min(this._limit, total), total, this._page);
       this._more.textContent = label;

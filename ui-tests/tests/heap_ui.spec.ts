@@ -124,6 +124,10 @@ test.describe('heap UI on the fixture notebook', () => {
     });
     await reader.setContent(html, { waitUntil: 'load' });
     await expect(reader.locator('.hs-chart.js-plotly-plot .main-svg').first()).toBeVisible();
+    // Each cell's lines are drawn when its section opens.
+    for (const summary of await reader.locator('details.hs-cell > summary').all()) {
+      await summary.click();
+    }
     await expect(reader.locator('.hs-table tbody tr')).toHaveCount(cells.length);
     await expect(reader.locator('.jp-heapscope-Site-function', { hasText: PAYLOADS[1] }).first()).toBeVisible();
     await expect(reader.locator('img')).toHaveCount(0);
