@@ -103,7 +103,7 @@ def test_holders_match_what_deleting_frees(heapscope_kernel):
     assert kernel.execute("np.ones(12_500_000)", cell_id="out").status == "ok"  # Out[3]: 100 MB
     assert kernel.execute(RAISE, cell_id="raise").status == "error"
     names = ("arr", "base", "view", "ba", "arrays", "by_key", "df", "col", "cached", "closure")
-    probe = "[(n, id(get_ipython().user_ns[n]), sys.getrefcount(get_ipython().user_ns[n])) for n in %r]" % (names,)
+    probe = f"[(n, id(get_ipython().user_ns[n]), sys.getrefcount(get_ipython().user_ns[n])) for n in {names!r}]"
     before = kernel.evaluate(probe)
     keys = kernel.evaluate("sorted(k for k in get_ipython().user_ns)")
     outs = kernel.evaluate("sorted(Out)")
@@ -134,7 +134,12 @@ def test_holders_match_what_deleting_frees(heapscope_kernel):
     assert h["col"]["bytes"] < MB
     # the top site of what a holder keeps is the cell line that allocated it (the shim's block at the buffer)
     # (IPython drops a cell's leading blank line: DATA's first line is `arr = ...`)
-    for name, cell, line in (("arr", "data", 1), ("ba", "data", 4), ("Out[3]", "out", 1), ("last traceback", "raise", 2)):
+    for name, cell, line in (
+        ("arr", "data", 1),
+        ("ba", "data", 4),
+        ("Out[3]", "out", 1),
+        ("last traceback", "raise", 2),
+    ):
         top = h[name]["sites"][0]
         assert (top["cell_id"], top["cell_line"]) == (cell, line), (name, top)
 
@@ -195,8 +200,10 @@ def test_report_has_holders(tmp_path):
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import numpy as np\nbig = np.ones(10_000_000)"),
-                nbformat.v4.new_code_cell("np.ones(2_000_000)")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("import numpy as np\nbig = np.ones(10_000_000)"),
+        nbformat.v4.new_code_cell("np.ones(2_000_000)"),
+    ]
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, path)
     out = tmp_path / "r.json"

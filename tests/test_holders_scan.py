@@ -36,7 +36,9 @@ def by_name(result):
 
 
 def test_no_user_code_runs_and_nothing_changes(shell):
-    run(shell, """
+    run(
+        shell,
+        """
 import numpy as np
 calls = []
 class Sneaky:
@@ -61,7 +63,8 @@ class Arr(np.ndarray):
 s = Sneaky()
 a = np.ones(1_000_000).view(Arr)[::2]
 many = [Sneaky() for _ in range(3)]
-""")
+""",
+    )
     ns = shell.user_ns
     names = ("s", "a", "many", "calls")
     before = {n: (id(ns[n]), sys.getrefcount(ns[n])) for n in names}
@@ -79,13 +82,16 @@ many = [Sneaky() for _ in range(3)]
 
 
 def test_held_from_outside_counts_for_nothing(shell):
-    run(shell, """
+    run(
+        shell,
+        """
 import sys, numpy as np
 mine = np.ones(2_000_000)
 also_module = np.ones(3_000_000)
 sys.modules['holders_test_cache'] = type(sys)('holders_test_cache')
 sys.modules['holders_test_cache'].keep = also_module
-""")
+""",
+    )
     try:
         h = by_name(holders.scan(shell))
         assert h["mine"]["bytes"] >= 16 * MB
@@ -95,13 +101,16 @@ sys.modules['holders_test_cache'].keep = also_module
 
 
 def test_shared_by_three_names_is_one_group(shell):
-    run(shell, """
+    run(
+        shell,
+        """
 import numpy as np
 big = np.ones(4_000_000)
 a = [big]
 b = {'k': big}
 c = (big, 1)
-""")
+""",
+    )
     result = holders.scan(shell)
     h = by_name(result)
     group = [g for g in result["shared"] if set(g["names"]) == {"big", "a", "b", "c"}]
@@ -111,11 +120,14 @@ c = (big, 1)
 
 
 def test_object_array_reaches_its_elements(shell):
-    run(shell, """
+    run(
+        shell,
+        """
 import numpy as np
 objs = np.empty(3, dtype=object)
 objs[:] = [bytearray(1_000_000), bytearray(2_000_000), 'x']
-""")
+""",
+    )
     h = by_name(holders.scan(shell))
     assert h["objs"]["bytes"] >= 3 * MB
 
@@ -138,12 +150,15 @@ def test_outputs_group_their_aliases_and_release_drops_them(shell):
 
 
 def test_the_last_traceback_is_one_holder(shell):
-    run(shell, """
+    run(
+        shell,
+        """
 def fails():
     local = bytearray(7_000_000)
     raise KeyError('x')
 fails()
-""")
+""",
+    )
     h = by_name(holders.scan(shell))
     tb = h["last traceback"]
     assert tb["kind"] == "traceback" and tb["bytes"] >= 7 * MB
@@ -168,13 +183,16 @@ def test_block_size_follows_the_allocators():
 
 def test_leaves_folded_into_their_only_parent(shell):
     """A leaf only one object refers to is counted in that object; a shared leaf is not."""
-    run(shell, """
+    run(
+        shell,
+        """
 shared_text = 'x' * 3000
 a = [shared_text]
 b = [shared_text]
 c = [bytes(3000) for _ in range(100)]     # each bytes only in c: folded into c
 d = [bytes(100_000)]                      # big: a node of its own (the shim is asked about it)
-""")
+""",
+    )
     result = holders.scan(shell)
     h = by_name(result)
     assert h["c"]["bytes"] >= 300_000 and h["d"]["bytes"] >= 100_000

@@ -43,11 +43,18 @@ def main(sizes, shape="mixed"):
     print(f"{'objects':>12} {'seconds':>9} {'CPU s':>7} {'CPU s per M':>12} {'scan RSS MB':>12}  top holder")
     for n in sizes:
         code = CHILD % {"src": os.environ.get("HOLDERS_SRC", str(ROOT / "kernel-launcher")), "n": n, "shape": shape}
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                             env={**os.environ, "PYTHONHASHSEED": "0"})
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{r['objects']:>12,} {r['seconds']:>9.2f} {r['cpu']:>7.2f} {r['cpu'] / r['objects'] * 1e6:>12.2f} "
-              f"{r['extra_rss_mb']:>12.0f}  {r['top'][0]} {r['top'][1]:,} B")
+        print(
+            f"{r['objects']:>12,} {r['seconds']:>9.2f} {r['cpu']:>7.2f} {r['cpu'] / r['objects'] * 1e6:>12.2f} "
+            f"{r['extra_rss_mb']:>12.0f}  {r['top'][0]} {r['top'][1]:,} B"
+        )
 
 
 if __name__ == "__main__":

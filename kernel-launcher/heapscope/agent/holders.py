@@ -52,7 +52,7 @@ import threading
 import time
 import types
 from array import array
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 Progress = Callable[[str, int, int], None]
 log = logging.getLogger("heapscope.agent")
@@ -177,7 +177,7 @@ def _calibrate() -> int:
     measured the same way on an object with one other reference."""
     probe = object()
     objs = [probe]
-    return list(map(sys.getrefcount, objs))[0] - 1  # 1: the local `probe`
+    return next(map(sys.getrefcount, objs)) - 1  # 1: the local `probe`
 
 
 _HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC
@@ -242,7 +242,6 @@ def collect_holders(shell: Any) -> Tuple[List[Tuple[str, str, List[Any], List[An
     for a in ("last_traceback", "last_value", "last_type", "last_exc"):
         if sysd.get(a) is not None:
             tb_slots.append(sysd[a])
-    barriers_partial: List[Tuple[Any, List[Any]]] = []
     for fmt_name in ("InteractiveTB", "SyntaxTB"):
         fmt = getattr(shell, fmt_name, None)
         fd = getattr(fmt, "__dict__", None) if fmt is not None else None
@@ -254,14 +253,12 @@ def collect_holders(shell: Any) -> Tuple[List[Tuple[str, str, List[Any], List[An
         holders.append(("last traceback", "traceback", list({id(x): x for x in tb_slots}.values()), tb_slots))
 
     # variables
-    out_ids = set(outputs)
     for name, v in list(ns.items()):
         if not _is(name, str) or name in hidden or _IPY_NAME.match(name) or name.startswith("__"):
             continue
         if _is(v, (type, _ModuleType)):
             continue
         holders.append((name, "variable", [v], [v]))
-    del out_ids
     barriers = [ns, hidden, oh, ns.get("_ih"), ns.get("_dh"), sysd]
     if _is(dhd, dict):
         barriers.append(dhd)
@@ -272,13 +269,18 @@ def collect_holders(shell: Any) -> Tuple[List[Tuple[str, str, List[Any], List[An
         fd = getattr(fmt, "__dict__", None) if fmt is not None else None
         if _is(fd, dict):
             barriers.append(fd)
-    del barriers_partial
     return holders, [b for b in barriers if b is not None]
 
 
-def scan(shell: Any, progress: Optional[Progress] = None, heap_bytes: Optional[int] = None,
-         bindings: Optional[Dict[str, Any]] = None, collect: bool = True,
-         blocks: Optional[Callable[[List[int]], list]] = None, cells: Optional[Dict[int, str]] = None) -> dict:
+def scan(
+    shell: Any,
+    progress: Optional[Progress] = None,
+    heap_bytes: Optional[int] = None,
+    bindings: Optional[Dict[str, Any]] = None,
+    collect: bool = True,
+    blocks: Optional[Callable[[List[int]], list]] = None,
+    cells: Optional[Dict[int, str]] = None,
+) -> dict:
     """The holders of ``shell``'s namespace: ``{"holders": [...], "shared": [...], "objects", "seconds"}``."""
     t0 = time.perf_counter()
     if collect:
@@ -301,8 +303,13 @@ def scan(shell: Any, progress: Optional[Progress] = None, heap_bytes: Optional[i
     return result
 
 
-def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[Any], progress: Optional[Progress],
-          heap_bytes: Optional[int], blocks: Optional[Callable[[List[int]], list]] = None) -> dict:
+def _scan(
+    holders: List[Tuple[str, str, List[Any], List[Any]]],
+    barriers: List[Any],
+    progress: Optional[Progress],
+    heap_bytes: Optional[int],
+    blocks: Optional[Callable[[List[int]], list]] = None,
+) -> dict:
     sc = Scan(progress)
     skip = {id(b) for b in barriers}
     for m in list(_module_dict(sys).get("modules", {}).values()):
@@ -337,7 +344,7 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
 
     roots_of: List[List[int]] = []
     type_names: List[str] = []
-    for name, kind, roots, slots in holders:
+    for _name, _kind, roots, slots in holders:
         rj = []
         type_names.append(_type_name(roots[0]) if roots else "")
         for o in roots:
@@ -360,7 +367,13 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
     kind_get = sc._type_kind.get
     kind_of = sc.kind_of
     objs_append, kinds_append, slots_append, dst_append, starts_append, folded_append = (
-        objs.append, kinds.append, slots_in.append, dst.append, starts.append, folded.append)
+        objs.append,
+        kinds.append,
+        slots_in.append,
+        dst.append,
+        starts.append,
+        folded.append,
+    )
     # A leaf (an object the GC does not track: it refers to nothing) that only its parent refers to is owned by
     # that parent: its size is folded into the parent's and it gets no node (most objects of big data structures:
     # floats, ints, strings inside containers). Big ones stay nodes (the shim's table is asked about them).
@@ -480,7 +493,7 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
                     owner[i] = -2
                 else:
                     several[i].append(h)
-            for t in dst[starts[i]:starts[i + 1]]:
+            for t in dst[starts[i] : starts[i + 1]]:
                 if seen[t] != h and not outside[t]:
                     seen[t] = h
                     stack.append(t)
@@ -500,17 +513,33 @@ def _scan(holders: List[Tuple[str, str, List[Any], List[Any]]], barriers: List[A
             key = tuple(sorted(set(several[i])))
             groups[key] = groups.get(key, 0) + size[i]
             held += size[i]
-    objs.clear()
+    objs.clear()  # the scan's references end here
     index.clear()
-    del objs, index
     out = []
-    for h, (name, kind, roots, slots) in enumerate(holders):
-        out.append({"name": name, "kind": kind, "type": type_names[h],
-                    "bytes": own[h], "reachable_bytes": reach[h], "sites": [], "site_rows": site_rows[h]})
+    for h, (name, kind, _roots, _slots) in enumerate(holders):
+        out.append(
+            {
+                "name": name,
+                "kind": kind,
+                "type": type_names[h],
+                "bytes": own[h],
+                "reachable_bytes": reach[h],
+                "sites": [],
+                "site_rows": site_rows[h],
+            }
+        )
     if heap_bytes is not None:
         rest = max(0, int(heap_bytes) - held)
-        out.append({"name": "not reachable from your names", "kind": "other", "type": "",
-                    "bytes": rest, "reachable_bytes": rest, "sites": []})
+        out.append(
+            {
+                "name": "not reachable from your names",
+                "kind": "other",
+                "type": "",
+                "bytes": rest,
+                "reachable_bytes": rest,
+                "sites": [],
+            }
+        )
     out.sort(key=lambda d: (-d["bytes"], -d["reachable_bytes"], d["name"]))
     shared = [{"names": [holders[h][0] for h in key], "bytes": b} for key, b in groups.items() if b > 0]
     shared.sort(key=lambda d: (-d["bytes"], d["names"]))
@@ -525,8 +554,9 @@ _ROUND = [0] * _ROUND_MAX
 EXACT_MIN = 4096
 
 
-def _exact_blocks(sc: Scan, objs: List[Any], kinds: Any, outside: bytearray, size: Any,
-                  blocks: Callable[[List[int]], list]) -> Dict[int, Tuple[int, int, int]]:
+def _exact_blocks(
+    sc: Scan, objs: List[Any], kinds: Any, outside: bytearray, size: Any, blocks: Callable[[List[int]], list]
+) -> Dict[int, Tuple[int, int, int]]:
     """For the big buffers inside (an owning ndarray's data, a bytes object, a bytearray's buffer): the shim's
     block at that address. Replaces the estimate by the block's exact size; returns node -> (stack, bytes, 1)."""
     nodes: List[int] = []
@@ -615,8 +645,7 @@ class Bindings:
             v = ns.get(name)
             old = names.get(name)
             if old is None or old[0] != id(v):
-                names[name] = (id(v), cell_id if _is(cell_id, str) else None,
-                               count if _is(count, int) else None)
+                names[name] = (id(v), cell_id if _is(cell_id, str) else None, count if _is(count, int) else None)
         for name in [k for k in names if k not in ns]:
             del names[name]
 
@@ -703,8 +732,9 @@ class HoldersService:
             work = engine.agent_work() if engine is not None else contextlib.nullcontext()
             with work:
                 blocks = getattr(engine.bridge, "blocks", None) if engine is not None else None
-                result = scan(agent.shell, progress, heap, self.bindings.names, blocks=blocks,
-                              cells=self.bindings.cells)
+                result = scan(
+                    agent.shell, progress, heap, self.bindings.names, blocks=blocks, cells=self.bindings.cells
+                )
                 resolver = agent.resolver
                 for h in result["holders"]:
                     rows = h.pop("site_rows", None)
@@ -725,8 +755,9 @@ class HoldersService:
             ok = False
             if running is None and (name == "last traceback" or re.match(r"^Out\[\d+\]$", name)):
                 ok = release(agent.shell, name)
-            agent.send(comm, {"protocol": protocol.PROTOCOL_VERSION, "type": "holder_released", "name": name,
-                              "released": ok})
+            agent.send(
+                comm, {"protocol": protocol.PROTOCOL_VERSION, "type": "holder_released", "name": name, "released": ok}
+            )
             return
         if running is not None:
             agent.send(comm, holders_message(None, "a cell is running: ask again when it has finished"))
@@ -737,8 +768,16 @@ class HoldersService:
             now = time.monotonic()
             if now - last[0] >= PROGRESS_INTERVAL:
                 last[0] = now
-                agent.send(comm, {"protocol": protocol.PROTOCOL_VERSION, "type": "holders_progress", "phase": phase,
-                                  "done": int(done), "total": int(max(done, total))})
+                agent.send(
+                    comm,
+                    {
+                        "protocol": protocol.PROTOCOL_VERSION,
+                        "type": "holders_progress",
+                        "phase": phase,
+                        "done": int(done),
+                        "total": int(max(done, total)),
+                    },
+                )
 
         try:
             result = self.compute(progress, data.get("limit"))
@@ -764,20 +803,29 @@ def wire_holders(result: dict) -> dict:
 
     holders = []
     for h in result["holders"]:
-        holders.append({
-            "name": protocol.clip(h["name"], "HolderName"),
-            "kind": h["kind"],
-            "type": protocol.clip(h["type"], "FunctionName"),
-            "cell_id": protocol.clip(h.get("cell_id"), "CellId"),
-            "execution_count": h.get("execution_count"),
-            "bytes": int(h["bytes"]),
-            "reachable_bytes": int(h["reachable_bytes"]),
-            "sites": h.get("sites", []),
-        })
-    shared = [{"names": [protocol.clip(n, "HolderName") for n in g["names"]][:1000], "bytes": int(g["bytes"])}
-              for g in result["shared"]]
-    return {"holders": holders, "shared": shared, "objects": int(result["objects"]),
-            "seconds": float(result.get("seconds", 0.0)), "at": time.time()}
+        holders.append(
+            {
+                "name": protocol.clip(h["name"], "HolderName"),
+                "kind": h["kind"],
+                "type": protocol.clip(h["type"], "FunctionName"),
+                "cell_id": protocol.clip(h.get("cell_id"), "CellId"),
+                "execution_count": h.get("execution_count"),
+                "bytes": int(h["bytes"]),
+                "reachable_bytes": int(h["reachable_bytes"]),
+                "sites": h.get("sites", []),
+            }
+        )
+    shared = [
+        {"names": [protocol.clip(n, "HolderName") for n in g["names"]][:1000], "bytes": int(g["bytes"])}
+        for g in result["shared"]
+    ]
+    return {
+        "holders": holders,
+        "shared": shared,
+        "objects": int(result["objects"]),
+        "seconds": float(result.get("seconds", 0.0)),
+        "at": time.time(),
+    }
 
 
 def holders_json() -> str:
