@@ -412,7 +412,9 @@ class MemoryGuard:
                 "rss_peak_bytes": rss,
                 "top_at_peak": [],
             }
-        self._dirty = True  # written by the snapshot thread, off the cell's path
+        # Written now, on the cell's path: a cell that crashes at once (a segfault, os._exit) must find it
+        # there. Its updates while the run lasts and the run's end are written by the snapshot thread.
+        self._write_snapshot(heap=int(start.get("start_bytes") or 0))
         self._wake.set()
 
     def run_ended(self, status: str) -> Tuple[str, Dict[str, Any]]:
