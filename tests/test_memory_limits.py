@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import time
 
 import pytest
 
@@ -180,3 +181,15 @@ def test_a_live_kernels_snapshot_is_left_alone(tmp_path):
     snaps.write(json.dumps({"key": "k", "pid": os.getppid(), "running": None}).encode())
     other = guard.Snapshots("k", folder=str(tmp_path))
     assert other.take_dead() == [] and (tmp_path / snaps.name).exists()
+
+
+def test_old_snapshots_of_other_notebooks_are_swept(tmp_path):
+    old = guard.Snapshots("other", folder=str(tmp_path))
+    old.write(json.dumps({"key": "other", "pid": 2**22 + 7, "running": None}).encode())
+    recent = guard.Snapshots("recent", folder=str(tmp_path))
+    recent.write(json.dumps({"key": "recent", "pid": 2**22 + 8, "running": None}).encode())
+    week = 8 * 86400
+    os.utime(tmp_path / old.name, (time.time() - week, time.time() - week))
+    mine = guard.Snapshots("mine", folder=str(tmp_path))
+    assert mine.sweep() == 1
+    assert not (tmp_path / old.name).exists() and (tmp_path / recent.name).exists()

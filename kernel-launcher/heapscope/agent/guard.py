@@ -40,6 +40,8 @@ DEFAULT_SOFT = 0.80
 SNAPSHOT_PERIOD = 1.0
 #: Finished runs kept in the snapshot (the panel gets them back after a crash).
 SNAPSHOT_RUNS = 200
+#: Sites per list of each finished run in the snapshot (the open run keeps the agent's top_n).
+SNAPSHOT_SITES = 5
 SNAPSHOT_VERSION = 1
 PREFIX = "postmortem-"
 
@@ -206,6 +208,28 @@ class Snapshots:
         if self.name is not None:
             self._files.remove_private(self.name, folder=self.folder)
             self.name = None
+
+    def sweep(self, max_age: float = 7 * 86400) -> int:
+        """Remove other notebooks' snapshots of dead kernels older than ``max_age`` seconds (notebooks never
+        opened again); returns how many."""
+        removed = 0
+        try:
+            names = [n for n in os.listdir(self.folder) if n.startswith(PREFIX) and not n.startswith(self.prefix)]
+        except OSError:
+            return 0
+        for name in names:
+            if time.time() - _mtime(os.path.join(self.folder, name)) < max_age:
+                continue
+            raw = self._files.read_private(name, folder=self.folder)
+            try:
+                pid = json.loads(raw).get("pid") if raw else None
+            except (ValueError, AttributeError):
+                pid = None
+            if isinstance(pid, int) and _pid_alive(pid):
+                continue
+            if self._files.remove_private(name, folder=self.folder):
+                removed += 1
+        return removed
 
     def take_dead(self) -> List[dict]:
         """The snapshots of dead kernels with this key (read and removed), oldest first."""
@@ -471,7 +495,11 @@ class MemoryGuard:
 
     def run_finished(self, run: Mapping[str, Any]) -> None:
         """A finished run (protocol dict, sites without stacks) for the snapshot's history."""
-        self._history.append(dict(run))
+        kept = dict(run)
+        for key in ("top_at_peak", "retained"):  # the snapshot is rewritten at every run start: keep it small
+            if isinstance(kept.get(key), list):
+                kept[key] = kept[key][:SNAPSHOT_SITES]
+        self._history.append(kept)
         del self._history[:-SNAPSHOT_RUNS]
         try:
             self._history_json = json.dumps(self._history, separators=(",", ":"))
@@ -498,6 +526,10 @@ class MemoryGuard:
 
     def start(self) -> None:
         if self.snapshots is not None:
+            try:
+                self.snapshots.sweep()
+            except OSError:
+                pass
             self._write_snapshot()
             atexit.register(self.close)
         self._thread = threading.Thread(target=self._loop, name="heapscope-guard", daemon=True)
