@@ -193,9 +193,31 @@ export class CellDetailView extends SessionView {
     node.appendChild(siteList(run.retained, retainedTitle, trans.__('Nothing retained.')));
     const sites = run.top_at_peak ?? [];
     if (sites.length > 0) {
-      node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', trans.__('The peak by stack')));
-      this._icicle.show();
-      this._icicle.figure = theme => buildIcicleFigure(sites, `[${run.execution_count ?? '?'}]`, theme);
+      // The icicle of a big cell (an import: hundreds of sites, deep stacks) is thousands of SVG
+      // nodes and most of the drill-down's drawing time: it is drawn when asked for, and stays
+      // open for the next runs once opened.
+      const heading = Private.el('h4', 'jp-heapscope-Detail-heading', '');
+      const toggle = Private.el('button', 'jp-heapscope-Detail-icicleToggle', '');
+      toggle.type = 'button';
+      const label = trans.__('The peak by stack');
+      const sync = () => {
+        toggle.textContent = `${this._icicleOpen ? '▾' : '▸'} ${label}`;
+        toggle.setAttribute('aria-expanded', String(this._icicleOpen));
+        if (this._icicleOpen) {
+          this._icicle.show();
+          this._icicle.figure = theme => buildIcicleFigure(sites, `[${run.execution_count ?? '?'}]`, theme);
+        } else {
+          this._icicle.figure = null;
+          this._icicle.hide();
+        }
+      };
+      toggle.addEventListener('click', () => {
+        this._icicleOpen = !this._icicleOpen;
+        sync();
+      });
+      heading.appendChild(toggle);
+      node.appendChild(heading);
+      sync();
     } else {
       this._icicle.figure = null;
       this._icicle.hide();
@@ -207,6 +229,7 @@ export class CellDetailView extends SessionView {
   private _queryBar: Widget;
   private _content: Widget;
   private _icicle: PlotView;
+  private _icicleOpen = false;
   private _seq: number | null = null;
 }
 

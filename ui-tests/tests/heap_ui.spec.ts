@@ -41,6 +41,10 @@ test.describe('heap UI on the fixture notebook', () => {
     const row = detail.locator('.jp-heapscope-Site-main', { hasText: 'line 2' }).first();
     await expect(row).toBeVisible();
     await expect(row.locator('.jp-heapscope-Site-source')).toHaveText(/np\.ones\(10_000_000\)/);
+    // The icicle is drawn on request (a big cell's is thousands of nodes).
+    await expect(detail.locator('.jp-heapscope-Icicle')).toBeHidden();
+    await detail.locator('.jp-heapscope-Detail-icicleToggle').click();
+    await expect(detail.locator('.jp-heapscope-Detail-icicleToggle')).toHaveAttribute('aria-expanded', 'true');
     await expect(detail.locator('.jp-heapscope-Icicle.js-plotly-plot .main-svg').first()).toBeVisible();
 
     // Expanding the stack is a separate button; clicking the row jumps to the cell line.

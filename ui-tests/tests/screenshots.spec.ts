@@ -39,6 +39,10 @@ test('screenshots of the Heap panel in light and dark themes', async ({ page, tm
       await page.waitForTimeout(800);
       await shot('timeline');
       await badge(page, 'ones').click();
+      const icicle = panel.locator('.jp-heapscope-Detail-icicleToggle');
+      if ((await icicle.getAttribute('aria-expanded')) !== 'true') {
+        await icicle.click();
+      }
       await expect(panel.locator('.jp-heapscope-Icicle .main-svg').first()).toBeVisible();
       await page.waitForTimeout(800);
       await shot('cell');
