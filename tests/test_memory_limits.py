@@ -193,3 +193,13 @@ def test_old_snapshots_of_other_notebooks_are_swept(tmp_path):
     mine = guard.Snapshots("mine", folder=str(tmp_path))
     assert mine.sweep() == 1
     assert not (tmp_path / old.name).exists() and (tmp_path / recent.name).exists()
+
+
+def test_snapshots_of_a_connection_file_that_is_gone_are_swept_at_once(tmp_path):
+    gone = guard.Snapshots("connection:" + str(tmp_path / "kernel-gone.json"), folder=str(tmp_path))
+    gone.write(json.dumps({"key": gone.key, "pid": 2**22 + 9, "running": None}).encode())
+    (tmp_path / "kernel-here.json").write_text("{}")
+    here = guard.Snapshots("connection:" + str(tmp_path / "kernel-here.json"), folder=str(tmp_path))
+    here.write(json.dumps({"key": here.key, "pid": 2**22 + 10, "running": None}).encode())
+    assert guard.Snapshots("mine", folder=str(tmp_path)).sweep() == 1
+    assert not (tmp_path / gone.name).exists() and (tmp_path / here.name).exists()

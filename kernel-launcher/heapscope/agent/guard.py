@@ -211,21 +211,30 @@ class Snapshots:
 
     def sweep(self, max_age: float = 7 * 86400) -> int:
         """Remove other notebooks' snapshots of dead kernels older than ``max_age`` seconds (notebooks never
-        opened again); returns how many."""
+        opened again) or keyed by a connection file that no longer exists (no restart can ask for them), and
+        temporary files older than an hour; returns how many snapshots."""
         removed = 0
         try:
-            names = [n for n in os.listdir(self.folder) if n.startswith(PREFIX) and not n.startswith(self.prefix)]
+            listing = os.listdir(self.folder)
         except OSError:
             return 0
+        for name in listing:  # temporary files of writes a killed kernel never finished
+            stale = time.time() - _mtime(os.path.join(self.folder, name)) > 3600
+            if name.startswith("." + PREFIX) and name.endswith(".tmp") and stale:
+                self._files.remove_private(name, folder=self.folder)
+        names = [n for n in listing if n.startswith(PREFIX) and not n.startswith(self.prefix)]
         for name in names:
-            if time.time() - _mtime(os.path.join(self.folder, name)) < max_age:
-                continue
             raw = self._files.read_private(name, folder=self.folder)
             try:
-                pid = json.loads(raw).get("pid") if raw else None
+                content = json.loads(raw) if raw else {}
+                pid, key = content.get("pid"), str(content.get("key") or "")
             except (ValueError, AttributeError):
-                pid = None
+                pid, key = None, ""
             if isinstance(pid, int) and _pid_alive(pid):
+                continue
+            # A connection file that is gone can never be reused by a restart: nobody will ask for it.
+            orphan = key.startswith("connection:") and not os.path.exists(key[len("connection:") :])
+            if not orphan and time.time() - _mtime(os.path.join(self.folder, name)) < max_age:
                 continue
             if self._files.remove_private(name, folder=self.folder):
                 removed += 1
