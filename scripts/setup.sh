@@ -58,8 +58,12 @@ rm -rf dist
 python -m pip wheel -q --no-deps --no-build-isolation -w dist .
 python -m pip install -q --force-reinstall --no-deps dist/heapscope-*.whl
 python -m pip install -q dist/heapscope-*.whl   # its dependencies, if any are missing
-jupyter labextension list 2>&1 | grep -q 'heapscope.*enabled.*OK' || { echo "heapscope labextension not installed" >&2; exit 1; }
-jupyter kernelspec list | grep -q '^ *heapscope ' || { echo "heapscope kernelspec not installed" >&2; exit 1; }
+# Read each listing whole before matching: `grep -q` stops reading at the first match, and the listing
+# program then dies of a broken pipe, which pipefail reports as a failure.
+labexts=$(jupyter labextension list 2>&1)
+grep -q 'heapscope.*enabled.*OK' <<<"$labexts" || { echo "heapscope labextension not installed" >&2; exit 1; }
+kernelspecs=$(jupyter kernelspec list)
+grep -q '^ *heapscope ' <<<"$kernelspecs" || { echo "heapscope kernelspec not installed" >&2; exit 1; }
 if [ "$WITH_TESTS" = 1 ]; then
   step "extra Python environments for the accuracy tests (Debian's python3, pyenv 3.9 and 3.13)"
   bash scripts/test-envs.sh
