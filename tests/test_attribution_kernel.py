@@ -85,13 +85,29 @@ def test_restart_starts_a_fresh_ledger(heapscope_kernel):
     kernel = heapscope_kernel
     comm_id, _ = open_comm(kernel)
     run(kernel, comm_id, f"x = bytearray({N})", "before")
-    kernel.km.restart_kernel(now=True)
+    kernel.km.restart_kernel(now=False)  # as JupyterLab restarts: shutdown_request first
     kernel.kc.wait_for_ready(timeout=60)
     comm_id, history = open_comm(kernel)
     assert history["cells"] == [] and history["status"]["attribution"] is True
     assert all(e["cell_id"] != "before" for e in history["retained_by_cell"])
     record = run(kernel, comm_id, f"y = bytearray({N})", "fresh")
     assert record["seq"] == 1 and near(at(record["retained"], "fresh", 1), N)
+
+
+def test_a_killed_kernel_leaves_its_runs_to_the_next_one(heapscope_kernel):
+    """A kernel killed between cells (SIGKILL: an OOM kill, a forced restart) does not get to clean up; the
+    next kernel for the same connection shows the dead one's finished runs, then numbers its own after them."""
+    kernel = heapscope_kernel
+    comm_id, _ = open_comm(kernel)
+    run(kernel, comm_id, f"x = bytearray({N})", "before")
+    kernel.km.restart_kernel(now=True)
+    kernel.kc.wait_for_ready(timeout=60)
+    comm_id, history = open_comm(kernel)
+    assert [(c["cell_id"], c["status"]) for c in history["cells"]] == [("before", "ok")], history["cells"]
+    assert all(e["cell_id"] != "before" for e in history["retained_by_cell"])  # its memory went with it
+    record = run(kernel, comm_id, f"y = bytearray({N})", "fresh")
+    assert record["seq"] == history["cells"][0]["seq"] + 1
+    assert near(at(record["retained"], "fresh", 1), N)
 
 
 def test_coexists_with_tracemalloc_and_setprofile(heapscope_kernel):
