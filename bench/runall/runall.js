@@ -278,6 +278,13 @@ async function measurePanelAndBadges(browser, args, name, want) {
   await page.waitForTimeout(1500);
   const out = { setupRun: run };
   if (want('panel')) {
+    let cdp = null;
+    if (args.profile && args.profile.split(',').includes('panel')) {
+      cdp = await context.newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+      await cdp.send('Profiler.start');
+    }
     out.panel = await page.evaluate(async () => {
       const seen = window.__longtasks.length;
       const t0 = performance.now();
@@ -299,6 +306,10 @@ async function measurePanelAndBadges(browser, args, name, want) {
       const tasks = window.__longtasks.slice(seen);
       return { ms, longest: tasks.reduce((m, [, d]) => Math.max(m, d), 0) };
     });
+    if (cdp) {
+      const { profile } = await cdp.send('Profiler.stop');
+      printProfile(profile, 'panel');
+    }
   }
   if (want('badge')) {
     out.badges = {};

@@ -4,6 +4,7 @@ import {
   byteTicks,
   escapePlotlyText,
   IHeapChartState,
+  RANGE_SLIDER_MAX_SLOTS,
   RANGE_SLIDER_SLOTS,
   TRACE_INDEX,
   X_TITLE,
@@ -114,16 +115,19 @@ describe('buildHeapFigure', () => {
     expect(boundaries.line.color).toBe('#cccccc');
   });
 
-  it('thins the labels at 500 runs, hides the boundaries and adds a range slider', () => {
+  it('thins the labels at 500 runs, hides the boundaries and start/end markers', () => {
     const cells = Array.from({ length: 500 }, (_, i) => cellPayload({ execution_count: i + 1, seq: i + 1 }));
     const narrow = buildHeapFigure({ cells, running: null }, THEME, { plotWidth: 170 });
     expect(narrow.layout.xaxis!.tickvals!.length).toBeLessThanOrEqual(5);
     expect((narrow.layout.xaxis!.ticktext as string[]).every(t => /^\[\d+\]$/.test(t))).toBe(true);
     expect(trace(narrow, 'boundaries').visible).toBe(false);
-    expect(trace(narrow, 'start').x).toEqual([]);
-    expect(trace(narrow, 'end').x).toEqual([]);
+    expect(trace(narrow, 'start').visible).toBe('legendonly');
+    expect(trace(narrow, 'end').visible).toBe('legendonly');
     expect(trace(narrow, 'heap').x).toHaveLength(1500);
-    expect((narrow.layout.xaxis!.rangeslider as any).visible).toBe(true);
+    // Zoom by dragging: a range slider would draw every trace twice.
+    expect((narrow.layout.xaxis!.rangeslider as any).visible).toBe(false);
+    expect(narrow.layout.xaxis!.fixedrange).toBe(false);
+    expect(narrow.layout.dragmode).toBe('zoom');
     expect(500).toBeGreaterThan(BOUNDARY_MAX_SLOTS);
     // Zoomed on five runs: their code is shown.
     const zoomed = buildHeapFigure({ cells, running: null }, THEME, { plotWidth: 700, view: [99.5, 104.5] });
@@ -131,10 +135,15 @@ describe('buildHeapFigure', () => {
     expect(zoomed.layout.xaxis!.ticktext![0]).toBe('[101]<br>x = bytearray(…)');
   });
 
-  it('has no range slider for a few runs', () => {
+  it('has a range slider from 30 to 150 runs only', () => {
     const figure = buildHeapFigure(STATE, THEME);
     expect((figure.layout.xaxis!.rangeslider as any).visible).toBe(false);
     expect(STATE.cells.length).toBeLessThan(RANGE_SLIDER_SLOTS);
+    const cells = (n: number) => Array.from({ length: n }, (_, i) => cellPayload({ execution_count: i + 1, seq: i }));
+    const slider = (n: number) =>
+      (buildHeapFigure({ cells: cells(n), running: null }, THEME).layout.xaxis!.rangeslider as any).visible;
+    expect([29, 30, 150, 151].map(slider)).toEqual([false, true, true, false]);
+    expect(RANGE_SLIDER_MAX_SLOTS).toBe(150);
   });
 
   it('uses concrete theme colours, never CSS variables', () => {
@@ -171,6 +180,7 @@ describe('buildHeapFigure', () => {
     const { data, layout } = buildHeapFigure({ cells: [], running: null }, THEME);
     expect(data.map((t: any) => t.name)).toEqual(['peak', 'heap', 'start', 'end', 'boundaries', 'live', 'running']);
     expect((data[0] as any).x).toEqual([]);
+    expect((data[5] as any).visible).toBe('legendonly');
     expect(layout.xaxis!.range).toEqual([-0.5, 0.5]);
   });
 

@@ -120,9 +120,15 @@ export const MAX_LIVE_POINTS = 400;
 export const BOUNDARY_MAX_SLOTS = 60;
 
 /**
- * From this many slots on the x axis has a range slider.
+ * From this many slots on the x axis has a range slider...
  */
 export const RANGE_SLIDER_SLOTS = 30;
+
+/**
+ * ...up to this many: the slider draws every trace a second time, which more than doubles the
+ * draw of hundreds of runs; above it the chart zooms by dragging (double click: every run).
+ */
+export const RANGE_SLIDER_MAX_SLOTS = 150;
 
 /**
  * The y axis title (its unit: the tick labels say kB, MB, GB in decimal units).
@@ -132,7 +138,7 @@ export const Y_TITLE = 'heap (bytes; 1 MB = 10⁶ B)';
 /**
  * The x axis title.
  */
-export const X_TITLE = 'cell runs, in order: [execution count] first line';
+export const X_TITLE = 'cell runs, in order';
 
 /**
  * Build the chart of the heap across executed cells.
@@ -202,8 +208,10 @@ export function buildHeapFigure(
       mode: 'markers',
       // Many runs: start and end are on the heap line only (thousands of markers would cost
       // a draw several times longer and could not be told apart anyway).
-      x: small ? [] : series.startX,
-      y: small ? [] : y(series.start),
+      x: small ? Private.LEGEND_ONLY.x : series.startX,
+      y: small ? Private.LEGEND_ONLY.y : y(series.start),
+      // Not drawn, but kept in the legend, greyed (plotly leaves empty traces out of it).
+      visible: small || n === 0 ? 'legendonly' : true,
       customdata: series.ids,
       hovertext: series.hover,
       hovertemplate: '%{hovertext}<extra></extra>',
@@ -213,8 +221,9 @@ export function buildHeapFigure(
       type: 'scatter',
       name: TRACE_NAMES.end,
       mode: 'markers',
-      x: small ? [] : series.endX,
-      y: small ? [] : y(series.end),
+      x: small ? Private.LEGEND_ONLY.x : series.endX,
+      y: small ? Private.LEGEND_ONLY.y : y(series.end),
+      visible: small || n === 0 ? 'legendonly' : true,
       customdata: series.ids,
       hovertext: series.hover,
       hovertemplate: '%{hovertext}<extra></extra>',
@@ -236,8 +245,10 @@ export function buildHeapFigure(
       type: 'scatter',
       name: TRACE_NAMES.live,
       mode: 'lines',
-      x: live.x,
-      y: y(live.y),
+      x: live.x.length > 0 ? live.x : Private.LEGEND_ONLY.x,
+      y: live.x.length > 0 ? y(live.y) : Private.LEGEND_ONLY.y,
+      // In the legend, greyed, while no cell runs.
+      visible: live.x.length > 0 ? true : 'legendonly',
       hoverinfo: 'skip',
       line: { color: theme.running, width: 2 }
     },
@@ -322,7 +333,7 @@ export function buildHeapFigure(
         fixedrange: false,
         linecolor: theme.grid,
         rangeslider:
-          slots >= RANGE_SLIDER_SLOTS
+          slots >= RANGE_SLIDER_SLOTS && slots <= RANGE_SLIDER_MAX_SLOTS
             ? { visible: true, thickness: 0.08, bgcolor: theme.background, bordercolor: theme.grid, borderwidth: 1 }
             : { visible: false }
       },
@@ -393,6 +404,11 @@ export function liveLine(
  * A module-private namespace.
  */
 namespace Private {
+  /**
+   * The data of a trace shown in the legend only (never drawn: `visible: 'legendonly'`).
+   */
+  export const LEGEND_ONLY = { x: [-1], y: [1] };
+
   /**
    * The hover text of the running cell.
    */

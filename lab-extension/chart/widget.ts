@@ -307,7 +307,7 @@ namespace Private {
     label.className = 'jp-heapscope-Chart-scaleLabel';
     label.textContent = 'y scale ';
     const select = document.createElement('select');
-    select.className = 'jp-heapscope-Chart-scale jp-mod-styled';
+    select.className = 'jp-heapscope-Chart-scale';
     select.title = 'How the heap axis is scaled: linear from 0, logarithmic, or clip the few runs far above the rest';
     for (const mode of SCALE_MODES) {
       const option = document.createElement('option');
