@@ -168,8 +168,13 @@ export class HeapChart extends PlotWidget {
   }
 
   protected onResize(msg: Widget.ResizeMessage): void {
+    const before = this._width;
     this._width = 0;
     super.onResize(msg);
+    // Another width fits another number of labels.
+    if (this.isVisible && this.plotted && Math.abs(this._plotWidth() - before) > 20) {
+      this._throttle.request();
+    }
   }
 
   protected onAfterShow(msg: Message): void {
