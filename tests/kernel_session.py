@@ -37,8 +37,11 @@ class Execution:
 
     @property
     def stdout(self) -> str:
-        return "".join(m["content"]["text"] for m in self.messages
-                       if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+        return "".join(
+            m["content"]["text"]
+            for m in self.messages
+            if m["msg_type"] == "stream" and m["content"]["name"] == "stdout"
+        )
 
 
 class KernelSession:
@@ -58,8 +61,13 @@ class KernelSession:
 
     # --- low level ------------------------------------------------------------------------------
 
-    def send_shell(self, msg_type: str, content: Dict[str, Any], metadata: Optional[Dict[str, Any]] = None,
-                   subshell_id: Optional[str] = None) -> str:
+    def send_shell(
+        self,
+        msg_type: str,
+        content: Dict[str, Any],
+        metadata: Optional[Dict[str, Any]] = None,
+        subshell_id: Optional[str] = None,
+    ) -> str:
         msg = self.kc.session.msg(msg_type, content, metadata=metadata or {})
         if subshell_id is not None:
             msg["header"]["subshell_id"] = subshell_id
@@ -80,8 +88,9 @@ class KernelSession:
                     raise RuntimeError("the kernel died") from None
 
     def _reply(self, get: Callable[..., Dict[str, Any]], msg_id: str, timeout: float) -> Dict[str, Any]:
-        return next(m for m in self._read(get, timeout, f"reply to {msg_id}")
-                    if m["parent_header"].get("msg_id") == msg_id)
+        return next(
+            m for m in self._read(get, timeout, f"reply to {msg_id}") if m["parent_header"].get("msg_id") == msg_id
+        )
 
     def shell_reply(self, msg_id: str, timeout: float = TIMEOUT) -> Dict[str, Any]:
         return self._reply(self.kc.get_shell_msg, msg_id, timeout)
@@ -115,16 +124,29 @@ class KernelSession:
 
     def start_execute(self, code: str, cell_id: Optional[str] = None) -> str:
         """Send a cell as JupyterLab does (``cellId`` in the execute request's metadata); return its msg id."""
-        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                   "allow_stdin": False, "stop_on_error": True}
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        }
         return self.send_shell("execute_request", content, {"cellId": cell_id} if cell_id else {})
 
     def execute(self, code: str, cell_id: Optional[str] = None, timeout: float = TIMEOUT) -> Execution:
         """Run a cell and wait until the kernel is idle again."""
         msg_id = self.start_execute(code, cell_id)
         reply = self.shell_reply(msg_id, timeout)["content"]
-        self.pump(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "status"
-                  and m["content"]["execution_state"] == "idle", timeout, after=self.mark())
+        self.pump(
+            lambda m: (
+                m["parent_header"].get("msg_id") == msg_id
+                and m["msg_type"] == "status"
+                and m["content"]["execution_state"] == "idle"
+            ),
+            timeout,
+            after=self.mark(),
+        )
         mine = [m for m in self.iopub if m["parent_header"].get("msg_id") == msg_id]
         return Execution(msg_id, reply, mine)
 
@@ -133,9 +155,17 @@ class KernelSession:
         no cell hooks fire, so no cell is recorded)."""
         import ast
 
-        msg_id = self.send_shell("execute_request", {"code": "", "silent": True, "store_history": False,
-                                                      "user_expressions": {"value": expression},
-                                                      "allow_stdin": False, "stop_on_error": False})
+        msg_id = self.send_shell(
+            "execute_request",
+            {
+                "code": "",
+                "silent": True,
+                "store_history": False,
+                "user_expressions": {"value": expression},
+                "allow_stdin": False,
+                "stop_on_error": False,
+            },
+        )
         value = self.shell_reply(msg_id, timeout)["content"]["user_expressions"]["value"]
         if value.get("status") != "ok":
             raise RuntimeError(f"{expression!r} failed in the kernel: {value.get('ename')}: {value.get('evalue')}")
@@ -143,8 +173,7 @@ class KernelSession:
 
     def open_comm(self, target: str, data: Any, subshell_id: Optional[str] = None) -> str:
         comm_id = uuid.uuid4().hex
-        self.send_shell("comm_open", {"comm_id": comm_id, "target_name": target, "data": data},
-                        subshell_id=subshell_id)
+        self.send_shell("comm_open", {"comm_id": comm_id, "target_name": target, "data": data}, subshell_id=subshell_id)
         return comm_id
 
     def send_comm(self, comm_id: str, data: Any, subshell_id: Optional[str] = None) -> None:
@@ -152,26 +181,38 @@ class KernelSession:
 
     def comm_data(self, comm_id: str) -> List[Any]:
         """``data`` of every comm_msg received so far on ``comm_id``."""
-        return [m["content"]["data"] for m in self.iopub
-                if m["msg_type"] == "comm_msg" and m["content"].get("comm_id") == comm_id]
+        return [
+            m["content"]["data"]
+            for m in self.iopub
+            if m["msg_type"] == "comm_msg" and m["content"].get("comm_id") == comm_id
+        ]
 
-    def wait_comm(self, comm_id: str, predicate: Callable[[Any], bool], timeout: float = TIMEOUT,
-                  after: int = 0) -> Any:
+    def wait_comm(
+        self, comm_id: str, predicate: Callable[[Any], bool], timeout: float = TIMEOUT, after: int = 0
+    ) -> Any:
         """The first comm_msg ``data`` on ``comm_id`` (from ``after`` on) that satisfies ``predicate``."""
-        msg = self.pump(lambda m: m["msg_type"] == "comm_msg" and m["content"].get("comm_id") == comm_id
-                        and predicate(m["content"]["data"]), timeout, after)
+        msg = self.pump(
+            lambda m: (
+                m["msg_type"] == "comm_msg"
+                and m["content"].get("comm_id") == comm_id
+                and predicate(m["content"]["data"])
+            ),
+            timeout,
+            after,
+        )
         return msg["content"]["data"]
 
     def wait_comm_closed(self, comm_id: str, timeout: float = TIMEOUT) -> Dict[str, Any]:
-        return self.pump(lambda m: m["msg_type"] == "comm_close" and m["content"].get("comm_id") == comm_id,
-                         timeout)
+        return self.pump(lambda m: m["msg_type"] == "comm_close" and m["content"].get("comm_id") == comm_id, timeout)
 
 
 def of_type(kind: str, **fields: Any) -> Callable[[Any], bool]:
     """Predicate on protocol messages: ``type == kind`` and, for a ``cell``, the given cell fields."""
+
     def check(data: Any) -> bool:
         if not isinstance(data, dict) or data.get("type") != kind:
             return False
         cell = data.get("cell") or {}
         return all(cell.get(k) == v for k, v in fields.items())
+
     return check

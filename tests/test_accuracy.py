@@ -31,8 +31,11 @@ CELLS = [
     ("df", f"df = pd.DataFrame({{'a': np.arange({N_FLOATS // 2}), 'b': np.arange({N_FLOATS // 2}, dtype=float)}})"),
     ("define", "def make(n):\n    return np.ones(n)\n"),
     ("call", f"m = make({N_FLOATS // 2})"),
-    ("thread", f"def work(out):\n    out.append(np.ones({N_FLOATS // 2}))\nres = []\n"
-               "t = threading.Thread(target=work, args=(res,))\nt.start()\nt.join()"),
+    (
+        "thread",
+        f"def work(out):\n    out.append(np.ones({N_FLOATS // 2}))\nres = []\n"
+        "t = threading.Thread(target=work, args=(res,))\nt.start()\nt.join()",
+    ),
     ("dicts", f"L = [{{'k': i}} for i in range({N_DICTS})]"),
     ("temp", f"t = np.ones({N_FLOATS})\nkeep = t[:10].copy()\ndel t"),
 ]
@@ -47,7 +50,7 @@ EXPECTED = {  # cell id -> expression evaluated in the kernel after the cells ra
     # getsizeof(d)) and an int outside the small-int cache, each in pymalloc's 16-byte size class; and
     # the list's array (from malloc)
     "dicts": "(lambda g, r: sum(r(g({})) + r(g(d) - g({})) + (r(g(d['k'])) if d['k'] > 256 else 0) for d in L)"
-             " + g(L))(sys.getsizeof, lambda n: (n + 15) & ~15)",
+    " + g(L))(sys.getsizeof, lambda n: (n + 15) & ~15)",
 }
 
 
@@ -71,8 +74,11 @@ def within(value: int, expected: int, rel: float) -> bool:
     return abs(value - expected) <= rel * expected
 
 
-@pytest.fixture(scope="module", params=[(e, m) for e in (MAIN_ENV, *EXTRA_ENVS) for m in ("default", "exact")],
-                ids=lambda p: f"{p[0].kernel}-{p[1]}")
+@pytest.fixture(
+    scope="module",
+    params=[(e, m) for e in (MAIN_ENV, *EXTRA_ENVS) for m in ("default", "exact")],
+    ids=lambda p: f"{p[0].kernel}-{p[1]}",
+)
 def workload(request, installed) -> Dict:
     env, mode = request.param
     require_env(env)
@@ -93,8 +99,14 @@ def workload(request, installed) -> Dict:
         history = kernel.wait_comm(comm_id, of_type("history"), after=mark)
         invalid = [(d.get("type"), validate_outgoing(d)) for d in kernel.comm_data(comm_id) if validate_outgoing(d)]
         python = kernel.evaluate("__import__('platform').python_version()")
-        yield {"records": records, "expected": expected, "history": history, "invalid": invalid, "mode": mode,
-               "python": python}
+        yield {
+            "records": records,
+            "expected": expected,
+            "history": history,
+            "invalid": invalid,
+            "mode": mode,
+            "python": python,
+        }
     finally:
         kernel.close()
 

@@ -50,7 +50,9 @@ def test_interrupt_error_and_next_cells_keep_the_ledger_right(heapscope_kernel):
     # Interrupt an allocation-heavy loop.
     msg_id = kernel.start_execute(
         "keep = []\nprint('go', flush=True)\nwhile True:\n    keep.append(np.ones(100_000))\n"
-        "    if len(keep) > 200:\n        del keep[:100]", "loop")  # (never empty: the interrupt often lands in the del)
+        "    if len(keep) > 200:\n        del keep[:100]",
+        "loop",
+    )  # (never empty: the interrupt often lands in the del)
     kernel.pump(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream")
     time.sleep(1.0)
     kernel.km.interrupt_kernel()
@@ -72,8 +74,10 @@ def test_interrupt_error_and_next_cells_keep_the_ledger_right(heapscope_kernel):
     # nothing of the earlier cells leaks into the next cell's lists
     assert {s["cell_id"] for s in after["top_at_peak"] + after["retained"]} <= {"after", None}
 
-    retained = {e["cell_id"]: e for e in request(kernel, comm_id, {"type": "retained_by_cell"},
-                                                 "retained_by_cell")["retained_by_cell"]}
+    retained = {
+        e["cell_id"]: e
+        for e in request(kernel, comm_id, {"type": "retained_by_cell"}, "retained_by_cell")["retained_by_cell"]
+    }
     assert near(retained["raises"]["bytes"], N, 0.02) and near(retained["after"]["bytes"], N, 0.02)
     # (the interrupt's traceback also allocates in that cell: compare the loop's line)
     assert "loop" in retained, (kept, {cell: e["bytes"] for cell, e in retained.items()})
@@ -113,13 +117,17 @@ def test_a_killed_kernel_leaves_its_runs_to_the_next_one(heapscope_kernel):
 def test_coexists_with_tracemalloc_and_setprofile(heapscope_kernel):
     kernel = heapscope_kernel
     comm_id, _ = open_comm(kernel)
-    code = (f"import tracemalloc\ntracemalloc.start()\nx = bytearray({N})\n"
-            "traced = tracemalloc.get_traced_memory()[0]\ntracemalloc.stop()")
+    code = (
+        f"import tracemalloc\ntracemalloc.start()\nx = bytearray({N})\n"
+        "traced = tracemalloc.get_traced_memory()[0]\ntracemalloc.stop()"
+    )
     record = run(kernel, comm_id, code, "tracemalloc")
     assert kernel.evaluate("traced") >= N  # tracemalloc still sees the allocation
     assert near(at(record["retained"], "tracemalloc", 3), N)
-    code = ("import sys\nevents = []\nsys.setprofile(lambda frame, event, arg: events.append(event))\n"
-            f"y = bytearray({N})\nsys.setprofile(None)")
+    code = (
+        "import sys\nevents = []\nsys.setprofile(lambda frame, event, arg: events.append(event))\n"
+        f"y = bytearray({N})\nsys.setprofile(None)"
+    )
     record = run(kernel, comm_id, code, "setprofile")
     assert kernel.evaluate("len(events) > 0")
     assert near(at(record["retained"], "setprofile", 4), N)
@@ -136,12 +144,14 @@ def test_children_are_not_profiled(heapscope_kernel, tmp_path):
         "def child(n):\n"
         "    data = bytearray(n)\n"
         "    return (open('/proc/self/maps').read().count('libheapscope'), os.environ.get('LD_PRELOAD'),\n"
-        "            os.environ.get('HEAPSCOPE_ENABLE'), len(data))\n")
+        "            os.environ.get('HEAPSCOPE_ENABLE'), len(data))\n"
+    )
     code = (
         f"import sys, multiprocessing as mp\nsys.path.insert(0, {str(tmp_path)!r})\nfrom hs_child import child\n"
         f"with mp.get_context('spawn').Pool(1) as pool:\n    spawned = pool.map(child, [{N}])[0]\n"
         f"with mp.get_context('fork').Pool(1) as pool:\n    forked = pool.map(child, [{N}])[0]\n"
-        "shell = !echo $LD_PRELOAD:$HEAPSCOPE_ENABLE")
+        "shell = !echo $LD_PRELOAD:$HEAPSCOPE_ENABLE"
+    )
     record = run(kernel, comm_id, code, "children")
     assert record["status"] == "ok"
     spawned, forked, shell = kernel.evaluate("(spawned, forked, list(shell))")
@@ -179,7 +189,9 @@ def test_live_samples_while_a_cell_runs_even_when_it_holds_the_gil(heapscope_ker
     assert hz >= 10
     run(kernel, comm_id, "import time\nnumbers = list(range(6_000_000, 0, -1))", "setup")
     # time.sleep releases the GIL; sorted() of a big list holds it for its whole duration (C code).
-    code = "t0 = time.time()\ntime.sleep(1.5)\nt1 = time.time()\ns = sorted(numbers, key=lambda v: -v)\nt2 = time.time()"
+    code = (
+        "t0 = time.time()\ntime.sleep(1.5)\nt1 = time.time()\ns = sorted(numbers, key=lambda v: -v)\nt2 = time.time()"
+    )
     record = run(kernel, comm_id, code, "live")
     t0, t1, t2 = kernel.evaluate("(t0, t1, t2)")
     messages = [d for d in kernel.comm_data(comm_id) if d["type"] == "ticks" and d["seq"] == record["seq"]]

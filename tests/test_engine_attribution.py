@@ -26,9 +26,13 @@ BUILD = Path(os.environ.get("HS_SHIM_BUILD") or ROOT / "shim" / "build")
 LIB = BUILD / "libheapscope.so"
 BRIDGES = BUILD / "bridge"
 
+
 def _discover() -> dict:
-    found = {f"{major}.{minor}": str(path) for (major, minor), path in pyenv_pythons().items()
-             if (3, 9) <= (major, minor) <= (3, 13)}
+    found = {
+        f"{major}.{minor}": str(path)
+        for (major, minor), path in pyenv_pythons().items()
+        if (3, 9) <= (major, minor) <= (3, 13)
+    }
     system = system_python()
     if system is not None and (3, 9) <= system[0] <= (3, 13):
         found[f"system-{system[0][0]}.{system[0][1]}"] = str(system[1])
@@ -44,8 +48,12 @@ def _python(name: str) -> str:
         pytest.skip(f"no Python {name} on this machine")
     if not LIB.exists():
         pytest.fail(f"{LIB} is missing: run `make -C shim lib bridges`")
-    suffix = subprocess.run([exe, "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"],
-                            capture_output=True, text=True, check=True).stdout.strip()
+    suffix = subprocess.run(
+        [exe, "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     if not (BRIDGES / f"_bridge{suffix}").exists():
         pytest.fail(f"no bridge for {exe} ({suffix}) in {BRIDGES}: run `make -C shim bridges`")
     return exe
@@ -75,8 +83,13 @@ def run_script(python: str, body: str, tmp_path: Path, *args: str, extra_files: 
     script.write_text(prelude + textwrap.dedent(body) + "\nprint('JSON' + json.dumps(OUT))\n")
     for name, text in (extra_files or {}).items():
         (tmp_path / name).write_text(textwrap.dedent(text))
-    env = dict(os.environ, LD_PRELOAD=str(LIB), HEAPSCOPE_ENABLE="1", PYTHONPATH=f"{BRIDGES}:{tmp_path}",
-               PYTHONDONTWRITEBYTECODE="1")
+    env = dict(
+        os.environ,
+        LD_PRELOAD=str(LIB),
+        HEAPSCOPE_ENABLE="1",
+        PYTHONPATH=f"{BRIDGES}:{tmp_path}",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     env.pop("PYTHONMALLOC", None)
     proc = subprocess.run([python, str(script), *args], capture_output=True, text=True, env=env, timeout=240)
     assert proc.returncode == 0, f"rc {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
@@ -94,7 +107,7 @@ def run_script(python: str, body: str, tmp_path: Path, *args: str, extra_files: 
 
 ALL = list(PYTHONS)
 
-ATTRIBUTION = '''
+ATTRIBUTION = """
     import threading
     mode = sys.argv[1]
     _bridge.install(mode=mode)
@@ -125,13 +138,13 @@ ATTRIBUTION = '''
     OUT["thread_join"] = sum(b for sid, b in alive if any(f[2] == L_join and f[0] == here for f in _bridge.stack(sid)[1]))
     st = _bridge.stats()
     OUT["stats"] = {k: st[k] for k in ("tracked_blocks", "profiler_bytes", "degraded", "mode", "collisions")}
-'''
+"""
 
-HELPER = '''
+HELPER = """
     LINE = 4
     def make(n):
         return bytearray(n)
-'''
+"""
 
 
 def _run_marked(python: str, body: str, tmp_path: Path, *args: str, extra_files=None) -> dict:
@@ -159,6 +172,7 @@ def _prelude_lines() -> int:
     except NameError:
         pass
     import inspect
+
     src = inspect.getsource(run_script)
     start = src.index("prelude = textwrap.dedent('''") + len("prelude = textwrap.dedent('''")
     end = src.index("''')", start)
@@ -184,7 +198,7 @@ def test_attribution(name, mode, tmp_path):
     assert abs(out["dicts"] - out["dicts_truth"]) <= tol * out["dicts_truth"], out
 
 
-PEAK = '''
+PEAK = """
     _bridge.install(mode="default")
     import mmap
     here = __file__
@@ -203,7 +217,7 @@ PEAK = '''
     OUT["alive_keep"] = by_line(alive, here, L_keep)
     OUT["alive_mmap"] = by_line(alive, here, L_mmap)
     OUT["ticks"] = len(_bridge.ticks())
-'''
+"""
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -221,7 +235,7 @@ def test_peak_temporary_and_gil_released(name, tmp_path):
     assert out["ticks"] >= 1, out
 
 
-LZMA = '''
+LZMA = """
     _bridge.install(mode="exact")
     import lzma
     here = __file__
@@ -234,7 +248,7 @@ LZMA = '''
     peak = [(sid, b) for sid, b, c in cell["at_peak"]]
     OUT["lzma"] = sum(b for sid, b in peak if any(f[0] == here and f[2] == L_lzma for f in _bridge.stack(sid)[1]))
     OUT["peak"] = cell["peak_bytes"] - cell["start_bytes"]
-'''
+"""
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -246,7 +260,7 @@ def test_gil_released_native_allocation(name, tmp_path):
     assert out["lzma"] >= 0.9 * out["peak"], out
 
 
-COEXIST = '''
+COEXIST = """
     import tracemalloc
     order = sys.argv[1]
     here = __file__
@@ -269,21 +283,21 @@ COEXIST = '''
     OUT["objs2"] = by_line(alive, here, L_objs2)
     OUT["big"] = by_line(alive, here, L_big)
     OUT["profile_calls"] = len(calls)
-'''
+"""
 
 
 @pytest.mark.parametrize("order", ["before", "after"])
 @pytest.mark.parametrize("name", ALL)
 def test_coexists_with_tracemalloc_and_setprofile(name, order, tmp_path):
     out = _run_marked(_python(name), COEXIST, tmp_path, order)
-    assert out["traced"] > 5_000_000, out          # tracemalloc worked meanwhile
-    assert out["profile_calls"] > 0, out           # so did the user's profile function
-    assert out["objs1"] > 10_000_000, out          # pymalloc blocks attributed while both were on
-    assert out["objs2"] > 10_000_000, out          # ... and after tracemalloc.stop()
+    assert out["traced"] > 5_000_000, out  # tracemalloc worked meanwhile
+    assert out["profile_calls"] > 0, out  # so did the user's profile function
+    assert out["objs1"] > 10_000_000, out  # pymalloc blocks attributed while both were on
+    assert out["objs2"] > 10_000_000, out  # ... and after tracemalloc.stop()
     assert abs(out["big"] - 10_000_000) <= 100_000, out
 
 
-CHURN = '''
+CHURN = """
     import gc, os, threading
     _bridge.install(mode="default")
     import numpy, pandas
@@ -304,7 +318,7 @@ CHURN = '''
     OUT["s"] = len(df.a.astype(str).sum())
     del objs
     OUT["stats"] = _bridge.stats()["installed"]
-'''
+"""
 
 
 def test_default_mode_import_and_churn_does_not_corrupt_the_heap(tmp_path):
@@ -321,7 +335,7 @@ def test_default_mode_import_and_churn_does_not_corrupt_the_heap(tmp_path):
         assert out["stats"] is True and out["s"] > 0, out
 
 
-GIL_RELEASED_IN_DEAD_CODE = '''
+GIL_RELEASED_IN_DEAD_CODE = """
     import gc
     _bridge.install(mode=sys.argv[1])
     import numpy
@@ -346,7 +360,7 @@ GIL_RELEASED_IN_DEAD_CODE = '''
             found[name] = found.get(name, 0) + nbytes
     OUT["found"] = found
     OUT["each"] = arrays[0].nbytes
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", ["default", "exact"])

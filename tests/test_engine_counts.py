@@ -11,7 +11,7 @@ import pytest
 
 from test_engine_attribution import ALL, _python, _run_marked, run_script
 
-COUNTS = '''
+COUNTS = """
     _bridge.install(mode=sys.argv[1])
     _bridge.cell_begin()
     objs = [(i, i + 1) for i in range(300_000)]  # 300 k tuples: pymalloc blocks, no libc call each
@@ -21,7 +21,7 @@ COUNTS = '''
     del objs
     cell = _bridge.cell_end()
     OUT["free_count"] = cell["free_count"]
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", ["exact", "default"])
@@ -33,7 +33,7 @@ def test_alloc_and_free_counts_include_python_objects(name, mode, tmp_path):
     assert out["free_count"] >= 300_000, out
 
 
-DEEP = '''
+DEEP = """
     _bridge.install(mode=sys.argv[1], max_depth=16)
     here = __file__
     def down(n):
@@ -51,7 +51,7 @@ DEEP = '''
         frames = _bridge.stack(sid)[1]
         if nbytes >= 29_000_000 and any(f[2] == L_shallow for f in frames):
             OUT["shallow"] = frames
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", ["exact", "default"])
@@ -75,7 +75,7 @@ def test_a_stack_deeper_than_max_depth_keeps_its_outermost_frame(name, mode, tmp
     assert all(f[0] != "<frames omitted>" for f in shallow), shallow
 
 
-AGENT = '''
+AGENT = """
     _bridge.install(mode=sys.argv[1])
     import gc
     gc.disable()
@@ -94,7 +94,7 @@ AGENT = '''
     del mine, big
     s3 = _bridge.stats()
     OUT["agent_after_free"] = s3["agent_bytes"] - s0["agent_bytes"]
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", ["exact", "default"])
@@ -112,7 +112,7 @@ def test_the_agents_allocations_are_profiler_memory(name, mode, tmp_path):
 
 
 def test_bad_settings_are_rejected_with_a_message(tmp_path):
-    body = '''
+    body = """
     OUT["errors"] = _bridge.settings_errors()
     OUT["settings"] = _bridge.settings()
     _bridge.install(mode="default")
@@ -122,7 +122,7 @@ def test_bad_settings_are_rejected_with_a_message(tmp_path):
         _bridge.install(mode="default", exact_threshold=-1)
     except ValueError as exc:
         OUT["install_error"] = str(exc)
-    '''
+    """
     import os
 
     env = {"HEAPSCOPE_SAMPLE_INTERVAL": "-1", "HEAPSCOPE_EXACT_THRESHOLD": "-1", "HEAPSCOPE_MAX_DEPTH": "64k"}

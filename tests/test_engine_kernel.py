@@ -8,12 +8,12 @@ import textwrap
 
 from kernel_session import KernelSession, of_type
 
-DEEP_MODULE = '''
+DEEP_MODULE = """
 def down(n):
     if n == 0:
         return bytearray(30_000_000)
     return down(n - 1)
-'''
+"""
 
 
 def open_comm(kernel: KernelSession) -> tuple:
@@ -45,7 +45,8 @@ def test_a_deep_stack_keeps_the_cell_line(heapscope_kernel, tmp_path):
     # the stack says where frames were left out
     detail = kernel.evaluate(
         "[f for sid, run, b, c in __import__('heapscope._bridge')._bridge.alive() if b >= 29_000_000 "
-        "for f in __import__('heapscope._bridge')._bridge.stack(sid)[1]]")
+        "for f in __import__('heapscope._bridge')._bridge.stack(sid)[1]]"
+    )
     assert any(f[0] == "<frames omitted>" for f in detail), detail[-4:]
 
 
@@ -54,8 +55,10 @@ def test_bad_settings_use_the_default_and_say_so(start_kernel):
     comm_id, history = open_comm(kernel)
     status = history["status"]
     assert status["attribution"] is True, status
-    stats = kernel.evaluate("{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
-                            "if k in ('sample_interval', 'exact_threshold')}")
+    stats = kernel.evaluate(
+        "{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
+        "if k in ('sample_interval', 'exact_threshold')}"
+    )
     assert stats == {"sample_interval": 65536, "exact_threshold": 65536}, stats
     warnings = " | ".join(status["warnings"])
     assert "HEAPSCOPE_SAMPLE_INTERVAL='-1' is not an integer in 1..1073741824; using 65536" in warnings, warnings
@@ -87,13 +90,17 @@ def test_import_numpy_blas_buffers_name_the_importing_cell(heapscope_kernel):
 
 
 HISTORY = 10
-STATS = ("{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
-         "if k in ('stack_nodes', 'live_nodes', 'profiler_bytes', 'agent_bytes', 'table_bytes')}")
+STATS = (
+    "{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
+    "if k in ('stack_nodes', 'live_nodes', 'profiler_bytes', 'agent_bytes', 'table_bytes')}"
+)
 # each run calls 20 functions that allocate (fresh stacks under the run) and keeps nothing
-FUNCS = "def _mk(k):\n    def f():\n        return [bytearray(100 + k) for _ in range(3)]\n    return f\n" \
-        "_funcs = [_mk(k) for k in range(20)]\n" \
-        "def _resolves(sid):\n    try:\n        __import__('heapscope._bridge')._bridge.stack(sid)\n        return True\n" \
-        "    except KeyError:\n        return False"
+FUNCS = (
+    "def _mk(k):\n    def f():\n        return [bytearray(100 + k) for _ in range(3)]\n    return f\n"
+    "_funcs = [_mk(k) for k in range(20)]\n"
+    "def _resolves(sid):\n    try:\n        __import__('heapscope._bridge')._bridge.stack(sid)\n        return True\n"
+    "    except KeyError:\n        return False"
+)
 CELL = "_r = [f() for f in _funcs]"
 KEEP_EVERY = 50
 
@@ -115,7 +122,8 @@ def test_history_runs_keep_profiler_memory_flat(start_kernel):
         if i == 1:  # the stacks of cell 1's (soon freed) blocks
             first = kernel.evaluate(
                 "[sid for sid, r, b, c in __import__('heapscope._bridge')._bridge.alive() "
-                "if '_mk.<locals>.f' in __import__('heapscope._bridge')._bridge.stack(sid)[1][0][1]]")
+                "if '_mk.<locals>.f' in __import__('heapscope._bridge')._bridge.stack(sid)[1][0][1]]"
+            )
             assert first, first
     # what one run adds while nothing is reclaimed yet (cells 3-6 are runs < HISTORY: the window is not full)
     per_run = (points[6]["live_nodes"] - points[2]["live_nodes"]) / 4
@@ -135,7 +143,8 @@ def test_history_runs_keep_profiler_memory_flat(start_kernel):
     # memory kept by old cells (long out of the window) keeps its stack, with the cell line
     kept = kernel.evaluate(
         "sorted((b, __import__('heapscope._bridge')._bridge.stack(sid)[1][0][2]) "
-        "for sid, r, b, c in __import__('heapscope._bridge')._bridge.alive() if 1_000_000 <= b < 1_100_000)")
+        "for sid, r, b, c in __import__('heapscope._bridge')._bridge.alive() if 1_000_000 <= b < 1_100_000)"
+    )
     # (one stack per kept bytearray: each was made by another run; sizes are the allocator's)
     assert len(kept) == 400 // KEEP_EVERY, kept
     assert all(line == 2 for _, line in kept), kept

@@ -23,7 +23,7 @@ def open_heapscope_comm(kernel: KernelSession) -> tuple:
 
 
 def run_cell(kernel: KernelSession, comm_id: str, code: str, cell_id: str) -> dict:
-    """Execute a cell and return the CellRecord the agent sent for it."""
+    """Execute a cell and return the CellRun the agent sent for it."""
     kernel.execute(code, cell_id=cell_id)
     return kernel.wait_comm(comm_id, of_type("cell", cell_id=cell_id))["cell"]
 
@@ -95,7 +95,8 @@ def test_cell_that_raises_or_is_interrupted_closes_its_record(heapscope_kernel):
 
     # Interrupt a running cell, as the stop button does.
     msg_id = heapscope_kernel.start_execute(
-        "import time\nu = bytearray(30_000_000)\nprint('allocated', flush=True)\ntime.sleep(60)", "interrupted")
+        "import time\nu = bytearray(30_000_000)\nprint('allocated', flush=True)\ntime.sleep(60)", "interrupted"
+    )
     heapscope_kernel.pump(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream")
     time.sleep(0.5)  # let print() finish: interrupted inside ipykernel, the traceback reads its sources (~6 MB)
     heapscope_kernel.km.interrupt_kernel()
@@ -118,21 +119,27 @@ def test_nested_run_cell_keeps_the_outer_peak(heapscope_kernel):
     outer = run_cell(heapscope_kernel, comm_id, code, "outer")
     assert approx(outer["peak_bytes"] - outer["start_bytes"], 100_000_000, rel=0.05), outer
     assert approx(outer["end_bytes"] - outer["start_bytes"], 10_000_000, rel=0.05), outer
-    inner = [d["cell"] for d in heapscope_kernel.comm_data(comm_id)
-             if d["type"] == "cell" and d["cell"]["source"].startswith("b = ")]
+    inner = [
+        d["cell"]
+        for d in heapscope_kernel.comm_data(comm_id)
+        if d["type"] == "cell" and d["cell"]["source"].startswith("b = ")
+    ]
     assert len(inner) == 1 and inner[0]["seq"] > outer["seq"]
 
 
-@pytest.mark.parametrize("bad", [
-    "not an object",
-    ["protocol", 1],
-    {"type": "sync"},
-    {"protocol": 1, "type": "sync"},  # protocol 1 (before samples/live_hz became ticks/tick_hz)
-    {"protocol": True, "type": "sync"},
-    {"protocol": 2},
-    {"protocol": 2, "type": "bogus"},
-    {"protocol": 2, "type": "cell"},  # a kernel → browser type
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "not an object",
+        ["protocol", 1],
+        {"type": "sync"},
+        {"protocol": 1, "type": "sync"},  # protocol 1 (before samples/live_hz became ticks/tick_hz)
+        {"protocol": True, "type": "sync"},
+        {"protocol": 2},
+        {"protocol": 2, "type": "bogus"},
+        {"protocol": 2, "type": "cell"},  # a kernel → browser type
+    ],
+)
 def test_malformed_messages_get_an_error_and_the_kernel_survives(heapscope_kernel, bad):
     comm_id, _ = open_heapscope_comm(heapscope_kernel)
     mark = heapscope_kernel.mark()
@@ -196,13 +203,14 @@ def test_children_do_not_inherit_the_preload(start_kernel):
     maps = kernel.execute("print(open('/proc/self/maps').read().count('libheapscope'))").stdout
     assert int(maps) > 0, "the shim should be mapped in the kernel itself"
 
-    shell = kernel.execute("!echo \"preload=[$LD_PRELOAD] enable=[$HEAPSCOPE_ENABLE]\"").stdout
+    shell = kernel.execute('!echo "preload=[$LD_PRELOAD] enable=[$HEAPSCOPE_ENABLE]"').stdout
     assert shell.strip() == "preload=[libm.so.6] enable=[]", shell
     child = kernel.execute(
         "import subprocess, sys\n"
         "print(subprocess.run([sys.executable, '-c', "
-        "'import os; print(open(\"/proc/self/maps\").read().count(\"libheapscope\"), "
-        "os.environ.get(\"LD_PRELOAD\"))'], capture_output=True, text=True).stdout)").stdout
+        '\'import os; print(open("/proc/self/maps").read().count("libheapscope"), '
+        'os.environ.get("LD_PRELOAD"))\'], capture_output=True, text=True).stdout)'
+    ).stdout
     assert child.split() == ["0", "libm.so.6"], child
 
 
@@ -233,11 +241,20 @@ def test_debugger_is_available(heapscope_kernel):
     seq = iter(range(1, 100))
 
     def debug(command: str, arguments: dict) -> dict:
-        return heapscope_kernel.control("debug_request", {"type": "request", "seq": next(seq),
-                                                          "command": command, "arguments": arguments})
+        return heapscope_kernel.control(
+            "debug_request", {"type": "request", "seq": next(seq), "command": command, "arguments": arguments}
+        )
 
-    init = debug("initialize", {"clientID": "heapscope-tests", "adapterID": "python", "pathFormat": "path",
-                                "linesStartAt1": True, "columnsStartAt1": True})
+    init = debug(
+        "initialize",
+        {
+            "clientID": "heapscope-tests",
+            "adapterID": "python",
+            "pathFormat": "path",
+            "linesStartAt1": True,
+            "columnsStartAt1": True,
+        },
+    )
     assert init.get("success") is True, init
     info = debug("debugInfo", {})
     assert info.get("success") is True and info["body"]["hashMethod"] == "Murmur2", info

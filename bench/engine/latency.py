@@ -7,7 +7,7 @@ One kernel per configuration (``heapscope`` with ``HEAPSCOPE_MODE=exact`` / ``de
 Clocks (kernel and client are on the same machine, so ``time.time()`` is one clock):
 - ``t_end``: the cell's last statement stores ``time.time()``; read back through the same execute
   request's ``user_expressions`` (evaluated after the cell and its post_run_cell hooks, before the reply).
-- ``ended_at``: the agent's own time stamp in the CellRecord, taken after it closed the engine epoch and
+- ``ended_at``: the agent's own time stamp in the CellRun, taken after it closed the engine run_id and
   resolved the cell's sites (``Agent.on_cell_end``), just before it sends the ``cell`` message.
 - ``sent``: the ``cell`` comm message's header ``date`` (kernel side, when it was serialised).
 - arrivals: the client's ``time.time()`` when each message came off its socket. One thread polls the shell
@@ -33,8 +33,15 @@ import zmq
 from jupyter_client.manager import KernelManager
 
 TIMEOUT = 600.0
-_SCRUBBED = ("HEAPSCOPE_SHIM_PATH", "HEAPSCOPE_ENABLE", "HEAPSCOPE_SHIM_ERROR", "HEAPSCOPE_MODE",
-             "HEAPSCOPE_ATTRIBUTION", "LD_PRELOAD", "PYTHONPATH")
+_SCRUBBED = (
+    "HEAPSCOPE_SHIM_PATH",
+    "HEAPSCOPE_ENABLE",
+    "HEAPSCOPE_SHIM_ERROR",
+    "HEAPSCOPE_MODE",
+    "HEAPSCOPE_ATTRIBUTION",
+    "LD_PRELOAD",
+    "PYTHONPATH",
+)
 
 SETUP = [
     "import time as _hs_time\nimport numpy as np",
@@ -64,8 +71,10 @@ KINDS: Dict[str, tuple] = {
 }
 
 
-STATS_EXPR = ("{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
-              "if k in ('tracked_blocks', 'profiler_bytes', 'stack_nodes', 'mode')}")
+STATS_EXPR = (
+    "{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
+    "if k in ('tracked_blocks', 'profiler_bytes', 'stack_nodes', 'mode')}"
+)
 
 
 def _env(base: Dict[str, str], mode: Optional[str]) -> Dict[str, str]:
@@ -87,8 +96,10 @@ class Client:
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=120)
         self.poller = zmq.Poller()
-        self.channels = {self.kc.shell_channel.socket: ("shell", self.kc.shell_channel),
-                         self.kc.iopub_channel.socket: ("iopub", self.kc.iopub_channel)}
+        self.channels = {
+            self.kc.shell_channel.socket: ("shell", self.kc.shell_channel),
+            self.kc.iopub_channel.socket: ("iopub", self.kc.iopub_channel),
+        }
         for sock in self.channels:
             self.poller.register(sock, zmq.POLLIN)
         self.log: List[tuple] = []  # (arrival time, channel, msg)
@@ -110,8 +121,11 @@ class Client:
         if proc is not None:
             code = proc.poll()
         self.stderr.flush()
-        lines = [ln for ln in Path(self.stderr.name).read_text(errors="replace").splitlines()
-                 if ln.strip() and "Kernel is running over TCP" not in ln]
+        lines = [
+            ln
+            for ln in Path(self.stderr.name).read_text(errors="replace").splitlines()
+            if ln.strip() and "Kernel is running over TCP" not in ln
+        ]
         return f"the kernel died (exit {code}); stderr: {' | '.join(lines[-4:])[-600:] or '(empty)'}"
 
     def _pump(self, timeout: float = 1.0) -> None:
@@ -143,13 +157,29 @@ class Client:
     def execute(self, code: str, user_expressions: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
         """Run a cell; returns its messages once the reply and the idle status have both arrived."""
         mark = len(self.log)
-        msg_id = self.send("execute_request", {
-            "code": code, "silent": False, "store_history": True, "user_expressions": user_expressions or {},
-            "allow_stdin": False, "stop_on_error": True}, {"cellId": uuid.uuid4().hex[:8]})
+        msg_id = self.send(
+            "execute_request",
+            {
+                "code": code,
+                "silent": False,
+                "store_history": True,
+                "user_expressions": user_expressions or {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
+            {"cellId": uuid.uuid4().hex[:8]},
+        )
         mine = lambda e: e[2]["parent_header"].get("msg_id") == msg_id  # noqa: E731
         reply = self.wait(lambda e: e[1] == "shell" and mine(e), after=mark)
-        idle = self.wait(lambda e: e[1] == "iopub" and mine(e) and e[2]["msg_type"] == "status"
-                         and e[2]["content"]["execution_state"] == "idle", after=mark)
+        idle = self.wait(
+            lambda e: (
+                e[1] == "iopub"
+                and mine(e)
+                and e[2]["msg_type"] == "status"
+                and e[2]["content"]["execution_state"] == "idle"
+            ),
+            after=mark,
+        )
         if reply[2]["content"]["status"] != "ok":
             c = reply[2]["content"]
             raise RuntimeError(f"cell failed: {c.get('ename')}: {c.get('evalue')}")
@@ -160,9 +190,17 @@ class Client:
         import ast
 
         mark = len(self.log)
-        msg_id = self.send("execute_request", {"code": "", "silent": True, "store_history": False,
-                                                "user_expressions": {"v": expression}, "allow_stdin": False,
-                                                "stop_on_error": False})
+        msg_id = self.send(
+            "execute_request",
+            {
+                "code": "",
+                "silent": True,
+                "store_history": False,
+                "user_expressions": {"v": expression},
+                "allow_stdin": False,
+                "stop_on_error": False,
+            },
+        )
         reply = self.wait(lambda e: e[1] == "shell" and e[2]["parent_header"].get("msg_id") == msg_id, after=mark)
         value = reply[2]["content"]["user_expressions"]["v"]
         if value.get("status") != "ok":
@@ -177,8 +215,9 @@ def _comm_data(entry: tuple) -> Optional[dict]:
     return None
 
 
-def run_config(kernel: str, mode: Optional[str], kinds: List[str], reps: int, warmup: int,
-               base_env: Dict[str, str], say) -> Dict[str, Any]:
+def run_config(
+    kernel: str, mode: Optional[str], kinds: List[str], reps: int, warmup: int, base_env: Dict[str, str], say
+) -> Dict[str, Any]:
     """All cell kinds ``warmup + reps`` times in one kernel; per-run timings."""
     client = Client(kernel, _env(base_env, mode))
     out: Dict[str, Any] = {"kernel": kernel, "mode": mode, "runs": {k: [] for k in kinds}}
@@ -187,12 +226,24 @@ def run_config(kernel: str, mode: Optional[str], kinds: List[str], reps: int, wa
         if kernel != "python3":
             comm_id = uuid.uuid4().hex
             mark = len(client.log)
-            client.send("comm_open", {"comm_id": comm_id, "target_name": "heapscope",
-                                      "data": {"protocol": 2, "type": "sync"}})
+            client.send(
+                "comm_open", {"comm_id": comm_id, "target_name": "heapscope", "data": {"protocol": 2, "type": "sync"}}
+            )
             hist = client.wait(lambda e: (_comm_data(e) or {}).get("type") == "history", timeout=60, after=mark)
             status = _comm_data(hist)["status"]
-            out["status"] = {k: status.get(k) for k in ("active", "mode", "attribution", "attribution_reason",
-                                                        "shim_version", "python", "tick_hz", "top_n")}
+            out["status"] = {
+                k: status.get(k)
+                for k in (
+                    "active",
+                    "mode",
+                    "attribution",
+                    "attribution_reason",
+                    "shim_version",
+                    "python",
+                    "tick_hz",
+                    "top_n",
+                )
+            }
             if not status.get("active") or not status.get("attribution"):
                 raise RuntimeError(f"heapscope kernel not profiling with attribution: {out['status']}")
         for code in SETUP:
@@ -211,26 +262,34 @@ def run_config(kernel: str, mode: Optional[str], kinds: List[str], reps: int, wa
                 t_end = float(reply[2]["content"]["user_expressions"]["t_end"]["data"]["text/plain"])
                 run = {"t_reply": reply[0] - t_end, "t_idle": ex["idle"][0] - t_end, "warmup": i < warmup}
                 if comm_id is not None:
-                    cell = client.wait(lambda e: (_comm_data(e) or {}).get("type") == "cell"
-                                       and e[2]["content"].get("comm_id") == comm_id, timeout=60,
-                                       after=ex["mark"])
+                    cell = client.wait(
+                        lambda e: (
+                            (_comm_data(e) or {}).get("type") == "cell" and e[2]["content"].get("comm_id") == comm_id
+                        ),
+                        timeout=60,
+                        after=ex["mark"],
+                    )
                     record = _comm_data(cell)["cell"]
                     sent = cell[2]["header"]["date"]
                     sent = sent.timestamp() if hasattr(sent, "timestamp") else None
-                    run.update({
-                        "t_cell": cell[0] - t_end,
-                        "agent_close": record["ended_at"] - t_end,
-                        "transit": (cell[0] - sent) if sent is not None else None,
-                        "reply_minus_cell": reply[0] - cell[0],
-                        "idle_minus_cell": ex["idle"][0] - cell[0],
-                        "peak_added": record["peak_bytes"] - record["start_bytes"],
-                        "sites": len(record.get("top_at_peak") or []),
-                    })
+                    run.update(
+                        {
+                            "t_cell": cell[0] - t_end,
+                            "agent_close": record["ended_at"] - t_end,
+                            "transit": (cell[0] - sent) if sent is not None else None,
+                            "reply_minus_cell": reply[0] - cell[0],
+                            "idle_minus_cell": ex["idle"][0] - cell[0],
+                            "peak_added": record["peak_bytes"] - record["start_bytes"],
+                            "sites": len(record.get("top_at_peak") or []),
+                        }
+                    )
                 out["runs"][kind].append(run)
             if comm_id is not None:
                 runs = [r for r in out["runs"][kind] if not r["warmup"]]
-                say(f"  {kernel}/{mode or '-'} {kind}: ledger at client median "
-                    f"{1000 * statistics.median(r['t_cell'] for r in runs):.1f} ms")
+                say(
+                    f"  {kernel}/{mode or '-'} {kind}: ledger at client median "
+                    f"{1000 * statistics.median(r['t_cell'] for r in runs):.1f} ms"
+                )
         if kernel != "python3":
             out["engine_stats"] = client.evaluate(STATS_EXPR)
     finally:

@@ -55,10 +55,16 @@ def main() -> None:
 
     after = _numbers(bridge.stats()) if bridge else {}
     out = {
-        "mode": ns.mode, "n": n, "libc_blocks": (n + every - 1) // every, "build_s": build_s,
-        "rss_before_kb": rss0, "hwm_before_kb": hwm0,
-        "rss_after_kb": _status_kb("VmRSS"), "hwm_after_kb": _status_kb("VmHWM"),
-        "before": before, "after": after,
+        "mode": ns.mode,
+        "n": n,
+        "libc_blocks": (n + every - 1) // every,
+        "build_s": build_s,
+        "rss_before_kb": rss0,
+        "hwm_before_kb": hwm0,
+        "rss_after_kb": _status_kb("VmRSS"),
+        "hwm_after_kb": _status_kb("VmHWM"),
+        "before": before,
+        "after": after,
         "bridge_mode": bridge.stats().get("mode") if bridge else None,
     }
     print(json.dumps(out), flush=True)

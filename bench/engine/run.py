@@ -46,24 +46,41 @@ def _say(text: str) -> None:
 
 
 def parse(argv: List[str]) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="bench/engine.sh", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", type=_csv, default=["memory", "latency"],
-                    help="memory,latency,session (default memory,latency)")
-    ap.add_argument("--sizes", type=lambda v: [int(float(x)) for x in _csv(v)], default=[1_000_000, 10_000_000],
-                    help="live allocations for the memory part (default 1000000,10000000)")
+    ap = argparse.ArgumentParser(
+        prog="bench/engine.sh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--only", type=_csv, default=["memory", "latency"], help="memory,latency,session (default memory,latency)"
+    )
+    ap.add_argument(
+        "--sizes",
+        type=lambda v: [int(float(x)) for x in _csv(v)],
+        default=[1_000_000, 10_000_000],
+        help="live allocations for the memory part (default 1000000,10000000)",
+    )
     ap.add_argument("--modes", type=_csv, default=list(MODES), help="exact,default (default both)")
-    ap.add_argument("--libc-every", type=int, default=64,
-                    help="memory: every Nth live allocation is a 600-byte libc block (default 64)")
-    ap.add_argument("--kinds", type=_csv, default=list(latency.KINDS),
-                    help=f"latency: cell kinds (default all: {','.join(latency.KINDS)})")
+    ap.add_argument(
+        "--libc-every",
+        type=int,
+        default=64,
+        help="memory: every Nth live allocation is a 600-byte libc block (default 64)",
+    )
+    ap.add_argument(
+        "--kinds",
+        type=_csv,
+        default=list(latency.KINDS),
+        help=f"latency: cell kinds (default all: {','.join(latency.KINDS)})",
+    )
     ap.add_argument("--reps", type=int, default=7, help="latency: measured runs per cell kind (default 7)")
     ap.add_argument("--warmup", type=int, default=1, help="latency: unmeasured runs per cell kind first (default 1)")
     ap.add_argument("--no-baseline", action="store_true", help="latency: skip the plain python3 kernel")
     ap.add_argument("--cells", type=int, default=2000, help="session: cells per kernel (default 2000)")
     ap.add_argument("--window", type=int, default=20, help="session: cells per measured window (default 20)")
-    ap.add_argument("--agent-work", action="store_true",
-                    help="session: run the agent's cell start/end inside Engine.agent_work() (profiler memory)")
+    ap.add_argument(
+        "--agent-work",
+        action="store_true",
+        help="session: run the agent's cell start/end inside Engine.agent_work() (profiler memory)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/engine-<time>.json)")
     args = ap.parse_args(argv)
     for part in args.only:
@@ -80,9 +97,11 @@ def parse(argv: List[str]) -> argparse.Namespace:
 
 # --- memory ----------------------------------------------------------------------------------------
 
+
 def _shim() -> Path:
-    from heapscope.launcher import find_shim  # the installed package's shim (HEAPSCOPE_SHIM_PATH overrides)
     import os
+
+    from heapscope.launcher import find_shim  # the installed package's shim (HEAPSCOPE_SHIM_PATH overrides)
 
     path, problem = find_shim(os.environ)
     if path is None:
@@ -121,13 +140,21 @@ def memory_part(args: argparse.Namespace) -> List[Dict]:
                 d_tracked = a["tracked_blocks"] - b["tracked_blocks"]
                 growth = (got["hwm_after_kb"] - got["rss_before_kb"]) * 1024
                 row.update(
-                    bridge_mode=got["bridge_mode"], d_profiler_bytes=d_prof, d_tracked=d_tracked,
-                    d_table_bytes=a["table_bytes"] - b["table_bytes"], d_stack_nodes=a["stack_nodes"] - b["stack_nodes"],
-                    per_tracked=d_prof / d_tracked if d_tracked else None, per_alloc=d_prof / n,
-                    profiler_bytes=a["profiler_bytes"], tracked=a["tracked_blocks"],
-                    rss_growth=growth, rss_growth_unprofiled=base_growth,
+                    bridge_mode=got["bridge_mode"],
+                    d_profiler_bytes=d_prof,
+                    d_tracked=d_tracked,
+                    d_table_bytes=a["table_bytes"] - b["table_bytes"],
+                    d_stack_nodes=a["stack_nodes"] - b["stack_nodes"],
+                    per_tracked=d_prof / d_tracked if d_tracked else None,
+                    per_alloc=d_prof / n,
+                    profiler_bytes=a["profiler_bytes"],
+                    tracked=a["tracked_blocks"],
+                    rss_growth=growth,
+                    rss_growth_unprofiled=base_growth,
                     rss_extra_per_alloc=(growth - base_growth) / n if base_growth is not None else None,
-                    build_s=got["build_s"], build_s_unprofiled=base.get("build_s"))
+                    build_s=got["build_s"],
+                    build_s_unprofiled=base.get("build_s"),
+                )
             rows.append(row)
     return rows
 
@@ -141,9 +168,11 @@ def _num(x: Optional[float]) -> str:
 
 
 def memory_table(rows: List[Dict]) -> List[str]:
-    out = ["| mode (engine) | live allocations | Δ tracked | Δ profiler MB | **B / tracked** | B / live alloc | "
-           "profiler MB total | peak RSS Δ MB (unprofiled) | RSS B / alloc over unprofiled | build s (unprofiled) |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "| mode (engine) | live allocations | Δ tracked | Δ profiler MB | **B / tracked** | B / live alloc | "
+        "profiler MB total | peak RSS Δ MB (unprofiled) | RSS B / alloc over unprofiled | build s (unprofiled) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         if "error" in r["probe"]:
             out.append(f"| {r['mode']} | {r['n']:,} | FAILED: {r['probe']['error']} |||||||||")
@@ -154,7 +183,8 @@ def memory_table(rows: List[Dict]) -> List[str]:
             f"| {r['mode']} ({r['bridge_mode']}) | {r['n']:,} | {r['d_tracked']:,} | {_mb(r['d_profiler_bytes'])} | "
             f"**{pt}** | {r['per_alloc']:.2f} | {_mb(r['profiler_bytes'])} | "
             f"{_mb(r['rss_growth'])} ({_mb(r['rss_growth_unprofiled'])}) | {extra} | "
-            f"{r['build_s']:.2f} ({_num(r['build_s_unprofiled'])}) |")
+            f"{r['build_s']:.2f} ({_num(r['build_s_unprofiled'])}) |"
+        )
     return out
 
 
@@ -173,14 +203,17 @@ def memory_verdicts(rows: List[Dict]) -> List[str]:
         value = r["per_alloc"] if sampled else r["per_tracked"]
         note = ""
         if sampled and r["per_tracked"] is not None:
-            note = (f" ({r['d_tracked']:,} of {r['n']:,} sampled into the table: {r['per_tracked']:.1f} B per tracked "
-                    f"entry, mostly the table's fixed minimum of Δ{_mb(r['d_profiler_bytes'])} MB)")
+            note = (
+                f" ({r['d_tracked']:,} of {r['n']:,} sampled into the table: {r['per_tracked']:.1f} B per tracked "
+                f"entry, mostly the table's fixed minimum of Δ{_mb(r['d_profiler_bytes'])} MB)"
+            )
         verdict = "PASS" if value is not None and value <= TARGET_BYTES else "MISS"
         out.append(f"{verdict:8s} {label}: {'–' if value is None else f'{value:.2f} B'}{note}")
     return out
 
 
 # --- latency ---------------------------------------------------------------------------------------
+
 
 def latency_part(args: argparse.Namespace) -> List[Dict]:
     env = child_env()
@@ -205,21 +238,25 @@ def _ms(values: List[float]) -> str:
 
 def _growth(r: Dict, kinds: List[str], i: int, runs: int) -> tuple:
     """Stack nodes and profiler KB added per run of kind i (engine stats before it and before the next)."""
-    before = (r.get("engine_before") or {})
+    before = r.get("engine_before") or {}
     a = before.get(kinds[i])
     b = before.get(kinds[i + 1]) if i + 1 < len(kinds) else r.get("engine_stats")
     if not a or not b or not runs:
         return "–", "–"
-    return (f"{(b['stack_nodes'] - a['stack_nodes']) / runs:,.0f}",
-            f"{(b['profiler_bytes'] - a['profiler_bytes']) / runs / 1024:,.0f}")
+    return (
+        f"{(b['stack_nodes'] - a['stack_nodes']) / runs:,.0f}",
+        f"{(b['profiler_bytes'] - a['profiler_bytes']) / runs / 1024:,.0f}",
+    )
 
 
 def latency_table(results: List[Dict]) -> List[str]:
     base = next((r for r in results if r["kernel"] == "python3" and "error" not in r), None)
-    out = ["| kernel (engine) | cell kind | stack nodes before | **ledger at client** ms | agent close ms | "
-           "transit ms | reply − cell ms | reply after cell end ms | python3 reply ms | + stack nodes / run | "
-           "+ profiler KB / run |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "| kernel (engine) | cell kind | stack nodes before | **ledger at client** ms | agent close ms | "
+        "transit ms | reply − cell ms | reply after cell end ms | python3 reply ms | + stack nodes / run | "
+        "+ profiler KB / run |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         if r["kernel"] == "python3":
             continue
@@ -235,9 +272,11 @@ def latency_table(results: List[Dict]) -> List[str]:
             b = [x["t_reply"] for x in base["runs"].get(kind, []) if not x["warmup"]] if base else []
             nodes = (r.get("engine_before") or {}).get(kind, {}).get("stack_nodes")
             nodes = "–" if nodes is None else f"{nodes:,}"
-            out.append(f"| {name} | {kind} | {nodes} | **{_ms(col('t_cell'))}** | {_ms(col('agent_close'))} | "
-                       f"{_ms(col('transit'))} | {_ms(col('reply_minus_cell'))} | {_ms(col('t_reply'))} | {_ms(b)} | "
-                       f"{growth[0]} | {growth[1]} |")
+            out.append(
+                f"| {name} | {kind} | {nodes} | **{_ms(col('t_cell'))}** | {_ms(col('agent_close'))} | "
+                f"{_ms(col('transit'))} | {_ms(col('reply_minus_cell'))} | {_ms(col('t_reply'))} | {_ms(b)} | "
+                f"{growth[0]} | {growth[1]} |"
+            )
     for r in results:
         if r["kernel"] == "python3" and "error" in r:
             out.append(f"| python3 | FAILED: {r['error']} |||||||||")
@@ -245,6 +284,7 @@ def latency_table(results: List[Dict]) -> List[str]:
 
 
 # --- main ----------------------------------------------------------------------------------------------
+
 
 def _load() -> Optional[float]:
     try:
@@ -268,9 +308,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         results["heapscope"]["sampling_disabled"] = getattr(agent_engine, "SAMPLING_DISABLED", False)
         shim = _shim()
         results["heapscope"]["shim"] = str(shim)
-        results["heapscope"]["shim_mtime"] = dt.datetime.fromtimestamp(shim.stat().st_mtime, dt.timezone.utc).isoformat()
-        git = subprocess.run(["git", "-C", str(BENCH_DIR.parent), "describe", "--always", "--dirty"],
-                             capture_output=True, text=True)
+        results["heapscope"]["shim_mtime"] = dt.datetime.fromtimestamp(
+            shim.stat().st_mtime, dt.timezone.utc
+        ).isoformat()
+        git = subprocess.run(
+            ["git", "-C", str(BENCH_DIR.parent), "describe", "--always", "--dirty"], capture_output=True, text=True
+        )
         results["heapscope"]["checkout"] = git.stdout.strip() or None
     except Exception as exc:  # reported, the parts below say what failed
         results["heapscope"] = {"error": repr(exc)}
@@ -280,20 +323,30 @@ def main(argv: Optional[List[str]] = None) -> int:
     if "memory" in args.only:
         rows = memory_part(args)
         results["memory"] = rows
-        lines += ["", "Profiler memory per live allocation (ints in pymalloc, 1 in "
-                  f"{args.libc_every} a 600-byte libc block, one list):", ""] + memory_table(rows)
+        lines += [
+            "",
+            "Profiler memory per live allocation (ints in pymalloc, 1 in "
+            f"{args.libc_every} a 600-byte libc block, one list):",
+            "",
+        ] + memory_table(rows)
         verdicts += memory_verdicts(rows)
     if "latency" in args.only:
         res = latency_part(args)
         results["latency"] = res
-        lines += ["", f"Cell end → ledger, median / max of {args.reps} runs per kind (after {args.warmup} warm-up):", ""]
+        lines += [
+            "",
+            f"Cell end → ledger, median / max of {args.reps} runs per kind (after {args.warmup} warm-up):",
+            "",
+        ]
         lines += latency_table(res)
         verdicts.append(f"{'INFO':8s} cell end → ledger at client: issue 5 sets no target (tracked, not judged)")
     if "session" in args.only:
         import os
 
-        res = [session.run_mode(mode, args.cells, args.window, dict(os.environ), _say, args.agent_work)
-               for mode in args.modes]
+        res = [
+            session.run_mode(mode, args.cells, args.window, dict(os.environ), _say, args.agent_work)
+            for mode in args.modes
+        ]
         results["session"] = res
         lines += ["", f"Long session: {args.cells} cells per kernel, medians over {args.window}-cell windows:", ""]
         lines += session.table(res)
@@ -304,20 +357,27 @@ def main(argv: Optional[List[str]] = None) -> int:
         shim_now = None
     if shim_now != results["heapscope"].get("shim_mtime"):
         results["heapscope"]["shim_mtime_end"] = shim_now
-        lines.insert(0, f"WARNING: the installed shim changed during the run (built {shim_now}); "
-                        "a kernel or probe that died may have lost its mapped library: re-run")
+        lines.insert(
+            0,
+            f"WARNING: the installed shim changed during the run (built {shim_now}); "
+            "a kernel or probe that died may have lost its mapped library: re-run",
+        )
     results["loadavg_1m"] = loads
     results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(results, indent=1, default=str))
     m = results["machine"]
-    _say(f"\n{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {m['nproc']} CPUs ({m['cpu_model']}), "
-         f"heapscope {results['heapscope'].get('version')} from {results['heapscope'].get('path')} "
-         f"(shim built {results['heapscope'].get('shim_mtime', '?')[:16]}, checkout {results['heapscope'].get('checkout')}, "
-         f"SAMPLING_DISABLED={results['heapscope'].get('sampling_disabled')})")
+    _say(
+        f"\n{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {m['nproc']} CPUs ({m['cpu_model']}), "
+        f"heapscope {results['heapscope'].get('version')} from {results['heapscope'].get('path')} "
+        f"(shim built {results['heapscope'].get('shim_mtime', '?')[:16]}, checkout {results['heapscope'].get('checkout')}, "
+        f"SAMPLING_DISABLED={results['heapscope'].get('sampling_disabled')})"
+    )
     _say(f"1-minute load average at start / end: {' / '.join('?' if x is None else f'{x:.2f}' for x in loads)}")
     if any(x is not None and x > (m["nproc"] or 1) for x in loads):
-        _say(f"WARNING: load above the CPU count ({m['nproc']}): other processes shared the CPUs; latencies are inflated")
+        _say(
+            f"WARNING: load above the CPU count ({m['nproc']}): other processes shared the CPUs; latencies are inflated"
+        )
     for line in lines:
         _say(line)
     _say("\n```")

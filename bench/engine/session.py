@@ -31,19 +31,23 @@ def _hs_wrap(fn):
 _hs_ag.hooks._on_start = _hs_wrap(_hs_ag.hooks._on_start)
 _hs_ag.hooks._on_end = _hs_wrap(_hs_ag.hooks._on_end)
 """
-STATS = ("{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
-         "if k in ('stack_nodes', 'live_nodes', 'profiler_bytes', 'agent_bytes', 'current_bytes')}")
+STATS = (
+    "{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
+    "if k in ('stack_nodes', 'live_nodes', 'profiler_bytes', 'agent_bytes', 'current_bytes')}"
+)
 
 
-def run_mode(mode: str, cells: int, window: int, base_env: Dict[str, str], say,
-             agent_work: bool = False) -> Dict[str, Any]:
+def run_mode(
+    mode: str, cells: int, window: int, base_env: Dict[str, str], say, agent_work: bool = False
+) -> Dict[str, Any]:
     client = latency.Client("heapscope", latency._env(base_env, mode))
     out: Dict[str, Any] = {"mode": mode, "cells": cells, "window": window, "agent_work": agent_work, "points": []}
     try:
         comm_id = uuid.uuid4().hex
         mark = len(client.log)
-        client.send("comm_open", {"comm_id": comm_id, "target_name": "heapscope",
-                                  "data": {"protocol": 2, "type": "sync"}})
+        client.send(
+            "comm_open", {"comm_id": comm_id, "target_name": "heapscope", "data": {"protocol": 2, "type": "sync"}}
+        )
         client.wait(lambda e: (latency._comm_data(e) or {}).get("type") == "history", timeout=60, after=mark)
         for code in latency.SETUP + ["_hs_i = 0"] + ([AGENT_WORK] if agent_work else []):
             client.execute(code)
@@ -55,15 +59,20 @@ def run_mode(mode: str, cells: int, window: int, base_env: Dict[str, str], say,
             code = f"{CELL}\n_hs_t_end = _hs_time.time()"
             ex = client.execute(code, {"t_end": "_hs_t_end"})
             t_end = float(ex["reply"][2]["content"]["user_expressions"]["t_end"]["data"]["text/plain"])
-            cell = client.wait(lambda e: (latency._comm_data(e) or {}).get("type") == "cell"
-                               and e[2]["content"].get("comm_id") == comm_id, timeout=60, after=ex["mark"])
+            cell = client.wait(
+                lambda e: (
+                    (latency._comm_data(e) or {}).get("type") == "cell" and e[2]["content"].get("comm_id") == comm_id
+                ),
+                timeout=60,
+                after=ex["mark"],
+            )
             closes.append(latency._comm_data(cell)["cell"]["ended_at"] - t_end)
             if before is not None:
                 out["points"].append({"cell": i + 1, "before": before})
             for p in out["points"]:
                 if p["cell"] + window - 1 == i + 1:
                     after = client.evaluate(STATS)
-                    p["close_ms"] = 1000 * statistics.median(closes[p["cell"] - 1:i + 1])
+                    p["close_ms"] = 1000 * statistics.median(closes[p["cell"] - 1 : i + 1])
                     # live_nodes: the nodes that exist (old runs' are reclaimed); stack_nodes counts every id handed out
                     live = "live_nodes" if "live_nodes" in after else "stack_nodes"
                     p["nodes_per_run"] = (after[live] - p["before"][live]) / window
@@ -71,9 +80,11 @@ def run_mode(mode: str, cells: int, window: int, base_env: Dict[str, str], say,
                     p["profiler_bytes_per_run"] = (after["profiler_bytes"] - p["before"]["profiler_bytes"]) / window
                     p["agent_bytes"] = after.get("agent_bytes")
                     p["profiler_bytes"] = after["profiler_bytes"]
-                    say(f"  {mode}{' (agent_work)' if agent_work else ''} cells {p['cell']}-{i + 1}: close median {p['close_ms']:.1f} ms, "
+                    say(
+                        f"  {mode}{' (agent_work)' if agent_work else ''} cells {p['cell']}-{i + 1}: close median {p['close_ms']:.1f} ms, "
                         f"+{p['nodes_per_run']:.0f} stack nodes/run, +{p['profiler_bytes_per_run'] / 1024:.1f} KiB "
-                        f"profiler/run (profiler {after['profiler_bytes'] / 1e6:.1f} MB)")
+                        f"profiler/run (profiler {after['profiler_bytes'] / 1e6:.1f} MB)"
+                    )
             if i % 500 == 499:
                 # drop the message log: a long session keeps the client's memory flat
                 client.log.clear()
@@ -84,13 +95,17 @@ def run_mode(mode: str, cells: int, window: int, base_env: Dict[str, str], say,
 
 
 def table(results: List[Dict[str, Any]]) -> List[str]:
-    lines = ["| mode | cells | close ms (median) | + stack nodes / run | + profiler KiB / run | profiler MB |",
-             "|---|---|---:|---:|---:|---:|"]
+    lines = [
+        "| mode | cells | close ms (median) | + stack nodes / run | + profiler KiB / run | profiler MB |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for r in results:
         for p in r["points"]:
             if "close_ms" not in p:
                 continue
-            lines.append(f"| {r['mode']}{' + agent_work' if r.get('agent_work') else ''} | {p['cell']}–{p['cell'] + r['window'] - 1} | {p['close_ms']:.1f} | "
-                         f"{p['nodes_per_run']:,.0f} | {p['profiler_bytes_per_run'] / 1024:,.1f} | "
-                         f"{p['profiler_bytes'] / 1e6:,.1f} |")
+            lines.append(
+                f"| {r['mode']}{' + agent_work' if r.get('agent_work') else ''} | {p['cell']}–{p['cell'] + r['window'] - 1} | {p['close_ms']:.1f} | "
+                f"{p['nodes_per_run']:,.0f} | {p['profiler_bytes_per_run'] / 1024:,.1f} | "
+                f"{p['profiler_bytes'] / 1e6:,.1f} |"
+            )
     return lines

@@ -6,9 +6,9 @@ missing the agent still loads: it answers the browser with ``active: false`` and
 records no cells. When only the engine (``heapscope._bridge``) is missing, cells keep their totals and
 the status says why there is no line-level attribution.
 
-Engine epochs: each outermost cell opens one (``cell_begin``) and closes it (``cell_end``), and another
-epoch, owned by no cell, starts at once for the time between cells; a nested ``run_cell`` stays inside
-its enclosing cell's epoch (its record has totals but no sites).
+Engine run_ids: each outermost cell opens one (``cell_begin``) and closes it (``cell_end``), and another
+run_id, owned by no cell, starts at once for the time between cells; a nested ``run_cell`` stays inside
+its enclosing cell's run_id (its record has totals but no sites).
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from collections import OrderedDict
 from typing import Any, ContextManager, Dict, List, Optional, Tuple
 
 from . import protocol
-from .cells import CellMap, CellRun
+from .cells import CellMap, RunOrigin
 from .comm import CommHub, echo, short
 from .engine import Engine
 from .guard import MemoryGuard, Snapshots, session_key
 from .holders import HoldersService
 from .hooks import CellEnd, CellHooks, CellStart
 from .ledger import Ledger, Stats
-from .live import LiveSampler
+from .live import TickRelay
 from .shim import Shim
 from .sites import DEFAULT_TOP_N, DETAIL_TOP_N, SiteResolver
 
@@ -85,7 +85,7 @@ class Agent:
         self.ledger = Ledger()
         self.cells = CellMap()
         self.resolver = SiteResolver(self.engine.stack, self.cells, root_files) if self.engine is not None else None
-        self._epoch: Optional[int] = None  # the open engine epoch
+        self._run_id: Optional[int] = None  # the open engine run_id
         self._unclosed: Optional[CellEnd] = None  # a cell end whose close has not completed
         self._first_stack: Optional[int] = None  # the engine's stack count when it opened
         self._detail_rows: OrderedDict[int, Dict[str, List[Tuple[int, int, int]]]] = OrderedDict()
@@ -95,12 +95,12 @@ class Agent:
         self.hooks = CellHooks(shell, self.on_cell_start, self.on_cell_end, self.on_hook_failure)
         self.hub = CommHub(protocol.COMM_TARGET, self.on_comm_open, self.on_comm_message)
         self.holders = HoldersService(self)  # who holds the heap (agent/holders.py)
-        self.live: Optional[LiveSampler] = None
+        self.live: Optional[TickRelay] = None
         self.guard: Optional[MemoryGuard] = None
         if shim is not None:  # the memory guard and the post-mortem snapshot (agent/guard.py)
             self.guard = _memory_guard(self)
         if self.engine is not None:
-            self.live = LiveSampler(self.engine.ticks, self._send_samples, self._running_cell, idle=self.hub.flush)
+            self.live = TickRelay(self.engine.ticks, self._send_samples, self._running_cell, idle=self.hub.flush)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -212,7 +212,7 @@ class Agent:
                 log.warning("heapscope: could not remember the mode for the next kernel start", exc_info=True)
 
     def _apply_pending_mode(self) -> None:
-        """At a cell boundary (shell thread, no epoch open)."""
+        """At a cell boundary (shell thread, no run_id open)."""
         engine, mode = self.engine, self.pending_mode
         if engine is None or mode is None or self.pending_applies != "next_cell":
             return
@@ -241,10 +241,10 @@ class Agent:
         with self._send_lock:
             before = shim.stats()
             self.ledger.note_peak(before.peak_bytes)
-            engine, epoch, owns = self.engine, self._epoch, False
+            engine, run_id, owns = self.engine, self._run_id, False
             if engine is not None and self.ledger.depth() == 0:
                 self._apply_pending_mode()
-                epoch = self._epoch = engine.cell_begin()
+                run_id = self._run_id = engine.cell_begin()
                 self._first_stack = _engine_stats(engine).get("stack_nodes")
                 owns = True
             start_bytes = shim.reset_peak()
@@ -256,12 +256,12 @@ class Agent:
                 time.time(),
                 before,
                 start_bytes,
-                epoch if owns else None,
+                run_id if owns else None,
                 mode=self.mode,
             )
-            if epoch is not None:
-                run = CellRun(epoch, cell.cell_id, cell.execution_count, payload["seq"], cell.filename)
-                self.cells.record(run, owns_epoch=owns)
+            if run_id is not None:
+                run = RunOrigin(run_id, cell.cell_id, cell.execution_count, payload["seq"], cell.filename)
+                self.cells.record(run, owns_run=owns)
             self.broadcast(protocol.cell_start_message(payload))
         if owns and self.guard is not None:
             try:
@@ -296,21 +296,21 @@ class Agent:
             return
         with self._send_lock:
             closing = self.ledger.closing(end.key)
-            # Totals are read first: closing the engine's epoch allocates (its site list), and that is
+            # Totals are read first: closing the engine's run_id allocates (its site list), and that is
             # the profiler's memory, not the cell's.
             counters = shim.stats()
             sites = None
             outermost = closing is not None and self.ledger.depth() == 1
             try:
-                if closing is not None and outermost and self._epoch is not None:
-                    sites = self._close_epoch(closing.seq)
+                if closing is not None and outermost and self._run_id is not None:
+                    sites = self._close_engine_run(closing.seq)
             except Exception as exc:  # e.g. MemoryError under a memory limit: the record goes without sites
                 log.warning("heapscope: the sites of a cell are missing (%s)", echo(exc))
             finally:
                 # Whatever failed above (MemoryError under a memory limit...), the cell is closed and its
-                # epoch is no longer the open one: the next cell opens its own, with sites.
+                # run_id is no longer the open one: the next cell opens its own, with sites.
                 if outermost:
-                    self._epoch = None
+                    self._run_id = None
                 status, extra = end.status, None
                 if outermost and self.guard is not None:
                     try:
@@ -337,11 +337,11 @@ class Agent:
                 self.broadcast(protocol.status_message(self.status()))
         self._hook_failures = 0
 
-    def _close_epoch(self, seq: int) -> Optional[dict]:
-        """End the engine epoch of the outermost cell: its top sites (kept raw for cell_detail)."""
-        engine, resolver, epoch = self.engine, self.resolver, self._epoch
-        self._epoch = None
-        if engine is None or resolver is None or epoch is None:
+    def _close_engine_run(self, seq: int) -> Optional[dict]:
+        """End the engine run_id of the outermost cell: its top sites (kept raw for cell_detail)."""
+        engine, resolver, run_id = self.engine, self.resolver, self._run_id
+        self._run_id = None
+        if engine is None or resolver is None or run_id is None:
             return None
         if self.live is not None:
             try:
@@ -350,10 +350,10 @@ class Agent:
                 pass
         totals = engine.cell_end()
         # What is allocated from now until the next cell (this bookkeeping, kernel threads) belongs to no
-        # cell: a fresh epoch that no cell owns ("outside any cell" in retained_by_cell).
+        # cell: a fresh run_id that no cell owns ("outside any cell" in retained_by_cell).
         engine.between_cells()
-        at_peak = resolver.own_rows(totals.pop("at_peak", []) or [], epoch, DETAIL_TOP_N, self._first_stack)
-        retained = resolver.own_rows(engine.alive(epoch), epoch, DETAIL_TOP_N)
+        at_peak = resolver.own_rows(totals.pop("at_peak", []) or [], run_id, DETAIL_TOP_N, self._first_stack)
+        retained = resolver.own_rows(engine.alive(run_id), run_id, DETAIL_TOP_N)
         self._detail_rows[seq] = {"top_at_peak": at_peak, "retained": retained}
         while len(self._detail_rows) > DETAIL_CELLS:
             self._detail_rows.popitem(last=False)
@@ -471,10 +471,10 @@ def _memory_guard(agent: Agent) -> Optional[MemoryGuard]:
     """The agent's guard; its snapshot thread reads the open run's top sites through the engine."""
 
     def top_sites() -> List[dict]:
-        engine, resolver, epoch = agent.engine, agent.resolver, agent._epoch
-        if engine is None or resolver is None or epoch is None:
+        engine, resolver, run_id = agent.engine, agent.resolver, agent._run_id
+        if engine is None or resolver is None or run_id is None:
             return []
-        rows = resolver.own_rows(engine.alive(epoch), epoch, DETAIL_TOP_N)
+        rows = resolver.own_rows(engine.alive(run_id), run_id, DETAIL_TOP_N)
         return [{**site, "stack": []} for site in resolver.top_sites(rows, agent.top_n)]
 
     def warn() -> None:

@@ -6,7 +6,7 @@ Silent executions fire neither. Each hook is wrapped: nothing raised here reache
 output (IPython would print a traceback into it).
 
 Interrupts: a Ctrl-C (SIGINT, ``KeyboardInterrupt``) that lands while the agent opens or closes a cell
-would leave its bookkeeping half done (a cell "running" for ever, no engine epoch for later cells). On the
+would leave its bookkeeping half done (a cell "running" for ever, no engine run_id for later cells). On the
 main thread, both hooks therefore hold SIGINT back (:func:`interrupts_deferred`). A signal that arrived
 during ``post_run_cell`` is dropped: the cell it was meant for has ended. One that arrived during
 ``pre_run_cell`` is meant for the cell about to run: it is sent again (:data:`REDELIVER_DELAY` later, from

@@ -36,8 +36,8 @@ class Stats(NamedTuple):
 
 
 @dataclass
-class CellRecord:
-    """One finished cell: the protocol's CellRecord (``docs/protocol.md``)."""
+class CellRun:
+    """One finished cell: the protocol's CellRun (``docs/protocol.md``)."""
 
     seq: int
     cell_id: Optional[str]
@@ -89,8 +89,8 @@ class _OpenCell:
     start: Stats
     start_bytes: int
     peak_bytes: int = field(default=0)
-    #: The engine epoch this cell opened (``None``: no engine, or a nested cell inside another's epoch).
-    epoch: Optional[int] = None
+    #: The engine run_id this cell opened (``None``: no engine, or a nested cell inside another's run_id).
+    run_id: Optional[int] = None
     mode: Optional[str] = None
 
     def start_payload(self) -> dict:
@@ -132,7 +132,7 @@ class Ledger:
         started_at: float,
         start: Stats,
         start_bytes: int,
-        epoch: Optional[int] = None,
+        run_id: Optional[int] = None,
         mode: Optional[str] = None,
     ) -> dict:
         """Record a cell that starts now; returns its ``cell_start`` payload.
@@ -155,7 +155,7 @@ class Ledger:
                 start,
                 start_bytes,
                 peak_bytes=start_bytes,
-                epoch=epoch,
+                run_id=run_id,
                 mode=mode,
             )
             self._next_seq += 1
@@ -172,7 +172,7 @@ class Ledger:
         totals: Optional[Mapping[str, Any]] = None,
         sites: Optional[Mapping[str, List[dict]]] = None,
         extra: Optional[Mapping[str, Any]] = None,
-    ) -> Optional[CellRecord]:
+    ) -> Optional[CellRun]:
         """Close the open cell opened with ``key`` (else the innermost one); ``None`` if none is open.
 
         Cells opened after it (nested ones that never closed) are closed as ``aborted``.
@@ -217,7 +217,7 @@ class Ledger:
         execution_count: Optional[int],
         totals: Optional[Mapping[str, Any]] = None,
         sites: Optional[Mapping[str, List[dict]]] = None,
-    ) -> CellRecord:
+    ) -> CellRun:
         counters: Dict[str, Any] = {
             "end_bytes": end.current_bytes,
             "allocated_bytes": _delta(end.allocated_bytes, cell.start.allocated_bytes),
@@ -234,7 +234,7 @@ class Ledger:
         # keeps the larger of what it saw and what is seen now.
         for outer in self._open:
             outer.peak_bytes = max(outer.peak_bytes, peak)
-        record = CellRecord(
+        record = CellRun(
             seq=cell.seq,
             cell_id=cell.cell_id,
             execution_count=execution_count if execution_count is not None else cell.execution_count,
@@ -257,15 +257,15 @@ class Ledger:
                 old.top_at_peak = old.retained = None
         return record
 
-    def add_finished(self, runs: Sequence[Mapping[str, Any]]) -> List[CellRecord]:
+    def add_finished(self, runs: Sequence[Mapping[str, Any]]) -> List[CellRun]:
         """Runs of a dead kernel (agent/guard.py's recover): appended as finished runs with new seqs."""
-        known = set(CellRecord.__dataclass_fields__) - {"seq", "extra"}
+        known = set(CellRun.__dataclass_fields__) - {"seq", "extra"}
         added = []
         with self._lock:
             for run in runs:
                 fields = {k: v for k, v in run.items() if k in known}
                 try:
-                    record = CellRecord(seq=self._next_seq, **fields)
+                    record = CellRun(seq=self._next_seq, **fields)
                 except TypeError:
                     continue
                 record.extra.update({k: v for k, v in run.items() if k not in known and k != "seq"})
@@ -279,7 +279,7 @@ class Ledger:
         with self._lock:
             return [r.to_dict(stacks) for r in self._done]
 
-    def get(self, seq: int) -> Optional[CellRecord]:
+    def get(self, seq: int) -> Optional[CellRun]:
         """The finished cell with this ``seq`` (``None`` when unknown or forgotten)."""
         with self._lock:
             return next((r for r in reversed(self._done) if r.seq == seq), None)

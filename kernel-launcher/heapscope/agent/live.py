@@ -24,7 +24,7 @@ INTERVAL = 0.15
 IDLE_INTERVAL = 2.0
 
 
-class LiveSampler:
+class TickRelay:
     """``drain()`` returns the native samples since the last call; ``send(seq, samples)`` ships a batch;
     ``running()`` returns ``(seq, started_at)`` of the running cell, or ``None``."""
 

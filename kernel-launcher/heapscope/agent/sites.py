@@ -13,7 +13,7 @@ runner's machinery), so an allocation made deep inside pandas lists pandas' fram
 line that called it.
 
 Pure: the bridge is reached only through the ``stack`` callable given to :class:`SiteResolver`
-(``heapscope._bridge.stack``: ``stack_id -> (epoch, [(filename, function, line), ...])``).
+(``heapscope._bridge.stack``: ``stack_id -> (run_id, [(filename, function, line), ...])``).
 """
 
 from __future__ import annotations
@@ -68,11 +68,11 @@ class SiteResolver:
         if hit is not None:
             return hit
         try:
-            epoch, frames = self._stack(stack_id)
+            run_id, frames = self._stack(stack_id)
             # Names from the program: cut to the schema's caps, and safe for UTF-8 (a lone surrogate
             # in a file name must not make every message fail).
             clean = tuple((clip(f[0], "FileName"), clip(f[1], "FunctionName"), _line(f[2])) for f in frames)
-            value = (int(epoch), clean)
+            value = (int(run_id), clean)
         except Exception:
             value = (-1, ((f"<unknown stack {stack_id}>", "<unknown>", None),))
         with self._lock:
@@ -83,11 +83,11 @@ class SiteResolver:
 
     def frames(self, stack_id: int) -> List[dict]:
         """The stack's frames as protocol frame objects, innermost first, cut after the outermost cell frame."""
-        epoch, raw = self.raw_stack(stack_id)
+        run_id, raw = self.raw_stack(stack_id)
         out: List[dict] = []
         root = -1
         for i, (filename, function, line) in enumerate(raw):
-            run = self._cells.resolve(filename, epoch) if epoch >= 0 else None
+            run = self._cells.resolve(filename, run_id) if run_id >= 0 else None
             key = (
                 filename,
                 line,
@@ -136,30 +136,30 @@ class SiteResolver:
     # --- lists ----------------------------------------------------------------------------------
 
     def own_rows(
-        self, rows: Iterable[Sequence[int]], epoch: int, limit: int, first_id: Optional[int] = None
+        self, rows: Iterable[Sequence[int]], run_id: int, limit: int, first_id: Optional[int] = None
     ) -> List[Tuple[int, int, int]]:
-        """The ``limit`` largest rows allocated during ``epoch``, as ``(stack_id, bytes, count)``.
+        """The ``limit`` largest rows allocated during ``run_id``, as ``(stack_id, bytes, count)``.
 
         ``rows`` are ``(stack_id, bytes, count)`` (the engine's ``at_peak``, which also holds what earlier
-        cells kept alive at the peak: the stack's epoch tells them apart) or ``(stack_id, epoch, bytes,
-        count)`` (``live()``). ``first_id``: the engine's stack count when the epoch began; stack ids
-        are handed out in order and a stack's first level is its epoch, so older ids belong to earlier
-        epochs and need not be looked at (in exact mode ``at_peak`` has a row for every stack alive).
+        cells kept alive at the peak: the stack's run_id tells them apart) or ``(stack_id, run_id, bytes,
+        count)`` (``live()``). ``first_id``: the engine's stack count when the run_id began; stack ids
+        are handed out in order and a stack's first level is its run_id, so older ids belong to earlier
+        run_ids and need not be looked at (in exact mode ``at_peak`` has a row for every stack alive).
         """
         out: List[Tuple[int, int, int]] = []
         candidates = []
         for row in rows:
             if len(row) == 4:
-                stack_id, row_epoch, nbytes, count = row
-                if row_epoch == epoch and nbytes > 0:
+                stack_id, row_run_id, nbytes, count = row
+                if row_run_id == run_id and nbytes > 0:
                     out.append((int(stack_id), int(nbytes), int(count)))
             elif row[1] > 0 and (first_id is None or row[0] >= first_id):
                 candidates.append((int(row[0]), int(row[1]), int(row[2])))
         candidates.sort(key=lambda r: (-r[1], -r[2]))
-        for row in candidates:  # largest first: stop once enough rows of this epoch are found
+        for row in candidates:  # largest first: stop once enough rows of this run_id are found
             if len(out) >= limit:
                 break
-            if self.raw_stack(row[0])[0] == epoch:
+            if self.raw_stack(row[0])[0] == run_id:
                 out.append(row)
         out.sort(key=lambda r: (-r[1], -r[2]))
         return out[:limit]
@@ -167,7 +167,7 @@ class SiteResolver:
     def top_sites(self, rows: Iterable[Sequence[int]], limit: int = DEFAULT_TOP_N) -> List[dict]:
         """``rows`` of ``(stack_id, bytes, count)``: the ``limit`` largest sites, bytes descending.
 
-        Rows whose stacks resolve to the same frames (e.g. the same code reached in two epochs) are merged.
+        Rows whose stacks resolve to the same frames (e.g. the same code reached in two run_ids) are merged.
         """
         merged: Dict[int, List[int]] = {}
         for stack_id, nbytes, count in rows:
@@ -197,7 +197,7 @@ class SiteResolver:
         max_cells: Optional[int] = None,
         current_bytes: Optional[int] = None,
     ) -> List[dict]:
-        """``live_rows`` of ``(stack_id, epoch, bytes, count)`` (the heap alive now) grouped by the cell
+        """``live_rows`` of ``(stack_id, run_id, bytes, count)`` (the heap alive now) grouped by the cell
         that allocated it: ``[{"cell_id", "execution_count", "seq", "bytes", "count", "sites"}]``, bytes
         descending. Runs of one cell id are one entry (``seq``/``execution_count`` of its latest run);
         runs without a cell id are one entry each; memory allocated outside any cell (kernel start-up,
@@ -208,20 +208,20 @@ class SiteResolver:
         entry as the pseudo-site :data:`UNTRACKED`, and all the entries add up to ``current_bytes``.
         """
         groups: Dict[Any, dict] = {}
-        for stack_id, epoch, nbytes, count in live_rows:
+        for stack_id, run_id, nbytes, count in live_rows:
             if nbytes <= 0:
                 continue
-            run = self._cells.run_of_epoch(int(epoch))
+            run = self._cells.origin_of_run(int(run_id))
             if run is None:
                 key: Any = ("outside",)
             elif run.cell_id is not None:
                 key = ("cell", run.cell_id)
             else:
-                key = ("run", run.seq, run.epoch)
+                key = ("run", run.seq, run.run_id)
             group = groups.get(key)
             if group is None:
                 group = groups[key] = {"run": run, "bytes": 0, "count": 0, "rows": []}
-            elif run is not None and (group["run"] is None or run.epoch > group["run"].epoch):
+            elif run is not None and (group["run"] is None or run.run_id > group["run"].run_id):
                 group["run"] = run
             group["bytes"] += int(nbytes)
             group["count"] += int(count)
