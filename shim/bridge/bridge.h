@@ -2,7 +2,8 @@
  * bridge.h — heapscope._bridge, the per-Python-version half of the engine (docs/engine.md): what
  *            its files share. Files by job: compat.h (per-version frame access), shim_api.c (the
  *            shim's C API, bound at import), frames.c (the locator), pins.c (code pinning and the
- *            PEP 445 wrappers), module.c (the Python API).
+ *            PEP 445 wrappers), module.c (the Python API), reads.c (its reading functions: sites,
+ *            stacks, ticks, blocks).
  *
  * Contract
  *   Built once per CPython minor version (3.9-3.13) from that version's own headers with
@@ -109,5 +110,18 @@ uint64_t hs_unpinned_codes(void);
    is no longer reached. */
 int hs_wrap_all(void);
 void hs_ensure_wrapped(void);
+
+/* module.c: the entry checks of the Python API. hs_require: -1 with RuntimeError set when the shim is
+   not preloaded and counting; hs_enter: the same, then drains the pin queue (the reading functions). */
+int hs_require(void);
+int hs_enter(void);
+
+/* reads.c: the reading functions of the Python API (module.c's method table names them). */
+int hs_reads_init(void); /* at import: the resolve cache (-1 with an exception set) */
+PyObject *py_cell_end(PyObject *self, PyObject *unused);
+PyObject *py_alive(PyObject *self, PyObject *args, PyObject *kw);
+PyObject *py_stack(PyObject *self, PyObject *arg);
+PyObject *py_ticks(PyObject *self, PyObject *unused);
+PyObject *py_blocks(PyObject *self, PyObject *arg);
 
 #endif

@@ -8,7 +8,7 @@
  *     ValueError, never wrapped around. Wraps the PEP 445 domains first (pins.c).
  *   settings() -> dict, settings_errors() -> [str]: the shim's settings and the rejected ones.
  *   stats(), cell_begin(), cell_end(), resume(run), alive(run=None), stack(id), ticks(), reconcile(),
- *   agent_begin()/agent_end() (the calling thread's allocations are profiler memory in between),
+ *   blocks(addresses) (cell_end, alive, stack, ticks and blocks are in reads.c), agent_begin()/agent_end() (the calling thread's allocations are profiler memory in between),
  *   set_cell_anchors([code, ...]) (frames.c).
  *   Every function but settings*() raises RuntimeError when the shim is not preloaded and counting.
  *
@@ -18,12 +18,9 @@
 #include "bridge.h"
 
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
-static PyObject *resolve_cache; /* (code, lasti) -> (filename, function, line) */
-
-static int require(void)
+int hs_require(void)
 {
     if (!hs_api_ok) {
         PyErr_SetString(PyExc_RuntimeError, "libheapscope.so is not preloaded and counting in this process");
@@ -33,70 +30,12 @@ static int require(void)
 }
 
 /* Common entry of the reading functions: the shim must be there; pin what was queued. */
-static int enter(void)
+int hs_enter(void)
 {
-    if (require())
+    if (hs_require())
         return -1;
     hs_drain(0);
     return 0;
-}
-
-static int by_bytes_desc(const void *a, const void *b)
-{
-    const struct heapscope_site *x = a, *y = b;
-    return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : (x->stack > y->stack) - (x->stack < y->stack);
-}
-
-/* Calls fn until the buffer is big enough; returns a malloc'ed array (PyMem_Raw) and *n. */
-static struct heapscope_site *collect(long (*fn)(long, struct heapscope_site *, size_t, void *), long arg, void *ctx,
-                                      size_t *n)
-{
-    size_t cap = 1024;
-    for (;;) {
-        struct heapscope_site *buf = PyMem_RawMalloc(cap * sizeof *buf);
-        if (!buf) {
-            PyErr_NoMemory();
-            return NULL;
-        }
-        long r = fn(arg, buf, cap, ctx);
-        if (r >= 0) {
-            *n = (size_t)r;
-            return buf;
-        }
-        PyMem_RawFree(buf);
-        cap = (size_t)(-r) + (size_t)(-r) / 4 + 64;
-    }
-}
-
-static long cell_end_fn(long arg, struct heapscope_site *buf, size_t cap, void *ctx)
-{
-    (void)arg;
-    return hs_api.cell_end(ctx, buf, cap);
-}
-
-static long alive_fn(long arg, struct heapscope_site *buf, size_t cap, void *ctx)
-{
-    (void)ctx;
-    return hs_api.alive(arg, buf, cap);
-}
-
-/* [(stack, [run,] bytes, count)] from sites sorted by bytes, descending; frees s. */
-static PyObject *site_list(struct heapscope_site *s, size_t n, int with_run)
-{
-    qsort(s, n, sizeof *s, by_bytes_desc);
-    PyObject *list = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; list && i < n; i++) {
-        PyObject *t = with_run
-                          ? Py_BuildValue("(IILL)", s[i].stack, s[i].run, (long long)s[i].bytes, (long long)s[i].count)
-                          : Py_BuildValue("(ILL)", s[i].stack, (long long)s[i].bytes, (long long)s[i].count);
-        if (!t) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, t);
-    }
-    PyMem_RawFree(s);
-    return list;
 }
 
 /* An optional unsigned argument: None keeps *out; else lo <= value <= hi or ValueError. */
@@ -128,7 +67,7 @@ static PyObject *py_install(PyObject *self, PyObject *args, PyObject *kw)
     PyObject *mode = Py_None, *threshold = Py_None, *interval = Py_None, *depth = Py_None, *hz = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOOOO", names, &mode, &threshold, &interval, &depth, &hz))
         return NULL;
-    if (require())
+    if (hs_require())
         return NULL;
     struct heapscope_config cfg;
     hs_api.settings(&cfg);
@@ -168,7 +107,7 @@ static PyObject *py_settings(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    if (require())
+    if (hs_require())
         return NULL;
     struct heapscope_config c;
     hs_api.settings(&c);
@@ -181,7 +120,7 @@ static PyObject *py_settings_errors(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    if (require())
+    if (hs_require())
         return NULL;
     const char *e = hs_api.settings_errors();
     PyObject *text = PyUnicode_DecodeUTF8(e, (Py_ssize_t)strlen(e), "replace");
@@ -196,7 +135,7 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    if (enter())
+    if (hs_enter())
         return NULL;
     hs_ensure_wrapped();
     struct heapscope_stats s;
@@ -236,173 +175,16 @@ static PyObject *py_cell_begin(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    if (enter())
+    if (hs_enter())
         return NULL;
     hs_ensure_wrapped();
     return PyLong_FromUnsignedLong(hs_api.cell_begin());
 }
 
-static PyObject *py_cell_end(PyObject *self, PyObject *unused)
-{
-    (void)self;
-    (void)unused;
-    if (enter())
-        return NULL;
-    struct heapscope_cell c;
-    size_t n;
-    struct heapscope_site *s = collect(cell_end_fn, 0, &c, &n);
-    if (!s)
-        return NULL;
-    PyObject *list = site_list(s, n, 0);
-    if (!list)
-        return NULL;
-    return Py_BuildValue(
-        "{sKsKsKsKsKsKsKsKsN}", "run", (unsigned long long)c.run, "start_bytes", (unsigned long long)c.start_bytes,
-        "peak_bytes", (unsigned long long)c.peak_bytes, "end_bytes", (unsigned long long)c.end_bytes, "allocated_bytes",
-        (unsigned long long)c.allocated_bytes, "freed_bytes", (unsigned long long)c.freed_bytes, "alloc_count",
-        (unsigned long long)c.alloc_count, "free_count", (unsigned long long)c.free_count, "at_peak", list);
-}
-
-static PyObject *py_alive(PyObject *self, PyObject *args, PyObject *kw)
-{
-    (void)self;
-    static char *names[] = {"run", NULL};
-    PyObject *r = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", names, &r))
-        return NULL;
-    if (require())
-        return NULL;
-    long run = -1;
-    if (r != Py_None) {
-        run = PyLong_AsLong(r);
-        if (run == -1 && PyErr_Occurred())
-            return NULL;
-        if (run < 0) {
-            PyErr_SetString(PyExc_ValueError, "run must be >= 0");
-            return NULL;
-        }
-    }
-    hs_drain(0);
-    size_t n;
-    struct heapscope_site *s = collect(alive_fn, run, NULL, &n);
-    return s ? site_list(s, n, 1) : NULL;
-}
-
-static const char *pseudo_name(uintptr_t code)
-{
-    switch (code) {
-    case HEAPSCOPE_FRAME_ARENAS:
-        return "<pymalloc arenas>";
-    case HEAPSCOPE_FRAME_NATIVE:
-        return "<native thread>";
-    case HEAPSCOPE_FRAME_NOPYTHON:
-        return "<no Python frame>";
-    case HEAPSCOPE_FRAME_TRUNCATED:
-        return "<truncated>";
-    case HEAPSCOPE_FRAME_FREED:
-        return "<freed code>";
-    case HEAPSCOPE_FRAME_GAP:
-        return "<frames omitted>";
-    default:
-        return "<unknown>";
-    }
-}
-
-static PyObject *resolve(const struct heapscope_frame *f)
-{
-    if (f->code < HEAPSCOPE_PSEUDO_MAX) {
-        const char *n = pseudo_name(f->code);
-        return Py_BuildValue("(ssi)", n, n, 0);
-    }
-    PyObject *key = Py_BuildValue("(KI)", (unsigned long long)f->code, f->lasti);
-    if (!key)
-        return NULL;
-    PyObject *hit = PyDict_GetItemWithError(resolve_cache, key);
-    if (hit) {
-        Py_DECREF(key);
-        Py_INCREF(hit);
-        return hit;
-    }
-    if (PyErr_Occurred()) {
-        Py_DECREF(key);
-        return NULL;
-    }
-    PyObject *o = (PyObject *)f->code, *val;
-    if (!hs_is_pinned(f->code) || !PyCode_Check(o)) { /* never dereference a code we do not own */
-        val = Py_BuildValue("(ssi)", "<freed code>", "<freed code>", 0);
-    } else {
-        PyCodeObject *co = (PyCodeObject *)o;
-        int line = PyCode_Addr2Line(co, (int)f->lasti);
-#if PY_VERSION_HEX >= 0x030B0000
-        PyObject *name = co->co_qualname;
-#else
-        PyObject *name = co->co_name;
-#endif
-        val = Py_BuildValue("(OOi)", co->co_filename, name, line);
-    }
-    if (val && PyDict_SetItem(resolve_cache, key, val) < 0)
-        Py_CLEAR(val);
-    Py_DECREF(key);
-    return val;
-}
-
-static PyObject *py_stack(PyObject *self, PyObject *arg)
-{
-    (void)self;
-    if (enter())
-        return NULL;
-    unsigned long id = PyLong_AsUnsignedLong(arg);
-    if (id == (unsigned long)-1 && PyErr_Occurred())
-        return NULL;
-    struct heapscope_frame fr[HEAPSCOPE_MAX_DEPTH];
-    uint32_t run = 0;
-    int n = id > UINT32_MAX ? -1 : hs_api.stack((uint32_t)id, &run, fr, HEAPSCOPE_MAX_DEPTH);
-    if (n < 0) {
-        PyErr_Format(PyExc_KeyError, "unknown stack id %lu", id);
-        return NULL;
-    }
-    PyObject *list = PyList_New(n);
-    for (int i = 0; list && i < n; i++) {
-        PyObject *t = resolve(&fr[i]);
-        if (!t) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, i, t);
-    }
-    if (!list)
-        return NULL;
-    return Py_BuildValue("(IN)", run, list);
-}
-
-static PyObject *py_ticks(PyObject *self, PyObject *unused)
-{
-    (void)self;
-    (void)unused;
-    if (require())
-        return NULL;
-    enum { CAP = 8192 };
-    struct heapscope_tick *buf = PyMem_RawMalloc(CAP * sizeof *buf);
-    if (!buf)
-        return PyErr_NoMemory();
-    size_t n = hs_api.ticks(buf, CAP);
-    PyObject *list = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; list && i < n; i++) {
-        PyObject *t = Py_BuildValue("(dK)", buf[i].time, (unsigned long long)buf[i].bytes);
-        if (!t) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, t);
-    }
-    PyMem_RawFree(buf);
-    return list;
-}
-
 static PyObject *py_resume(PyObject *self, PyObject *arg)
 {
     (void)self;
-    if (enter())
+    if (hs_enter())
         return NULL;
     unsigned long run = PyLong_AsUnsignedLong(arg);
     if (run == (unsigned long)-1 && PyErr_Occurred())
@@ -414,52 +196,11 @@ static PyObject *py_resume(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-/* blocks(addresses) -> [(stack_id, bytes) or None]: the pointer table's blocks at these addresses (the
-   holders scan: the allocating stack and usable size of a buffer it holds; the caller keeps them alive). */
-static PyObject *py_blocks(PyObject *self, PyObject *arg)
-{
-    (void)self;
-    if (require())
-        return NULL;
-    if (!hs_api.block) {
-        PyErr_SetString(PyExc_RuntimeError, "this libheapscope.so has no heapscope_block");
-        return NULL;
-    }
-    PyObject *seq = PySequence_Fast(arg, "blocks() takes a sequence of addresses");
-    if (!seq)
-        return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    PyObject *out = PyList_New(n);
-    for (Py_ssize_t i = 0; out && i < n; i++) {
-        unsigned long long p = PyLong_AsUnsignedLongLong(PySequence_Fast_GET_ITEM(seq, i));
-        uint32_t stack = 0;
-        uint64_t bytes = 0;
-        PyObject *item;
-        if (p == (unsigned long long)-1 && PyErr_Occurred()) {
-            Py_CLEAR(out);
-            break;
-        }
-        if (hs_api.block((uintptr_t)p, &stack, &bytes) == 1)
-            item = Py_BuildValue("(IK)", (unsigned)stack, (unsigned long long)bytes);
-        else {
-            Py_INCREF(Py_None);
-            item = Py_None;
-        }
-        if (!item) {
-            Py_CLEAR(out);
-            break;
-        }
-        PyList_SET_ITEM(out, i, item);
-    }
-    Py_DECREF(seq);
-    return out;
-}
-
 static PyObject *py_reconcile(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    if (require())
+    if (hs_require())
         return NULL;
     return PyLong_FromUnsignedLongLong(hs_api.reconcile());
 }
@@ -468,7 +209,7 @@ static PyObject *py_agent_begin(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    if (require())
+    if (hs_require())
         return NULL;
     hs_api.agent_begin();
     Py_RETURN_NONE;
@@ -478,7 +219,7 @@ static PyObject *py_agent_end(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    if (require())
+    if (hs_require())
         return NULL;
     hs_api.agent_end();
     Py_RETURN_NONE;
@@ -487,7 +228,7 @@ static PyObject *py_agent_end(PyObject *self, PyObject *unused)
 static PyObject *py_set_cell_anchors(PyObject *self, PyObject *codes)
 {
     (void)self;
-    if (require() || hs_set_anchors(codes) != 0)
+    if (hs_require() || hs_set_anchors(codes) != 0)
         return NULL;
     Py_RETURN_NONE;
 }
@@ -532,8 +273,7 @@ PyMODINIT_FUNC PyInit__bridge(void)
     if (!m)
         return NULL;
     hs_api_ok = hs_bind_api();
-    resolve_cache = PyDict_New();
-    if (!resolve_cache || PyModule_AddObject(m, "ACTIVE", PyBool_FromLong(hs_api_ok)) < 0 ||
+    if (hs_reads_init() < 0 || PyModule_AddObject(m, "ACTIVE", PyBool_FromLong(hs_api_ok)) < 0 ||
         PyModule_AddIntConstant(m, "MAX_DEPTH", HEAPSCOPE_MAX_DEPTH) < 0) {
         Py_DECREF(m);
         return NULL;
