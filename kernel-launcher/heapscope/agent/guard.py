@@ -1,4 +1,4 @@
-"""The memory guard, usage against the limit, and the post-mortem snapshot (issue 12).
+"""The memory guard, usage against the limit, and the writing of the post-mortem snapshot (issue 12).
 
 - The limit comes from :mod:`.limits`; the shim's guard (``shim/src/engine/guard.h``) gets it with the
   thresholds, and refuses allocations by cell code that would cross the hard one (MemoryError in the
@@ -6,28 +6,33 @@
   the run's status (``guard``), ``guard_stop``, the RSS fields and the ``memory_warning`` of the status.
 - Settings: ``HEAPSCOPE_GUARD=on|off`` (default on), ``HEAPSCOPE_GUARD_HARD`` (0.95) and
   ``HEAPSCOPE_GUARD_SOFT`` (0.80) in the kernel's environment, then ``configure`` from the panel.
-- Post-mortem: while the kernel lives, a private state file in :func:`heapscope.files.runtime_dir` holds
-  its finished runs and, while a run is open, the run with heap, RSS and top sites (refreshed every
-  second while a run is open, sites at each new peak above half the limit). The name is
-  ``postmortem-<key hash>-<random>.json``, created exclusively ``0600``; it is removed on a clean exit.
-  The next kernel for the same notebook (key: ``JPY_SESSION_NAME``, else the connection file) reads it:
-  the dead run comes back with status ``killed`` and ``post_mortem``.
+- Post-mortem: this module's thread keeps the kernel's snapshot written (its finished runs, the open run
+  with heap, RSS and top sites); the file, and what a dead kernel's snapshot becomes for the next kernel,
+  are :mod:`.postmortem`'s (its names are re-exported here for the callers of this module).
 """
 
 from __future__ import annotations
 
 import atexit
 import ctypes
-import hashlib
 import json
 import logging
 import os
-import sys
 import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from . import limits
+from .postmortem import PREFIX as PREFIX
+from .postmortem import SNAPSHOT_VERSION as SNAPSHOT_VERSION
+from .postmortem import Snapshots as Snapshots
+from .postmortem import dead_kernel_run as dead_kernel_run
+from .postmortem import human as human
+from .postmortem import killed_message as killed_message
+from .postmortem import killed_run as killed_run
+from .postmortem import post_mortem_cause as post_mortem_cause
+from .postmortem import recover_runs
+from .postmortem import session_key as session_key
 
 log = logging.getLogger("heapscope.agent")
 
@@ -42,8 +47,6 @@ SNAPSHOT_PERIOD = 1.0
 SNAPSHOT_RUNS = 200
 #: Sites per list of each finished run in the snapshot (the open run keeps the agent's top_n).
 SNAPSHOT_SITES = 5
-SNAPSHOT_VERSION = 1
-PREFIX = "postmortem-"
 
 
 def settings_from_env(environ: Mapping[str, str] = os.environ) -> Tuple[bool, float, float, List[str]]:
@@ -73,15 +76,6 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> Tuple[bool, fl
         problems.append(f"{SOFT_ENV} ({soft}) is above {HARD_ENV} ({hard}); using {hard}")
         soft = hard
     return on, hard, soft, problems
-
-
-def human(n: float) -> str:
-    """Bytes as the messages show them: ``15.2 GB``, ``16 GB`` (decimal units)."""
-    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            text = f"{n / size:.1f}"
-            return (text[:-2] if text.endswith(".0") else text) + " " + unit
-    return f"{int(n)} B"
 
 
 class _Info(ctypes.Structure):
@@ -147,193 +141,6 @@ def _malloc_trim() -> Optional[Callable[[int], int]]:
     fn.argtypes = [ctypes.c_size_t]
     fn.restype = ctypes.c_int
     return fn
-
-
-def session_key(environ: Mapping[str, str] = os.environ) -> Optional[str]:
-    """What identifies "this notebook's kernel" across restarts: the notebook path the server gives
-    (``JPY_SESSION_NAME``), else the connection file (kept by a restart), else None (no post-mortem)."""
-    name = environ.get("JPY_SESSION_NAME")
-    if name:
-        return "session:" + name
-    if "ipykernel" not in sys.modules:  # not a kernel (heapscope run): never import it here
-        return None
-    try:
-        from ipykernel.connect import get_connection_file
-
-        return "connection:" + os.path.abspath(get_connection_file())
-    except Exception:
-        return None
-
-
-def _key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
-class Snapshots:
-    """The post-mortem state file of one kernel (see the module's docstring)."""
-
-    def __init__(self, key: str, folder: Optional[str] = None):
-        from .. import files
-
-        self._files = files
-        self.key = key
-        self.folder = folder if folder is not None else str(files.runtime_dir())
-        self.prefix = PREFIX + _key_hash(key) + "-"
-        self.name: Optional[str] = None
-
-    def write(self, data: bytes) -> None:
-        if self.name is None:
-            for _ in range(10):
-                name = self.prefix + os.urandom(8).hex() + ".json"
-                try:
-                    self._files.create_private(name, data, folder=self.folder)
-                except FileExistsError:
-                    continue
-                self.name = name
-                return
-            raise FileExistsError("could not create a post-mortem snapshot")
-        self._files.write_private(self.name, data, folder=self.folder)
-
-    def remove(self) -> None:
-        if self.name is not None:
-            self._files.remove_private(self.name, folder=self.folder)
-            self.name = None
-
-    def sweep(self, max_age: float = 7 * 86400) -> int:
-        """Remove other notebooks' snapshots of dead kernels older than ``max_age`` seconds (notebooks never
-        opened again) or keyed by a connection file that no longer exists (no restart can ask for them), and
-        temporary files older than an hour; returns how many snapshots."""
-        removed = 0
-        try:
-            listing = os.listdir(self.folder)
-        except OSError:
-            return 0
-        for name in listing:  # temporary files of writes a killed kernel never finished
-            stale = time.time() - _mtime(os.path.join(self.folder, name)) > 3600
-            if name.startswith("." + PREFIX) and name.endswith(".tmp") and stale:
-                self._files.remove_private(name, folder=self.folder)
-        names = [n for n in listing if n.startswith(PREFIX) and not n.startswith(self.prefix)]
-        for name in names:
-            raw = self._files.read_private(name, folder=self.folder)
-            try:
-                content = json.loads(raw) if raw else {}
-                pid, key = content.get("pid"), str(content.get("key") or "")
-            except (ValueError, AttributeError):
-                pid, key = None, ""
-            if isinstance(pid, int) and _pid_alive(pid):
-                continue
-            # A connection file that is gone can never be reused by a restart: nobody will ask for it.
-            orphan = key.startswith("connection:") and not os.path.exists(key[len("connection:") :])
-            if not orphan and time.time() - _mtime(os.path.join(self.folder, name)) < max_age:
-                continue
-            if self._files.remove_private(name, folder=self.folder):
-                removed += 1
-        return removed
-
-    def take_dead(self) -> List[dict]:
-        """The snapshots of dead kernels with this key (read and removed), oldest first."""
-        out: List[dict] = []
-        try:
-            names = sorted(n for n in os.listdir(self.folder) if n.startswith(self.prefix) and n != self.name)
-        except OSError:
-            return out
-        for name in names:
-            raw = self._files.read_private(name, folder=self.folder)
-            try:
-                content = json.loads(raw) if raw else None
-            except ValueError:
-                content = None
-            if isinstance(content, dict) and content.get("key") == self.key:
-                pid = content.get("pid")
-                if isinstance(pid, int) and pid != os.getpid() and _pid_alive(pid):
-                    continue  # another live kernel for the same notebook: its file, not a dead one
-                content["_mtime"] = _mtime(os.path.join(self.folder, name))
-                out.append(content)
-            self._files.remove_private(name, folder=self.folder)
-        out.sort(key=lambda c: c.get("written_at") or 0)
-        return out
-
-
-def _mtime(path: str) -> float:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return 0.0
-
-
-def post_mortem_cause(
-    snapshot: Mapping[str, Any], oom_kills_now: Optional[int], exit_signal: Optional[int] = None
-) -> str:
-    """oom_kill when the cgroup's count went up since the snapshot; signal_near_limit when the kernel
-    died by SIGKILL (when the caller knows) or, not knowing, with usage within 20 % of the limit at the last
-    snapshot (up to a second old)."""
-    before = snapshot.get("oom_kills")
-    if isinstance(before, int) and oom_kills_now is not None and oom_kills_now > before:
-        return "oom_kill"
-    running = snapshot.get("running") or {}
-    limit = (snapshot.get("memory_limit") or {}).get("bytes") or 0
-    near = bool(limit) and (running.get("usage_bytes") or 0) >= 0.8 * limit
-    if exit_signal is not None:
-        return "signal_near_limit" if exit_signal == 9 and near else "unknown"
-    return "signal_near_limit" if near else "unknown"
-
-
-def _oom_kills_now(snapshot: Mapping[str, Any]) -> Optional[int]:
-    """The OOM-kill count of the dead kernel's cgroup now (None when it is gone or was never known)."""
-    path = snapshot.get("events_path")
-    if not isinstance(path, str) or not path:
-        return None
-    return limits.oom_kills(limits.Limit(0, "cgroup", events_path=path))
-
-
-def killed_run(snapshot: Mapping[str, Any], cause: str) -> Optional[dict]:
-    """The CellRun (status killed, with post_mortem) of the run a dead kernel's snapshot was in."""
-    running = snapshot.get("running")
-    if not isinstance(running, dict):
-        return None
-    at = float(running.get("at") or snapshot.get("written_at") or time.time())
-    heap = int(running.get("heap_bytes") or 0)
-    start = int(running.get("start_bytes") or 0)
-    peak = max(int(running.get("peak_bytes") or 0), heap, start)
-    post: Dict[str, Any] = {
-        "heap_bytes": heap,
-        "rss_bytes": int(running.get("rss_bytes") or 0),
-        "usage_bytes": int(running.get("usage_bytes") or 0),
-        "limit": snapshot.get("memory_limit"),
-        "at": at,
-        "cause": cause,
-        "pid": int(snapshot.get("pid") or 0),
-        "top_at_peak": list(running.get("top_at_peak") or []),
-    }
-    run: Dict[str, Any] = {
-        "cell_id": running.get("cell_id"),
-        "execution_count": running.get("execution_count"),
-        "source": running.get("source") or "",
-        "start_bytes": start,
-        "peak_bytes": peak,
-        "end_bytes": heap,
-        "status": "killed",
-        "started_at": float(running.get("started_at") or at),
-        "ended_at": at,
-        "post_mortem": post,
-    }
-    if running.get("top_at_peak"):
-        run["top_at_peak"] = list(running["top_at_peak"])
-    if running.get("rss_start_bytes") is not None:
-        run["rss_start_bytes"] = int(running["rss_start_bytes"])
-        run["rss_peak_bytes"] = max(int(running.get("rss_peak_bytes") or 0), post["rss_bytes"], run["rss_start_bytes"])
-        run["rss_end_bytes"] = post["rss_bytes"]
-    return run
 
 
 class MemoryGuard:
@@ -661,48 +468,4 @@ class MemoryGuard:
 
     def recover(self) -> List[dict]:
         """Dead kernels' runs for this notebook: their finished runs, then the killed one."""
-        snaps = self.snapshots
-        if snaps is None:
-            return []
-        out: List[dict] = []
-        for snap in snaps.take_dead():
-            history = snap.get("history")
-            if isinstance(history, list):
-                out.extend(r for r in history if isinstance(r, dict))
-            run = killed_run(snap, post_mortem_cause(snap, _oom_kills_now(snap)))
-            if run is not None:
-                out.append(run)
-        return out
-
-
-def dead_kernel_run(connection_file: Optional[str], exit_code: Optional[int] = None) -> Optional[dict]:
-    """For a parent (``heapscope report``) whose kernel died: the killed run from its snapshot (keyed by
-    the connection file, as the kernel keys it without ``JPY_SESSION_NAME``), or None."""
-    if not connection_file:
-        return None
-    try:
-        snaps = Snapshots("connection:" + os.path.abspath(connection_file))
-        dead = snaps.take_dead()
-    except OSError:
-        return None
-    for snap in reversed(dead):
-        oom_now = _oom_kills_now(snap)
-        signal = -exit_code if isinstance(exit_code, int) and exit_code < 0 else None
-        run = killed_run(snap, post_mortem_cause(snap, oom_now, signal))
-        if run is not None:
-            return run
-    return None
-
-
-def killed_message(run: Mapping[str, Any]) -> str:
-    """One line for a killed run: cause, heap and RSS at the last snapshot."""
-    post = run.get("post_mortem") or {}
-    cause = {"oom_kill": "killed by the OOM killer", "signal_near_limit": "killed near its memory limit"}.get(
-        str(post.get("cause")), "died"
-    )
-    limit = post.get("limit") or {}
-    where = f" of {human(limit['bytes'])} ({limit.get('source')})" if limit.get("bytes") else ""
-    return (
-        f"{cause}; last seen with heap {human(post.get('heap_bytes') or 0)}, "
-        f"RSS {human(post.get('rss_bytes') or 0)}{where}"
-    )
+        return recover_runs(self.snapshots) if self.snapshots is not None else []
