@@ -330,7 +330,7 @@ def test_default_mode_import_and_churn_does_not_corrupt_the_heap(tmp_path):
         pytest.skip(f"numpy/pandas are not installed for {python}")
     if not LIB.exists():
         pytest.fail(f"{LIB} is missing: run `make -C shim lib bridges`")
-    for i in range(8):
+    for _ in range(8):
         out = run_script(python, CHURN, tmp_path)
         assert out["stats"] is True and out["s"] > 0, out
 

@@ -89,8 +89,11 @@ class Client:
 
     def __init__(self, kernel_name: str, env: Dict[str, str]):
         self.km = KernelManager(kernel_name=kernel_name)
-        # the kernel's stderr goes to a file: quiet output, and its last lines explain a kernel that died
-        self.stderr = tempfile.NamedTemporaryFile(prefix="heapscope-bench-kernel-", suffix=".log", delete=False)
+        # the kernel's stderr goes to a file: quiet output, and its last lines explain a kernel that died.
+        # It lives as long as the kernel (no `with` can hold it): close() closes and removes it.
+        self.stderr = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix="heapscope-bench-kernel-", suffix=".log", delete=False
+        )
         self.km.start_kernel(env=env, stderr=self.stderr)
         self.kc = self.km.client()
         self.kc.start_channels()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import statistics
 import subprocess
@@ -236,6 +237,11 @@ def _ms(values: List[float]) -> str:
     return f"{1000 * statistics.median(values):.1f} / {1000 * max(values):.1f}"
 
 
+def _column(runs: List[Dict], key: str) -> List[float]:
+    """The values of ``key`` in ``runs``, where there is one."""
+    return [x[key] for x in runs if x.get(key) is not None]
+
+
 def _growth(r: Dict, kinds: List[str], i: int, runs: int) -> tuple:
     """Stack nodes and profiler KB added per run of kind i (engine stats before it and before the next)."""
     before = r.get("engine_before") or {}
@@ -268,7 +274,7 @@ def latency_table(results: List[Dict]) -> List[str]:
         for i, (kind, runs) in enumerate(r["runs"].items()):
             growth = _growth(r, kinds, i, len(runs))
             runs = [x for x in runs if not x["warmup"]]
-            col = lambda key: [x[key] for x in runs if x.get(key) is not None]  # noqa: E731
+            col = functools.partial(_column, runs)
             b = [x["t_reply"] for x in base["runs"].get(kind, []) if not x["warmup"]] if base else []
             nodes = (r.get("engine_before") or {}).get(kind, {}).get("stack_nodes")
             nodes = "–" if nodes is None else f"{nodes:,}"
@@ -328,7 +334,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             "Profiler memory per live allocation (ints in pymalloc, 1 in "
             f"{args.libc_every} a 600-byte libc block, one list):",
             "",
-        ] + memory_table(rows)
+            *memory_table(rows),
+        ]
         verdicts += memory_verdicts(rows)
     if "latency" in args.only:
         res = latency_part(args)

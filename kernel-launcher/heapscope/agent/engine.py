@@ -207,7 +207,8 @@ def connect(
     if os.environ.get(ENV_ATTRIBUTION, "").strip() == "0":
         return None, f"line-level attribution is off ({ENV_ATTRIBUTION}=0); per-cell totals still work"
     try:
-        from .. import _bridge  # type: ignore[attr-defined]
+        # (absolute: mypy would type `from .. import _bridge` by heapscope's module __getattr__, a str)
+        import heapscope._bridge as _bridge
     except ImportError as exc:
         return None, (
             f"line-level attribution is unavailable: heapscope._bridge is not built for Python "

@@ -52,7 +52,10 @@ import threading
 import time
 import types
 from array import array
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar, cast, overload
+
+if TYPE_CHECKING:
+    from typing import TypeGuard  # Python 3.10: never imported at run time (the annotations are strings)
 
 Progress = Callable[[str, int, int], None]
 log = logging.getLogger("heapscope.agent")
@@ -64,13 +67,20 @@ MAX_HOLDERS = 1000
 MAX_SHARED = 100
 PROGRESS_EVERY = 1 << 16
 
+_T = TypeVar("_T")
 _ModuleType = types.ModuleType
-_module_dict = types.ModuleType.__dict__["__dict__"].__get__
+#: A module's ``__dict__``, read with the C getter of ``ModuleType`` (typeshed declares ``ModuleType.__dict__``
+#: as the instance property, hence the cast to read the class's own mapping).
+_module_dict: Callable[[Any], Dict[str, Any]] = cast(Any, types.ModuleType).__dict__["__dict__"].__get__
 
 
+@overload
+def _is(o: object, types_: Type[_T]) -> TypeGuard[_T]: ...
+@overload
+def _is(o: object, types_: Tuple[type, ...]) -> bool: ...
 def _is(o: Any, types_: Any) -> bool:
     """``isinstance`` by the object's real type: ``isinstance`` falls back to ``o.__class__``, which a class
-    may define as a property (user code)."""
+    may define as a property (user code). Narrows ``o`` for the type checker as ``isinstance`` does."""
     return issubclass(type(o), types_)
 
 
@@ -145,7 +155,7 @@ class Scan:
             n = object.__sizeof__(o) + (16 if gc.is_tracked(o) else 0)
             return block_size(n)
         if k == 2:
-            np = self.np
+            np = cast(_Numpy, self.np)  # kind 2 only when numpy is there (kind_of)
             total = np.sizeof(o)
             flags = np.flags(o)
             if flags.owndata:
@@ -162,7 +172,7 @@ class Scan:
         """References tp_traverse does not show: an ndarray's base, an object array's elements."""
         if k != 2:
             return []
-        np = self.np
+        np = cast(_Numpy, self.np)  # kind 2 only when numpy is there (kind_of)
         out = []
         base = np.base(o)
         if base is not None:
@@ -204,15 +214,15 @@ def collect_holders(shell: Any) -> Tuple[List[Tuple[str, str, List[Any], List[An
     if not _is(oh, dict):
         oh = {}
     dh = getattr(shell, "displayhook", None) or sys.displayhook
-    dh_attrs = {}
+    dh_attrs: Dict[str, Any] = {}
     dhd = getattr(dh, "__dict__", None)
     if _is(dhd, dict):
         for a in ("_", "__", "___"):
             if a in dhd:
                 dh_attrs[a] = dhd[a]
     ler = getattr(shell, "last_execution_result", None)
-    ler_d = getattr(ler, "__dict__", None) if ler is not None else None
-    ler_d = ler_d if _is(ler_d, dict) else {}
+    ler_attrs = getattr(ler, "__dict__", None) if ler is not None else None
+    ler_d: Dict[str, Any] = ler_attrs if _is(ler_attrs, dict) else {}
 
     holders: List[Tuple[str, str, List[Any], List[Any]]] = []
     # outputs, newest first: an alias goes to the newest output it equals
@@ -387,6 +397,7 @@ def _scan(
     n_folded = 0
     j = 0
     r = None
+    refs: Optional[List[Any]] = None
     while j < len(objs):
         o = objs[j]
         refs = get_referents(o)
@@ -445,10 +456,10 @@ def _scan(
     while stack:
         i = stack.pop()
         for e in range(starts[i], starts[i + 1]):
-            t = dst[e]
-            if not outside[t]:
-                outside[t] = 1
-                stack.append(t)
+            d = dst[e]
+            if not outside[d]:
+                outside[d] = 1
+                stack.append(d)
     if progress is not None:
         progress("sizes", 0, n)
     size = array("q", bytes(8 * n))
@@ -493,10 +504,10 @@ def _scan(
                     owner[i] = -2
                 else:
                     several[i].append(h)
-            for t in dst[starts[i] : starts[i + 1]]:
-                if seen[t] != h and not outside[t]:
-                    seen[t] = h
-                    stack.append(t)
+            for d in dst[starts[i] : starts[i + 1]]:
+                if seen[d] != h and not outside[d]:
+                    seen[d] = h
+                    stack.append(d)
         reach.append(total)
         site_rows.append(rows)
         if progress is not None:
@@ -515,7 +526,7 @@ def _scan(
             held += size[i]
     objs.clear()  # the scan's references end here
     index.clear()
-    out = []
+    out: List[Dict[str, Any]] = []
     for h, (name, kind, _roots, _slots) in enumerate(holders):
         out.append(
             {
@@ -541,7 +552,9 @@ def _scan(
             }
         )
     out.sort(key=lambda d: (-d["bytes"], -d["reachable_bytes"], d["name"]))
-    shared = [{"names": [holders[h][0] for h in key], "bytes": b} for key, b in groups.items() if b > 0]
+    shared: List[Dict[str, Any]] = [
+        {"names": [holders[h][0] for h in key], "bytes": b} for key, b in groups.items() if b > 0
+    ]
     shared.sort(key=lambda d: (-d["bytes"], d["names"]))
     return {"holders": out[:MAX_HOLDERS], "shared": shared[:MAX_SHARED], "objects": n + n_folded}
 
@@ -833,7 +846,7 @@ def holders_json() -> str:
     ``user_expressions``): ``{"holders": <Holders or null>, "reason": ...}``."""
     import json
 
-    from . import _agent  # type: ignore[attr-defined]
+    from . import _agent
 
     agent = _agent
     if agent is None or getattr(agent, "holders", None) is None:
