@@ -327,6 +327,8 @@ export function buildHeapFigure(
         tickmode: 'array',
         ...xTicks(labels, view, plotWidth, escapePlotlyText),
         tickfont: { size: Math.max(9, theme.fontSize - 1) },
+        // The labels are thinned to fit: never turned (a turned label takes half the height).
+        tickangle: 0,
         automargin: true,
         showgrid: false,
         zeroline: false,

@@ -186,9 +186,8 @@ export class HeapChart extends PlotWidget {
    * The plot area's width in pixels (the node's width less the y axis and margins).
    */
   private _plotWidth(): number {
-    if (this._width <= 0) {
-      this._width = Math.max(0, this.plotNode.clientWidth - 80);
-    }
+    // Read at every draw (a few a second at most): a sidebar resize is not always announced.
+    this._width = Math.max(0, this.plotNode.clientWidth - 80);
     return this._width || 300;
   }
 
