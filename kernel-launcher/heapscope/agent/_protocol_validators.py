@@ -451,8 +451,8 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(
         if "status" in data_keys:
             data_keys.remove("status")
             data__status = data["status"]
-            if not (isinstance(data__status, str) and data__status == 'ok' or isinstance(data__status, str) and data__status == 'error' or isinstance(data__status, str) and data__status == 'aborted' or isinstance(data__status, str) and data__status == 'guard' or isinstance(data__status, str) and data__status == 'killed'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".status must be one of ['ok', 'error', 'aborted', 'guard', 'killed']")
+            if not (isinstance(data__status, str) and data__status == 'ok' or isinstance(data__status, str) and data__status == 'error' or isinstance(data__status, str) and data__status == 'interrupted' or isinstance(data__status, str) and data__status == 'aborted' or isinstance(data__status, str) and data__status == 'guard' or isinstance(data__status, str) and data__status == 'killed'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".status must be one of ['ok', 'error', 'interrupted', 'aborted', 'guard', 'killed']")
         if "mode" in data_keys:
             data_keys.remove("mode")
             data__mode = data["mode"]

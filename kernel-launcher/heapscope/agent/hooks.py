@@ -44,7 +44,7 @@ class CellStart:
 class CellEnd:
     key: Optional[int]
     execution_count: Optional[int]
-    status: str  # "ok", "error" or "aborted"
+    status: str  # "ok", "error", "interrupted" or "aborted"
     empty: bool  # an empty cell: IPython skipped pre_run_cell
 
 
@@ -82,7 +82,8 @@ def cell_end(result: Any) -> CellEnd:
     count = getattr(result, "execution_count", None)
     if not isinstance(count, int) or not getattr(info, "store_history", False):
         count = None
-    return CellEnd(id(info), count, "error" if failed else "ok", not raw.strip())
+    status = "interrupted" if isinstance(failed, KeyboardInterrupt) else "error" if failed else "ok"
+    return CellEnd(id(info), count, status, not raw.strip())
 
 
 #: Times a hook is started again when an interrupt lands before SIGINT is deferred.

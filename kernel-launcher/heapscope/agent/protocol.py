@@ -22,7 +22,7 @@ COMM_TARGET = "heapscope"
 BROWSER_TYPES = frozenset(_v.BROWSER_TYPES)
 KERNEL_TYPES = frozenset(_v.KERNEL_TYPES)
 
-CELL_STATUSES = ("ok", "error", "aborted")
+CELL_STATUSES = ("ok", "error", "interrupted", "aborted", "guard", "killed")
 MODES = ("default", "exact")
 MODE_APPLIES = ("next_cell", "restart")
 #: Upper bound of a request's ``limit`` (sites per list) and of ``top_n``.

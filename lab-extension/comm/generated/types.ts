@@ -92,12 +92,12 @@ export type Limit = number;
  */
 export type ModeApplies = 'next_cell' | 'restart' | null;
 /**
- * How a run ended: ok; error (also KeyboardInterrupt and syntax errors); aborted (IPython gave no result, or a nested cell was still open when its enclosing cell ended); guard (heapscope's memory guard stopped it: an allocation over the hard threshold failed with MemoryError, or the run was interrupted when usage crossed it; see `guard_stop`); killed (the kernel process died while the run was open; the next kernel's agent found its snapshot; see `post_mortem`).
+ * How a run ended: ok; error (an exception, syntax errors included); interrupted (KeyboardInterrupt: the stop button, Ctrl-C — not an error of the code); aborted (IPython gave no result, or a nested cell was still open when its enclosing cell ended); guard (heapscope's memory guard stopped it: an allocation over the hard threshold failed with MemoryError, or the run was interrupted when usage crossed it; see `guard_stop`); killed (the kernel process died while the run was open; the next kernel's agent found its snapshot; see `post_mortem`).
  *
  * This interface was referenced by `ProtocolTypes`'s JSON-Schema
  * via the `definition` "CellStatus".
  */
-export type CellStatus = 'ok' | 'error' | 'aborted' | 'guard' | 'killed';
+export type CellStatus = 'ok' | 'error' | 'interrupted' | 'aborted' | 'guard' | 'killed';
 /**
  * A file name as the code object has it, or a pseudo-site such as `<native thread>`. At most 4096 code points (PATH_MAX).
  *

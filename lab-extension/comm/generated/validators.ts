@@ -2106,7 +2106,7 @@ return errors === 0;
 }
 validate132.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema49 = {"$id":"https://heapscope.invalid/protocol/defs/CellStatus.json","enum":["ok","error","aborted","guard","killed"]};
+const schema49 = {"$id":"https://heapscope.invalid/protocol/defs/CellStatus.json","enum":["ok","error","interrupted","aborted","guard","killed"]};
 
 function validate137(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/CellStatus.json" */;
@@ -2119,7 +2119,7 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(!(((((data === "ok") || (data === "error")) || (data === "aborted")) || (data === "guard")) || (data === "killed"))){
+if(!((((((data === "ok") || (data === "error")) || (data === "interrupted")) || (data === "aborted")) || (data === "guard")) || (data === "killed"))){
 validate137.errors = [{instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema49.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
