@@ -238,6 +238,12 @@ class Agent:
         assert shim is not None
         if self._unclosed is not None:
             self._finish_unclosed()
+        if cell.level and self.ledger.depth() >= cell.level:
+            # Cells at this level or deeper are still open, yet no cell run encloses them: their
+            # post_run_cell never fired. Close them (aborted: IPython gave no result) before this one opens.
+            key = self.ledger.open_key(cell.level)  # an id(ExecutionInfo), as CellStart.key
+            log.warning("heapscope: closing a cell whose end IPython never reported")
+            self._close_cell(CellEnd(key if isinstance(key, int) else None, None, "aborted", False))
         with self._send_lock:
             before = shim.stats()
             self.ledger.note_peak(before.peak_bytes)

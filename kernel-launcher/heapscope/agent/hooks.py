@@ -21,8 +21,10 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any, Callable, Iterator, List, Optional
 
 from .cells import code_name
@@ -38,6 +40,7 @@ class CellStart:
     execution_count: Optional[int]
     source: str
     filename: Optional[str] = None  # the file name IPython compiles the cell under (co_filename)
+    level: int = 0  # IPython cell runs on the stack, this one included (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,22 @@ def cell_start(shell: Any, info: Any) -> CellStart:
     # run_cell passes the count before its increment to compile.cache, which names the code.
     number = count if stored else current
     filename = code_name(shell, raw, getattr(info, "transformed_cell", None), number)
-    return CellStart(id(info), _cell_id(shell, info), count, raw, filename)
+    return CellStart(id(info), _cell_id(shell, info), count, raw, filename, _cell_level())
+
+
+def _cell_level() -> int:
+    """How many cell runs are on this thread's stack: one ``InteractiveShell.run_cell_async`` frame per
+    level (a cell, a ``run_cell`` nested in it, ...), whether ipykernel awaits it or ``run_cell`` drives it.
+    A ledger deeper than this holds a cell whose ``post_run_cell`` never fired (an interrupt that landed in
+    IPython between the cell's code and the hook, or in another ``post_execute`` callback)."""
+    level = 0
+    frame: Optional[FrameType] = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "run_cell_async" and code.co_filename.endswith("interactiveshell.py"):
+            level += 1
+        frame = frame.f_back
+    return level
 
 
 def cell_end(result: Any) -> CellEnd:

@@ -208,6 +208,11 @@ class Ledger:
         with self._lock:
             return len(self._open)
 
+    def open_key(self, depth: int) -> Optional[Hashable]:
+        """The key of the open cell at ``depth`` (1: the outermost), or ``None``."""
+        with self._lock:
+            return self._open[depth - 1].key if 0 < depth <= len(self._open) else None
+
     def _finish(
         self,
         cell: _OpenCell,
