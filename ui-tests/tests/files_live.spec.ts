@@ -71,7 +71,7 @@ test('a running cell’s badge and the live line update while it runs', async ({
     w.__hsLiveTimer = setInterval(() => {
       const node = document.querySelector(`.jp-heapscope-badge[data-cell-id="${cellId}"]`);
       const plot = document.querySelector('#heapscope-panel .jp-heapscope-Chart-plot') as any;
-      const live = (plot?.data ?? []).find((trace: any) => trace.name === 'Live');
+      const live = (plot?.data ?? []).find((trace: any) => String(trace.name).toLowerCase() === 'live');
       w.__hsLive.push({
         text: node?.textContent ?? null,
         running: !!node?.classList.contains('jp-mod-running'),
