@@ -35,6 +35,7 @@ async function activateCell(page: IJupyterLabPageFixture, index: number): Promis
 
 /** The page box of an element. */
 async function box(locator: Locator) {
+  await expect(locator).toBeVisible(); // drawn on the next frame after the view changes
   const b = await locator.boundingBox();
   expect(b).not.toBeNull();
   return b!;
