@@ -11,6 +11,7 @@ import { buildHeapFigure, CHART_CONFIG } from '../chart/traces';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
 import { displayText, firstSourceLine } from '../format/text';
 import { createRetainedList, createSiteList, createSiteQueryBar, SiteQuery } from '../sites/dom';
+import { element } from '../sites/elements';
 import { isMyCodeFrame } from '../sites/listing';
 import { REPORT_DATA_ID, unpackReport } from './html';
 import type { IReport, IReportCell } from './report';
@@ -61,10 +62,10 @@ export function renderReport(
   };
 
   const path = report.target?.path ?? null;
-  const header = Private.el('header', 'hs-header');
+  const header = element('header', 'hs-header');
   header.append(
-    Private.el('h1', '', 'Notebook memory report'),
-    Private.el('p', 'hs-target', path === null ? '(no path)' : displayText(path, 1024))
+    element('h1', '', 'Notebook memory report'),
+    element('p', 'hs-target', path === null ? '(no path)' : displayText(path, 1024))
   );
   const status = report.kernel?.status ?? null;
   const facts: string[] = [];
@@ -83,20 +84,18 @@ export function renderReport(
     facts.push(`mixed modes (${modes.join(', ')}; per cell below)`);
   }
   facts.push('1 MB = 1,000,000 bytes');
-  header.appendChild(Private.el('p', 'hs-facts', facts.join(' · ')));
+  header.appendChild(element('p', 'hs-facts', facts.join(' · ')));
   if (report.outcome && report.outcome.status !== 'ok') {
     header.appendChild(
-      Private.el('p', 'hs-warning', `${report.outcome.status}: ${displayText(report.outcome.message ?? '', 1024)}`)
+      element('p', 'hs-warning', `${report.outcome.status}: ${displayText(report.outcome.message ?? '', 1024)}`)
     );
   }
   if (status?.degraded) {
-    header.appendChild(
-      Private.el('p', 'hs-warning', 'The profiler ran out of bookkeeping memory: figures may be low.')
-    );
+    header.appendChild(element('p', 'hs-warning', 'The profiler ran out of bookkeeping memory: figures may be low.'));
   }
   // The agent's latest warnings (e.g. a setting it rejected), as text.
   for (const warning of (status?.warnings ?? []).slice(-5)) {
-    header.appendChild(Private.el('p', 'hs-warning', `kernel: ${displayText(warning, 1024)}`));
+    header.appendChild(element('p', 'hs-warning', `kernel: ${displayText(warning, 1024)}`));
   }
   root.appendChild(header);
   if (typeof document !== 'undefined') {
@@ -106,7 +105,7 @@ export function renderReport(
   // The chart.
   const chartSection = Private.section(root, 'Heap across executed cells');
   if (cells.length > 0 && plotly) {
-    const node = Private.el('div', 'hs-chart');
+    const node = element('div', 'hs-chart');
     chartSection.appendChild(node);
     const figure = buildHeapFigure({ cells, running: null }, theme);
     void plotly
@@ -126,40 +125,38 @@ export function renderReport(
         });
       });
   } else {
-    chartSection.appendChild(
-      Private.el('p', 'hs-empty', cells.length ? 'The chart library is missing.' : 'No cell ran.')
-    );
+    chartSection.appendChild(element('p', 'hs-empty', cells.length ? 'The chart library is missing.' : 'No cell ran.'));
   }
 
   // The per-cell table.
   const tableSection = Private.section(root, 'Cells');
-  const scroller = Private.el('div', 'hs-table-scroll');
-  const table = scroller.appendChild(Private.el('table', 'hs-table'));
-  const head = Private.el('tr', '');
+  const scroller = element('div', 'hs-table-scroll');
+  const table = scroller.appendChild(element('table', 'hs-table'));
+  const head = element('tr', '');
   for (const title of ['Cell', 'Source', 'Status', 'Start', 'Peak', 'End', 'Net', 'Peak added', 'Allocated']) {
     const th = head.appendChild(
-      Private.el('th', title === 'Cell' || title === 'Source' || title === 'Status' ? '' : 'hs-num', title)
+      element('th', title === 'Cell' || title === 'Source' || title === 'Status' ? '' : 'hs-num', title)
     );
     th.scope = 'col';
   }
-  table.appendChild(Private.el('thead', '')).appendChild(head);
-  const body = table.appendChild(Private.el('tbody', ''));
+  table.appendChild(element('thead', '')).appendChild(head);
+  const body = table.appendChild(element('tbody', ''));
   cells.forEach(cell => {
-    const row = Private.el('tr', cell.status === 'ok' ? '' : 'hs-mod-failed');
-    const link = Private.el('button', 'hs-link', `[${cell.execution_count ?? '?'}]`);
+    const row = element('tr', cell.status === 'ok' ? '' : 'hs-mod-failed');
+    const link = element('button', 'hs-link', `[${cell.execution_count ?? '?'}]`);
     link.type = 'button';
     link.title = 'Show where this cell’s memory was allocated';
     link.addEventListener('click', () => goTo(cell));
-    row.appendChild(Private.el('td', '')).appendChild(link);
+    row.appendChild(element('td', '')).appendChild(link);
     row.append(
-      Private.el('td', 'hs-source', displayText(firstSourceLine(cell.source), 120)),
-      Private.el('td', '', cell.status),
-      Private.el('td', 'hs-num', formatBytes(cell.start_bytes)),
-      Private.el('td', 'hs-num', formatBytes(cell.peak_bytes)),
-      Private.el('td', 'hs-num', formatBytes(cell.end_bytes)),
-      Private.el('td', 'hs-num', formatSignedBytes(cell.end_bytes - cell.start_bytes)),
-      Private.el('td', 'hs-num', formatSignedBytes(cell.peak_bytes - cell.start_bytes)),
-      Private.el('td', 'hs-num', cell.allocated_bytes === undefined ? '' : formatBytes(cell.allocated_bytes))
+      element('td', 'hs-source', displayText(firstSourceLine(cell.source), 120)),
+      element('td', '', cell.status),
+      element('td', 'hs-num', formatBytes(cell.start_bytes)),
+      element('td', 'hs-num', formatBytes(cell.peak_bytes)),
+      element('td', 'hs-num', formatBytes(cell.end_bytes)),
+      element('td', 'hs-num', formatSignedBytes(cell.end_bytes - cell.start_bytes)),
+      element('td', 'hs-num', formatSignedBytes(cell.peak_bytes - cell.start_bytes)),
+      element('td', 'hs-num', cell.allocated_bytes === undefined ? '' : formatBytes(cell.allocated_bytes))
     );
     body.appendChild(row);
   });
@@ -168,16 +165,14 @@ export function renderReport(
   // Each cell's top lines: one closed <details> per cell, its lists drawn when first opened.
   const detailSection = Private.section(root, 'Where each cell’s memory was allocated');
   detailSection.appendChild(createSiteQueryBar(query, { myCodeTitle: Private.MY_CODE_TITLE }));
-  detailSection.appendChild(
-    Private.el('p', 'hs-hint', 'Open a cell to see its lines; the filter applies to every list.')
-  );
+  detailSection.appendChild(element('p', 'hs-hint', 'Open a cell to see its lines; the filter applies to every list.'));
   cells.forEach((cell, i) => {
-    const section = Private.el('details', 'hs-cell');
+    const section = element('details', 'hs-cell');
     section.id = `hs-cell-${i}`;
-    const summary = Private.el('summary', 'hs-cell-summary');
+    const summary = element('summary', 'hs-cell-summary');
     summary.append(
-      Private.el('h3', '', Private.label(cell)),
-      Private.el(
+      element('h3', '', Private.label(cell)),
+      element(
         'span',
         'hs-facts',
         `net ${formatSignedBytes(cell.end_bytes - cell.start_bytes)} · peak ${formatSignedBytes(cell.peak_bytes - cell.start_bytes)} ` +
@@ -193,7 +188,7 @@ export function renderReport(
         return;
       }
       built = true;
-      const source = Private.el('pre', 'hs-code');
+      const source = element('pre', 'hs-code');
       source.textContent = cell.source
         .split('\n')
         .slice(0, Private.MAX_SOURCE_LINES)
@@ -201,12 +196,12 @@ export function renderReport(
         .join('\n');
       section.appendChild(source);
       if (cell.top_at_peak === undefined && cell.retained === undefined) {
-        section.appendChild(Private.el('p', 'hs-empty', 'No line-level attribution for this cell.'));
+        section.appendChild(element('p', 'hs-empty', 'No line-level attribution for this cell.'));
         return;
       }
       const base = peakBase(cell);
       const label = Private.label(cell);
-      section.appendChild(Private.el('h4', '', 'Top lines at the peak'));
+      section.appendChild(element('h4', '', 'Top lines at the peak'));
       section.appendChild(
         createSiteList(cell.top_at_peak ?? [], {
           base,
@@ -218,7 +213,7 @@ export function renderReport(
           label: `${label} · top lines at the peak`
         })
       );
-      section.appendChild(Private.el('h4', '', 'Retained when the cell ended'));
+      section.appendChild(element('h4', '', 'Retained when the cell ended'));
       section.appendChild(
         createSiteList(cell.retained ?? [], {
           base,
@@ -246,7 +241,7 @@ export function renderReport(
   retainedSection.appendChild(
     Array.isArray(retained)
       ? createRetainedList(retained, { lookup, onNavigate: goToFrame, query, isMine })
-      : Private.el('p', 'hs-empty', 'Not available (no line-level attribution).')
+      : element('p', 'hs-empty', 'Not available (no line-level attribution).')
   );
 }
 
@@ -294,24 +289,6 @@ export function main(): void {
  */
 namespace Private {
   /**
-   * Create an element with a class and, optionally, text.
-   */
-  export function el<K extends keyof HTMLElementTagNameMap>(
-    tag: K,
-    className: string,
-    text?: string
-  ): HTMLElementTagNameMap[K] {
-    const node = document.createElement(tag);
-    if (className) {
-      node.className = className;
-    }
-    if (text !== undefined) {
-      node.textContent = text;
-    }
-    return node;
-  }
-
-  /**
    * What "my code only" means in the report, in the check box's tooltip.
    */
   export const MY_CODE_TITLE =
@@ -326,8 +303,8 @@ namespace Private {
    * Append a titled section.
    */
   export function section(root: HTMLElement, title: string): HTMLElement {
-    const node = el('section', 'hs-section');
-    node.appendChild(el('h2', '', title));
+    const node = element('section', 'hs-section');
+    node.appendChild(element('h2', '', title));
     root.appendChild(node);
     return node;
   }
