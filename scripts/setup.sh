@@ -57,7 +57,7 @@ step "building and installing the heapscope wheel (compiles shim/)"
 rm -rf dist
 python -m pip wheel -q --no-deps --no-build-isolation -w dist .
 python -m pip install -q --force-reinstall --no-deps dist/heapscope-*.whl
-python -m pip install -q dist/heapscope-*.whl   # its dependencies, if any are missing
+python -m pip install -q "$(ls dist/heapscope-*.whl)[cli]"   # its dependencies and the CLI's, if any are missing
 # Read each listing whole before matching: `grep -q` stops reading at the first match, and the listing
 # program then dies of a broken pipe, which pipefail reports as a failure.
 labexts=$(jupyter labextension list 2>&1)
@@ -67,5 +67,7 @@ grep -q '^ *heapscope ' <<<"$kernelspecs" || { echo "heapscope kernelspec not in
 if [ "$WITH_TESTS" = 1 ]; then
   step "extra Python environments for the accuracy tests (Debian's python3, pyenv 3.9 and 3.13)"
   bash scripts/test-envs.sh
+  step "jupyter-enterprise-gateway 3.3.0 beside the heapscope wheel (.venv-gateway, tests/test_remote_gateway.py)"
+  bash scripts/gateway-env.sh
 fi
 step "set-up done"

@@ -111,7 +111,19 @@ def check_outputs(json_out: Optional[str], html_out: Optional[str]) -> None:
 
 def read_notebook(path: Path) -> Any:
     """The notebook (nbformat 4), or :class:`BadInput` naming what is wrong with it."""
-    import nbformat
+    # The command line's dependencies are an extra: a kernel-only install (e.g. beside a gateway, which pins
+    # jupyter_client<7, where nbclient's async client fails) lacks them.
+    try:
+        import jupyter_client
+        import nbclient  # noqa: F401
+        import nbformat
+    except ImportError as exc:
+        raise BadInput(f"heapscope report needs the cli extra ({exc}): pip install 'heapscope[cli]'") from None
+    if int(jupyter_client.__version__.split(".")[0]) < 7:
+        raise BadInput(
+            f"heapscope report needs jupyter_client >= 7 (this environment has {jupyter_client.__version__}): "
+            "pip install 'heapscope[cli]' in another environment"
+        )
 
     if not path.is_file():
         raise BadInput(f"cannot read {path}: " + ("it is a folder" if path.is_dir() else "no such file"))
