@@ -31,7 +31,9 @@ def kernel_spec(
     """The heapscope kernelspec (``kernel.json``) for an interpreter. ``ipykernel_metadata``: the metadata
     of that interpreter's ipykernel kernelspec; its ``supported_encryption`` is kept (ipykernel 7 supports
     CurveZMQ, ipykernel 6 does not, so the packaged spec, whose ipykernel is not known, claims none)."""
-    metadata: Dict[str, Any] = {"debugger": True}
+    # `heapscope`: how JupyterLab's extension (switch command, panel) and gateways recognise a heapscope
+    # kernelspec, whatever its name (docs/remote-kernels.md).
+    metadata: Dict[str, Any] = {"debugger": True, "heapscope": {"profiled": True}}
     encryption = (ipykernel_metadata or {}).get("supported_encryption")
     if encryption:
         metadata["supported_encryption"] = encryption
