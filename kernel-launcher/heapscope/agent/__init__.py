@@ -82,6 +82,7 @@ def load_ipython_extension(ip: Any) -> None:
         from .. import __version__
         from . import engine as engine_module
         from .core import Agent
+        from .hooks import whole_sends
         from .shim import connect, take_launcher_error
 
         with _lock:
@@ -107,6 +108,7 @@ def load_ipython_extension(ip: Any) -> None:
                 warnings=_warnings,
             )
             _watch_shutdown(ip)
+            whole_sends(getattr(getattr(ip, "kernel", None), "session", None))
             agent.start()
             _agent = agent
     except Exception:  # the kernel must start even if the profiler cannot

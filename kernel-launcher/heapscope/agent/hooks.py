@@ -135,6 +135,32 @@ def interrupts_deferred() -> Iterator[List[int]]:
         signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
+def whole_sends(session: Any) -> None:
+    """Make every message the main thread sends through ``session`` leave whole.
+
+    ipykernel sends a reply from the main thread with ``KeyboardInterrupt`` enabled, and pyzmq sends a
+    multipart message one frame at a time: a Ctrl-C between two frames leaves the message cut, and the
+    next message is appended to it. The client then reads one message with a wrong signature ("Invalid
+    Signature") and loses both. Here SIGINT is held back for the length of each send and delivered
+    right after it, so the interrupt still lands where it would have, with the message whole. Sends
+    from other threads (iopub's) cannot be interrupted and go through unchanged."""
+    send = getattr(session, "send", None)
+    if send is None or getattr(send, "_heapscope", False):
+        return
+
+    def send_then_deliver(*args: Any, **kwargs: Any) -> Any:
+        arrived: List[int] = []
+        try:
+            with interrupts_deferred() as arrived:
+                return send(*args, **kwargs)
+        finally:
+            if arrived:
+                signal.raise_signal(signal.SIGINT)
+
+    send_then_deliver._heapscope = True  # type: ignore[attr-defined]
+    session.send = send_then_deliver
+
+
 class CellHooks:
     """Registers the two IPython events and calls ``on_start(CellStart)`` / ``on_end(CellEnd)``."""
 
