@@ -5,6 +5,7 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { HeapTick, ICellRun, ICellStart, IProfilerStatus, IRetained, KernelMessage } from '../comm/protocol';
+import { HoldersState } from '../holders/state';
 
 /**
  * The per-kernel heap model: every finished run in execution order, the running cell and
@@ -62,6 +63,11 @@ export class HeapModel implements IDisposable {
   get retainedByCell(): ReadonlyArray<IRetained> | null {
     return this._retained;
   }
+
+  /**
+   * Who holds the heap (the `holders` scan and releases); it has its own `changed` signal.
+   */
+  readonly holders = new HoldersState();
 
   /**
    * Emitted after every change.
@@ -196,6 +202,11 @@ export class HeapModel implements IDisposable {
         this._retained = message.retained_by_cell;
         this._emit('retained', null);
         break;
+      case 'holders_progress':
+      case 'holders':
+      case 'holder_released':
+        this.holders.apply(message);
+        break;
       case 'error':
         break;
     }
@@ -215,6 +226,7 @@ export class HeapModel implements IDisposable {
     this._bySeq.clear();
     this._details.clear();
     this._retained = null;
+    this.holders.clear();
     this._emit('clear', null);
   }
 
@@ -226,6 +238,7 @@ export class HeapModel implements IDisposable {
       return;
     }
     this._isDisposed = true;
+    this.holders.dispose();
     Signal.clearData(this);
   }
 

@@ -142,15 +142,16 @@ describe('HeapPanel', () => {
       expect(tabs().map(tab => [tab.dataset.view, tab.getAttribute('role'), tab.textContent])).toEqual([
         ['timeline', 'tab', 'Timeline'],
         ['cell', 'tab', 'Cell'],
-        ['retained', 'tab', 'Retained']
+        ['retained', 'tab', 'Retained'],
+        ['holders', 'tab', 'Holders']
       ]);
       for (const tab of tabs()) {
         const controlled = panel.node.querySelector(`#${tab.getAttribute('aria-controls')}`)!;
         expect(controlled.getAttribute('role')).toBe('tabpanel');
         expect(controlled.getAttribute('aria-labelledby')).toBe(tab.id);
       }
-      expect(tabs().map(tab => tab.getAttribute('aria-selected'))).toEqual(['true', 'false', 'false']);
-      expect(tabs().map(tab => tab.tabIndex)).toEqual([0, -1, -1]);
+      expect(tabs().map(tab => tab.getAttribute('aria-selected'))).toEqual(['true', 'false', 'false', 'false']);
+      expect(tabs().map(tab => tab.tabIndex)).toEqual([0, -1, -1, -1]);
       expect(shown()).toEqual(['heapscope-panel-timeline']);
     });
 
@@ -159,9 +160,12 @@ describe('HeapPanel', () => {
       expect(panel.view).toBe('retained');
       expect((tracker.current as FakeSession).requestRetained).toHaveBeenCalled();
       expect(shown()).toEqual(['heapscope-panel-retained']);
-      expect(tabs().map(tab => tab.getAttribute('aria-selected'))).toEqual(['false', 'false', 'true']);
+      expect(tabs().map(tab => tab.getAttribute('aria-selected'))).toEqual(['false', 'false', 'true', 'false']);
       panel.showView('cell');
       expect(shown()).toEqual(['heapscope-panel-cell']);
+      panel.showView('holders');
+      expect(shown()).toEqual(['heapscope-panel-holders']);
+      expect(panel.holders.session).toBe(tracker.current);
     });
 
     it('move with the arrow keys, keeping the focus on the shown tab', () => {
@@ -175,15 +179,16 @@ describe('HeapPanel', () => {
       expect(document.activeElement).toBe(tabs()[1]);
       key('ArrowRight');
       key('ArrowRight');
+      key('ArrowRight');
       expect(panel.view).toBe('timeline');
       key('ArrowLeft');
-      expect(panel.view).toBe('retained');
+      expect(panel.view).toBe('holders');
       key('Home');
       expect(panel.view).toBe('timeline');
       key('End');
-      expect(shown()).toEqual(['heapscope-panel-retained']);
-      expect(document.activeElement).toBe(tabs()[2]);
-      expect(tabs()[2].tabIndex).toBe(0);
+      expect(shown()).toEqual(['heapscope-panel-holders']);
+      expect(document.activeElement).toBe(tabs()[3]);
+      expect(tabs()[3].tabIndex).toBe(0);
     });
   });
 });

@@ -9,6 +9,7 @@ import { Panel, TabBar, TabPanel, Title, Widget } from '@lumino/widgets';
 
 import { HeapChart } from '../chart/widget';
 import type { ICellRun, IFrame } from '../comm/protocol';
+import { HoldersView } from '../holders/view';
 import { DEFAULT_SITE_FILTER, ISiteFilter } from '../sites/siteFilter';
 import type { SourceLookup } from '../sites/sites';
 import type { IHeapSession, IHeapTracker } from '../tracker/tokens';
@@ -92,6 +93,7 @@ export class HeapPanel extends Panel {
     };
     this._detail = new CellDetailView(viewOptions);
     this._retained = new RetainedView(viewOptions);
+    this._holders = new HoldersView({ ...viewOptions, confirm: options.confirm });
     // Short labels fit the default 250 px sidebar; the captions (tooltips) say more.
     for (const [view, widget, label, caption] of [
       ['timeline', this._chart, this._trans.__('Timeline'), this._trans.__('The heap after every cell run')],
@@ -101,6 +103,12 @@ export class HeapPanel extends Panel {
         this._retained,
         this._trans.__('Retained'),
         this._trans.__('The heap alive now, by the cell that allocated it')
+      ],
+      [
+        'holders',
+        this._holders,
+        this._trans.__('Holders'),
+        this._trans.__('Which names keep memory alive, and what deleting each would free')
       ]
     ] as const) {
       widget.id = `${PANEL_ID}-${view}`;
@@ -151,7 +159,7 @@ export class HeapPanel extends Panel {
    * @param view - the view.
    */
   showView(view: HeapPanel.View): void {
-    const widgets = { timeline: this._chart, cell: this._detail, retained: this._retained };
+    const widgets = { timeline: this._chart, cell: this._detail, retained: this._retained, holders: this._holders };
     this._views.currentWidget = widgets[view];
     this._view = view;
   }
@@ -182,11 +190,19 @@ export class HeapPanel extends Panel {
   }
 
   /**
-   * Draw the cell detail and retained views again (e.g. after the site filter changed).
+   * The Holders view (who holds the heap).
+   */
+  get holders(): HoldersView {
+    return this._holders;
+  }
+
+  /**
+   * Draw the cell detail, retained and holders views again (e.g. after the site filter changed).
    */
   refreshViews(): void {
     this._detail.refresh();
     this._retained.refresh();
+    this._holders.refresh();
   }
 
   /**
@@ -265,6 +281,7 @@ export class HeapPanel extends Panel {
     this._chart.model = session?.model ?? null;
     this._detail.session = session;
     this._retained.session = session;
+    this._holders.session = session;
     this._onStateChanged();
   }
 
@@ -344,6 +361,7 @@ export class HeapPanel extends Panel {
   private _view: HeapPanel.View = 'timeline';
   private _detail: CellDetailView;
   private _retained: RetainedView;
+  private _holders: HoldersView;
   private _chart: HeapChart;
   private _stateChanged = new Signal<this, void>(this);
   private _modelChanged = new Signal<this, void>(this);
@@ -399,12 +417,16 @@ export namespace HeapPanel {
      * Switches a notebook to the heapscope kernel (the button shown for other kernels).
      */
     switchKernel?: (session: IHeapSession) => Promise<void>;
+    /**
+     * Asks the user to confirm a release in the Holders view (default: JupyterLab's dialog).
+     */
+    confirm?: HoldersView.IOptions['confirm'];
   }
 
   /**
    * The panel's views.
    */
-  export type View = 'timeline' | 'cell' | 'retained';
+  export type View = 'timeline' | 'cell' | 'retained' | 'holders';
 }
 
 /**

@@ -10,6 +10,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { clearIcon, CommandToolbarButton, downloadIcon, Toolbar } from '@jupyterlab/ui-components';
 
 import { CommandIDs } from '../commands';
+import { addHoldersCommands } from '../holders/commands';
 import { ServerRoots } from '../navigate/home';
 import { navigateToFrame } from '../navigate/navigate';
 import { canNavigateToFrame, serverRelativePath } from '../navigate/paths';
@@ -214,6 +215,15 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
       limit: detailLimit,
       switchKernel
     });
+    const holderCommands = addHoldersCommands(commands, {
+      tracker,
+      trans,
+      showView: () => {
+        shell.activateById(PANEL_ID);
+        panel.showView('holders');
+        return panel.holders;
+      }
+    });
     const refreshCommands = () => {
       for (const id of [
         CommandIDs.clearHistory,
@@ -262,7 +272,8 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.showCell,
         CommandIDs.showRetained,
         CommandIDs.toggleMode,
-        CommandIDs.switchKernel
+        CommandIDs.switchKernel,
+        ...holderCommands
       ]) {
         palette.addItem({ command, category });
       }

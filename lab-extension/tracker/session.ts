@@ -6,6 +6,7 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { HeapConnection } from '../comm/connection';
+import type { BrowserRequest } from '../comm/protocol';
 import { HeapModel } from '../model/model';
 import type { IHeapConfiguration, IHeapSession } from './tokens';
 
@@ -101,6 +102,15 @@ export class HeapSession implements IHeapSession {
     return this._connection.send(
       limit === undefined ? { type: 'retained_by_cell' } : { type: 'retained_by_cell', limit }
     );
+  }
+
+  /**
+   * Send any browser → kernel request; the answers land in the model.
+   *
+   * @param request - the message without `protocol`.
+   */
+  send(request: BrowserRequest): boolean {
+    return this._connection.send(request);
   }
 
   /**

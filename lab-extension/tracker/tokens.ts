@@ -8,7 +8,7 @@ import type { IObservableDisposable } from '@lumino/disposable';
 import type { ISignal } from '@lumino/signaling';
 
 import type { HeapConnection } from '../comm/connection';
-import type { ProfilerMode } from '../comm/protocol';
+import type { BrowserRequest, ProfilerMode } from '../comm/protocol';
 import type { HeapModel } from '../model/model';
 
 /**
@@ -57,6 +57,14 @@ export interface IHeapSession extends IObservableDisposable {
    * @returns whether the request was sent.
    */
   requestRetained(limit?: number): boolean;
+  /**
+   * Send any browser → kernel request (e.g. `holders`, `release_holder`); the answers land in the
+   * model. Optional: a session without a comm (a test double) leaves it out.
+   *
+   * @param request - the message without `protocol`.
+   * @returns whether it was sent (false when the comm is not open).
+   */
+  send?(request: BrowserRequest): boolean;
 }
 
 /**

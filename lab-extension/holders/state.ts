@@ -1,0 +1,184 @@
+/**
+ * The holders of one kernel as the browser knows them: the latest scan (running, done or failed)
+ * and the latest release. Pure state fed with the kernel's `holders_progress`, `holders` and
+ * `holder_released` messages (the heap model hands them over); no DOM, no kernel.
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import type { IHolders, KernelMessage } from '../comm/protocol';
+import type { IHoldersProgress } from './holders';
+
+/**
+ * Where the scan is.
+ *
+ * - `idle`: never asked (or forgotten after a kernel restart);
+ * - `scanning`: asked, no answer yet (`progress` says how far the kernel is);
+ * - `done`: `holders` holds the answer;
+ * - `failed`: the kernel answered without holders (`reason` says why) or the request could not be
+ *   sent.
+ */
+export type HoldersPhase = 'idle' | 'scanning' | 'done' | 'failed';
+
+/**
+ * The kernel's answer to a release.
+ */
+export interface IHolderRelease {
+  readonly name: string;
+  /**
+   * null while the kernel has not answered.
+   */
+  readonly released: boolean | null;
+}
+
+/**
+ * The holders of one kernel.
+ */
+export class HoldersState {
+  /**
+   * Where the scan is.
+   */
+  get phase(): HoldersPhase {
+    return this._phase;
+  }
+
+  /**
+   * The kernel's latest progress while it scans; null before the first or when not scanning.
+   */
+  get progress(): IHoldersProgress | null {
+    return this._progress;
+  }
+
+  /**
+   * The latest answer; kept while a new scan runs (the view can still show it).
+   */
+  get holders(): IHolders | null {
+    return this._holders;
+  }
+
+  /**
+   * Why the latest scan has no holders (phase `failed`), or null.
+   */
+  get reason(): string | null {
+    return this._reason;
+  }
+
+  /**
+   * The latest release asked for, and the kernel's answer once it came.
+   */
+  get release(): IHolderRelease | null {
+    return this._release;
+  }
+
+  /**
+   * Emitted after every change.
+   */
+  get changed(): ISignal<this, HoldersState.ChangeKind> {
+    return this._changed;
+  }
+
+  /**
+   * A scan was asked for: phase `scanning`, no progress yet.
+   */
+  begin(): void {
+    this._phase = 'scanning';
+    this._progress = null;
+    this._reason = null;
+    this._changed.emit('scan');
+  }
+
+  /**
+   * The request could not be made (no comm): phase `failed` with a reason.
+   *
+   * @param reason - why, in words a user can act on.
+   */
+  fail(reason: string): void {
+    this._phase = 'failed';
+    this._progress = null;
+    this._reason = reason;
+    this._changed.emit('result');
+  }
+
+  /**
+   * A release was asked for.
+   *
+   * @param name - the holder's name.
+   */
+  beginRelease(name: string): void {
+    this._release = { name, released: null };
+    this._changed.emit('release');
+  }
+
+  /**
+   * Apply a message from the kernel.
+   *
+   * @param message - a validated kernel message.
+   * @returns whether it was a holders message.
+   */
+  apply(message: KernelMessage): boolean {
+    switch (message.type) {
+      case 'holders_progress':
+        // A late progress message after the answer changes nothing.
+        if (this._phase !== 'scanning') {
+          return true;
+        }
+        this._progress = { phase: message.phase, done: message.done, total: message.total };
+        this._changed.emit('progress');
+        return true;
+      case 'holders':
+        this._progress = null;
+        if (message.holders) {
+          this._phase = 'done';
+          this._holders = message.holders;
+          this._reason = null;
+        } else {
+          this._phase = 'failed';
+          this._reason = message.reason ?? 'the kernel gave no reason';
+        }
+        this._changed.emit('result');
+        return true;
+      case 'holder_released':
+        this._release = { name: message.name, released: message.released };
+        this._changed.emit('released');
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * Forget everything (the kernel restarted or changed).
+   */
+  clear(): void {
+    this._phase = 'idle';
+    this._progress = null;
+    this._holders = null;
+    this._reason = null;
+    this._release = null;
+    this._changed.emit('clear');
+  }
+
+  /**
+   * Stop emitting (the model is disposed).
+   */
+  dispose(): void {
+    Signal.clearData(this);
+  }
+
+  private _phase: HoldersPhase = 'idle';
+  private _progress: IHoldersProgress | null = null;
+  private _holders: IHolders | null = null;
+  private _reason: string | null = null;
+  private _release: IHolderRelease | null = null;
+  private _changed = new Signal<this, HoldersState.ChangeKind>(this);
+}
+
+/**
+ * A namespace for HoldersState statics.
+ */
+export namespace HoldersState {
+  /**
+   * What changed: a scan began, progress came, the answer came (or the scan failed), a release was
+   * asked for, the kernel answered a release, everything was forgotten.
+   */
+  export type ChangeKind = 'scan' | 'progress' | 'result' | 'release' | 'released' | 'clear';
+}
