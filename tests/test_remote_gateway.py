@@ -123,6 +123,45 @@ class Lab:
         return json.loads(raw) if raw else None
 
 
+REMOTE_DOCS = ROOT / "docs" / "remote"
+
+
+def _image_kernelspecs(work: Path) -> Path:
+    """Kernelspecs that start the kernel *without* heapscope's launcher, as kernel images do
+    (docs/remote-kernels.md), made from the files of docs/remote/ for this machine's paths; returns the
+    JUPYTER_PATH folder that holds them. The agent comes from IPython's kernel configuration (IPYTHONDIR)."""
+    data = work / "jupyter-data"
+    ipython = work / "ipython" / "profile_default"
+    ipython.mkdir(parents=True)
+    (ipython / "ipython_kernel_config.json").write_text((REMOTE_DOCS / "ipython_kernel_config.json").read_text())
+    python = str(GATEWAY_VENV / "bin" / "python")
+    shim = subprocess.run(
+        [python, "-c", "import heapscope.launcher as l; print(l.packaged_shim())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with_env = json.loads((REMOTE_DOCS / "kernelspecs" / "python_env_heapscope" / "kernel.json").read_text())
+    assert with_env["env"]["LD_PRELOAD"].endswith("/site-packages/heapscope/_lib/libheapscope.so")
+    with_env["env"]["LD_PRELOAD"] = shim
+    agent_config = {"IPYTHONDIR": str(ipython.parent)}
+    plain = ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    specs = {
+        "hs-env": with_env,
+        "hs-wrapper": {
+            "argv": [str(REMOTE_DOCS / "heapscope-python"), *plain[1:]],
+            "env": {**agent_config, "HEAPSCOPE_PYTHON": python},
+        },
+        "hs-agent-only": {"argv": plain, "env": agent_config},
+    }
+    for name, spec in specs.items():
+        spec = {"display_name": name, "language": "python", "interrupt_mode": "signal", "metadata": {}, **spec}
+        folder = data / "kernels" / name
+        folder.mkdir(parents=True)
+        (folder / "kernel.json").write_text(json.dumps(spec))
+    return data
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     _need_gateway()
@@ -132,6 +171,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     eg_port, lab_port = free_port(), free_port()
     env = _clean_env()
     env["JUPYTER_RUNTIME_DIR"] = str(work / "runtime-eg")
+    env["JUPYTER_PATH"] = str(_image_kernelspecs(work))
     if os.geteuid() == 0:
         # EG refuses kernels for root (its unauthorized_users). The user name comes from the *server's*
         # KERNEL_USERNAME: jupyter_server's gateway client sends its KERNEL_* variables with each start.
@@ -265,6 +305,20 @@ class RemoteKernel:
         }
         return self.send("shell", "execute_request", content, {"cellId": cell_id})
 
+    def run(self, code: str, cell_id: str, timeout: float = TIMEOUT) -> Dict[str, Any]:
+        """Execute and wait until the kernel is idle again (all its output is in); returns the reply's content."""
+        msg_id = self.start_execute(code, cell_id)
+        reply = self.reply(msg_id, timeout)["content"]
+        self.wait(
+            lambda m: (
+                m["msg_type"] == "status"
+                and m["parent_header"].get("msg_id") == msg_id
+                and m["content"]["execution_state"] == "idle"
+            ),
+            timeout,
+        )
+        return {**reply, "stdout": self.stdout(msg_id)}
+
     def stdout(self, msg_id: str) -> str:
         return "".join(
             m["content"]["text"]
@@ -318,19 +372,12 @@ def kernel(lab: Lab) -> Iterator[RemoteKernel]:
 
 def test_the_gateway_kernel_runs_the_oldest_supported_stack(lab: Lab, kernel: RemoteKernel) -> None:
     assert lab.request("GET", "/api/kernels"), "list_kernels is on: the server sees the gateway's kernels"
-    msg_id = kernel.start_execute(
+    result = kernel.run(
         "import ipykernel, jupyter_client, sys; print(ipykernel.__version__, jupyter_client.__version__, sys.prefix)",
         "versions",
     )
-    assert kernel.reply(msg_id)["content"]["status"] == "ok"
-    kernel.wait(
-        lambda m: (
-            m["msg_type"] == "status"
-            and m["parent_header"].get("msg_id") == msg_id
-            and m["content"]["execution_state"] == "idle"
-        )
-    )
-    ipykernel, client, prefix = kernel.stdout(msg_id).split()
+    assert result["status"] == "ok", result
+    ipykernel, client, prefix = result["stdout"].split()
     assert ipykernel.startswith("6."), ipykernel
     assert client.startswith("6."), client
     assert Path(prefix).resolve() == GATEWAY_VENV.resolve()
@@ -391,3 +438,49 @@ def test_restart_through_the_gateway_starts_a_fresh_ledger_in_a_new_process(lab:
     assert cell["seq"] == 1
     assert cell["mode"] == "exact", cell
     assert cell["end_bytes"] - cell["start_bytes"] >= 24 * MB
+
+
+def _kernel_named(lab: Lab, name: str) -> RemoteKernel:
+    model = lab.request("POST", "/api/kernels", {"name": name}, timeout=TIMEOUT)
+    kernel = RemoteKernel(lab, model["id"])
+    kernel.ready()
+    return kernel
+
+
+@pytest.mark.parametrize("name", ["hs-env", "hs-wrapper"])
+def test_kernels_started_without_our_launcher_are_profiled(lab: Lab, name: str) -> None:
+    """hs-env: the kernelspec sets LD_PRELOAD and HEAPSCOPE_ENABLE and runs ipykernel_launcher --ext
+    heapscope.agent; hs-wrapper: docs/remote/heapscope-python runs ipykernel_launcher and IPython's kernel
+    configuration (docs/remote/ipython_kernel_config.json) loads the agent, as in the Docker image."""
+    kernel = _kernel_named(lab, name)
+    try:
+        comm = kernel.open_comm({"protocol": 2, "type": "sync"})
+        status = kernel.comm(comm, "history")["status"]
+        assert status["active"] is True, status.get("reason")
+        after = kernel.mark()
+        code = (
+            "import numpy as np, os\nblock = np.ones(12_500_000)  # 100 MB\nprint(repr(os.environ.get('LD_PRELOAD')))"
+        )
+        result = kernel.run(code, "cell-image")
+        assert result["status"] == "ok", result
+        cell = kernel.comm(comm, "cell", after=after, cell_id="cell-image")["cell"]
+        assert cell["end_bytes"] - cell["start_bytes"] >= 100 * MB, cell
+        assert cell["top_at_peak"][0]["cell_line"] == 2, cell["top_at_peak"][0]
+        # The shim took itself out of LD_PRELOAD: the kernel's children are not profiled.
+        assert result["stdout"].strip() == "None"
+    finally:
+        kernel.close()
+        lab.request("DELETE", f"/api/kernels/{kernel.id}")
+
+
+def test_a_kernel_without_the_shim_says_so_in_the_status(lab: Lab) -> None:
+    kernel = _kernel_named(lab, "hs-agent-only")
+    try:
+        comm = kernel.open_comm({"protocol": 2, "type": "sync"})
+        status = kernel.comm(comm, "history")["status"]
+        assert status["active"] is False
+        assert "not preloaded" in status["reason"] and "docs/remote-kernels.md" in status["reason"], status["reason"]
+        assert kernel.run("x = 1", "cell-unprofiled")["status"] == "ok"
+    finally:
+        kernel.close()
+        lab.request("DELETE", f"/api/kernels/{kernel.id}")

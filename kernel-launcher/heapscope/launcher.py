@@ -1,4 +1,6 @@
 """Kernel launcher: ``python -m heapscope.launcher -f {connection_file}`` (the kernelspec's argv).
+``python -m heapscope.launcher --print-env`` prints the same set-up as shell ``export`` lines instead, for
+launchers of kernel images that start ipykernel themselves (docs/remote-kernels.md).
 
 Replaces itself (``os.execve``) with ``python -m ipykernel_launcher <args> --ext heapscope.agent``,
 with the shim in ``LD_PRELOAD`` and ``HEAPSCOPE_ENABLE=1``. The shim's constructor removes itself
@@ -154,9 +156,28 @@ def kernel_command(args: Sequence[str]) -> List[str]:
     return [sys.executable, "-m", "ipykernel_launcher", *args, "--ext", "heapscope.agent"]
 
 
+def shell_exports(environ: Mapping[str, str], notes: Optional[List[str]] = None) -> str:
+    """``--print-env``: the variables that profile the *next* Python started from a shell, as ``export``
+    lines for ``eval``: ``LD_PRELOAD`` and ``HEAPSCOPE_ENABLE``, or ``HEAPSCOPE_SHIM_ERROR`` (why not) for
+    the agent to show. For kernel images whose own launcher starts the kernel (docs/remote-kernels.md):
+    ``eval "$(python -m heapscope.launcher --print-env)"; exec python -m ipykernel_launcher ...``. The shim
+    removes both variables in the first process that loads it, so they must be set right before the exec
+    of the kernel's Python, never for a shell or launcher in between."""
+    import shlex
+
+    env, problem = kernel_environment(environ, notes)
+    names = [SHIM_ERROR] if problem is not None else ["LD_PRELOAD", ENABLE]
+    return "".join(f"export {name}={shlex.quote(env[name])}\n" for name in names)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     notes: List[str] = []
+    if args == ["--print-env"]:
+        sys.stdout.write(shell_exports(os.environ, notes))
+        for text in notes:
+            print(f"heapscope: {text}", file=sys.stderr, flush=True)
+        return
     env, problem = kernel_environment(os.environ, notes)
     for text in [*notes, *([problem] if problem else [])]:
         print(f"heapscope: {text}", file=sys.stderr, flush=True)

@@ -79,8 +79,10 @@ def connect(launcher_error: Optional[str] = None) -> Tuple[Optional[Shim], Optio
         if abi is None:
             return None, (
                 "the heapscope shim library is not loaded in this kernel (it was not preloaded: start the "
-                "kernel from the 'Python 3 (heapscope)' kernelspec, which runs `python -m heapscope.launcher`); "
-                "the kernel runs unprofiled"
+                "kernel from the 'Python 3 (heapscope)' kernelspec, which runs `python -m heapscope.launcher`, "
+                "or, when another launcher starts it (a gateway's kernel image), run its Python through "
+                "heapscope-python or with `python -m heapscope.launcher --print-env` set, as "
+                "docs/remote-kernels.md says); the kernel runs unprofiled"
             )
         found = abi()
         if found != ABI_VERSION:
