@@ -203,3 +203,34 @@ def test_snapshots_of_a_connection_file_that_is_gone_are_swept_at_once(tmp_path)
     here.write(json.dumps({"key": here.key, "pid": 2**22 + 10, "running": None}).encode())
     assert guard.Snapshots("mine", folder=str(tmp_path)).sweep() == 1
     assert not (tmp_path / gone.name).exists() and (tmp_path / here.name).exists()
+
+
+def test_the_run_written_at_its_start_overrides_an_older_snapshot(tmp_path):
+    """The run that just started is written on the cell's path into the snapshot's small companion file
+    (the whole snapshot, history included, is the snapshot thread's): the next kernel takes the running run
+    from whichever of the two was written last, keeps the history, and removes both files."""
+    key = "session:nb.ipynb"
+    snaps = guard.Snapshots(key, folder=str(tmp_path))
+    head = {"version": 1, "key": key, "pid": 2**22 + 12345, "memory_limit": None, "oom_kills": None}
+    history = [{"cell_id": "c1", "execution_count": 1, "source": "a = 1", "status": "ok"}]
+    finished = {**head, "written_at": 100.0, "running": None, "history": history}
+    started = {**head, "written_at": 101.0, "running": {"seq": 2, "cell_id": "c2", "source": "crash()", "at": 101.0}}
+    snaps.write(json.dumps(finished).encode())
+    snaps.write(json.dumps(started).encode(), running_only=True)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 2 and all(p.stat().st_mode & 0o777 == 0o600 for p in tmp_path.iterdir()), files
+    snaps.name = None  # the next kernel
+    dead = guard.Snapshots(key, folder=str(tmp_path)).take_dead()
+    assert len(dead) == 1 and dead[0]["history"] == history
+    run = guard.killed_run(dead[0], "unknown")
+    assert run is not None and run["cell_id"] == "c2" and run["source"] == "crash()"
+    assert not list(tmp_path.iterdir())
+
+    # A companion older than the snapshot (the run ended and the thread wrote after it) is not taken.
+    snaps = guard.Snapshots(key, folder=str(tmp_path))
+    snaps.write(json.dumps({**started, "written_at": 50.0}).encode(), running_only=True)
+    snaps.write(json.dumps(finished).encode())
+    snaps.name = None
+    dead = guard.Snapshots(key, folder=str(tmp_path)).take_dead()
+    assert len(dead) == 1 and guard.killed_run(dead[0], "unknown") is None
+    assert not list(tmp_path.iterdir())

@@ -68,11 +68,16 @@ def _fsync_folder(folder: str) -> None:
 
 @contextlib.contextmanager
 def atomic_writer(
-    path: PathLike, *, private: bool = False, binary: bool = False, encoding: str = "utf-8"
+    path: PathLike, *, private: bool = False, binary: bool = False, encoding: str = "utf-8", durable: bool = True
 ) -> Iterator[IO]:
     """A file object whose content replaces ``path`` when the ``with`` block ends without an exception
     (nothing is changed when it raises). The folder must exist. ``private``: ``0o600`` (state files);
     otherwise the umask decides, as for any document the user makes.
+
+    ``durable=False`` skips the ``fsync`` of the file and its folder: the replace is still atomic, and the
+    content survives the death of this process (it is in the page cache), only not a crash of the machine.
+    For state files rewritten often on a cell's path (the post-mortem snapshot), where an ``fsync`` costs
+    milliseconds per cell.
 
     Raises :class:`IsADirectoryError` when ``path`` is a folder, and whatever ``os.open`` raises when the
     folder cannot be written — before anything was written.
@@ -101,7 +106,8 @@ def atomic_writer(
         with out:
             yield out
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         os.replace(tmp, target)
     except BaseException:
         if fd >= 0:
@@ -109,12 +115,13 @@ def atomic_writer(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_folder(folder)
+    if durable:
+        _fsync_folder(folder)
 
 
-def write_bytes(path: PathLike, data: bytes, *, private: bool = False) -> None:
+def write_bytes(path: PathLike, data: bytes, *, private: bool = False, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` atomically (see :func:`atomic_writer`)."""
-    with atomic_writer(path, private=private, binary=True) as out:
+    with atomic_writer(path, private=private, binary=True, durable=durable) as out:
         out.write(data)
 
 
@@ -188,7 +195,7 @@ def _state_path(name: str, folder: Optional[PathLike]) -> str:
     return os.path.join(os.fspath(folder) if folder is not None else os.fspath(runtime_dir()), name)
 
 
-def create_private(name: str, data: bytes = b"", *, folder: Optional[PathLike] = None) -> Path:
+def create_private(name: str, data: bytes = b"", *, folder: Optional[PathLike] = None, durable: bool = True) -> Path:
     """Create the state file ``name`` in :func:`runtime_dir` (or ``folder``) exclusively, without following
     links, ``0o600``, holding ``data``. Raises :class:`FileExistsError` when anything (a link included) is
     already there: remove a stale one with :func:`remove_private` first."""
@@ -199,7 +206,8 @@ def create_private(name: str, data: bytes = b"", *, folder: Optional[PathLike] =
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         with contextlib.suppress(OSError):
@@ -209,10 +217,11 @@ def create_private(name: str, data: bytes = b"", *, folder: Optional[PathLike] =
     return Path(path)
 
 
-def write_private(name: str, data: bytes, *, folder: Optional[PathLike] = None) -> Path:
-    """Replace the state file ``name`` in :func:`runtime_dir` (or ``folder``) atomically, ``0o600``."""
+def write_private(name: str, data: bytes, *, folder: Optional[PathLike] = None, durable: bool = True) -> Path:
+    """Replace the state file ``name`` in :func:`runtime_dir` (or ``folder``) atomically, ``0o600``
+    (``durable``: see :func:`atomic_writer`)."""
     path = _state_path(name, folder)
-    write_bytes(path, data, private=True)
+    write_bytes(path, data, private=True, durable=durable)
     return Path(path)
 
 

@@ -320,10 +320,7 @@ class Agent:
                 status, extra = end.status, None
                 if outermost and self.guard is not None:
                     try:
-                        # The guard stops a run with MemoryError or an interrupt: both reach it as "error".
-                        ended = "error" if status == "interrupted" else status
-                        guarded, extra = self.guard.run_ended(ended)
-                        status = status if guarded == ended else guarded
+                        status, extra = self.guard.run_ended(status)
                     except Exception as exc:  # MemoryError under a limit: the cell still closes
                         log.warning("heapscope: the guard failed at a cell's end (%s)", echo(exc))
                 record = self.ledger.close_cell(

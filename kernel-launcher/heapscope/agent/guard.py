@@ -164,8 +164,10 @@ class MemoryGuard:
         self.released: Optional[dict] = None
         self._lock = threading.Lock()
         self._running: Optional[dict] = None  # the open run, for the snapshot
-        self._history: List[dict] = []
+        self._history: List[str] = []  # the last SNAPSHOT_RUNS finished runs, each as JSON (encoded once)
         self._history_json = "[]"
+        self._files_limit: Optional[limits.Limit] = None  # the cgroup's and the machine's, read ...
+        self._files_read_at: Optional[float] = None  # ... at this time.monotonic()
         self._oom_kills = limits.oom_kills(self.limit)
         self._wake = threading.Event()
         self._dirty = False  # the snapshot thread writes soon (a run started or ended)
@@ -221,9 +223,16 @@ class MemoryGuard:
     # --- runs (shell thread) ---------------------------------------------------------------------
 
     def refresh_limit(self) -> None:
-        """Read the limit again (a run start: the container may have been resized, the kernel moved)."""
+        """Read the limit again (a run start: the container may have been resized, the kernel moved). The
+        rlimits (a system call) every time: a cell may have just set one; the cgroup and machine files at
+        most once a second (a dozen file reads cost ~0.4 ms per cell)."""
         try:
-            found = limits.effective_limit()
+            now = time.monotonic()
+            if self._files_read_at is None or now - self._files_read_at >= SNAPSHOT_PERIOD:
+                self._files_limit = limits.effective_limit(with_rlimits=False)
+                self._files_read_at = now
+            candidates = [c for c in [self._files_limit, *limits.rlimits()] if c is not None]
+            found = min(candidates, key=lambda c: c.bytes) if candidates else None
         except Exception:
             return
         if found is not None and self.limit is not None and found[:2] == self.limit[:2]:
@@ -253,8 +262,9 @@ class MemoryGuard:
                 "top_at_peak": [],
             }
         # Written now, on the cell's path: a cell that crashes at once (a segfault, os._exit) must find it
-        # there. Its updates while the run lasts and the run's end are written by the snapshot thread.
-        self._write_snapshot(heap=int(start.get("start_bytes") or 0))
+        # there. Only the run, in the snapshot's small companion file; the whole snapshot (history too),
+        # its updates while the run lasts and the run's end are written by the snapshot thread.
+        self._write_snapshot(heap=int(start.get("start_bytes") or 0), running_only=True)
         self._wake.set()
 
     def run_ended(self, status: str) -> Tuple[str, Dict[str, Any]]:
@@ -272,8 +282,9 @@ class MemoryGuard:
             "rss_end_bytes": int(rss),
         }
         stop = self._stop_of(info)
-        # A cell that caught the MemoryError and went on ends ok: no stop to report.
-        if stop is not None and status == "error":
+        # The guard stops a run with MemoryError ("error") or an interrupt ("interrupted"); a cell that
+        # caught the MemoryError and went on ends ok: no stop to report.
+        if stop is not None and status in ("error", "interrupted"):
             status = "guard"
             extra["guard_stop"] = stop
             seq = (running or {}).get("seq")
@@ -315,12 +326,13 @@ class MemoryGuard:
         for key in ("top_at_peak", "retained"):  # the snapshot is rewritten at every run start: keep it small
             if isinstance(kept.get(key), list):
                 kept[key] = kept[key][:SNAPSHOT_SITES]
-        self._history.append(kept)
-        del self._history[:-SNAPSHOT_RUNS]
         try:
-            self._history_json = json.dumps(self._history, separators=(",", ":"))
+            encoded = json.dumps(kept, separators=(",", ":"))
         except (TypeError, ValueError):
-            self._history_json = "[]"
+            return
+        self._history.append(encoded)
+        del self._history[:-SNAPSHOT_RUNS]
+        self._history_json = "[" + ",".join(self._history) + "]"  # re-encoding all runs cost ~2 ms per cell
         self._dirty = True
         self._wake.set()
 
@@ -403,12 +415,16 @@ class MemoryGuard:
                 self._on_warning()
         self._write_snapshot(info=info)
 
-    def _write_snapshot(self, heap: Optional[int] = None, info: Optional[Mapping[str, int]] = None) -> None:
+    def _write_snapshot(
+        self, heap: Optional[int] = None, info: Optional[Mapping[str, int]] = None, running_only: bool = False
+    ) -> None:
         with self._write_lock:
             if not self._stop:
-                self._write_snapshot_locked(heap, info)
+                self._write_snapshot_locked(heap, info, running_only)
 
-    def _write_snapshot_locked(self, heap: Optional[int], info: Optional[Mapping[str, int]]) -> None:
+    def _write_snapshot_locked(
+        self, heap: Optional[int], info: Optional[Mapping[str, int]], running_only: bool = False
+    ) -> None:
         snaps = self.snapshots
         if snaps is None:
             return
@@ -453,9 +469,9 @@ class MemoryGuard:
             "running": running,
         }
         text = json.dumps(head, separators=(",", ":"))
-        data = text[:-1] + ',"history":' + self._history_json + "}"
+        data = text if running_only else text[:-1] + ',"history":' + self._history_json + "}"
         try:
-            snaps.write(data.encode("utf-8", "surrogatepass"))
+            snaps.write(data.encode("utf-8", "surrogatepass"), running_only=running_only)
         except (OSError, ValueError):
             log.debug("heapscope: could not write the post-mortem snapshot", exc_info=True)
 

@@ -4,7 +4,9 @@ While the kernel lives, a private state file in :func:`heapscope.files.runtime_d
 and, while a run is open, the run with heap, RSS and top sites (written by the memory guard's thread,
 :mod:`.guard`: refreshed every second while a run is open, sites at each new peak above half the limit).
 The name is ``postmortem-<key hash>-<random>.json``, created exclusively ``0600``; it is removed on a clean
-exit. The next kernel for the same notebook (key: ``JPY_SESSION_NAME``, else the connection file) reads it:
+exit. A run's start is written on the cell's path, into a small companion (``<name>.running.json``: the run
+only, no history), and the newer of the two wins. Neither is ``fsync``-ed: they must outlive the process,
+not the machine. The next kernel for the same notebook (key: ``JPY_SESSION_NAME``, else the connection file) reads it:
 the dead run comes back with status ``killed`` and ``post_mortem``. This module is the file
 (:class:`Snapshots`), who may read it (:func:`session_key`), and what a dead kernel's snapshot becomes
 (:func:`killed_run`, :func:`post_mortem_cause`, :func:`dead_kernel_run`, :func:`killed_message`).
@@ -23,6 +25,8 @@ from . import limits
 
 SNAPSHOT_VERSION = 1
 PREFIX = "postmortem-"
+#: The companion file of a snapshot: only the run that just started (``<name>.running.json``).
+RUNNING_SUFFIX = ".running.json"
 
 
 def human(n: float) -> str:
@@ -76,21 +80,28 @@ class Snapshots:
         self.prefix = PREFIX + _key_hash(key) + "-"
         self.name: Optional[str] = None
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, running_only: bool = False) -> None:
+        """Replace the snapshot (``running_only``: its small companion that holds only the run that just
+        started, written on the cell's path: rewriting the whole history there cost ~2 ms per cell)."""
         if self.name is None:
             for _ in range(10):
                 name = self.prefix + os.urandom(8).hex() + ".json"
                 try:
-                    self._files.create_private(name, data, folder=self.folder)
+                    self._files.create_private(name, b"{}", folder=self.folder, durable=False)
                 except FileExistsError:
                     continue
                 self.name = name
-                return
-            raise FileExistsError("could not create a post-mortem snapshot")
-        self._files.write_private(self.name, data, folder=self.folder)
+                break
+            else:
+                raise FileExistsError("could not create a post-mortem snapshot")
+        target = _running_name(self.name) if running_only else self.name
+        # Not fsync-ed: it must outlive this process (an OOM kill), not the machine; an fsync on every
+        # run start cost ~2 ms per cell.
+        self._files.write_private(target, data, folder=self.folder, durable=False)
 
     def remove(self) -> None:
         if self.name is not None:
+            self._files.remove_private(_running_name(self.name), folder=self.folder)
             self._files.remove_private(self.name, folder=self.folder)
             self.name = None
 
@@ -107,7 +118,11 @@ class Snapshots:
             stale = time.time() - _mtime(os.path.join(self.folder, name)) > 3600
             if name.startswith("." + PREFIX) and name.endswith(".tmp") and stale:
                 self._files.remove_private(name, folder=self.folder)
-        names = [n for n in listing if n.startswith(PREFIX) and not n.startswith(self.prefix)]
+        names = [
+            n
+            for n in listing
+            if n.startswith(PREFIX) and not n.startswith(self.prefix) and not n.endswith(RUNNING_SUFFIX)
+        ]
         for name in names:
             raw = self._files.read_private(name, folder=self.folder)
             try:
@@ -121,32 +136,54 @@ class Snapshots:
             orphan = key.startswith("connection:") and not os.path.exists(key[len("connection:") :])
             if not orphan and time.time() - _mtime(os.path.join(self.folder, name)) < max_age:
                 continue
+            self._files.remove_private(_running_name(name), folder=self.folder)
             if self._files.remove_private(name, folder=self.folder):
                 removed += 1
         return removed
 
     def take_dead(self) -> List[dict]:
-        """The snapshots of dead kernels with this key (read and removed), oldest first."""
+        """The snapshots of dead kernels with this key (read and removed), oldest first. A snapshot whose
+        companion (the run that had just started) is newer takes its running run from it."""
         out: List[dict] = []
         try:
-            names = sorted(n for n in os.listdir(self.folder) if n.startswith(self.prefix) and n != self.name)
+            names = sorted(
+                n
+                for n in os.listdir(self.folder)
+                if n.startswith(self.prefix) and n.endswith(".json") and not n.endswith(RUNNING_SUFFIX)
+            )
         except OSError:
             return out
         for name in names:
-            raw = self._files.read_private(name, folder=self.folder)
-            try:
-                content = json.loads(raw) if raw else None
-            except ValueError:
-                content = None
-            if isinstance(content, dict) and content.get("key") == self.key:
+            if name == self.name:
+                continue
+            content, started = self._read(name), self._read(_running_name(name))
+            if content is None:
+                content = started
+            elif started is not None and (started.get("written_at") or 0) > (content.get("written_at") or 0):
+                content["running"] = started.get("running")
+                content["written_at"] = started.get("written_at")
+            if content is not None:
                 pid = content.get("pid")
                 if isinstance(pid, int) and pid != os.getpid() and _pid_alive(pid):
                     continue  # another live kernel for the same notebook: its file, not a dead one
                 content["_mtime"] = _mtime(os.path.join(self.folder, name))
                 out.append(content)
+            self._files.remove_private(_running_name(name), folder=self.folder)
             self._files.remove_private(name, folder=self.folder)
         out.sort(key=lambda c: c.get("written_at") or 0)
         return out
+
+    def _read(self, name: str) -> Optional[dict]:
+        raw = self._files.read_private(name, folder=self.folder)
+        try:
+            content = json.loads(raw) if raw else None
+        except ValueError:
+            return None
+        return content if isinstance(content, dict) and content.get("key") == self.key else None
+
+
+def _running_name(name: str) -> str:
+    return name[: -len(".json")] + RUNNING_SUFFIX
 
 
 def _mtime(path: str) -> float:
