@@ -5,6 +5,7 @@
 import type { Contents } from '@jupyterlab/services';
 
 import type { ICellRun } from '../comm/protocol';
+import { scanHolders } from '../holders/scan';
 import type { HeapModel } from '../model/model';
 import type { IHeapSession } from '../tracker/tokens';
 import { renderReportHtml } from './html';
@@ -163,6 +164,8 @@ export async function exportReport(
   const details = await fetchCellDetails(session, options);
   // Ask for the heap alive now; export what is known if the kernel does not answer in time.
   await Private.freshRetained(session);
+  // Who holds it, after the last cell (as `heapscope report`); left out when the kernel cannot say.
+  const holders = await scanHolders(session);
   const model = session.model;
   const notebook = session.notebookPanel;
   const report = buildReport({
@@ -171,6 +174,7 @@ export async function exportReport(
     status: model.status,
     cells: model.cells,
     retainedByCell: model.retainedByCell,
+    holders,
     cellIds: notebook.content.widgets.map(cell => cell.model.id),
     detail: seq => details.get(seq) ?? (model.hasDetail(seq) ? model.detail(seq) : undefined),
     version,

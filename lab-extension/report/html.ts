@@ -124,6 +124,17 @@ export function packReport(report: unknown): unknown {
       entry && typeof entry === 'object' ? { ...entry, sites: packSites(entry.sites) } : entry
     );
   }
+  const holders = (report as { holders?: unknown }).holders;
+  if (holders && typeof holders === 'object' && Array.isArray((holders as { holders?: unknown }).holders)) {
+    packed.holders = {
+      ...holders,
+      holders: (holders as { holders: unknown[] }).holders.map(holder =>
+        holder && typeof holder === 'object' && 'sites' in holder
+          ? { ...holder, sites: packSites((holder as { sites: unknown }).sites) }
+          : holder
+      )
+    };
+  }
   packed[PACKED_KEY] = frames;
   return packed;
 }
@@ -182,6 +193,17 @@ export function unpackReport<T>(data: T): T {
     report.retained_by_cell = retained.map(entry =>
       entry && typeof entry === 'object' && 'sites' in entry ? { ...entry, sites: unpackSites(entry.sites) } : entry
     );
+  }
+  const holders = (report as { holders?: unknown }).holders;
+  if (holders && typeof holders === 'object' && Array.isArray((holders as { holders?: unknown }).holders)) {
+    report.holders = {
+      ...holders,
+      holders: (holders as { holders: unknown[] }).holders.map(holder =>
+        holder && typeof holder === 'object' && 'sites' in holder
+          ? { ...holder, sites: unpackSites((holder as { sites: unknown }).sites) }
+          : holder
+      )
+    };
   }
   return report as T;
 }

@@ -2,7 +2,7 @@
  * The JSON report of a notebook's heap (protocol/report.schema.json), built from the browser's heap
  * model. Pure: no DOM, no kernel.
  */
-import type { ICellRun, IProfilerStatus, IRetained } from '../comm/protocol';
+import type { ICellRun, IHolders, IProfilerStatus, IRetained } from '../comm/protocol';
 
 /**
  * A cell of the report: a CellRecord and its place in the notebook.
@@ -30,6 +30,7 @@ export interface IReport {
   };
   readonly cells: ReadonlyArray<IReportCell>;
   readonly retained_by_cell?: ReadonlyArray<IRetained> | null;
+  readonly holders?: IHolders | null;
 }
 
 /**
@@ -56,6 +57,11 @@ export interface IReportSource {
    * The heap alive now by allocating cell.
    */
   readonly retainedByCell: ReadonlyArray<IRetained> | null;
+  /**
+   * Who holds the heap (the kernel's `holders` answer); null when the scan could not run, absent
+   * when it was not asked.
+   */
+  readonly holders?: IHolders | null;
   /**
    * The notebook's cell ids in order (gives each record its `index`).
    */
@@ -116,7 +122,8 @@ export function buildReport(source: IReportSource): IReport {
     kernel: { name: source.kernelName, status },
     outcome,
     cells,
-    retained_by_cell: source.retainedByCell
+    retained_by_cell: source.retainedByCell,
+    ...(source.holders !== undefined ? { holders: source.holders } : {})
   };
 }
 

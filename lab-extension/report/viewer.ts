@@ -14,6 +14,8 @@ import { createRetainedList, createSiteList, createSiteQueryBar, SiteQuery } fro
 import { element } from '../sites/elements';
 import { isMyCodeFrame } from '../sites/listing';
 import { REPORT_DATA_ID, unpackReport } from './html';
+import { createHoldersTable, createSharedList } from '../holders/table';
+import { holdersSummary } from '../holders/holders';
 import type { IReport, IReportCell } from './report';
 import { peakBase, runSourceLookup } from '../sites/sites';
 
@@ -243,6 +245,43 @@ export function renderReport(
       ? createRetainedList(retained, { lookup, onNavigate: goToFrame, query, isMine })
       : element('p', 'hs-empty', 'Not available (no line-level attribution).')
   );
+
+  // Who holds it (absent when the report was written without holders).
+  if (report.holders !== undefined) {
+    const holdersSection = Private.section(root, 'Who holds the memory at the end');
+    holdersSection.id = 'hs-holders';
+    const holders = report.holders;
+    if (holders === null) {
+      holdersSection.appendChild(element('p', 'hs-empty', 'Not available: the holders scan could not run.'));
+    } else {
+      holdersSection.appendChild(
+        element(
+          'p',
+          'hs-hint',
+          `${holdersSummary(holders)}. Frees: what deleting that name alone would free; reachable: everything it reaches, memory shared with other names included. Open a row for its allocation sites.`
+        )
+      );
+      const shared = createSharedList(holders);
+      if (shared) {
+        holdersSection.appendChild(shared);
+      }
+      holdersSection.appendChild(
+        createHoldersTable(holders, {
+          lookup,
+          onNavigate: goToFrame,
+          onJumpToCell: holder =>
+            goTo(
+              cells.find(c => c.cell_id === holder.cell_id && c.execution_count === holder.execution_count) ??
+                [...cells].reverse().find(c => c.cell_id !== null && c.cell_id === holder.cell_id)
+            ),
+          canJumpToCell: holder =>
+            holder.kind !== 'other' && holder.cell_id !== null && cells.some(c => c.cell_id === holder.cell_id),
+          query,
+          isMine
+        })
+      );
+    }
+  }
 }
 
 /**
