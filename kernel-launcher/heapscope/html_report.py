@@ -37,7 +37,8 @@ FRAME_FIELDS = ("file", "line", "function", "cell_id", "cell_line", "execution_c
 def pack_report(report: Mapping[str, Any]) -> dict:
     """The report as the page holds it (``packReport`` in html.ts): each distinct frame once, in
     ``heapscope_frames``; a site's stack becomes indices into it and its own place (its frame fields)
-    the index ``@`` (an import cell's 400 sites repeat the same few hundred frames). The viewer
+    the index ``@`` (an import cell's 400 sites repeat the same few hundred frames); the sites of the
+    cells, of ``retained_by_cell`` and of the ``holders`` are packed. The viewer
     unpacks it; the report itself is not changed."""
     frames: list = []
     index: dict = {}
@@ -78,6 +79,15 @@ def pack_report(report: Mapping[str, Any]) -> dict:
         packed["retained_by_cell"] = [
             {**e, "sites": pack_sites(e["sites"])} if isinstance(e, dict) and "sites" in e else e for e in retained
         ]
+    holders = report.get("holders")
+    if isinstance(holders, dict) and isinstance(holders.get("holders"), list):
+        packed["holders"] = {
+            **holders,
+            "holders": [
+                {**h, "sites": pack_sites(h["sites"])} if isinstance(h, dict) and "sites" in h else h
+                for h in holders["holders"]
+            ],
+        }
     packed[PACKED_KEY] = frames
     return packed
 
