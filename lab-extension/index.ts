@@ -8,6 +8,7 @@
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { badgesPlugin } from './badges/plugin';
+import { budgetPlugin } from './budget/plugin';
 import { panelPlugin } from './panel/plugin';
 import { reportPlugin } from './report/plugin';
 import { trackerPlugin } from './tracker/plugin';
@@ -18,6 +19,6 @@ export { IHeapSession, IHeapTracker } from './tracker/tokens';
 /**
  * Every plugin of the extension.
  */
-const plugins: JupyterFrontEndPlugin<unknown>[] = [trackerPlugin, panelPlugin, badgesPlugin, reportPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [trackerPlugin, panelPlugin, badgesPlugin, budgetPlugin, reportPlugin];
 
 export default plugins;

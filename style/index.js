@@ -1,2 +1,3 @@
 import './base.css';
+import './budget.css';
 import './holders.css';

@@ -140,10 +140,13 @@ export class CellBadge extends Widget {
         this.node.appendChild(Private.outcomeNode(outcome));
       }
       this.node.dataset.outcome = outcome;
+      if (this._decoration?.node) {
+        this.node.appendChild(this._decoration.node);
+      }
     }
     if (title !== this._title) {
       this._title = title;
-      this.node.title = title;
+      this._writeTitle();
     }
     this.toggleClass('jp-mod-warn', !live && level === 'warn');
     this.toggleClass('jp-mod-critical', !live && level === 'critical');
@@ -152,6 +155,34 @@ export class CellBadge extends Widget {
     this.toggleClass('jp-mod-running', !!live);
   }
 
+  /**
+   * The key of the decoration shown ('' without one): a decoration is set again only when it changed.
+   */
+  get decorationKey(): string {
+    return this._decoration?.key ?? '';
+  }
+
+  /**
+   * Show what another feature adds to the badge (the budget, the comparison with a saved report):
+   * a node after the figures and lines after the tooltip, kept when the figures change.
+   *
+   * @param decoration - the decoration, or null to remove it.
+   */
+  setDecoration(decoration: CellBadge.IDecoration | null): void {
+    this._decoration?.node?.remove();
+    this._decoration = decoration;
+    if (decoration?.node) {
+      this.node.appendChild(decoration.node);
+    }
+    this._writeTitle();
+  }
+
+  private _writeTitle(): void {
+    const extra = this._decoration?.title;
+    this.node.title = extra ? `${this._title ?? ''}\n${extra}` : (this._title ?? '');
+  }
+
+  private _decoration: CellBadge.IDecoration | null = null;
   private _text: string | null = null;
   private _title: string | null = null;
   private _outcome: RunOutcome | null = null;
@@ -206,5 +237,23 @@ export namespace CellBadge {
      * Called with the cell id when the badge is clicked or activated with the keyboard.
      */
     onActivate?: (cellId: string) => void;
+  }
+
+  /**
+   * What another feature adds to a badge (see {@link CellBadge.setDecoration}).
+   */
+  export interface IDecoration {
+    /**
+     * Says whether two decorations are the same.
+     */
+    readonly key: string;
+    /**
+     * A node shown after the figures, or null.
+     */
+    readonly node: HTMLElement | null;
+    /**
+     * Lines added to the tooltip ('' for none).
+     */
+    readonly title: string;
   }
 }

@@ -9,6 +9,9 @@ import type { PanelLayout } from '@lumino/widgets';
 
 import type { HeapModel } from '../model/model';
 import type { ICellRun } from '../comm/protocol';
+import { budgetKeys } from '../budget/budget';
+import { decorateBadge } from '../budget/decoration';
+import { budgetState, IBudgetChange } from '../budget/state';
 import { CellBadge } from './badge';
 import { badgeLevel, BadgeSettings } from './thresholds';
 
@@ -63,6 +66,7 @@ export class NotebookBadges implements IDisposable {
     this._runningDelay = options.runningBadgeDelay ?? RUNNING_BADGE_DELAY;
     this._model.changed.connect(this._onModelChanged, this);
     this._settings.changed.connect(this._refreshAll, this);
+    budgetState.changed.connect(this._onBudgetChanged, this);
     this._notebook.modelChanged.connect(this._onNotebookModelChanged, this);
     this._onNotebookModelChanged();
   }
@@ -124,6 +128,20 @@ export class NotebookBadges implements IDisposable {
     this._runningCell = this._model.running?.cell_id ?? null;
     this._dirty.clear();
     this._refreshAll();
+  }
+
+  /**
+   * A budget, the comparison or the retained figures changed: draw the badges concerned again.
+   */
+  private _onBudgetChanged(_: unknown, args: IBudgetChange): void {
+    if (args.notebook !== null && args.notebook !== this._notebook) {
+      return;
+    }
+    if (args.cellId !== null) {
+      this._mark(args.cellId);
+    } else {
+      this._refreshAll();
+    }
   }
 
   /**
@@ -209,7 +227,8 @@ export class NotebookBadges implements IDisposable {
     if (!run || !cell || cell.model.type !== 'code') {
       return;
     }
-    const summary = persistedSummary(run);
+    // A budget the cell's metadata holds under the same key stays.
+    const summary = { ...budgetKeys(cell.model.getMetadata(PERSIST_KEY)), ...persistedSummary(run) };
     if (JSON.stringify(cell.model.getMetadata(PERSIST_KEY)) !== JSON.stringify(summary)) {
       cell.model.setMetadata(PERSIST_KEY, summary);
     }
@@ -263,6 +282,7 @@ export class NotebookBadges implements IDisposable {
     const live = running ? { start: running, ticks: this._model.ticks, peak: this._model.livePeak } : null;
     const interrupted = !!run && run.status === 'error' && Private.showsInterrupt(cell);
     badge.setRun(run, this._model.runs(cellId), level, live, this._settings.tooltipRuns, interrupted);
+    decorateBadge(badge, cell, run, this._model, this._notebook);
   }
 
   private _notebook: Notebook;

@@ -76,8 +76,8 @@ export interface IRunFigures {
  */
 export interface IRetainedEntry {
   readonly cell_id: string | null;
-  readonly execution_count: number | null;
-  readonly seq: number | null;
+  readonly execution_count?: number | null;
+  readonly seq?: number | null;
   readonly bytes: number;
 }
 
@@ -194,7 +194,7 @@ export function retainedBytes(run: IRunFigures, retainedByCell: ReadonlyArray<IR
     if (cellId !== null && entry.cell_id === cellId) {
       return entry.bytes;
     }
-    if (entry.cell_id === null && count !== null && entry.execution_count === count) {
+    if (entry.cell_id === null && count !== null && (entry.execution_count ?? null) === count) {
       return entry.bytes;
     }
   }

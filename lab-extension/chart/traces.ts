@@ -33,6 +33,20 @@ export interface IHeapChartState {
    * The model's `cellsVersion`: with a kept {@link HeapSeries}, appended runs are only appended.
    */
   readonly cellsVersion?: number;
+  /**
+   * Another run of the notebook drawn dimmed (a saved report, the previous runs), or null.
+   */
+  readonly ghost?: IGhostChartTrace | null;
+}
+
+/**
+ * The ghost trace: segments of (x, heap) points with null between them, a hover text per point.
+ */
+export interface IGhostChartTrace {
+  readonly name: string;
+  readonly x: ReadonlyArray<number | null>;
+  readonly y: ReadonlyArray<number | null>;
+  readonly hover: ReadonlyArray<string>;
 }
 
 /**
@@ -166,7 +180,9 @@ export function buildHeapFigure(
   // The y axis.
   let top = series.top;
   let bottom = series.bottom;
-  for (const v of [...live.y, ...(running ? [now] : [])]) {
+  const ghost = state.ghost ?? null;
+  const ghostY = ghost ? (ghost.y.filter(v => v !== null) as number[]) : [];
+  for (const v of [...live.y, ...(running ? [now] : []), ...ghostY]) {
     top = Math.max(top, v);
     bottom = v > 0 ? Math.min(bottom, v) : bottom;
   }
@@ -265,6 +281,10 @@ export function buildHeapFigure(
       marker: { symbol: 'circle-open', size: 10, color: theme.running, line: { width: 2 } }
     }
   ];
+  if (ghost) {
+    // Last, so that the other traces keep their TRACE_INDEX.
+    data.push(Private.ghostData(ghost, theme, clip ? clip.top : null));
+  }
 
   // The x axis: every slot, or the user's zoom; labels thinned to the width.
   const full: [number, number] = [-0.5, Math.max(slots, 1) - 0.5];
@@ -318,7 +338,7 @@ export function buildHeapFigure(
       dragmode: 'zoom',
       // User zoom survives redraws; a new scale starts from its own y range.
       uirevision: 'heapscope',
-      datarevision: `${series.revision}:${scale}:${slots}:${live.x.length}:${now}`,
+      datarevision: `${series.revision}:${scale}:${slots}:${live.x.length}:${now}:${Private.ghostRevision(ghost)}`,
       margin: { l: 56, r: 12, t: 30, b: 8 },
       ...themedLayout(theme),
       xaxis: {
@@ -410,6 +430,42 @@ namespace Private {
    * The data of a trace shown in the legend only (never drawn: `visible: 'legendonly'`).
    */
   export const LEGEND_ONLY = { x: [-1], y: [1] };
+
+  /**
+   * The ghost trace: dimmed, dotted, in the legend (greyed there while it has no point).
+   */
+  export function ghostData(ghost: IGhostChartTrace, theme: IChartTheme, clipTop: number | null): Data {
+    const empty = ghost.x.length === 0;
+    const ys = ghost.y.map(v => (v === null || clipTop === null ? v : Math.min(v, clipTop)));
+    return {
+      type: 'scatter',
+      name: ghost.name,
+      mode: 'lines+markers',
+      x: empty ? LEGEND_ONLY.x : [...ghost.x],
+      y: empty ? LEGEND_ONLY.y : ys,
+      visible: empty ? 'legendonly' : true,
+      connectgaps: false,
+      opacity: 0.55,
+      hovertext: [...ghost.hover],
+      hovertemplate: '%{hovertext}<extra></extra>',
+      line: { color: theme.foreground, width: 1.5, dash: 'dot' },
+      marker: { symbol: 'diamond-open', size: 6, color: theme.foreground }
+    };
+  }
+
+  /**
+   * What of the ghost plotly must see change (`datarevision`).
+   */
+  export function ghostRevision(ghost: IGhostChartTrace | null): string {
+    if (!ghost) {
+      return '';
+    }
+    let sum = 0;
+    for (const v of ghost.y) {
+      sum += v ?? 0;
+    }
+    return `${ghost.name}:${ghost.x.length}:${sum}`;
+  }
 
   /**
    * The hover text of the running cell.

@@ -7,6 +7,7 @@ import type { Widget } from '@lumino/widgets';
 
 import type { ICellRun } from '../comm/protocol';
 import type { HeapModel } from '../model/model';
+import { budgetState } from '../budget/state';
 import { Throttle } from '../util/throttle';
 import { xTicks } from './labels';
 import { loadPlotly, PlotlyModule } from './plotlyLoader';
@@ -53,6 +54,7 @@ export class HeapChart extends PlotWidget {
     this.node.insertBefore(controls, this.plotNode);
     this.node.dataset.scale = this._scale;
     this._throttle = new Throttle(() => this.update(), { interval: MIN_REDRAW_MS });
+    budgetState.ghostChanged.connect(this._onGhostChanged, this);
   }
 
   /**
@@ -138,7 +140,13 @@ export class HeapChart extends PlotWidget {
     }
     this._throttle.cancel();
     return buildHeapFigure(
-      { cells: model.cells, running: model.running, ticks: model.ticks, cellsVersion: model.cellsVersion },
+      {
+        cells: model.cells,
+        running: model.running,
+        ticks: model.ticks,
+        cellsVersion: model.cellsVersion,
+        ghost: budgetState.ghostTraceFor(model)
+      },
       theme,
       { scale: this._scale, plotWidth: this._plotWidth(), view: this._view, series: this._series }
     );
@@ -189,6 +197,15 @@ export class HeapChart extends PlotWidget {
     // Read at every draw (a few a second at most): a sidebar resize is not always announced.
     this._width = Math.max(0, this.plotNode.clientWidth - 80);
     return this._width || 300;
+  }
+
+  /**
+   * The notebook drawn is compared with another run, or no longer: draw the ghost.
+   */
+  private _onGhostChanged(_: unknown, model: HeapModel): void {
+    if (model === this._model && this.isVisible) {
+      this._throttle.request();
+    }
   }
 
   private _onModelChanged(_: HeapModel, args: HeapModel.IChangedArgs): void {

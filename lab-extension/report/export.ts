@@ -4,6 +4,7 @@
  */
 import type { Contents } from '@jupyterlab/services';
 
+import { notebookBudgets } from '../budget/reportBudgets';
 import type { ICellRun } from '../comm/protocol';
 import { scanHolders } from '../holders/scan';
 import type { HeapModel } from '../model/model';
@@ -176,6 +177,11 @@ export async function exportReport(
     retainedByCell: model.retainedByCell,
     holders,
     cellIds: notebook.content.widgets.map(cell => cell.model.id),
+    budgets: notebookBudgets(
+      notebook.content.widgets.map(cell =>
+        cell.model.type === 'code' ? cell.model.getMetadata('heapscope') : undefined
+      )
+    ),
     detail: seq => details.get(seq) ?? (model.hasDetail(seq) ? model.detail(seq) : undefined),
     version,
     now: Date.now() / 1000

@@ -2,6 +2,8 @@
  * The JSON report of a notebook's heap (protocol/report.schema.json), built from the browser's heap
  * model. Pure: no DOM, no kernel.
  */
+import type { Budget, BudgetName } from '../budget/budget';
+import { withBudgets } from '../budget/reportBudgets';
 import type { ICellRun, IHolders, IProfilerStatus, IRetained } from '../comm/protocol';
 
 /**
@@ -12,6 +14,14 @@ export interface IReportCell extends ICellRun {
    * The cell's 0-based position among the notebook's cells; null when it is no notebook cell.
    */
   readonly index?: number | null;
+  /**
+   * The budget in force for this notebook cell (docs/ci.md), when it has one.
+   */
+  readonly budget?: Budget;
+  /**
+   * The budgets this run broke (present with `budget`).
+   */
+  readonly over_budget?: BudgetName[];
 }
 
 /**
@@ -63,6 +73,10 @@ export interface IReportSource {
    */
   readonly holders?: IHolders | null;
   /**
+   * The notebook cells' budgets by position (budget/report.ts `notebookBudgets`); none when absent.
+   */
+  readonly budgets?: ReadonlyMap<number, Budget>;
+  /**
    * The notebook's cell ids in order (gives each record its `index`).
    */
   readonly cellIds: ReadonlyArray<string>;
@@ -89,12 +103,14 @@ export interface IReportSource {
 export function buildReport(source: IReportSource): IReport {
   const position = new Map<string, number>();
   source.cellIds.forEach((id, i) => position.set(id, i));
-  const cells: IReportCell[] = source.cells.map(run => {
+  const runs: IReportCell[] = source.cells.map(run => {
     const longer = run.seq !== undefined ? source.detail?.(run.seq) : undefined;
     const cell = longer ?? run;
     const index = cell.cell_id === null ? null : (position.get(cell.cell_id) ?? null);
     return { ...cell, index };
   });
+  // Each budgeted cell's budget and over_budget, as `heapscope report` writes them.
+  const cells = source.budgets ? withBudgets(runs, source.budgets, source.retainedByCell) : runs;
   const status = source.status;
   let outcome: IReport['outcome'] = { status: 'ok', message: null, failed_cell: null };
   if (status && !status.active) {

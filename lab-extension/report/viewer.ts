@@ -13,6 +13,7 @@ import { displayText, firstSourceLine } from '../format/text';
 import { createRetainedList, createSiteList, createSiteQueryBar, SiteQuery } from '../sites/dom';
 import { element } from '../sites/elements';
 import { isMyCodeFrame } from '../sites/listing';
+import { budgetCell, overBudgetLines } from '../budget/reportBudgets';
 import { REPORT_DATA_ID, unpackReport } from './html';
 import { createHoldersTable, createSharedList } from '../holders/table';
 import { holdersSummary } from '../holders/holders';
@@ -92,6 +93,10 @@ export function renderReport(
       element('p', 'hs-warning', `${report.outcome.status}: ${displayText(report.outcome.message ?? '', 1024)}`)
     );
   }
+  // Every broken budget, as `heapscope report` prints it.
+  for (const line of overBudgetLines(cells, report.retained_by_cell ?? null)) {
+    header.appendChild(element('p', 'hs-warning hs-overBudget', `over budget: ${displayText(line, 1024)}`));
+  }
   if (status?.degraded) {
     header.appendChild(element('p', 'hs-warning', 'The profiler ran out of bookkeeping memory: figures may be low.'));
   }
@@ -141,6 +146,11 @@ export function renderReport(
     );
     th.scope = 'col';
   }
+  // A budget column when a cell has a budget (docs/ci.md).
+  const hasBudgets = cells.some(cell => cell.budget !== undefined);
+  if (hasBudgets) {
+    head.appendChild(element('th', '', 'Budget')).scope = 'col';
+  }
   table.appendChild(element('thead', '')).appendChild(head);
   const body = table.appendChild(element('tbody', ''));
   cells.forEach(cell => {
@@ -160,6 +170,9 @@ export function renderReport(
       element('td', 'hs-num', formatSignedBytes(cell.peak_bytes - cell.start_bytes)),
       element('td', 'hs-num', cell.allocated_bytes === undefined ? '' : formatBytes(cell.allocated_bytes))
     );
+    if (hasBudgets) {
+      row.appendChild(budgetCell(cell));
+    }
     body.appendChild(row);
   });
   tableSection.appendChild(scroller);
