@@ -34,9 +34,11 @@ class TickRelay:
         send: Callable[[int, List[Sample]], None],
         running: Callable[[], Optional[Tuple[int, float]]],
         interval: float = INTERVAL,
-        idle: Optional[Callable[[], None]] = None,
+        idle: Optional[Callable[[], Optional[bool]]] = None,
     ):
-        self._idle = idle  # called on every round (sends what the comm hub kept back while memory was short)
+        # Called on every round (sends what the comm hub kept back while memory was short, a status that is
+        # due); returns True when it wants the next round soon.
+        self._idle = idle
         self._drain = drain
         self._send = send
         self._running = running
@@ -86,8 +88,8 @@ class TickRelay:
                 return
             try:
                 busy = self._pump()
-                if self._idle is not None:
-                    self._idle()
+                if self._idle is not None and self._idle():
+                    busy = True
                 self._failures = 0
             except MemoryError:  # a memory limit reached: skip this round, this thread is not at fault
                 continue
