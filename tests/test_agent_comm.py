@@ -224,3 +224,18 @@ def test_fuzzed_messages_leave_the_kernel_and_the_channel_alive(heapscope_kernel
         assert cell["end_bytes"] - cell["start_bytes"] >= 1_900_000, cell
     assert main not in {m["content"]["comm_id"] for m in kernel.iopub if m["msg_type"] == "comm_close"}
     assert kernel.km.is_alive()
+
+
+def test_the_status_follows_the_last_of_many_quick_cells(heapscope_kernel):
+    """After cells the status is sent at most twice a second (a Run All of small cells paid one per cell);
+    the one that waits must still come after the last cell, with that cell's heap."""
+    kernel = heapscope_kernel
+    comm_id = open_comm(kernel)
+    sent = [kernel.kc.execute(f"quick_{i} = bytearray({i} * 1000)") for i in range(25)]
+    count = kernel.shell_reply(sent[-1])["content"]["execution_count"]
+    cell = kernel.wait_comm(comm_id, of_type("cell", execution_count=count))
+    after = next(i for i, m in enumerate(kernel.iopub) if m["msg_type"] == "comm_msg" and m["content"]["data"] is cell)
+    status = kernel.wait_comm(comm_id, of_type("status"), after=after + 1, timeout=10)["status"]
+    assert status["active"] is True
+    # the heap now, read after the last cell ended (its end plus what the kernel did since, a little)
+    assert abs(status["current_bytes"] - cell["cell"]["end_bytes"]) < 2_000_000, (status, cell["cell"])
