@@ -41,6 +41,12 @@ class FakeComm {
 class FakeKernel {
   constructor(public status: string = 'idle') {}
   isDisposed = false;
+  connectionStatus = 'connected';
+  connectionStatusChanged = new Signal<this, string>(this);
+  setConnectionStatus(status: string) {
+    this.connectionStatus = status;
+    this.connectionStatusChanged.emit(status);
+  }
   comms: FakeComm[] = [];
   createComm(target: string) {
     const comm = new FakeComm(target);
@@ -198,11 +204,98 @@ describe('HeapConnection', () => {
     expect(connection.state).toBe('connecting');
   });
 
-  it('reports a comm closed after data as closed', () => {
+  it('reports a comm closed after data as reconnecting', () => {
     const { kernel, connection } = setup();
     kernel!.lastComm.receive(HISTORY);
     kernel!.lastComm.kernelClose();
-    expect(connection.state).toBe('closed');
+    expect(connection.state).toBe('reconnecting');
+    connection.dispose();
+  });
+
+  it('retries an open whose answer never comes, then recovers (a first open dropped on the way)', () => {
+    jest.useFakeTimers();
+    try {
+      const { kernel, connection, messages, states } = setup();
+      const dropped = kernel!.lastComm;
+      jest.advanceTimersByTime(HeapConnection.OPEN_TIMEOUT_MS - 1);
+      expect(kernel!.comms).toHaveLength(1);
+      jest.advanceTimersByTime(1);
+      expect(connection.state).toBe('reconnecting');
+      expect(dropped.closed).toBe(true); // the kernel is told, in case the open did arrive
+      jest.advanceTimersByTime(1000);
+      expect(kernel!.comms).toHaveLength(2);
+      expect(kernel!.lastComm.opened).toEqual([{ protocol: 2, type: 'sync' }]);
+      expect(connection.state).toBe('reconnecting');
+      kernel!.lastComm.receive(HISTORY);
+      expect(connection.state).toBe('connected');
+      expect(messages).toHaveLength(1);
+      expect(states).toEqual(['reconnecting', 'connected']);
+      // A late answer on the dropped comm is ignored.
+      dropped.receive(HISTORY);
+      expect(messages).toHaveLength(1);
+      jest.advanceTimersByTime(60000);
+      expect(kernel!.comms).toHaveLength(2);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('keeps retrying lost opens, backing off to 16 s', () => {
+    jest.useFakeTimers();
+    try {
+      const { kernel, connection } = setup();
+      const opensAt: number[] = [];
+      let t = 0;
+      for (let step = 0; step < 200 && kernel!.comms.length < 8; step++) {
+        const before = kernel!.comms.length;
+        jest.advanceTimersByTime(500);
+        t += 500;
+        if (kernel!.comms.length > before) {
+          opensAt.push(t);
+        }
+      }
+      const gaps = opensAt.map((at, i) => at - (i === 0 ? 0 : opensAt[i - 1]));
+      const timeout = HeapConnection.OPEN_TIMEOUT_MS;
+      expect(gaps).toEqual([1000, 2000, 4000, 8000, 16000, 16000, 16000].map(d => d + timeout));
+      expect(connection.state).toBe('reconnecting');
+      connection.dispose();
+      jest.advanceTimersByTime(60000);
+      expect(kernel!.comms).toHaveLength(8);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('waits, without retrying, while the kernel is busy or its websocket is down', () => {
+    jest.useFakeTimers();
+    try {
+      const { kernel, context, connection } = setup();
+      context.setStatus('busy');
+      jest.advanceTimersByTime(HeapConnection.OPEN_TIMEOUT_MS * 3);
+      expect(kernel!.comms).toHaveLength(1);
+      context.setStatus('idle');
+      kernel!.setConnectionStatus('connecting');
+      jest.advanceTimersByTime(HeapConnection.OPEN_TIMEOUT_MS * 3);
+      expect(kernel!.comms).toHaveLength(1);
+      expect(connection.state).toBe('connecting');
+      kernel!.setConnectionStatus('connected');
+      kernel!.lastComm.receive(HISTORY);
+      expect(connection.state).toBe('connected');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('asks for the history again after the kernel websocket reconnects', () => {
+    const { kernel, connection } = setup();
+    kernel!.lastComm.receive(HISTORY);
+    kernel!.setConnectionStatus('connected'); // no change of connection: nothing to re-sync
+    expect(kernel!.lastComm.sent).toEqual([]);
+    kernel!.setConnectionStatus('connecting');
+    kernel!.setConnectionStatus('connected');
+    expect(kernel!.lastComm.sent).toEqual([{ protocol: 2, type: 'sync' }]);
+    expect(connection.state).toBe('connected');
+    connection.dispose();
   });
 
   it('reopens a working comm the kernel closed, backing off, and stops on dispose', () => {
@@ -216,7 +309,7 @@ describe('HeapConnection', () => {
       expect(kernel!.comms.length).toBe(1);
       jest.advanceTimersByTime(1);
       expect(kernel!.comms.length).toBe(2);
-      expect(connection.state).toBe('connecting');
+      expect(connection.state).toBe('reconnecting');
       expect(kernel!.lastComm.opened).toEqual([{ protocol: 2, type: 'sync' }]);
       kernel!.lastComm.receive(HISTORY);
       expect(connection.state).toBe('connected');

@@ -20,6 +20,12 @@ import { browserMessage, BrowserRequest, COMM_TARGET, KernelMessage, parseKernel
  * `starting` until something else is sent; the kernel connection itself queues the open until
  * the new kernel answers. A kernel without the `heapscope` target answers the open with a `comm_close`:
  * the state becomes `not-heapscope` until the kernel restarts or changes.
+ *
+ * The network between the browser and the kernel may lose messages (a server behind a gateway
+ * drops what it could not forward while its upstream websocket reconnects). An open that gets no
+ * answer within {@link HeapConnection.OPEN_TIMEOUT_MS} while the kernel connection is up and the
+ * kernel idle is given up and retried (1, 2, 4, 8, then every 16 s; state `reconnecting`), and
+ * after the kernel's websocket reconnects a working comm asks for the history again (`sync`).
  */
 export class HeapConnection implements IDisposable {
   /**
@@ -113,10 +119,30 @@ export class HeapConnection implements IDisposable {
       return;
     }
     this._dropComm(true);
+    this._cancelReopen();
+    this._reopenAttempts = 0;
+    this._kernel?.connectionStatusChanged?.disconnect(this._onConnectionStatus, this);
     this._kernel = kernel;
+    this._wasDisconnected = false;
+    kernel?.connectionStatusChanged?.connect(this._onConnectionStatus, this);
     this._refused = false;
     this._kernelReset.emit();
     this._maybeOpen();
+  }
+
+  /**
+   * After the kernel's websocket comes back, messages sent meanwhile may be lost: a working comm
+   * asks for the whole history again.
+   */
+  private _onConnectionStatus(_: Kernel.IKernelConnection, status: Kernel.ConnectionStatus): void {
+    if (status !== 'connected') {
+      this._wasDisconnected = true;
+      return;
+    }
+    if (this._wasDisconnected) {
+      this._wasDisconnected = false;
+      this.send('sync');
+    }
   }
 
   private _onStatusChanged(_: ISessionContext, status: Kernel.Status): void {
@@ -164,10 +190,44 @@ export class HeapConnection implements IDisposable {
     this._received = false;
     comm.onMsg = msg => this._onCommMsg(comm, msg);
     comm.onClose = () => this._onCommClose(comm);
-    this._setState('connecting');
+    if (this._state !== 'reconnecting') {
+      this._setState('connecting');
+    }
     const future = comm.open(browserMessage('sync'));
     // A restart cancels the open's future: that is expected, not an error.
     future.done.catch(() => undefined);
+    this._armOpenTimeout(comm);
+  }
+
+  /**
+   * Give up an open that got no answer in time: the open or its answer was lost on the way.
+   * While the kernel connection is down or the kernel is busy the open is only late (the kernel
+   * connection queues it; a busy kernel reads it after the cell), so the timer starts again.
+   */
+  private _armOpenTimeout(comm: Kernel.IComm): void {
+    this._clearOpenTimeout();
+    this._openTimer = setTimeout(() => {
+      this._openTimer = null;
+      if (this._isDisposed || comm !== this._comm || this._received) {
+        return;
+      }
+      const kernel = this._kernel;
+      const late = kernel && (kernel.connectionStatus !== 'connected' || kernel.status === 'busy');
+      if (late || (kernel && Private.NOT_READY.includes(kernel.status))) {
+        this._armOpenTimeout(comm);
+        return;
+      }
+      this._dropComm(true);
+      this._setState('reconnecting');
+      this._scheduleReopen(true);
+    }, HeapConnection.OPEN_TIMEOUT_MS);
+  }
+
+  private _clearOpenTimeout(): void {
+    if (this._openTimer !== null) {
+      clearTimeout(this._openTimer);
+      this._openTimer = null;
+    }
   }
 
   private _onCommMsg(comm: Kernel.IComm, msg: JupyterMessage.ICommMsgMsg): void {
@@ -180,6 +240,7 @@ export class HeapConnection implements IDisposable {
       return;
     }
     this._received = true;
+    this._clearOpenTimeout();
     this._setState('connected');
     if (result.message.type === 'error') {
       console.warn(`heapscope: the kernel reported an error: ${result.message.message}`);
@@ -192,11 +253,11 @@ export class HeapConnection implements IDisposable {
       return;
     }
     this._comm = null;
+    this._clearOpenTimeout();
     if (this._received) {
       // The kernel closed a working comm (it keeps a bounded number of comms and cannot tell a
       // closed page from an open one): open a new one, backing off if it keeps closing them.
-      this._setState('closed');
-      this._scheduleReopen();
+      this._setState(this._scheduleReopen(false) ? 'reconnecting' : 'closed');
     } else {
       // A kernel without the `heapscope` target closes the comm at once.
       this._refused = true;
@@ -204,23 +265,30 @@ export class HeapConnection implements IDisposable {
     }
   }
 
-  private _scheduleReopen(): void {
+  /**
+   * Open a new comm after a back-off delay. A kernel that keeps closing comms is given up after
+   * five quick closes (returns false); an open that timed out is retried as long as the kernel
+   * is there (`keepTrying`), every 16 s at most.
+   */
+  private _scheduleReopen(keepTrying: boolean): boolean {
     this._cancelReopen();
     const now = Date.now();
     if (now - this._lastReopenAt > Private.REOPEN_RESET_MS) {
       this._reopenAttempts = 0; // the last reopen held for a while: start over
     }
     this._lastReopenAt = now;
-    if (this._reopenAttempts >= Private.REOPEN_DELAYS_MS.length) {
-      return;
+    const delays = Private.REOPEN_DELAYS_MS;
+    if (this._reopenAttempts >= delays.length && !keepTrying) {
+      return false;
     }
-    const delay = Private.REOPEN_DELAYS_MS[this._reopenAttempts++];
+    const delay = delays[Math.min(this._reopenAttempts++, delays.length - 1)];
     this._reopenTimer = setTimeout(() => {
       this._reopenTimer = null;
       if (!this._isDisposed) {
         this._maybeOpen();
       }
     }, delay);
+    return true;
   }
 
   private _cancelReopen(): void {
@@ -228,6 +296,7 @@ export class HeapConnection implements IDisposable {
       clearTimeout(this._reopenTimer);
       this._reopenTimer = null;
     }
+    this._clearOpenTimeout();
   }
 
   /**
@@ -260,6 +329,8 @@ export class HeapConnection implements IDisposable {
   private _reopenAttempts = 0;
   private _lastReopenAt = 0;
   private _reopenTimer: ReturnType<typeof setTimeout> | null = null;
+  private _openTimer: ReturnType<typeof setTimeout> | null = null;
+  private _wasDisconnected = false;
   private _state: HeapConnection.State = 'no-kernel';
   private _stateChanged = new Signal<this, HeapConnection.State>(this);
   private _messageReceived = new Signal<this, KernelMessage>(this);
@@ -287,10 +358,18 @@ export namespace HeapConnection {
    * - `connecting`: waiting for the kernel to be ready or to answer the comm open;
    * - `connected`: the kernel answered with a valid message;
    * - `not-heapscope`: the kernel closed the comm at once: it has no heapscope agent;
-   * - `closed`: the kernel closed a working comm; a new one is opened after 1 s (then 2, 4, 8, 16 s
-   *   while the kernel keeps closing them within a minute, then it gives up).
+   * - `reconnecting`: the kernel closed a working comm, or an open got no answer in time; a new one
+   *   is opened after 1 s (then 2, 4, 8, 16 s);
+   * - `closed`: the kernel closed five comms in a row within a minute: given up until the kernel
+   *   restarts or changes.
    */
-  export type State = 'no-kernel' | 'connecting' | 'connected' | 'not-heapscope' | 'closed';
+  export type State = 'no-kernel' | 'connecting' | 'connected' | 'not-heapscope' | 'reconnecting' | 'closed';
+
+  /**
+   * How long an open may wait for the kernel's first answer while the kernel connection is up and
+   * the kernel idle, before it is given up and retried.
+   */
+  export const OPEN_TIMEOUT_MS = 5000;
 }
 
 /**

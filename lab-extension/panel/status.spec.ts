@@ -40,6 +40,7 @@ describe('panelStatus', () => {
   it('says when there is no kernel or it is connecting', () => {
     expect(panelStatus(session('no-kernel'), trans).text).toBe('This notebook has no running kernel.');
     expect(panelStatus(session('connecting'), trans).text).toBe('Connecting to the kernel…');
+    expect(panelStatus(session('reconnecting'), trans).text).toBe('Reconnecting to the kernel…');
   });
 
   it('shows the reason of an inactive profiler', () => {

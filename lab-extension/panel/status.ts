@@ -61,6 +61,8 @@ export function panelStatus(session: IHeapSession | null, trans: TranslationBund
       return info(trans.__('This notebook has no running kernel.'));
     case 'connecting':
       return info(trans.__('Connecting to the kernel…'));
+    case 'reconnecting':
+      return info(trans.__('Reconnecting to the kernel…'), hasData);
     case 'not-heapscope':
       return warning(
         trans.__(
