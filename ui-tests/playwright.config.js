@@ -7,6 +7,8 @@ const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 module.exports = {
   ...baseConfig,
   reporter: [['list']],
+  // remote*.spec.ts need JupyterLab behind a gateway: playwright.remote.config.js runs them.
+  testIgnore: ['**/remote*.spec.ts'],
   timeout: 120000,
   expect: { timeout: 30000 },
   workers: 1,

@@ -1,0 +1,103 @@
+/**
+ * heapscope behind Jupyter Enterprise Gateway (issue 15), in Chromium: JupyterLab started with
+ * --gateway-url, a real jupyter-enterprise-gateway 3.3.0 running the kernels (ipykernel 6.29 /
+ * jupyter_client 6.1) in a folder of its own. Run with playwright.remote.config.js.
+ */
+import { expect, test } from '@jupyterlab/galata';
+import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
+import * as path from 'path';
+import { badge, codeCells, parseBadge } from './helpers';
+import { failOnDialog, HEAP_UI, openDetailFromBadge } from './uiHelpers';
+
+test.use({ autoGoto: true });
+
+const cells = codeCells(HEAP_UI);
+const onesCell = cells.find(c => c.id === 'ones')!;
+const tempCell = cells.find(c => c.id === 'temp')!;
+
+/**
+ * Wait until the notebook's kernel is idle. Behind EG 3.3 the first kernel websocket often stalls
+ * (docs/remote-kernels.md, "The websocket stall"): JupyterLab's first requests are dropped by its
+ * server and the status stays unknown until the kernel connection reconnects, which a user does
+ * with Kernel ▸ Reconnect to Kernel. Do the same after 10 s without a status, up to 6 times.
+ */
+async function kernelIdle(page: IJupyterLabPageFixture): Promise<number> {
+  const idle = page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
+  for (let reconnects = 0; reconnects < 6; reconnects++) {
+    try {
+      await expect(idle).toHaveCount(1, { timeout: 10000 });
+      return reconnects;
+    } catch {
+      await page.evaluate(() => (window as any).jupyterapp.commands.execute('notebook:reconnect-to-kernel'));
+    }
+  }
+  await expect(idle).toHaveCount(1, { timeout: 10000 });
+  return 6;
+}
+
+/** Upload a fixture notebook, open it and wait for its gateway kernel. */
+async function openRemote(page: IJupyterLabPageFixture, tmpPath: string, file: string): Promise<void> {
+  const name = path.basename(file);
+  await page.contents.uploadFile(file, `${tmpPath}/${name}`);
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  await kernelIdle(page);
+}
+
+/** The Heap panel's status line. */
+const panelStatus = (page: any) => page.locator('#heapscope-panel .jp-heapscope-Panel-status');
+
+test.describe('behind Enterprise Gateway', () => {
+  test('badges, panel and drill-down with a gateway kernel', async ({ page, tmpPath }) => {
+    const dialogs = failOnDialog(page);
+    // The kernel comes from the gateway (the server has no kernels of its own).
+    const specs = await page.evaluate(async () => {
+      const response = await fetch('/api/kernelspecs');
+      return response.json();
+    });
+    expect(specs.kernelspecs.heapscope.spec.metadata.heapscope).toEqual({ profiled: true });
+
+    await openRemote(page, tmpPath, HEAP_UI);
+    await page.notebook.run();
+    await page.notebook.waitForRun();
+    for (const cell of cells) {
+      await expect(badge(page, cell.id)).toHaveCount(1, { timeout: 60000 });
+    }
+    const ones = parseBadge(await badge(page, onesCell.id).innerText());
+    expect(ones.net).toBeGreaterThan(78e6);
+    expect(ones.net).toBeLessThan(84e6);
+    const temp = parseBadge(await badge(page, tempCell.id).innerText());
+    expect(temp.peak).toBeGreaterThan(295e6);
+
+    await page.sidebar.openTab('heapscope-panel');
+    await expect(page.locator('#heapscope-panel .jp-heapscope-Chart .js-plotly-plot .main-svg').first()).toBeVisible();
+    await expect(panelStatus(page)).toContainText('cell runs');
+
+    // The drill-down shows the cell's line: the cell's code comes from the notebook.
+    await openDetailFromBadge(page, onesCell.id);
+    const row = page.locator('#heapscope-panel-cell .jp-heapscope-Site-main', { hasText: 'line 2' }).first();
+    await expect(row.locator('.jp-heapscope-Site-source')).toHaveText(/np\.ones\(10_000_000\)/);
+    expect(dialogs).toEqual([]);
+  });
+
+  test('interrupt and restart through the gateway', async ({ page, tmpPath }) => {
+    await openRemote(page, tmpPath, HEAP_UI);
+    await page.notebook.runCell(1); // import numpy
+    await page.notebook.setCell(2, 'code', 'import time\nfor _ in range(600):\n    time.sleep(0.1)');
+    void page.notebook.runCell(2);
+    await expect(page.locator('.jp-Notebook-ExecutionIndicator[data-status="busy"]')).toHaveCount(1);
+    await page.sidebar.openTab('heapscope-panel');
+    await expect(panelStatus(page)).toContainText('is running');
+    await page.menu.clickMenuItem('Kernel>Interrupt Kernel');
+    await kernelIdle(page);
+    const cellId = await page.evaluate(
+      () => (window as any).jupyterapp.shell.currentWidget.content.widgets[2].model.id as string
+    );
+    await expect(badge(page, cellId)).toHaveClass(/jp-mod-interrupted/);
+
+    await page.menu.clickMenuItem('Kernel>Restart Kernel…');
+    await page.locator('.jp-Dialog .jp-mod-accept').click();
+    await kernelIdle(page);
+    await expect(panelStatus(page)).toContainText('Run a cell to see its heap', { timeout: 60000 });
+  });
+});
