@@ -1,6 +1,8 @@
 """The holders scan (agent/holders.py) on a real IPython shell in this process: read-only guarantees (no user
-code runs, nothing referenced after the scan), what counts as held from outside, shared groups, object arrays.
-The numbers against the shim's truth are in tests/test_holders.py (real kernels)."""
+code runs, nothing referenced after the scan), what counts as held from outside, shared groups, object arrays;
+every test runs with both walks (the C walk of heapscope._bridge and the Python fallback), and the two must give
+the same answers on the same real objects. The numbers against the shim's truth are in tests/test_holders.py
+(real kernels)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,33 @@ import numpy as np
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from heapscope.agent import holders
+from heapscope.agent import holders, holders_walk
 
 MB = 1_000_000
+
+
+#: Tests that choose the walk themselves (the others run once with each walk).
+CHOOSE_THEIR_WALK = {
+    "test_the_c_walk_is_the_default_in_the_installed_package",
+    "test_c_and_python_walks_agree_on_real_objects",
+    "test_the_c_walk_leaves_the_gc_and_references_as_they_were",
+    "test_unknown_engine_is_refused",
+    "test_block_size_follows_the_allocators",
+}
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.function.__name__ not in CHOOSE_THEIR_WALK:
+        metafunc.parametrize("engine", ["c", "python"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def engine(request, monkeypatch):
+    """The walk the test's scans use: the C walk (the default when the bridge has it) or the Python fallback."""
+    walk = getattr(request, "param", None)
+    if walk:
+        monkeypatch.setattr(holders_walk, "DEFAULT_ENGINE", walk)
+    return walk
 
 
 @pytest.fixture
@@ -199,3 +225,105 @@ d = [bytes(100_000)]                      # big: a node of its own (the shim is 
     assert h["a"]["bytes"] < 1000 and h["b"]["bytes"] < 1000 and h["shared_text"]["bytes"] < 1000
     group = [g for g in result["shared"] if set(g["names"]) == {"shared_text", "a", "b"}]
     assert len(group) == 1 and group[0]["bytes"] >= 3000
+
+
+def test_the_c_walk_is_the_default_in_the_installed_package():
+    assert holders_walk._c_walk is not None, "heapscope._bridge.holders_walk missing from the installed wheel"
+    assert holders_walk.DEFAULT_ENGINE == "c"
+
+
+SAME_OBJECTS = """
+import functools, numpy as np, pandas as pd
+arr = np.ones(1_000_000)
+base = np.ones(600_000)
+view = base[::2]
+ba = bytearray(3_000_000)
+arrays = [np.ones(100_000) for _ in range(5)]
+by_key = {i: np.ones(100_000) for i in range(3)}
+df = pd.DataFrame({"x": np.ones(200_000), "y": np.arange(200_000.0)})
+col = df["x"]
+
+@functools.lru_cache(maxsize=None)
+def cached(n):
+    return np.ones(n)
+
+cached(300_000)
+
+def make():
+    buf = bytearray(2_000_000)
+    def closure():
+        return len(buf)
+    return closure
+
+closure = make()
+both = [arr, ba]
+also = {"a": arr}
+rows = [[float(i), str(i) * 3, (i, i + 0.5)] for i in range(3000)]
+objs = np.empty(2, dtype=object)
+objs[:] = [bytearray(50_000), "x" * 10_000]
+big_bytes = [bytes(20_000) for _ in range(3)]
+"""
+
+
+def _fake_blocks(addresses):
+    """A stand-in for the shim's table (no shim in this process): every buffer is a block of a size and stack
+    derived from its address, so both walks' exact-size paths are exercised and must agree."""
+    return [(a % 97 + 1, 5000 + a % 4093) if a % 5 else None for a in addresses]
+
+
+def test_c_and_python_walks_agree_on_real_objects(shell):
+    run(shell, SAME_OBJECTS)
+    run(shell, "np.ones(250_000)")  # an output with its aliases
+    run(shell, "def fails():\n    local = bytearray(1_500_000)\n    raise KeyError('x')\nfails()")
+    gc.collect()
+    results = {}
+    for engine in ("python", "c"):
+        for blocks in (None, _fake_blocks):
+            hs, barriers = holders.collect_holders(shell)
+            results[engine, blocks is None] = holders_walk.walk_holders(hs, barriers, None, 10**12, blocks, engine)
+            hs = barriers = None
+    for no_shim in (True, False):
+        c, py = results["c", no_shim], results["python", no_shim]
+        assert c["objects"] == py["objects"] and c["shared"] == py["shared"]
+        assert {h["name"]: h for h in c["holders"]} == {h["name"]: h for h in py["holders"]}
+        assert c["holders"] == py["holders"]  # the same order too
+    h = {x["name"]: x for x in results["c", True]["holders"]}
+    # the numbers are the scan's own (not just equal to each other): a few spot checks
+    assert h["arrays"]["bytes"] >= 4 * MB and h["cached"]["bytes"] >= 2.4 * MB and h["closure"]["bytes"] >= 2 * MB
+    assert h["arr"]["bytes"] < 1000 and h["arr"]["reachable_bytes"] >= 8 * MB  # shared with both and also
+    assert h["view"]["reachable_bytes"] >= 4.8 * MB and h["base"]["bytes"] < 1000
+    assert h["col"]["reachable_bytes"] >= 1.6 * MB and h["last traceback"]["bytes"] >= 1.5 * MB
+    assert h["objs"]["bytes"] >= 60_000 and h["rows"]["bytes"] >= 3000 * 100
+    names = {tuple(sorted(g["names"])) for g in results["c", True]["shared"]}
+    assert ("also", "arr", "both") in names and ("base", "view") in names and ("col", "df") in names
+    # with the shim's blocks, the big buffers take the block's size and carry a site row
+    hx = {x["name"]: x for x in results["c", False]["holders"]}
+    assert any(hx[n].get("site_rows") for n in hx) and hx["arrays"]["bytes"] != h["arrays"]["bytes"]
+
+
+def test_the_c_walk_leaves_the_gc_and_references_as_they_were(shell):
+    run(shell, "import numpy as np\nkeep = [np.ones(10), {'k': bytearray(10)}]\nalias = keep[1]")
+    ns = shell.user_ns
+    before = {n: sys.getrefcount(ns[n]) for n in ("keep", "alias")}
+    inner = sys.getrefcount(ns["keep"][0])
+    assert gc.isenabled()
+    hs, barriers = holders.collect_holders(shell)
+    holders_walk.walk_holders(hs, barriers, None, None, None, "c")
+    hs = barriers = None
+    assert gc.isenabled()
+    after = {n: sys.getrefcount(ns[n]) for n in ("keep", "alias")}
+    after_inner = sys.getrefcount(ns["keep"][0])  # (not inside the assert: its rewriting keeps a reference)
+    assert after == before and after_inner == inner
+    gc.disable()
+    try:
+        hs, barriers = holders.collect_holders(shell)
+        holders_walk.walk_holders(hs, barriers, None, None, None, "c")
+        hs = barriers = None
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()
+
+
+def test_unknown_engine_is_refused():
+    with pytest.raises(ValueError):
+        holders_walk.walk_holders([], [], None, None, None, "rust")

@@ -2,8 +2,14 @@
 
 Each size runs in a fresh process: an IPython shell (no kernel, no shim: the scan's own cost) whose namespace
 holds N objects (lists of a float and a string: three objects per element, plus a dict of arrays and a few
-names; with --containers, N empty lists instead: the worst case, no leaf to fold), then one scan. Prints objects walked, seconds, seconds per million objects, and the scan's extra
-memory (max RSS growth). The machine is shared: the CPU time of the scan is the figure to compare. Usage: python bench/holders/run.py [--containers] [N ...]   (default: 1000000 10000000)
+names; with --containers, N empty lists instead: the worst case, no leaf to fold), then one scan. Prints the walk
+used, objects walked, seconds, seconds per million objects, and the scan's extra memory (max RSS growth). The
+machine is shared: the CPU time of the scan is the figure to compare.
+
+The scan is the source tree's (kernel-launcher/) with the C walk of the bridge built by `make -C shim bridges`
+(shim/build/bridge/); `--python` forces the Python walk (the fallback when no bridge is built for the Python).
+
+Usage: python bench/holders/run.py [--containers] [--python] [N ...]   (default: 1000000 10000000)
 """
 
 from __future__ import annotations
@@ -19,8 +25,12 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = r"""
 import gc, json, resource, sys, time
 sys.path.insert(0, %(src)r)
+import heapscope
+heapscope.__path__.append(%(bridge)r)  # the bridge built for this Python (the C walk)
 from IPython.core.interactiveshell import InteractiveShell
-from heapscope.agent import holders
+from heapscope.agent import holders, holders_walk
+if %(engine)r:
+    holders_walk.DEFAULT_ENGINE = %(engine)r
 n = %(n)d
 sh = InteractiveShell.instance()
 rows = ("[[float(i), str(i)] for i in range(%(n)d // 3)]" if %(shape)r == "mixed"
@@ -34,15 +44,23 @@ r = holders.scan(sh)
 dt, cpu = time.perf_counter() - t, time.process_time() - c
 rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 top = r["holders"][0]
-print(json.dumps({"objects": r["objects"], "seconds": dt, "cpu": cpu, "extra_rss_mb": (rss1 - rss0) / 1024,
+print(json.dumps({"engine": holders_walk.DEFAULT_ENGINE, "objects": r["objects"], "seconds": dt, "cpu": cpu, "extra_rss_mb": (rss1 - rss0) / 1024,
                   "top": [top["name"], top["bytes"]]}))
 """
 
 
-def main(sizes, shape="mixed"):
-    print(f"{'objects':>12} {'seconds':>9} {'CPU s':>7} {'CPU s per M':>12} {'scan RSS MB':>12}  top holder")
+def main(sizes, shape="mixed", engine=""):
+    print(
+        f"{'walk':>6} {'objects':>12} {'seconds':>9} {'CPU s':>7} {'CPU s per M':>12} {'scan RSS MB':>12}  top holder"
+    )
     for n in sizes:
-        code = CHILD % {"src": os.environ.get("HOLDERS_SRC", str(ROOT / "kernel-launcher")), "n": n, "shape": shape}
+        code = CHILD % {
+            "src": os.environ.get("HOLDERS_SRC", str(ROOT / "kernel-launcher")),
+            "bridge": str(ROOT / "shim" / "build" / "bridge"),
+            "n": n,
+            "shape": shape,
+            "engine": engine,
+        }
         out = subprocess.run(
             [sys.executable, "-c", code],
             capture_output=True,
@@ -52,14 +70,14 @@ def main(sizes, shape="mixed"):
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(
-            f"{r['objects']:>12,} {r['seconds']:>9.2f} {r['cpu']:>7.2f} {r['cpu'] / r['objects'] * 1e6:>12.2f} "
+            f"{r['engine']:>6} {r['objects']:>12,} {r['seconds']:>9.2f} {r['cpu']:>7.2f} {r['cpu'] / r['objects'] * 1e6:>12.2f} "
             f"{r['extra_rss_mb']:>12.0f}  {r['top'][0]} {r['top'][1]:,} B"
         )
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    shape = "mixed"
-    if args[:1] == ["--containers"]:  # worst case: every object a GC container (no leaf to fold)
-        shape, args = "containers", args[1:]
-    main([int(float(a)) for a in args] or [1_000_000, 10_000_000], shape)
+    shape = "containers" if "--containers" in args else "mixed"  # worst case: only GC containers, no leaf to fold
+    engine = "python" if "--python" in args else ""
+    args = [a for a in args if a not in ("--containers", "--python")]
+    main([int(float(a)) for a in args] or [1_000_000, 10_000_000], shape, engine)

@@ -124,4 +124,7 @@ PyObject *py_stack(PyObject *self, PyObject *arg);
 PyObject *py_ticks(PyObject *self, PyObject *unused);
 PyObject *py_blocks(PyObject *self, PyObject *arg);
 
+/* walk.c: the holders scan's graph walk (issue 13); needs no shim. */
+PyObject *py_holders_walk(PyObject *self, PyObject *args);
+
 #endif

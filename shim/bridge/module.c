@@ -253,6 +253,8 @@ static PyMethodDef methods[] = {
     {"agent_end", py_agent_end, METH_NOARGS, "agent_end(): ... until here (nestable)"},
     {"set_cell_anchors", py_set_cell_anchors, METH_O,
      "set_cell_anchors([code, ...]): the frame just inside the innermost of these is a cell frame"},
+    {"holders_walk", py_holders_walk, METH_VARARGS,
+     "holders_walk(roots, slots, skip, kind_of, getsizeof, own_size, extra, exact, progress) -> dict (walk.c)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -186,20 +186,135 @@ def _calibrate_leaf() -> int:
     return c
 
 
+try:  # the C walk (shim/bridge/walk.c); without a bridge built for this Python, the walk below
+    # (absolute: mypy would type `from .. import _bridge` by heapscope's module __getattr__, a str)
+    import heapscope._bridge as _bridge_mod
+
+    _c_walk: Optional[Callable[..., dict]] = getattr(_bridge_mod, "holders_walk", None)
+except ImportError:
+    _c_walk = None
+
+#: Which walk :func:`walk_holders` uses when not told: "c" when the bridge has it, else "python".
+DEFAULT_ENGINE = "c" if _c_walk is not None else "python"
+
+
 def walk_holders(
     holders: List[Tuple[str, str, List[Any], List[Any]]],
     barriers: List[Any],
     progress: Optional[Progress],
     heap_bytes: Optional[int],
     blocks: Optional[Callable[[List[int]], list]] = None,
+    engine: Optional[str] = None,
 ) -> dict:
+    """What each holder keeps alive. ``engine``: "c" (``heapscope._bridge.holders_walk``) or "python" (this
+    module's walk, the fallback); both give the same answers (tests/test_holders_scan.py)."""
+    engine = engine or DEFAULT_ENGINE
+    if engine not in ("c", "python"):
+        raise ValueError(f"engine must be 'c' or 'python', not {engine!r}")
+    if engine == "c" and _c_walk is None:
+        raise RuntimeError("heapscope._bridge has no holders_walk for this Python")
     sc = Scan(progress)
-    skip = {id(b) for b in barriers}
+    skip: Dict[int, Any] = {id(b): b for b in barriers}
+    d: Any = None
     for m in list(_module_dict(sys).get("modules", {}).values()):
         if _is(m, _ModuleType):
-            skip.add(id(_module_dict(m)))
-    skip.add(id(sc.__dict__))
-    m = None
+            d = _module_dict(m)
+            skip[id(d)] = d
+    skip[id(sc.__dict__)] = sc.__dict__
+    m = d = None
+    type_names = [_type_name(roots[0]) if roots else "" for _name, _kind, roots, _slots in holders]
+    if engine == "c":
+        walked = _walk_c(sc, holders, list(skip.values()), progress, blocks)
+    else:
+        walked = _walk_python(sc, holders, set(skip), progress, blocks)
+    skip.clear()
+    own, reach, groups, held, site_rows, objects = walked
+    out: List[Dict[str, Any]] = []
+    for h, (name, kind, _roots, _slots) in enumerate(holders):
+        out.append(
+            {
+                "name": name,
+                "kind": kind,
+                "type": type_names[h],
+                "bytes": own[h],
+                "reachable_bytes": reach[h],
+                "sites": [],
+                "site_rows": site_rows[h],
+            }
+        )
+    if heap_bytes is not None:
+        rest = max(0, int(heap_bytes) - held)
+        out.append(
+            {
+                "name": "not reachable from your names",
+                "kind": "other",
+                "type": "",
+                "bytes": rest,
+                "reachable_bytes": rest,
+                "sites": [],
+            }
+        )
+    out.sort(key=lambda d: (-d["bytes"], -d["reachable_bytes"], d["name"]))
+    shared: List[Dict[str, Any]] = [
+        {"names": [holders[h][0] for h in key], "bytes": b} for key, b in groups.items() if b > 0
+    ]
+    shared.sort(key=lambda d: (-d["bytes"], d["names"]))
+    return {"holders": out[:MAX_HOLDERS], "shared": shared[:MAX_SHARED], "objects": objects}
+
+
+_Walked = Tuple[List[int], List[int], Dict[Tuple[int, ...], int], int, List[List[Tuple[int, int, int]]], int]
+
+
+def _walk_c(
+    sc: Scan,
+    holders: List[Tuple[str, str, List[Any], List[Any]]],
+    skip: List[Any],
+    progress: Optional[Progress],
+    blocks: Optional[Callable[[List[int]], list]],
+) -> _Walked:
+    """The walk in C (shim/bridge/walk.c), with this module's sizing per type: the same algorithm as
+    :func:`_walk_python` without leaf folding (a leaf only one object refers to is a node of its own there:
+    the same bytes). The cyclic GC is off meanwhile (the callbacks allocate: no finalizer may run)."""
+    roots = [r for _n, _k, r, _s in holders]
+    slots = [s for _n, _k, _r, s in holders]
+
+    def exact(items: List[Tuple[int, Any, int, int]]) -> List[Tuple[int, int, Any]]:
+        assert blocks is not None
+        return _exact_items(sc, items, blocks)
+
+    def extra(o: Any) -> List[Any]:
+        return sc.extra_referents(o, 2)
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        r = cast(Callable[..., dict], _c_walk)(
+            roots,
+            slots,
+            skip,
+            sc.kind_of,
+            sys.getsizeof,
+            sc.own_size,
+            extra,
+            exact if blocks is not None else None,
+            progress,
+        )
+    finally:
+        roots.clear()
+        slots.clear()
+        skip.clear()
+        if enabled:
+            gc.enable()
+    return r["own"], r["reach"], r["groups"], r["held"], r["site_rows"], r["nodes"]
+
+
+def _walk_python(
+    sc: Scan,
+    holders: List[Tuple[str, str, List[Any], List[Any]]],
+    skip: set,
+    progress: Optional[Progress],
+    blocks: Optional[Callable[[List[int]], list]],
+) -> _Walked:
     objs: List[Any] = []
     # id -> node index; -1: never a node (a barrier, a module dict, a module, a class)
     index: Dict[int, int] = dict.fromkeys(skip, -1)
@@ -226,10 +341,8 @@ def walk_holders(
         return j
 
     roots_of: List[List[int]] = []
-    type_names: List[str] = []
     for _name, _kind, roots, slots in holders:
         rj = []
-        type_names.append(_type_name(roots[0]) if roots else "")
         for o in roots:
             j = add(o)
             if j >= 0:
@@ -399,37 +512,7 @@ def walk_holders(
             held += size[i]
     objs.clear()  # the scan's references end here
     index.clear()
-    out: List[Dict[str, Any]] = []
-    for h, (name, kind, _roots, _slots) in enumerate(holders):
-        out.append(
-            {
-                "name": name,
-                "kind": kind,
-                "type": type_names[h],
-                "bytes": own[h],
-                "reachable_bytes": reach[h],
-                "sites": [],
-                "site_rows": site_rows[h],
-            }
-        )
-    if heap_bytes is not None:
-        rest = max(0, int(heap_bytes) - held)
-        out.append(
-            {
-                "name": "not reachable from your names",
-                "kind": "other",
-                "type": "",
-                "bytes": rest,
-                "reachable_bytes": rest,
-                "sites": [],
-            }
-        )
-    out.sort(key=lambda d: (-d["bytes"], -d["reachable_bytes"], d["name"]))
-    shared: List[Dict[str, Any]] = [
-        {"names": [holders[h][0] for h in key], "bytes": b} for key, b in groups.items() if b > 0
-    ]
-    shared.sort(key=lambda d: (-d["bytes"], d["names"]))
-    return {"holders": out[:MAX_HOLDERS], "shared": shared[:MAX_SHARED], "objects": n + n_folded}
+    return own, reach, dict(groups), held, site_rows, n + n_folded
 
 
 _ROUND_MAX = 4096
@@ -440,25 +523,25 @@ _ROUND = [0] * _ROUND_MAX
 EXACT_MIN = 4096
 
 
-def _exact_blocks(
-    sc: Scan, objs: List[Any], kinds: Any, outside: bytearray, size: Any, blocks: Callable[[List[int]], list]
-) -> Dict[int, Tuple[int, int, int]]:
-    """For the big buffers inside (an owning ndarray's data, a bytes object, a bytearray's buffer): the shim's
-    block at that address. Replaces the estimate by the block's exact size; returns node -> (stack, bytes, 1)."""
+def _exact_items(
+    sc: Scan, items: List[Tuple[int, Any, int, int]], blocks: Callable[[List[int]], list]
+) -> List[Tuple[int, int, Any]]:
+    """For the big buffers inside (an owning ndarray's data, a bytes object, a bytearray's buffer), given as
+    ``(node, object, kind, estimated size)``: the shim's block at that address. Answers ``(node, size, site
+    row or None)`` for the nodes the shim knows: the size with the block's exact bytes, the row
+    ``(stack, bytes, 1)``."""
     nodes: List[int] = []
     addresses: List[int] = []
     heads: List[int] = []
     np = sc.np
     ctypes = sys.modules.get("ctypes")
-    for i in range(len(objs)):
-        if outside[i] or size[i] < EXACT_MIN:
-            continue
-        o, k = objs[i], kinds[i]
+    o = None
+    for i, o, k, est in items:
         try:
             if k == 2 and np is not None and np.flags(o).owndata:
                 data = np.nbytes(o)
                 addresses.append(np.interface(o)["data"][0])
-                heads.append(size[i] - block_size(data))
+                heads.append(est - block_size(data))
             elif k == 3 and ctypes is not None and len(o):
                 buf = (ctypes.c_char * 0).from_buffer(o)  # bytearray's C buffer export, released below
                 addresses.append(ctypes.addressof(buf))
@@ -474,13 +557,27 @@ def _exact_blocks(
         nodes.append(i)
     o = None
     found = blocks(addresses) if addresses else []
-    out: Dict[int, Tuple[int, int, int]] = {}
+    out: List[Tuple[int, int, Any]] = []
     for i, head, hit in zip(nodes, heads, found):
         if hit is not None:
             stack_id, nbytes = hit
-            size[i] = head + int(nbytes)
-            if stack_id:
-                out[i] = (int(stack_id), int(nbytes), 1)
+            out.append((i, head + int(nbytes), (int(stack_id), int(nbytes), 1) if stack_id else None))
+    return out
+
+
+def _exact_blocks(
+    sc: Scan, objs: List[Any], kinds: Any, outside: bytearray, size: Any, blocks: Callable[[List[int]], list]
+) -> Dict[int, Tuple[int, int, int]]:
+    """:func:`_exact_items` over the Python walk's nodes: replaces the estimates by the blocks' exact sizes;
+    returns node -> (stack, bytes, 1)."""
+    items = [(i, objs[i], kinds[i], size[i]) for i in range(len(objs)) if not outside[i] and size[i] >= EXACT_MIN]
+    found = _exact_items(sc, items, blocks)
+    items.clear()
+    out: Dict[int, Tuple[int, int, int]] = {}
+    for i, nbytes, row in found:
+        size[i] = nbytes
+        if row is not None:
+            out[i] = row
     return out
 
 

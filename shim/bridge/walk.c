@@ -1,0 +1,711 @@
+/*
+ * walk.c — the holders scan's graph walk (issue 13) in C: the same algorithm as the Python walk in
+ *          kernel-launcher/heapscope/agent/holders_walk.py (which stays as the fallback and documents
+ *          it), without a Python step per object or per reference.
+ *
+ * Contract
+ *   holders_walk(roots, slots, skip, kind_of, getsizeof, own_size, extra, exact, progress) -> dict
+ *     roots[h], slots[h]: per holder, the objects it refers to (deduplicated) and its references
+ *       (one item per reference); both lists are cleared as they are read (their references would
+ *       count as references from outside), in holder order, as the Python walk does.
+ *     skip: objects that are never nodes (barriers, module dicts).
+ *     kind_of(type) -> 0..4 (holders_walk.Scan.kind_of; called once per type); getsizeof(o) for kind 0
+ *       (sys.getsizeof; an exception gives 0); own_size(o, kind) for kinds 1-3; extra(o) -> list, the
+ *       references of a kind-2 object (ndarray) that tp_traverse does not show; exact(items) -> list,
+ *       items [(node, object, kind, size)] of the nodes inside of at least exact_min bytes, answered
+ *       [(node, size, site row or None)] (None: no shim to ask); progress(phase, done, total) or None.
+ *     Returns {"reach": [bytes per holder], "own": [...], "groups": {(h, ...): bytes}, "held": bytes,
+ *       "site_rows": [[row, ...] per holder], "nodes": n}.
+ *   The walk: tp_traverse of every GC object reached (what gc.get_referents returns), each visit only
+ *   appends the pointer to a buffer (no Python object is made or looked at inside a visit); then each
+ *   reference is looked up in an open-addressing id -> node table and appended to CSR arrays. Every
+ *   node is Py_INCREF'ed until the end, so Py_REFCNT(o) - 1 - references found - holder slots > 0
+ *   says o is kept alive from outside the holders. No attribute is read and no user code runs: the
+ *   callbacks are the scan's own (kind_of, own_size, extra read C getters of the types).
+ *
+ * Thread-safety
+ *   Runs with the GIL held from start to end. The caller disables the cyclic GC around it, so no
+ *   finalizer can run when a callback allocates; the nodes are held, so none dies meanwhile.
+ *
+ * Memory
+ *   About 45 bytes per node plus 4 per reference (table at most 3/4 full, 12 bytes a slot), malloc'ed
+ *   and freed before returning.
+ */
+#include "bridge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE_NODE      UINT32_MAX /* table value: never a node (skip, kind 4) */
+#define EXACT_MIN      4096
+#define PROGRESS_EVERY (1u << 16)
+
+typedef struct {
+    uintptr_t *keys; /* 0: empty */
+    uint32_t *vals;
+    size_t cap; /* power of two */
+    size_t used;
+} hs_table;
+
+static size_t slot_of(uintptr_t k, size_t cap)
+{
+    uint64_t h = (uint64_t)(k >> 4) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 20) & (cap - 1);
+}
+
+static int table_init(hs_table *t, size_t cap)
+{
+    t->cap = cap;
+    t->used = 0;
+    t->keys = calloc(cap, sizeof *t->keys);
+    t->vals = malloc(cap * sizeof *t->vals);
+    return t->keys && t->vals ? 0 : -1;
+}
+
+static void table_free(hs_table *t)
+{
+    free(t->keys);
+    free(t->vals);
+    t->keys = NULL;
+    t->vals = NULL;
+}
+
+/* The value of k, or -1 (as int64) when absent. */
+static int64_t table_get(const hs_table *t, uintptr_t k)
+{
+    size_t m = t->cap - 1;
+    for (size_t i = slot_of(k, t->cap);; i = (i + 1) & m) {
+        uintptr_t x = t->keys[i];
+        if (x == k)
+            return t->vals[i];
+        if (!x)
+            return -1;
+    }
+}
+
+static int table_put(hs_table *t, uintptr_t k, uint32_t v);
+
+static int table_grow(hs_table *t)
+{
+    hs_table n;
+    if (table_init(&n, t->cap * 2) < 0) {
+        table_free(&n);
+        return -1;
+    }
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->keys[i])
+            table_put(&n, t->keys[i], t->vals[i]);
+    table_free(t);
+    *t = n;
+    return 0;
+}
+
+/* Sets k (absent) to v. */
+static int table_put(hs_table *t, uintptr_t k, uint32_t v)
+{
+    if ((t->used + 1) * 4 > t->cap * 3 && table_grow(t) < 0)
+        return -1;
+    size_t m = t->cap - 1;
+    size_t i = slot_of(k, t->cap);
+    while (t->keys[i] && t->keys[i] != k)
+        i = (i + 1) & m;
+    if (!t->keys[i])
+        t->used++;
+    t->keys[i] = k;
+    t->vals[i] = v;
+    return 0;
+}
+
+/* A growable array of fixed-size items. */
+typedef struct {
+    char *p;
+    size_t n, cap, item;
+} hs_vec;
+
+static void *vec_push(hs_vec *v)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 1024;
+        char *p = realloc(v->p, cap * v->item);
+        if (!p)
+            return NULL;
+        v->p = p;
+        v->cap = cap;
+    }
+    return v->p + v->item * v->n++;
+}
+
+#define VEC(type)                \
+    {                            \
+        NULL, 0, 0, sizeof(type) \
+    }
+#define AT(v, type, i) (((type *)(v).p)[i])
+
+typedef struct {
+    hs_table index;
+    hs_table kinds; /* type -> kind */
+    hs_vec obj;     /* PyObject *, one reference each */
+    hs_vec kind;    /* uint8_t */
+    hs_vec slots;   /* uint32_t: references from holders' slots */
+    hs_vec starts;  /* uint64_t: node j's references are dst[starts[j] .. starts[j + 1]] */
+    hs_vec dst;     /* uint32_t */
+    hs_vec pending; /* PyObject *: one object's references, borrowed */
+    PyObject *kind_of;
+} hs_walk;
+
+static int visit(PyObject *r, void *arg)
+{
+    PyObject **p = vec_push((hs_vec *)arg);
+    if (!p)
+        return -1;
+    *p = r;
+    return 0;
+}
+
+static int kind_of(hs_walk *w, PyTypeObject *t)
+{
+    int64_t k = table_get(&w->kinds, (uintptr_t)t);
+    if (k >= 0)
+        return (int)k;
+    PyObject *r = PyObject_CallOneArg(w->kind_of, (PyObject *)t);
+    if (!r)
+        return -1;
+    long v = PyLong_AsLong(r);
+    Py_DECREF(r);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (v < 0 || v > 4) {
+        PyErr_SetString(PyExc_ValueError, "kind_of returned a kind outside 0..4");
+        return -1;
+    }
+    if (table_put(&w->kinds, (uintptr_t)t, (uint32_t)v) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return (int)v;
+}
+
+/* The node of o (added, with a reference, when new), or NONE_NODE; -1 (as int64) on error. */
+static int64_t node_of(hs_walk *w, PyObject *o)
+{
+    int64_t j = table_get(&w->index, (uintptr_t)o);
+    if (j >= 0)
+        return j;
+    int k = kind_of(w, Py_TYPE(o));
+    if (k < 0)
+        return -1;
+    if (k == 4) {
+        if (table_put(&w->index, (uintptr_t)o, NONE_NODE) < 0)
+            goto nomem;
+        return NONE_NODE;
+    }
+    if (w->obj.n >= NONE_NODE - 1) {
+        PyErr_SetString(PyExc_OverflowError, "more than 2**32 objects");
+        return -1;
+    }
+    uint32_t n = (uint32_t)w->obj.n;
+    PyObject **po = vec_push(&w->obj);
+    if (!po)
+        goto nomem;
+    *po = o;
+    Py_INCREF(o);
+    uint8_t *pk = vec_push(&w->kind);
+    uint32_t *ps = vec_push(&w->slots);
+    if (!pk || !ps || table_put(&w->index, (uintptr_t)o, n) < 0)
+        goto nomem;
+    *pk = (uint8_t)k;
+    *ps = 0;
+    return n;
+nomem:
+    PyErr_NoMemory();
+    return -1;
+}
+
+static uint64_t block_size(uint64_t n)
+{
+    if (n == 0)
+        return 0;
+    if (n <= 512)
+        return (n + 15) & ~(uint64_t)15;
+    uint64_t b = ((n + 8 + 15) & ~(uint64_t)15) - 8;
+    return b < 24 ? 24 : b;
+}
+
+/* A size callback's answer as bytes (>= 0); -1 on error. */
+static int64_t as_bytes(PyObject *r)
+{
+    if (!r)
+        return -1;
+    long long v = PyLong_AsLongLong(r);
+    Py_DECREF(r);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    return v < 0 ? 0 : v;
+}
+
+static int call_progress(PyObject *progress, const char *phase, size_t done, size_t total)
+{
+    if (progress == Py_None)
+        return 0;
+    PyObject *r = PyObject_CallFunction(progress, "snn", phase, (Py_ssize_t)done, (Py_ssize_t)total);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
+/* The walk: every node's references into the CSR arrays (nodes are added as they are found). */
+static int walk_all(hs_walk *w, PyObject *extra, PyObject *progress)
+{
+    uint64_t *s0 = vec_push(&w->starts);
+    if (!s0)
+        return (PyErr_NoMemory(), -1);
+    *s0 = 0;
+    for (size_t j = 0; j < w->obj.n; j++) {
+        PyObject *o = AT(w->obj, PyObject *, j);
+        PyObject *more = NULL;
+        w->pending.n = 0;
+        traverseproc trav = Py_TYPE(o)->tp_traverse;
+        if (PyObject_IS_GC(o) && trav && trav(o, visit, &w->pending) != 0) {
+            if (!PyErr_Occurred())
+                PyErr_NoMemory();
+            return -1;
+        }
+        if (AT(w->kind, uint8_t, j) == 2) {
+            more = PyObject_CallOneArg(extra, o);
+            if (!more)
+                return -1;
+            if (!PyList_Check(more)) {
+                Py_DECREF(more);
+                PyErr_SetString(PyExc_TypeError, "extra() must return a list");
+                return -1;
+            }
+            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(more); i++)
+                if (visit(PyList_GET_ITEM(more, i), &w->pending) < 0) {
+                    Py_DECREF(more);
+                    return (PyErr_NoMemory(), -1);
+                }
+        }
+        for (size_t i = 0; i < w->pending.n; i++) {
+            int64_t d = node_of(w, AT(w->pending, PyObject *, i));
+            if (d < 0) {
+                Py_XDECREF(more);
+                return -1;
+            }
+            if (d == NONE_NODE)
+                continue;
+            uint32_t *pd = vec_push(&w->dst);
+            if (!pd) {
+                Py_XDECREF(more);
+                return (PyErr_NoMemory(), -1);
+            }
+            *pd = (uint32_t)d;
+        }
+        Py_XDECREF(more);
+        uint64_t *ps = vec_push(&w->starts);
+        if (!ps)
+            return (PyErr_NoMemory(), -1);
+        *ps = w->dst.n;
+        if (!((j + 1) % PROGRESS_EVERY) && call_progress(progress, "walk", j + 1, w->obj.n) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* (node, holder) pairs of the nodes more than one holder reaches, sorted by node then holder. */
+typedef struct {
+    uint32_t node, holder;
+} hs_pair;
+
+static int pair_cmp(const void *a, const void *b)
+{
+    const hs_pair *x = a, *y = b;
+    if (x->node != y->node)
+        return x->node < y->node ? -1 : 1;
+    return x->holder < y->holder ? -1 : (x->holder > y->holder);
+}
+
+static int dict_add(PyObject *d, PyObject *key, int64_t add)
+{
+    PyObject *old = PyDict_GetItemWithError(d, key);
+    if (!old && PyErr_Occurred())
+        return -1;
+    long long v = old ? PyLong_AsLongLong(old) : 0;
+    PyObject *nv = PyLong_FromLongLong(v + add);
+    int rc = nv ? PyDict_SetItem(d, key, nv) : -1;
+    Py_XDECREF(nv);
+    return rc;
+}
+
+static PyObject *list_of_i64(const int64_t *v, size_t n)
+{
+    PyObject *l = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; l && i < n; i++) {
+        PyObject *x = PyLong_FromLongLong(v[i]);
+        if (!x) {
+            Py_CLEAR(l);
+            break;
+        }
+        PyList_SET_ITEM(l, (Py_ssize_t)i, x);
+    }
+    return l;
+}
+
+PyObject *py_holders_walk(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *roots, *slots, *skip, *kind_of_fn, *getsizeof, *own_size, *extra, *exact, *progress;
+    if (!PyArg_ParseTuple(args, "O!O!O!OOOOOO:holders_walk", &PyList_Type, &roots, &PyList_Type, &slots, &PyList_Type,
+                          &skip, &kind_of_fn, &getsizeof, &own_size, &extra, &exact, &progress))
+        return NULL;
+    Py_ssize_t nh = PyList_GET_SIZE(roots);
+    if (PyList_GET_SIZE(slots) != nh) {
+        PyErr_SetString(PyExc_ValueError, "roots and slots differ in length");
+        return NULL;
+    }
+    hs_walk w = {.obj = VEC(PyObject *),
+                 .kind = VEC(uint8_t),
+                 .slots = VEC(uint32_t),
+                 .starts = VEC(uint64_t),
+                 .dst = VEC(uint32_t),
+                 .pending = VEC(PyObject *),
+                 .kind_of = kind_of_fn};
+    PyObject *result = NULL, *roots_of = NULL, *exact_rows = NULL;
+    uint32_t *indeg = NULL, *stack = NULL;
+    uint8_t *outside = NULL, *has_row = NULL;
+    int64_t *size = NULL, *reach = NULL, *own = NULL;
+    int32_t *owner = NULL, *seen = NULL;
+    hs_vec pairs = VEC(hs_pair);
+    if (table_init(&w.index, 1u << 16) < 0 || table_init(&w.kinds, 1u << 10) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(skip); i++) {
+        uintptr_t k = (uintptr_t)PyList_GET_ITEM(skip, i);
+        if (table_get(&w.index, k) < 0 && table_put(&w.index, k, NONE_NODE) < 0) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    /* the holders' roots (as nodes) and slots, holder by holder; their lists are emptied */
+    roots_of = PyList_New(nh);
+    if (!roots_of)
+        goto done;
+    for (Py_ssize_t h = 0; h < nh; h++) {
+        PyObject *rl = PyList_GET_ITEM(roots, h), *sl = PyList_GET_ITEM(slots, h);
+        if (!PyList_Check(rl) || !PyList_Check(sl)) {
+            PyErr_SetString(PyExc_TypeError, "roots and slots must be lists of lists");
+            goto done;
+        }
+        PyObject *rj = PyList_New(0);
+        if (!rj)
+            goto done;
+        PyList_SET_ITEM(roots_of, h, rj);
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rl); i++) {
+            int64_t j = node_of(&w, PyList_GET_ITEM(rl, i));
+            if (j < 0)
+                goto done;
+            if (j == NONE_NODE)
+                continue;
+            PyObject *x = PyLong_FromLongLong(j);
+            int rc = x ? PyList_Append(rj, x) : -1;
+            Py_XDECREF(x);
+            if (rc < 0)
+                goto done;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(sl); i++) {
+            int64_t j = table_get(&w.index, (uintptr_t)PyList_GET_ITEM(sl, i));
+            if (j >= 0 && j != NONE_NODE)
+                AT(w.slots, uint32_t, j)++;
+        }
+        if (PyList_SetSlice(rl, 0, PyList_GET_SIZE(rl), NULL) < 0 ||
+            PyList_SetSlice(sl, 0, PyList_GET_SIZE(sl), NULL) < 0)
+            goto done;
+    }
+    if (walk_all(&w, extra, progress) < 0)
+        goto done;
+    size_t n = w.obj.n;
+    const uint64_t *starts = (const uint64_t *)w.starts.p;
+    const uint32_t *dst = (const uint32_t *)w.dst.p;
+    /* kept alive from outside: more references than found (ours: 1), and all it reaches */
+    indeg = calloc(n + 1, sizeof *indeg);
+    outside = calloc(n + 1, 1);
+    stack = malloc((n + 1) * sizeof *stack);
+    size = calloc(n + 1, sizeof *size);
+    has_row = calloc(n + 1, 1);
+    owner = malloc((n + 1) * sizeof *owner);
+    seen = malloc((n + 1) * sizeof *seen);
+    reach = calloc((size_t)nh + 1, sizeof *reach);
+    own = calloc((size_t)nh + 1, sizeof *own);
+    if (!indeg || !outside || !stack || !size || !has_row || !owner || !seen || !reach || !own) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t e = 0; e < w.dst.n; e++)
+        indeg[dst[e]]++;
+    size_t top = 0;
+    for (size_t i = 0; i < n; i++) {
+        PyObject *o = AT(w.obj, PyObject *, i);
+        if ((int64_t)Py_REFCNT(o) - 1 - (int64_t)indeg[i] - (int64_t)AT(w.slots, uint32_t, i) > 0) {
+            outside[i] = 1;
+            stack[top++] = (uint32_t)i;
+        }
+    }
+    while (top) {
+        uint32_t i = stack[--top];
+        for (uint64_t e = starts[i]; e < starts[i + 1]; e++)
+            if (!outside[dst[e]]) {
+                outside[dst[e]] = 1;
+                stack[top++] = dst[e];
+            }
+    }
+    /* sizes */
+    if (call_progress(progress, "sizes", 0, n) < 0)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        if (outside[i])
+            continue;
+        PyObject *o = AT(w.obj, PyObject *, i);
+        int k = AT(w.kind, uint8_t, i);
+        int64_t x;
+        if (k == 0) {
+            x = as_bytes(PyObject_CallOneArg(getsizeof, o));
+            if (x < 0) {
+                PyErr_Clear(); /* as the Python walk: a size that cannot be read is 0 */
+                continue;
+            }
+            x = (int64_t)block_size((uint64_t)x);
+        } else {
+            PyObject *kk = PyLong_FromLong(k);
+            x = kk ? as_bytes(PyObject_CallFunctionObjArgs(own_size, o, kk, NULL)) : -1;
+            Py_XDECREF(kk);
+            if (x < 0)
+                goto done;
+        }
+        size[i] = x;
+    }
+    /* the shim's exact blocks for the big buffers */
+    if (exact != Py_None) {
+        PyObject *items = PyList_New(0);
+        if (!items)
+            goto done;
+        for (size_t i = 0; i < n; i++) {
+            if (outside[i] || size[i] < EXACT_MIN)
+                continue;
+            PyObject *it = Py_BuildValue("nOin", (Py_ssize_t)i, AT(w.obj, PyObject *, i), AT(w.kind, uint8_t, i),
+                                         (Py_ssize_t)size[i]);
+            int rc = it ? PyList_Append(items, it) : -1;
+            Py_XDECREF(it);
+            if (rc < 0) {
+                Py_DECREF(items);
+                goto done;
+            }
+        }
+        PyObject *ans = PyList_GET_SIZE(items) ? PyObject_CallOneArg(exact, items) : PyList_New(0);
+        Py_DECREF(items);
+        if (!ans)
+            goto done;
+        exact_rows = PyDict_New();
+        PyObject *seq = PySequence_Fast(ans, "exact() must return a list");
+        Py_DECREF(ans);
+        if (!exact_rows || !seq) {
+            Py_XDECREF(seq);
+            goto done;
+        }
+        for (Py_ssize_t a = 0; a < PySequence_Fast_GET_SIZE(seq); a++) {
+            Py_ssize_t i, bytes;
+            PyObject *row;
+            if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, a), "nnO:exact", &i, &bytes, &row)) {
+                Py_DECREF(seq);
+                goto done;
+            }
+            if (i < 0 || (size_t)i >= n) {
+                Py_DECREF(seq);
+                PyErr_SetString(PyExc_IndexError, "exact(): node out of range");
+                goto done;
+            }
+            size[i] = bytes;
+            if (row != Py_None) {
+                PyObject *key = PyLong_FromSsize_t(i);
+                int rc = key ? PyDict_SetItem(exact_rows, key, row) : -1;
+                Py_XDECREF(key);
+                if (rc < 0) {
+                    Py_DECREF(seq);
+                    goto done;
+                }
+                has_row[i] = 1;
+            }
+        }
+        Py_DECREF(seq);
+    }
+    /* per holder: what it reaches (not outside); owner: -1 nobody, h, -2 several (then in pairs) */
+    for (size_t i = 0; i < n; i++)
+        owner[i] = seen[i] = -1;
+    PyObject *site_rows = PyList_New(nh);
+    if (!site_rows)
+        goto done;
+    result = PyDict_New();
+    if (!result || PyDict_SetItemString(result, "site_rows", site_rows) < 0) {
+        Py_DECREF(site_rows);
+        goto done;
+    }
+    Py_DECREF(site_rows);
+    for (Py_ssize_t h = 0; h < nh; h++) {
+        PyObject *rows = PyList_New(0);
+        if (!rows)
+            goto done;
+        PyList_SET_ITEM(site_rows, h, rows);
+        PyObject *rj = PyList_GET_ITEM(roots_of, h);
+        int64_t total = 0;
+        top = 0;
+        for (Py_ssize_t a = 0; a < PyList_GET_SIZE(rj); a++) {
+            size_t i = PyLong_AsSize_t(PyList_GET_ITEM(rj, a));
+            if (!outside[i]) {
+                stack[top++] = (uint32_t)i;
+                seen[i] = (int32_t)h;
+            }
+        }
+        while (top) {
+            uint32_t i = stack[--top];
+            total += size[i];
+            if (has_row[i]) {
+                PyObject *key = PyLong_FromLong((long)i);
+                PyObject *row = key ? PyDict_GetItemWithError(exact_rows, key) : NULL;
+                Py_XDECREF(key);
+                if (!row || PyList_Append(rows, row) < 0) {
+                    if (!PyErr_Occurred())
+                        PyErr_SetString(PyExc_KeyError, "site row");
+                    goto done;
+                }
+            }
+            int32_t o = owner[i];
+            if (o == -1) {
+                owner[i] = (int32_t)h;
+            } else if (o != h) {
+                hs_pair *p = vec_push(&pairs);
+                if (!p)
+                    goto nomem;
+                if (o >= 0) {
+                    *p = (hs_pair){i, (uint32_t)o};
+                    p = vec_push(&pairs);
+                    if (!p)
+                        goto nomem;
+                    owner[i] = -2;
+                }
+                *p = (hs_pair){i, (uint32_t)h};
+            }
+            for (uint64_t e = starts[i]; e < starts[i + 1]; e++) {
+                uint32_t d = dst[e];
+                if (seen[d] != h && !outside[d]) {
+                    seen[d] = (int32_t)h;
+                    stack[top++] = d;
+                }
+            }
+        }
+        reach[h] = total;
+        if (call_progress(progress, "holders", (size_t)h + 1, (size_t)nh) < 0)
+            goto done;
+    }
+    int64_t held = 0;
+    for (size_t i = 0; i < n; i++)
+        if (owner[i] >= 0) {
+            own[owner[i]] += size[i];
+            held += size[i];
+        } else if (owner[i] == -2) {
+            held += size[i];
+        }
+    /* shared groups: the sorted holders of each node reached by several, summed per set of holders */
+    PyObject *groups = PyDict_New();
+    if (!groups || PyDict_SetItemString(result, "groups", groups) < 0) {
+        Py_XDECREF(groups);
+        goto done;
+    }
+    Py_DECREF(groups);
+    if (pairs.n)
+        qsort(pairs.p, pairs.n, sizeof(hs_pair), pair_cmp);
+    const hs_pair *pp = (const hs_pair *)pairs.p;
+    PyObject *last = NULL; /* the previous node's key, reused while the set is the same */
+    int64_t acc = 0;
+    for (size_t a = 0; a < pairs.n;) {
+        size_t b = a;
+        while (b < pairs.n && pp[b].node == pp[a].node)
+            b++;
+        size_t m = 0; /* distinct holders in pp[a..b) */
+        for (size_t c = a; c < b; c++)
+            m += c == a || pp[c].holder != pp[c - 1].holder;
+        int same = last && (size_t)PyTuple_GET_SIZE(last) == m;
+        for (size_t c = a, t = 0; same && c < b; c++)
+            if (c == a || pp[c].holder != pp[c - 1].holder)
+                same = PyLong_AsLong(PyTuple_GET_ITEM(last, (Py_ssize_t)t++)) == (long)pp[c].holder;
+        if (!same) {
+            if (last) {
+                int rc = dict_add(groups, last, acc);
+                Py_CLEAR(last);
+                if (rc < 0)
+                    goto done;
+            }
+            acc = 0;
+            last = PyTuple_New((Py_ssize_t)m);
+            if (!last)
+                goto done;
+            for (size_t c = a, t = 0; c < b; c++)
+                if (c == a || pp[c].holder != pp[c - 1].holder) {
+                    PyObject *x = PyLong_FromLong((long)pp[c].holder);
+                    if (!x) {
+                        Py_CLEAR(last);
+                        goto done;
+                    }
+                    PyTuple_SET_ITEM(last, (Py_ssize_t)t++, x);
+                }
+        }
+        acc += size[pp[a].node];
+        a = b;
+    }
+    if (last) {
+        int rc = dict_add(groups, last, acc);
+        Py_CLEAR(last);
+        if (rc < 0)
+            goto done;
+    }
+    PyObject *lr = list_of_i64(reach, (size_t)nh), *lo = list_of_i64(own, (size_t)nh);
+    PyObject *hv = PyLong_FromLongLong(held), *nv = PyLong_FromSize_t(n);
+    int rc = lr && lo && hv && nv && PyDict_SetItemString(result, "reach", lr) == 0 &&
+                     PyDict_SetItemString(result, "own", lo) == 0 && PyDict_SetItemString(result, "held", hv) == 0 &&
+                     PyDict_SetItemString(result, "nodes", nv) == 0
+                 ? 0
+                 : -1;
+    Py_XDECREF(lr);
+    Py_XDECREF(lo);
+    Py_XDECREF(hv);
+    Py_XDECREF(nv);
+    if (rc < 0)
+        goto done;
+    goto finish;
+nomem:
+    PyErr_NoMemory();
+done:
+    Py_CLEAR(result);
+finish:
+    /* the scan's references end here */
+    for (size_t i = 0; i < w.obj.n; i++)
+        Py_DECREF(AT(w.obj, PyObject *, i));
+    free(w.obj.p);
+    free(w.kind.p);
+    free(w.slots.p);
+    free(w.starts.p);
+    free(w.dst.p);
+    free(w.pending.p);
+    free(pairs.p);
+    table_free(&w.index);
+    table_free(&w.kinds);
+    free(indeg);
+    free(outside);
+    free(stack);
+    free(size);
+    free(has_row);
+    free(owner);
+    free(seen);
+    free(reach);
+    free(own);
+    Py_XDECREF(roots_of);
+    Py_XDECREF(exact_rows);
+    return result;
+}
