@@ -106,9 +106,10 @@ class Process:
 class Lab:
     """The Jupyter server (``--gateway-url``) as JupyterLab sees it: REST with a token."""
 
-    def __init__(self, base: str, token: str):
+    def __init__(self, base: str, token: str, root_dir: Path):
         self.base = base
         self.token = token
+        self.root_dir = root_dir
 
     def request(self, method: str, path: str, body: Optional[Any] = None, timeout: float = TIMEOUT) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -217,7 +218,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         )
         base = f"http://127.0.0.1:{lab_port}"
         server.wait_http(f"{base}/api/status", headers={"Authorization": f"token {token}"})
-        yield Lab(base, token)
+        yield Lab(base, token, root_dir)
     finally:
         if server is not None:
             server.stop()
@@ -484,3 +485,26 @@ def test_a_kernel_without_the_shim_says_so_in_the_status(lab: Lab) -> None:
     finally:
         kernel.close()
         lab.request("DELETE", f"/api/kernels/{kernel.id}")
+
+
+def test_frames_of_kernel_side_files_carry_their_code(lab: Lab, kernel: RemoteKernel, tmp_path: Path) -> None:
+    """A module that exists only where the kernel runs (not under the Lab server's root): its frames carry
+    the line's text, read by the kernel, so that the drill-down can show code the Lab host does not have."""
+    module_dir = tmp_path / "kernel-host-only"
+    module_dir.mkdir()
+    (module_dir / "remote_only.py").write_text(
+        "import numpy as np\n\n\ndef make_block():\n    return np.ones(6_250_000)  # 50 MB, on the kernel's host\n"
+    )
+    comm = kernel.open_comm({"protocol": 2, "type": "sync"})
+    kernel.comm(comm, "history")
+    after = kernel.mark()
+    code = f"import sys\nsys.path.insert(0, {str(module_dir)!r})\nimport remote_only\nheld = remote_only.make_block()"
+    assert kernel.run(code, "cell-remote-file")["status"] == "ok"
+    cell = kernel.comm(comm, "cell", after=after, cell_id="cell-remote-file")["cell"]
+    top = cell["top_at_peak"][0]
+    assert top["bytes"] >= 50 * MB, top
+    frame = next(f for f in top["stack"] if f["file"].endswith("remote_only.py"))
+    assert frame["line"] == 5 and frame["source"] == "return np.ones(6_250_000)  # 50 MB, on the kernel's host"
+    cell_frame = next(f for f in top["stack"] if f["cell_id"] == "cell-remote-file")
+    assert "source" not in cell_frame, "a cell's code comes from the notebook, not from the kernel"
+    assert not Path(lab.root_dir, frame["file"].lstrip("/")).exists()

@@ -12,6 +12,7 @@ import type { IFrame } from '../comm/protocol';
 import { fileLine } from '../sites/sites';
 import { displayText } from '../format/text';
 import { serverRelativePath } from './paths';
+import { holdsFrameLine } from './sameFile';
 
 /**
  * The CSS class that briefly highlights the cell jumped to.
@@ -82,7 +83,9 @@ export interface INavigationContext {
 
 /**
  * Go to a frame's code: its cell line when it is cell code of the notebook, else its file at the
- * line when the server can open it; otherwise say where it is in a notification (as text).
+ * line when the server can open it and that line reads as the kernel read it (the kernel may run
+ * elsewhere, where the same path is another file: see `sameFile.ts`); otherwise say where it is,
+ * with the kernel's text of the line, in a notification (as text).
  *
  * @param frame - a frame or site.
  * @param context - JupyterLab's services.
@@ -96,9 +99,14 @@ export async function navigateToFrame(frame: IFrame, context: INavigationContext
     }
   }
   const path = serverRelativePath(frame.file, context.serverRoot);
+  let other = false;
   if (path !== null && context.docManager && context.contents) {
     try {
-      await context.contents.get(path, { content: false });
+      const model = await context.contents.get(path, { content: true, type: 'file', format: 'text' });
+      if (typeof model.content !== 'string' || !holdsFrameLine(frame, model.content)) {
+        other = true;
+        throw new Error('not the code that ran');
+      }
       const widget = context.docManager.openOrReveal(path);
       const editor = Private.editorOf(widget);
       if (widget && editor && frame.line !== null) {
@@ -116,7 +124,11 @@ export async function navigateToFrame(frame: IFrame, context: INavigationContext
     }
   }
   const where = frame.cell_id !== null ? `a cell that is not in this notebook (${fileLine(frame)})` : fileLine(frame);
-  Notification.info(`${displayText(frame.function, 200)} is at ${displayText(where, 1024)}`, { autoClose: 8000 });
+  const code = frame.cell_id === null && frame.source ? `: ${displayText(frame.source, 200)}` : '';
+  const note = other ? ' (on the kernel’s host; the Lab server’s file of that path holds other code)' : '';
+  Notification.info(`${displayText(frame.function, 200)} is at ${displayText(where, 1024)}${note}${code}`, {
+    autoClose: 8000
+  });
   return 'text';
 }
 

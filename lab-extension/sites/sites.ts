@@ -112,7 +112,8 @@ export function frameLocation(frame: IFrame, maxPath = 48): string {
  */
 export function frameSource(frame: IFrame, lookup: SourceLookup): string {
   if (frame.cell_id === null || frame.cell_line === null) {
-    return '';
+    // A file's line as the kernel read it: also when the file is not on the Lab server.
+    return frame.source ? displayText(frame.source, 200) : '';
   }
   const source = lookup(frame.cell_id, frame.execution_count);
   if (source === undefined) {

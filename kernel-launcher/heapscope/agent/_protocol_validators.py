@@ -274,6 +274,17 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_site(dat
             data_keys.remove("stack")
             data__stack = data["stack"]
             validate_https___heapscope_invalid_protocol_defs_schema_json___defs_stack(data__stack, custom_formats, (name_prefix or "data") + ".stack")
+        if "source" in data_keys:
+            data_keys.remove("source")
+            data__source = data["source"]
+            if not isinstance(data__source, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must be string")
+            if isinstance(data__source, str):
+                data__source_len = len(data__source)
+                if data__source_len > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must be shorter than or equal to 1000 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__source):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must match pattern ^[^\\ud800-\\udfff]*$")
         if "truncated" in data_keys:
             data_keys.remove("truncated")
             data__truncated = data["truncated"]
@@ -365,6 +376,17 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_frame(da
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be bigger than or equal to 0")
                 if data__executioncount > 9007199254740991:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be smaller than or equal to 9007199254740991")
+        if "source" in data_keys:
+            data_keys.remove("source")
+            data__source = data["source"]
+            if not isinstance(data__source, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must be string")
+            if isinstance(data__source, str):
+                data__source_len = len(data__source)
+                if data__source_len > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must be shorter than or equal to 1000 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__source):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must match pattern ^[^\\ud800-\\udfff]*$")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(data, custom_formats={}, name_prefix=None):
@@ -2844,7 +2866,7 @@ validate_sites = validate_https___heapscope_invalid_protocol_defs_schema_json___
 validate_retained_by_cell = validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retainedbycell
 
 #: maxLength of each string type of defs.schema.json, by its name.
-LIMITS = {'FileName': 4096, 'FunctionName': 1024, 'CellId': 256, 'Source': 1048576, 'Reason': 4096, 'Message': 4096, 'ShortText': 256, 'ShortTextOrNull': 256, 'LongText': 65536, 'HolderName': 1024}
+LIMITS = {'FileName': 4096, 'FunctionName': 1024, 'CellId': 256, 'Source': 1048576, 'Reason': 4096, 'Message': 4096, 'ShortText': 256, 'SourceLine': 1000, 'ShortTextOrNull': 256, 'LongText': 65536, 'HolderName': 1024}
 #: What the agent appends to a string it had to cut.
 TRUNCATION_MARKER = '…[truncated]'
 PROTOCOL_VERSION = 2

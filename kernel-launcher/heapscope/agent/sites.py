@@ -18,6 +18,7 @@ Pure: the bridge is reached only through the ``stack`` callable given to :class:
 
 from __future__ import annotations
 
+import linecache
 import os
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -29,7 +30,8 @@ from .protocol import clip
 DEFAULT_TOP_N = 20
 #: Sites per list in a ``cell_detail`` answer.
 DETAIL_TOP_N = 200
-#: Raw stacks cached (stack ids are interned by the engine and never change meaning).
+#: Raw stacks cached (a stack id is a key, generation << 32 | slot: it never names another stack, even once
+#: its slot is reused; an id whose stack was reclaimed stays unknown).
 STACK_CACHE = 20_000
 
 StackFn = Callable[[int], Tuple[int, Sequence[Tuple[str, str, Any]]]]
@@ -41,6 +43,20 @@ GAP = "<frames omitted>"
 UNTRACKED = "<before profiling>"
 #: Allocations made by the agent itself (its sampler thread, messages, caches) are left out of site lists.
 AGENT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def source_line(filename: str, line: Optional[int]) -> Optional[str]:
+    """The text of ``line`` of a file as this process reads it (linecache: also a module's source from its
+    loader, e.g. inside a zip), stripped; ``None`` for pseudo-files (``<...>``) and what cannot be read.
+    Frames carry it so that the browser can show code the Lab server does not have (a remote kernel), and
+    can tell whether the server's file of the same path is the code that ran (issue 15)."""
+    if not line or not filename or filename.startswith("<"):
+        return None
+    try:
+        text = linecache.getline(filename, line).strip()
+    except Exception:  # a loader that fails, a file that vanished: no text, never an error
+        return None
+    return clip(text, "SourceLine") if text else None
 
 
 def _line(value: Any) -> Optional[int]:
@@ -108,6 +124,10 @@ class SiteResolver:
                     "cell_line": line if run else None,
                     "execution_count": key[4],
                 }
+                if run is None:
+                    text = source_line(filename, line)
+                    if text:
+                        frame["source"] = text
             out.append(frame)
             if run is not None or filename in self._root_files:
                 root = i
@@ -128,6 +148,8 @@ class SiteResolver:
             "count": int(count),
             "stack": frames,
         }
+        if "source" in leaf:
+            site["source"] = leaf["source"]
         # A too deep stack: the engine left frames out (its "<frames omitted>" marker), kept the cell frame.
         if any(f["file"] == GAP and f["function"] == GAP and f["line"] is None for f in frames):
             site["truncated"] = True
@@ -142,9 +164,10 @@ class SiteResolver:
 
         ``rows`` are ``(stack_id, bytes, count)`` (the engine's ``at_peak``, which also holds what earlier
         cells kept alive at the peak: the stack's run_id tells them apart) or ``(stack_id, run_id, bytes,
-        count)`` (``live()``). ``first_id``: the engine's stack count when the run_id began; stack ids
-        are handed out in order and a stack's first level is its run_id, so older ids belong to earlier
-        run_ids and need not be looked at (in exact mode ``at_peak`` has a row for every stack alive).
+        count)`` (``live()``). ``first_id``: the engine's slot count (``stack_nodes``) when the run_id
+        began; new slots are handed out in order and a reused slot's id is >= 2**32 (its generation), so
+        an id below ``first_id`` belongs to an earlier run_id and need not be looked at (in exact mode
+        ``at_peak`` has a row for every stack alive); the others are checked by their run_id.
         """
         out: List[Tuple[int, int, int]] = []
         candidates = []

@@ -148,6 +148,13 @@ export type Message = string;
  */
 export type ShortText = string;
 /**
+ * The text of one line of a source file, as the kernel reads it (linecache), without its line break. At most 1000 code points.
+ *
+ * This interface was referenced by `ProtocolTypes`'s JSON-Schema
+ * via the `definition` "SourceLine".
+ */
+export type SourceLine = string;
+/**
  * As ShortText, or null.
  *
  * This interface was referenced by `ProtocolTypes`'s JSON-Schema
@@ -641,6 +648,10 @@ export interface Frame {
    * IPython's execution count (0 or more), or null for code not stored in IPython's history (a nested run_cell).
    */
   execution_count?: number | null;
+  /**
+   * The text of one line of a source file, as the kernel reads it (linecache), without its line break. At most 1000 code points.
+   */
+  source?: string;
 }
 /**
  * Where memory was allocated: file/line/function of the innermost frame, cell_id/cell_line/execution_count of the innermost frame that is notebook cell code (null when none is), the bytes and blocks held, and the stack.
@@ -664,6 +675,10 @@ export interface Site {
    */
   count: number;
   stack: Stack;
+  /**
+   * The text of one line of a source file, as the kernel reads it (linecache), without its line break. At most 1000 code points.
+   */
+  source?: string;
   /**
    * True when frames of a too deep stack were left out (a frame of the stack is the `<frames omitted>` marker): the cell frame is still there. Absent means false.
    */

@@ -2129,7 +2129,7 @@ return errors === 0;
 validate137.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 const schema50 = {"$id":"https://heapscope.invalid/protocol/defs/Sites.json","type":"array","maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Site.json"}};
-const schema51 = {"$id":"https://heapscope.invalid/protocol/defs/Site.json","type":"object","required":["file","line","function","cell_id","cell_line","bytes","count","stack"],"properties":{"file":{"$ref":"https://heapscope.invalid/protocol/defs/FileName.json"},"line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"function":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"cell_line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"stack":{"$ref":"https://heapscope.invalid/protocol/defs/Stack.json"},"truncated":{"type":"boolean"}}};
+const schema51 = {"$id":"https://heapscope.invalid/protocol/defs/Site.json","type":"object","required":["file","line","function","cell_id","cell_line","bytes","count","stack"],"properties":{"file":{"$ref":"https://heapscope.invalid/protocol/defs/FileName.json"},"line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"function":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"cell_line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"stack":{"$ref":"https://heapscope.invalid/protocol/defs/Stack.json"},"source":{"$ref":"https://heapscope.invalid/protocol/defs/SourceLine.json"},"truncated":{"type":"boolean"}}};
 const schema52 = {"$id":"https://heapscope.invalid/protocol/defs/FileName.json","type":"string","maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"};
 
 function validate148(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -2239,7 +2239,43 @@ return errors === 0;
 validate152.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 const schema55 = {"$id":"https://heapscope.invalid/protocol/defs/Stack.json","type":"array","maxItems":256,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Frame.json"}};
-const schema56 = {"$id":"https://heapscope.invalid/protocol/defs/Frame.json","type":"object","required":["file","line","function","cell_id","cell_line"],"properties":{"file":{"$ref":"https://heapscope.invalid/protocol/defs/FileName.json"},"line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"function":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"cell_line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"}}};
+const schema56 = {"$id":"https://heapscope.invalid/protocol/defs/Frame.json","type":"object","required":["file","line","function","cell_id","cell_line"],"properties":{"file":{"$ref":"https://heapscope.invalid/protocol/defs/FileName.json"},"line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"function":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"cell_line":{"$ref":"https://heapscope.invalid/protocol/defs/Line.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"source":{"$ref":"https://heapscope.invalid/protocol/defs/SourceLine.json"}}};
+const schema57 = {"$id":"https://heapscope.invalid/protocol/defs/SourceLine.json","type":"string","maxLength":1000,"pattern":"^[^\\ud800-\\udfff]*$"};
+
+function validate167(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/SourceLine.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate167.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(typeof data === "string"){
+if(func1(data) > 1000){
+validate167.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
+return false;
+}
+else {
+if(!pattern3.test(data)){
+validate167.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+return false;
+}
+}
+}
+else {
+validate167.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+validate167.errors = vErrors;
+return errors === 0;
+}
+validate167.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
 
 function validate160(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Frame.json" */;
@@ -2331,6 +2367,19 @@ var valid0 = _errs6 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.source !== undefined){
+const _errs7 = errors;
+if(!(validate167(data.source, {instancePath:instancePath+"/source",parentData:data,parentDataProperty:"source",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate167.errors : vErrors.concat(validate167.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+}
 }
 }
 }
@@ -2346,7 +2395,7 @@ return false;
 validate160.errors = vErrors;
 return errors === 0;
 }
-validate160.evaluated = {"props":{"file":true,"line":true,"function":true,"cell_id":true,"cell_line":true,"execution_count":true},"dynamicProps":false,"dynamicItems":false};
+validate160.evaluated = {"props":{"file":true,"line":true,"function":true,"cell_id":true,"cell_line":true,"execution_count":true,"source":true},"dynamicProps":false,"dynamicItems":false};
 
 
 function validate159(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -2520,16 +2569,29 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.truncated !== undefined){
+if(data.source !== undefined){
 const _errs10 = errors;
-if(typeof data.truncated !== "boolean"){
-validate147.errors = [{instancePath:instancePath+"/truncated",schemaPath:"#/properties/truncated/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
-return false;
+if(!(validate167(data.source, {instancePath:instancePath+"/source",parentData:data,parentDataProperty:"source",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate167.errors : vErrors.concat(validate167.errors);
+errors = vErrors.length;
 }
 var valid0 = _errs10 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.truncated !== undefined){
+const _errs11 = errors;
+if(typeof data.truncated !== "boolean"){
+validate147.errors = [{instancePath:instancePath+"/truncated",schemaPath:"#/properties/truncated/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs11 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }
@@ -2550,7 +2612,7 @@ return false;
 validate147.errors = vErrors;
 return errors === 0;
 }
-validate147.evaluated = {"props":{"file":true,"line":true,"function":true,"cell_id":true,"cell_line":true,"execution_count":true,"bytes":true,"count":true,"stack":true,"truncated":true},"dynamicProps":false,"dynamicItems":false};
+validate147.evaluated = {"props":{"file":true,"line":true,"function":true,"cell_id":true,"cell_line":true,"execution_count":true,"bytes":true,"count":true,"stack":true,"source":true,"truncated":true},"dynamicProps":false,"dynamicItems":false};
 
 
 function validate146(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -2596,13 +2658,13 @@ return errors === 0;
 }
 validate146.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema57 = {"$id":"https://heapscope.invalid/protocol/defs/GuardStop.json","type":"object","required":["how","usage_bytes","limit_bytes","message"],"properties":{"how":{"enum":["refused","interrupted"]},"usage_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"limit_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"source":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryLimitSource.json"},"request_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"refused":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"message":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}}};
+const schema58 = {"$id":"https://heapscope.invalid/protocol/defs/GuardStop.json","type":"object","required":["how","usage_bytes","limit_bytes","message"],"properties":{"how":{"enum":["refused","interrupted"]},"usage_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"limit_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"source":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryLimitSource.json"},"request_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"refused":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"message":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}}};
 
-function validate175(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate178(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/GuardStop.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate175.evaluated;
+const evaluated0 = validate178.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2613,7 +2675,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.how === undefined) && (missing0 = "how")) || ((data.usage_bytes === undefined) && (missing0 = "usage_bytes"))) || ((data.limit_bytes === undefined) && (missing0 = "limit_bytes"))) || ((data.message === undefined) && (missing0 = "message"))){
-validate175.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate178.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -2621,7 +2683,7 @@ if(data.how !== undefined){
 let data0 = data.how;
 const _errs1 = errors;
 if(!((data0 === "refused") || (data0 === "interrupted"))){
-validate175.errors = [{instancePath:instancePath+"/how",schemaPath:"#/properties/how/enum",keyword:"enum",params:{allowedValues: schema57.properties.how.enum},message:"must be equal to one of the allowed values"}];
+validate178.errors = [{instancePath:instancePath+"/how",schemaPath:"#/properties/how/enum",keyword:"enum",params:{allowedValues: schema58.properties.how.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -2710,22 +2772,22 @@ var valid0 = true;
 }
 }
 else {
-validate175.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate178.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate175.errors = vErrors;
+validate178.errors = vErrors;
 return errors === 0;
 }
-validate175.evaluated = {"props":{"how":true,"usage_bytes":true,"limit_bytes":true,"source":true,"request_bytes":true,"refused":true,"message":true},"dynamicProps":false,"dynamicItems":false};
+validate178.evaluated = {"props":{"how":true,"usage_bytes":true,"limit_bytes":true,"source":true,"request_bytes":true,"refused":true,"message":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema58 = {"$id":"https://heapscope.invalid/protocol/defs/PostMortem.json","type":"object","required":["heap_bytes","rss_bytes","at","cause","top_at_peak"],"properties":{"heap_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"rss_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"usage_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryLimitOrNull.json"},"at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"cause":{"enum":["oom_kill","signal_near_limit","unknown"]},"pid":{"type":"integer","minimum":0,"maximum":4294967295},"top_at_peak":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
+const schema59 = {"$id":"https://heapscope.invalid/protocol/defs/PostMortem.json","type":"object","required":["heap_bytes","rss_bytes","at","cause","top_at_peak"],"properties":{"heap_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"rss_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"usage_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryLimitOrNull.json"},"at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"cause":{"enum":["oom_kill","signal_near_limit","unknown"]},"pid":{"type":"integer","minimum":0,"maximum":4294967295},"top_at_peak":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
 
-function validate183(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate186(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/PostMortem.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate183.evaluated;
+const evaluated0 = validate186.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2736,7 +2798,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.heap_bytes === undefined) && (missing0 = "heap_bytes")) || ((data.rss_bytes === undefined) && (missing0 = "rss_bytes"))) || ((data.at === undefined) && (missing0 = "at"))) || ((data.cause === undefined) && (missing0 = "cause"))) || ((data.top_at_peak === undefined) && (missing0 = "top_at_peak"))){
-validate183.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate186.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -2804,7 +2866,7 @@ if(data.cause !== undefined){
 let data5 = data.cause;
 const _errs6 = errors;
 if(!(((data5 === "oom_kill") || (data5 === "signal_near_limit")) || (data5 === "unknown"))){
-validate183.errors = [{instancePath:instancePath+"/cause",schemaPath:"#/properties/cause/enum",keyword:"enum",params:{allowedValues: schema58.properties.cause.enum},message:"must be equal to one of the allowed values"}];
+validate186.errors = [{instancePath:instancePath+"/cause",schemaPath:"#/properties/cause/enum",keyword:"enum",params:{allowedValues: schema59.properties.cause.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -2817,18 +2879,18 @@ if(data.pid !== undefined){
 let data6 = data.pid;
 const _errs7 = errors;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-validate183.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate186.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs7){
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 4294967295 || isNaN(data6)){
-validate183.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967295},message:"must be <= 4294967295"}];
+validate186.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967295},message:"must be <= 4294967295"}];
 return false;
 }
 else {
 if(data6 < 0 || isNaN(data6)){
-validate183.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate186.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -2861,14 +2923,14 @@ var valid0 = true;
 }
 }
 else {
-validate183.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate186.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate183.errors = vErrors;
+validate186.errors = vErrors;
 return errors === 0;
 }
-validate183.evaluated = {"props":{"heap_bytes":true,"rss_bytes":true,"usage_bytes":true,"limit":true,"at":true,"cause":true,"pid":true,"top_at_peak":true},"dynamicProps":false,"dynamicItems":false};
+validate186.evaluated = {"props":{"heap_bytes":true,"rss_bytes":true,"usage_bytes":true,"limit":true,"at":true,"cause":true,"pid":true,"top_at_peak":true},"dynamicProps":false,"dynamicItems":false};
 
 
 function validate128(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -3132,8 +3194,8 @@ var valid0 = true;
 if(valid0){
 if(data.guard_stop !== undefined){
 const _errs21 = errors;
-if(!(validate175(data.guard_stop, {instancePath:instancePath+"/guard_stop",parentData:data,parentDataProperty:"guard_stop",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate175.errors : vErrors.concat(validate175.errors);
+if(!(validate178(data.guard_stop, {instancePath:instancePath+"/guard_stop",parentData:data,parentDataProperty:"guard_stop",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate178.errors : vErrors.concat(validate178.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs21 === errors;
@@ -3144,8 +3206,8 @@ var valid0 = true;
 if(valid0){
 if(data.post_mortem !== undefined){
 const _errs22 = errors;
-if(!(validate183(data.post_mortem, {instancePath:instancePath+"/post_mortem",parentData:data,parentDataProperty:"post_mortem",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate183.errors : vErrors.concat(validate183.errors);
+if(!(validate186(data.post_mortem, {instancePath:instancePath+"/post_mortem",parentData:data,parentDataProperty:"post_mortem",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate186.errors : vErrors.concat(validate186.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs22 === errors;
@@ -3255,14 +3317,14 @@ return errors === 0;
 }
 validate126.evaluated = {"props":{"protocol":true,"type":true,"cell":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema59 = {"$id":"https://heapscope.invalid/protocol/kernel/history.schema.json","type":"object","required":["protocol","type","status","cells","running"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"history"},"status":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"},"cells":{"$ref":"https://heapscope.invalid/protocol/defs/CellRuns.json"},"running":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/CellStart.json"}},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}}};
-const schema60 = {"$id":"https://heapscope.invalid/protocol/defs/CellRuns.json","type":"array","maxItems":10000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"}};
+const schema60 = {"$id":"https://heapscope.invalid/protocol/kernel/history.schema.json","type":"object","required":["protocol","type","status","cells","running"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"history"},"status":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"},"cells":{"$ref":"https://heapscope.invalid/protocol/defs/CellRuns.json"},"running":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/CellStart.json"}},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}}};
+const schema61 = {"$id":"https://heapscope.invalid/protocol/defs/CellRuns.json","type":"array","maxItems":10000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"}};
 
-function validate196(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate199(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/CellRuns.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate196.evaluated;
+const evaluated0 = validate199.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3272,7 +3334,7 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(Array.isArray(data)){
 if(data.length > 10000){
-validate196.errors = [{instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 10000},message:"must NOT have more than 10000 items"}];
+validate199.errors = [{instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 10000},message:"must NOT have more than 10000 items"}];
 return false;
 }
 else {
@@ -3292,24 +3354,24 @@ break;
 }
 }
 else {
-validate196.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate199.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
-validate196.errors = vErrors;
+validate199.errors = vErrors;
 return errors === 0;
 }
-validate196.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate199.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema61 = {"$id":"https://heapscope.invalid/protocol/defs/RetainedByCell.json","if":{"type":"null"},"else":{"type":"array","maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Retained.json"}}};
-const schema62 = {"$id":"https://heapscope.invalid/protocol/defs/Retained.json","type":"object","required":["cell_id","bytes","sites"],"properties":{"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/SeqOrNull.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"sites":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
-const schema63 = {"$id":"https://heapscope.invalid/protocol/defs/SeqOrNull.json","if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"}};
+const schema62 = {"$id":"https://heapscope.invalid/protocol/defs/RetainedByCell.json","if":{"type":"null"},"else":{"type":"array","maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Retained.json"}}};
+const schema63 = {"$id":"https://heapscope.invalid/protocol/defs/Retained.json","type":"object","required":["cell_id","bytes","sites"],"properties":{"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/SeqOrNull.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"count":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"sites":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
+const schema64 = {"$id":"https://heapscope.invalid/protocol/defs/SeqOrNull.json","if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"}};
 
-function validate204(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate207(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/SeqOrNull.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate204.evaluated;
+const evaluated0 = validate207.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3357,20 +3419,20 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate204.errors = vErrors;
+validate207.errors = vErrors;
 return false;
 }
-validate204.errors = vErrors;
+validate207.errors = vErrors;
 return errors === 0;
 }
-validate204.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate207.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 
-function validate201(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate204(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Retained.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate201.evaluated;
+const evaluated0 = validate204.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3381,7 +3443,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.cell_id === undefined) && (missing0 = "cell_id")) || ((data.bytes === undefined) && (missing0 = "bytes"))) || ((data.sites === undefined) && (missing0 = "sites"))){
-validate201.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate204.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3411,8 +3473,8 @@ var valid0 = true;
 if(valid0){
 if(data.seq !== undefined){
 const _errs3 = errors;
-if(!(validate204(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate204.errors : vErrors.concat(validate204.errors);
+if(!(validate207(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate207.errors : vErrors.concat(validate207.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -3464,21 +3526,21 @@ var valid0 = true;
 }
 }
 else {
-validate201.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate204.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate201.errors = vErrors;
+validate204.errors = vErrors;
 return errors === 0;
 }
-validate201.evaluated = {"props":{"cell_id":true,"execution_count":true,"seq":true,"bytes":true,"count":true,"sites":true},"dynamicProps":false,"dynamicItems":false};
+validate204.evaluated = {"props":{"cell_id":true,"execution_count":true,"seq":true,"bytes":true,"count":true,"sites":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate200(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate203(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/RetainedByCell.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate200.evaluated;
+const evaluated0 = validate203.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3513,7 +3575,7 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(Array.isArray(data)){
 if(data.length > 1000){
-validate200.errors = [{instancePath,schemaPath:"#/else/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+validate203.errors = [{instancePath,schemaPath:"#/else/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
@@ -3521,8 +3583,8 @@ var valid1 = true;
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 const _errs5 = errors;
-if(!(validate201(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate201.errors : vErrors.concat(validate201.errors);
+if(!(validate204(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate204.errors : vErrors.concat(validate204.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs5 === errors;
@@ -3533,7 +3595,7 @@ break;
 }
 }
 else {
-validate200.errors = [{instancePath,schemaPath:"#/else/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate203.errors = [{instancePath,schemaPath:"#/else/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -3552,21 +3614,21 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate200.errors = vErrors;
+validate203.errors = vErrors;
 return false;
 }
-validate200.errors = vErrors;
+validate203.errors = vErrors;
 evaluated0.items = items0;
 return errors === 0;
 }
-validate200.evaluated = {"dynamicProps":false,"dynamicItems":true};
+validate203.evaluated = {"dynamicProps":false,"dynamicItems":true};
 
 
-function validate193(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate196(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/history.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate193.evaluated;
+const evaluated0 = validate196.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3577,7 +3639,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.status === undefined) && (missing0 = "status"))) || ((data.cells === undefined) && (missing0 = "cells"))) || ((data.running === undefined) && (missing0 = "running"))){
-validate193.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate196.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3596,7 +3658,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("history" !== data.type){
-validate193.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "history"},message:"must be equal to constant"}];
+validate196.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "history"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -3619,8 +3681,8 @@ var valid0 = true;
 if(valid0){
 if(data.cells !== undefined){
 const _errs4 = errors;
-if(!(validate196(data.cells, {instancePath:instancePath+"/cells",parentData:data,parentDataProperty:"cells",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate196.errors : vErrors.concat(validate196.errors);
+if(!(validate199(data.cells, {instancePath:instancePath+"/cells",parentData:data,parentDataProperty:"cells",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate199.errors : vErrors.concat(validate199.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs4 === errors;
@@ -3681,7 +3743,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate193.errors = vErrors;
+validate196.errors = vErrors;
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -3692,8 +3754,8 @@ var valid0 = true;
 if(valid0){
 if(data.retained_by_cell !== undefined){
 const _errs10 = errors;
-if(!(validate200(data.retained_by_cell, {instancePath:instancePath+"/retained_by_cell",parentData:data,parentDataProperty:"retained_by_cell",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate200.errors : vErrors.concat(validate200.errors);
+if(!(validate203(data.retained_by_cell, {instancePath:instancePath+"/retained_by_cell",parentData:data,parentDataProperty:"retained_by_cell",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate203.errors : vErrors.concat(validate203.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs10 === errors;
@@ -3709,23 +3771,23 @@ var valid0 = true;
 }
 }
 else {
-validate193.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate196.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate193.errors = vErrors;
+validate196.errors = vErrors;
 return errors === 0;
 }
-validate193.evaluated = {"props":{"protocol":true,"type":true,"status":true,"cells":true,"running":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
+validate196.evaluated = {"props":{"protocol":true,"type":true,"status":true,"cells":true,"running":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema64 = {"$id":"https://heapscope.invalid/protocol/kernel/ticks.schema.json","type":"object","required":["protocol","type","seq","ticks"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"ticks"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/SeqOrNull.json"},"ticks":{"type":"array","maxItems":10000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Tick.json"}}}};
-const schema65 = {"$id":"https://heapscope.invalid/protocol/defs/Tick.json","type":"array","minItems":2,"maxItems":2,"prefixItems":[{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}],"items":false,"tsType":"[number, number]"};
+const schema65 = {"$id":"https://heapscope.invalid/protocol/kernel/ticks.schema.json","type":"object","required":["protocol","type","seq","ticks"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"ticks"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/SeqOrNull.json"},"ticks":{"type":"array","maxItems":10000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Tick.json"}}}};
+const schema66 = {"$id":"https://heapscope.invalid/protocol/defs/Tick.json","type":"array","minItems":2,"maxItems":2,"prefixItems":[{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}],"items":false,"tsType":"[number, number]"};
 
-function validate216(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate219(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Tick.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate216.evaluated;
+const evaluated0 = validate219.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3735,12 +3797,12 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(Array.isArray(data)){
 if(data.length > 2){
-validate216.errors = [{instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"}];
+validate219.errors = [{instancePath,schemaPath:"#/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"}];
 return false;
 }
 else {
 if(data.length < 2){
-validate216.errors = [{instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items"}];
+validate219.errors = [{instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items"}];
 return false;
 }
 else {
@@ -3765,7 +3827,7 @@ var valid0 = _errs2 === errors;
 if(valid0){
 const len1 = data.length;
 if(!(len1 <= 2)){
-validate216.errors = [{instancePath,schemaPath:"#/items",keyword:"items",params:{limit: 2},message:"must NOT have more than 2 items"}];
+validate219.errors = [{instancePath,schemaPath:"#/items",keyword:"items",params:{limit: 2},message:"must NOT have more than 2 items"}];
 return false;
 }
 }
@@ -3774,21 +3836,21 @@ return false;
 }
 }
 else {
-validate216.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate219.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
-validate216.errors = vErrors;
+validate219.errors = vErrors;
 return errors === 0;
 }
-validate216.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate219.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate213(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate216(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/ticks.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate213.evaluated;
+const evaluated0 = validate216.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3799,7 +3861,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.seq === undefined) && (missing0 = "seq"))) || ((data.ticks === undefined) && (missing0 = "ticks"))){
-validate213.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate216.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3818,7 +3880,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("ticks" !== data.type){
-validate213.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "ticks"},message:"must be equal to constant"}];
+validate216.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "ticks"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -3829,8 +3891,8 @@ var valid0 = true;
 if(valid0){
 if(data.seq !== undefined){
 const _errs3 = errors;
-if(!(validate204(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate204.errors : vErrors.concat(validate204.errors);
+if(!(validate207(data.seq, {instancePath:instancePath+"/seq",parentData:data,parentDataProperty:"seq",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate207.errors : vErrors.concat(validate207.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -3845,7 +3907,7 @@ const _errs4 = errors;
 if(errors === _errs4){
 if(Array.isArray(data3)){
 if(data3.length > 10000){
-validate213.errors = [{instancePath:instancePath+"/ticks",schemaPath:"#/properties/ticks/maxItems",keyword:"maxItems",params:{limit: 10000},message:"must NOT have more than 10000 items"}];
+validate216.errors = [{instancePath:instancePath+"/ticks",schemaPath:"#/properties/ticks/maxItems",keyword:"maxItems",params:{limit: 10000},message:"must NOT have more than 10000 items"}];
 return false;
 }
 else {
@@ -3853,8 +3915,8 @@ var valid1 = true;
 const len0 = data3.length;
 for(let i0=0; i0<len0; i0++){
 const _errs6 = errors;
-if(!(validate216(data3[i0], {instancePath:instancePath+"/ticks/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate216.errors : vErrors.concat(validate216.errors);
+if(!(validate219(data3[i0], {instancePath:instancePath+"/ticks/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate219.errors : vErrors.concat(validate219.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs6 === errors;
@@ -3865,7 +3927,7 @@ break;
 }
 }
 else {
-validate213.errors = [{instancePath:instancePath+"/ticks",schemaPath:"#/properties/ticks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate216.errors = [{instancePath:instancePath+"/ticks",schemaPath:"#/properties/ticks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -3880,22 +3942,22 @@ var valid0 = true;
 }
 }
 else {
-validate213.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate216.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate213.errors = vErrors;
+validate216.errors = vErrors;
 return errors === 0;
 }
-validate213.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"ticks":true},"dynamicProps":false,"dynamicItems":false};
+validate216.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"ticks":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema66 = {"$id":"https://heapscope.invalid/protocol/kernel/cell_detail.schema.json","type":"object","required":["protocol","type","seq","cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_detail"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"cell":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"}}}};
+const schema67 = {"$id":"https://heapscope.invalid/protocol/kernel/cell_detail.schema.json","type":"object","required":["protocol","type","seq","cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_detail"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"cell":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"}}}};
 
-function validate221(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate224(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/cell_detail.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate221.evaluated;
+const evaluated0 = validate224.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3906,7 +3968,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.seq === undefined) && (missing0 = "seq"))) || ((data.cell === undefined) && (missing0 = "cell"))){
-validate221.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate224.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3925,7 +3987,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("cell_detail" !== data.type){
-validate221.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
+validate224.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4015,7 +4077,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate221.errors = vErrors;
+validate224.errors = vErrors;
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -4029,22 +4091,22 @@ var valid0 = true;
 }
 }
 else {
-validate221.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate224.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate221.errors = vErrors;
+validate224.errors = vErrors;
 return errors === 0;
 }
-validate221.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"cell":true},"dynamicProps":false,"dynamicItems":false};
+validate224.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"cell":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema67 = {"$id":"https://heapscope.invalid/protocol/kernel/holders_progress.schema.json","type":"object","required":["protocol","type","phase","done","total"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders_progress"},"phase":{"enum":["walk","sizes","holders"]},"done":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"total":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"}}};
+const schema68 = {"$id":"https://heapscope.invalid/protocol/kernel/holders_progress.schema.json","type":"object","required":["protocol","type","phase","done","total"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders_progress"},"phase":{"enum":["walk","sizes","holders"]},"done":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"total":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"}}};
 
-function validate226(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate229(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/holders_progress.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate226.evaluated;
+const evaluated0 = validate229.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4055,7 +4117,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.phase === undefined) && (missing0 = "phase"))) || ((data.done === undefined) && (missing0 = "done"))) || ((data.total === undefined) && (missing0 = "total"))){
-validate226.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate229.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4074,7 +4136,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("holders_progress" !== data.type){
-validate226.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders_progress"},message:"must be equal to constant"}];
+validate229.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders_progress"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4087,7 +4149,7 @@ if(data.phase !== undefined){
 let data2 = data.phase;
 const _errs3 = errors;
 if(!(((data2 === "walk") || (data2 === "sizes")) || (data2 === "holders"))){
-validate226.errors = [{instancePath:instancePath+"/phase",schemaPath:"#/properties/phase/enum",keyword:"enum",params:{allowedValues: schema67.properties.phase.enum},message:"must be equal to one of the allowed values"}];
+validate229.errors = [{instancePath:instancePath+"/phase",schemaPath:"#/properties/phase/enum",keyword:"enum",params:{allowedValues: schema68.properties.phase.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -4126,26 +4188,26 @@ var valid0 = true;
 }
 }
 else {
-validate226.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate229.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate226.errors = vErrors;
+validate229.errors = vErrors;
 return errors === 0;
 }
-validate226.evaluated = {"props":{"protocol":true,"type":true,"phase":true,"done":true,"total":true},"dynamicProps":false,"dynamicItems":false};
+validate229.evaluated = {"props":{"protocol":true,"type":true,"phase":true,"done":true,"total":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema68 = {"$id":"https://heapscope.invalid/protocol/kernel/holders.schema.json","type":"object","required":["protocol","type","holders"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders"},"holders":{"$ref":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json"},"reason":{"$ref":"https://heapscope.invalid/protocol/defs/Reason.json"}}};
-const schema69 = {"$id":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json","if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Holders.json"}};
-const schema70 = {"$id":"https://heapscope.invalid/protocol/defs/Holders.json","type":"object","required":["holders","shared"],"properties":{"holders":{"type":"array","maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Holder.json"}},"shared":{"type":"array","maxItems":100,"items":{"$ref":"https://heapscope.invalid/protocol/defs/SharedHolders.json"}},"objects":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"seconds":{"type":"number","minimum":0,"maximum":1000000},"at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"}}};
-const schema71 = {"$id":"https://heapscope.invalid/protocol/defs/Holder.json","type":"object","required":["name","kind","type","cell_id","bytes","reachable_bytes","sites"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"},"kind":{"$ref":"https://heapscope.invalid/protocol/defs/HolderKind.json"},"type":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"reachable_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"sites":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
-const schema72 = {"$id":"https://heapscope.invalid/protocol/defs/HolderName.json","type":"string","maxLength":1024,"pattern":"^[^\\ud800-\\udfff]*$"};
+const schema69 = {"$id":"https://heapscope.invalid/protocol/kernel/holders.schema.json","type":"object","required":["protocol","type","holders"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders"},"holders":{"$ref":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json"},"reason":{"$ref":"https://heapscope.invalid/protocol/defs/Reason.json"}}};
+const schema70 = {"$id":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json","if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Holders.json"}};
+const schema71 = {"$id":"https://heapscope.invalid/protocol/defs/Holders.json","type":"object","required":["holders","shared"],"properties":{"holders":{"type":"array","maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Holder.json"}},"shared":{"type":"array","maxItems":100,"items":{"$ref":"https://heapscope.invalid/protocol/defs/SharedHolders.json"}},"objects":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"seconds":{"type":"number","minimum":0,"maximum":1000000},"at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"}}};
+const schema72 = {"$id":"https://heapscope.invalid/protocol/defs/Holder.json","type":"object","required":["name","kind","type","cell_id","bytes","reachable_bytes","sites"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"},"kind":{"$ref":"https://heapscope.invalid/protocol/defs/HolderKind.json"},"type":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"reachable_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"sites":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
+const schema73 = {"$id":"https://heapscope.invalid/protocol/defs/HolderName.json","type":"string","maxLength":1024,"pattern":"^[^\\ud800-\\udfff]*$"};
 
-function validate236(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate239(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/HolderName.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate236.evaluated;
+const evaluated0 = validate239.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4155,33 +4217,33 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(typeof data === "string"){
 if(func1(data) > 1024){
-validate236.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"}];
+validate239.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"}];
 return false;
 }
 else {
 if(!pattern3.test(data)){
-validate236.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+validate239.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
 return false;
 }
 }
 }
 else {
-validate236.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate239.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-validate236.errors = vErrors;
+validate239.errors = vErrors;
 return errors === 0;
 }
-validate236.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate239.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema73 = {"$id":"https://heapscope.invalid/protocol/defs/HolderKind.json","enum":["variable","output","traceback","other"]};
+const schema74 = {"$id":"https://heapscope.invalid/protocol/defs/HolderKind.json","enum":["variable","output","traceback","other"]};
 
-function validate238(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate241(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/HolderKind.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate238.evaluated;
+const evaluated0 = validate241.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4189,20 +4251,20 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!((((data === "variable") || (data === "output")) || (data === "traceback")) || (data === "other"))){
-validate238.errors = [{instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema73.enum},message:"must be equal to one of the allowed values"}];
+validate241.errors = [{instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema74.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
-validate238.errors = vErrors;
+validate241.errors = vErrors;
 return errors === 0;
 }
-validate238.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate241.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 
-function validate235(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate238(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Holder.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate235.evaluated;
+const evaluated0 = validate238.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4213,14 +4275,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((((data.name === undefined) && (missing0 = "name")) || ((data.kind === undefined) && (missing0 = "kind"))) || ((data.type === undefined) && (missing0 = "type"))) || ((data.cell_id === undefined) && (missing0 = "cell_id"))) || ((data.bytes === undefined) && (missing0 = "bytes"))) || ((data.reachable_bytes === undefined) && (missing0 = "reachable_bytes"))) || ((data.sites === undefined) && (missing0 = "sites"))){
-validate235.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate238.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.name !== undefined){
 const _errs1 = errors;
-if(!(validate236(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
+if(!(validate239(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate239.errors : vErrors.concat(validate239.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -4231,8 +4293,8 @@ var valid0 = true;
 if(valid0){
 if(data.kind !== undefined){
 const _errs2 = errors;
-if(!(validate238(data.kind, {instancePath:instancePath+"/kind",parentData:data,parentDataProperty:"kind",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate238.errors : vErrors.concat(validate238.errors);
+if(!(validate241(data.kind, {instancePath:instancePath+"/kind",parentData:data,parentDataProperty:"kind",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate241.errors : vErrors.concat(validate241.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs2 === errors;
@@ -4322,22 +4384,22 @@ var valid0 = true;
 }
 }
 else {
-validate235.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate238.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate235.errors = vErrors;
+validate238.errors = vErrors;
 return errors === 0;
 }
-validate235.evaluated = {"props":{"name":true,"kind":true,"type":true,"cell_id":true,"execution_count":true,"bytes":true,"reachable_bytes":true,"sites":true},"dynamicProps":false,"dynamicItems":false};
+validate238.evaluated = {"props":{"name":true,"kind":true,"type":true,"cell_id":true,"execution_count":true,"bytes":true,"reachable_bytes":true,"sites":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema74 = {"$id":"https://heapscope.invalid/protocol/defs/SharedHolders.json","type":"object","required":["names","bytes"],"properties":{"names":{"type":"array","minItems":2,"maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"}},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}};
+const schema75 = {"$id":"https://heapscope.invalid/protocol/defs/SharedHolders.json","type":"object","required":["names","bytes"],"properties":{"names":{"type":"array","minItems":2,"maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"}},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}};
 
-function validate247(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate250(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/SharedHolders.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate247.evaluated;
+const evaluated0 = validate250.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4348,7 +4410,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.names === undefined) && (missing0 = "names")) || ((data.bytes === undefined) && (missing0 = "bytes"))){
-validate247.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate250.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4358,12 +4420,12 @@ const _errs1 = errors;
 if(errors === _errs1){
 if(Array.isArray(data0)){
 if(data0.length > 1000){
-validate247.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+validate250.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 if(data0.length < 2){
-validate247.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items"}];
+validate250.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items"}];
 return false;
 }
 else {
@@ -4371,8 +4433,8 @@ var valid1 = true;
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
 const _errs3 = errors;
-if(!(validate236(data0[i0], {instancePath:instancePath+"/names/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
+if(!(validate239(data0[i0], {instancePath:instancePath+"/names/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate239.errors : vErrors.concat(validate239.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs3 === errors;
@@ -4384,7 +4446,7 @@ break;
 }
 }
 else {
-validate247.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate250.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -4409,21 +4471,21 @@ var valid0 = true;
 }
 }
 else {
-validate247.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate250.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate247.errors = vErrors;
+validate250.errors = vErrors;
 return errors === 0;
 }
-validate247.evaluated = {"props":{"names":true,"bytes":true},"dynamicProps":false,"dynamicItems":false};
+validate250.evaluated = {"props":{"names":true,"bytes":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate234(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate237(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Holders.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate234.evaluated;
+const evaluated0 = validate237.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4434,7 +4496,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.holders === undefined) && (missing0 = "holders")) || ((data.shared === undefined) && (missing0 = "shared"))){
-validate234.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate237.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4444,7 +4506,7 @@ const _errs1 = errors;
 if(errors === _errs1){
 if(Array.isArray(data0)){
 if(data0.length > 1000){
-validate234.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+validate237.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
@@ -4452,8 +4514,8 @@ var valid1 = true;
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
 const _errs3 = errors;
-if(!(validate235(data0[i0], {instancePath:instancePath+"/holders/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate235.errors : vErrors.concat(validate235.errors);
+if(!(validate238(data0[i0], {instancePath:instancePath+"/holders/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate238.errors : vErrors.concat(validate238.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs3 === errors;
@@ -4464,7 +4526,7 @@ break;
 }
 }
 else {
-validate234.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate237.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -4480,7 +4542,7 @@ const _errs4 = errors;
 if(errors === _errs4){
 if(Array.isArray(data2)){
 if(data2.length > 100){
-validate234.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"}];
+validate237.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"}];
 return false;
 }
 else {
@@ -4488,8 +4550,8 @@ var valid2 = true;
 const len1 = data2.length;
 for(let i1=0; i1<len1; i1++){
 const _errs6 = errors;
-if(!(validate247(data2[i1], {instancePath:instancePath+"/shared/" + i1,parentData:data2,parentDataProperty:i1,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate247.errors : vErrors.concat(validate247.errors);
+if(!(validate250(data2[i1], {instancePath:instancePath+"/shared/" + i1,parentData:data2,parentDataProperty:i1,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate250.errors : vErrors.concat(validate250.errors);
 errors = vErrors.length;
 }
 var valid2 = _errs6 === errors;
@@ -4500,7 +4562,7 @@ break;
 }
 }
 else {
-validate234.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate237.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -4528,18 +4590,18 @@ const _errs8 = errors;
 if(errors === _errs8){
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 1000000 || isNaN(data5)){
-validate234.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"}];
+validate237.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"}];
 return false;
 }
 else {
 if(data5 < 0 || isNaN(data5)){
-validate234.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate237.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 else {
-validate234.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+validate237.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
 }
@@ -4567,21 +4629,21 @@ var valid0 = true;
 }
 }
 else {
-validate234.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate237.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate234.errors = vErrors;
+validate237.errors = vErrors;
 return errors === 0;
 }
-validate234.evaluated = {"props":{"holders":true,"shared":true,"objects":true,"seconds":true,"at":true},"dynamicProps":false,"dynamicItems":false};
+validate237.evaluated = {"props":{"holders":true,"shared":true,"objects":true,"seconds":true,"at":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate233(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate236(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/HoldersOrNull.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate233.evaluated;
+const evaluated0 = validate236.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4613,8 +4675,8 @@ vErrors = null;
 }
 if(!_valid0){
 const _errs3 = errors;
-if(!(validate234(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate234.errors : vErrors.concat(validate234.errors);
+if(!(validate237(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate237.errors : vErrors.concat(validate237.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -4637,21 +4699,21 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate233.errors = vErrors;
+validate236.errors = vErrors;
 return false;
 }
-validate233.errors = vErrors;
+validate236.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate233.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate236.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate231(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate234(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/holders.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate231.evaluated;
+const evaluated0 = validate234.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4662,7 +4724,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.holders === undefined) && (missing0 = "holders"))){
-validate231.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate234.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4681,7 +4743,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("holders" !== data.type){
-validate231.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
+validate234.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4692,8 +4754,8 @@ var valid0 = true;
 if(valid0){
 if(data.holders !== undefined){
 const _errs3 = errors;
-if(!(validate233(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate233.errors : vErrors.concat(validate233.errors);
+if(!(validate236(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -4719,22 +4781,22 @@ var valid0 = true;
 }
 }
 else {
-validate231.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate234.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate231.errors = vErrors;
+validate234.errors = vErrors;
 return errors === 0;
 }
-validate231.evaluated = {"props":{"protocol":true,"type":true,"holders":true,"reason":true},"dynamicProps":false,"dynamicItems":false};
+validate234.evaluated = {"props":{"protocol":true,"type":true,"holders":true,"reason":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema75 = {"$id":"https://heapscope.invalid/protocol/kernel/holder_released.schema.json","type":"object","required":["protocol","type","name","released"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holder_released"},"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"},"released":{"type":"boolean"}}};
+const schema76 = {"$id":"https://heapscope.invalid/protocol/kernel/holder_released.schema.json","type":"object","required":["protocol","type","name","released"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holder_released"},"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"},"released":{"type":"boolean"}}};
 
-function validate257(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate260(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/holder_released.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate257.evaluated;
+const evaluated0 = validate260.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4745,7 +4807,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.name === undefined) && (missing0 = "name"))) || ((data.released === undefined) && (missing0 = "released"))){
-validate257.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate260.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4764,7 +4826,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("holder_released" !== data.type){
-validate257.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holder_released"},message:"must be equal to constant"}];
+validate260.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holder_released"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4775,8 +4837,8 @@ var valid0 = true;
 if(valid0){
 if(data.name !== undefined){
 const _errs3 = errors;
-if(!(validate236(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
+if(!(validate239(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate239.errors : vErrors.concat(validate239.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -4788,7 +4850,7 @@ if(valid0){
 if(data.released !== undefined){
 const _errs4 = errors;
 if(typeof data.released !== "boolean"){
-validate257.errors = [{instancePath:instancePath+"/released",schemaPath:"#/properties/released/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+validate260.errors = [{instancePath:instancePath+"/released",schemaPath:"#/properties/released/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -4802,22 +4864,22 @@ var valid0 = true;
 }
 }
 else {
-validate257.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate260.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate257.errors = vErrors;
+validate260.errors = vErrors;
 return errors === 0;
 }
-validate257.evaluated = {"props":{"protocol":true,"type":true,"name":true,"released":true},"dynamicProps":false,"dynamicItems":false};
+validate260.evaluated = {"props":{"protocol":true,"type":true,"name":true,"released":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema76 = {"$id":"https://heapscope.invalid/protocol/kernel/retained_by_cell.schema.json","type":"object","required":["protocol","type","retained_by_cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}}};
+const schema77 = {"$id":"https://heapscope.invalid/protocol/kernel/retained_by_cell.schema.json","type":"object","required":["protocol","type","retained_by_cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}}};
 
-function validate261(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate264(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/retained_by_cell.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate261.evaluated;
+const evaluated0 = validate264.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4828,7 +4890,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.retained_by_cell === undefined) && (missing0 = "retained_by_cell"))){
-validate261.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate264.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4847,7 +4909,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("retained_by_cell" !== data.type){
-validate261.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
+validate264.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4858,8 +4920,8 @@ var valid0 = true;
 if(valid0){
 if(data.retained_by_cell !== undefined){
 const _errs3 = errors;
-if(!(validate200(data.retained_by_cell, {instancePath:instancePath+"/retained_by_cell",parentData:data,parentDataProperty:"retained_by_cell",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate200.errors : vErrors.concat(validate200.errors);
+if(!(validate203(data.retained_by_cell, {instancePath:instancePath+"/retained_by_cell",parentData:data,parentDataProperty:"retained_by_cell",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate203.errors : vErrors.concat(validate203.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -4872,22 +4934,22 @@ var valid0 = true;
 }
 }
 else {
-validate261.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate264.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate261.errors = vErrors;
+validate264.errors = vErrors;
 return errors === 0;
 }
-validate261.evaluated = {"props":{"protocol":true,"type":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
+validate264.evaluated = {"props":{"protocol":true,"type":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema77 = {"$id":"https://heapscope.invalid/protocol/kernel/error.schema.json","type":"object","required":["protocol","type","message"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"error"},"message":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}}};
+const schema78 = {"$id":"https://heapscope.invalid/protocol/kernel/error.schema.json","type":"object","required":["protocol","type","message"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"error"},"message":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}}};
 
-function validate265(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate268(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/error.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate265.evaluated;
+const evaluated0 = validate268.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4898,7 +4960,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.message === undefined) && (missing0 = "message"))){
-validate265.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate268.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4917,7 +4979,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("error" !== data.type){
-validate265.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "error"},message:"must be equal to constant"}];
+validate268.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "error"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4942,14 +5004,14 @@ var valid0 = true;
 }
 }
 else {
-validate265.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate268.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate265.errors = vErrors;
+validate268.errors = vErrors;
 return errors === 0;
 }
-validate265.evaluated = {"props":{"protocol":true,"type":true,"message":true},"dynamicProps":false,"dynamicItems":false};
+validate268.evaluated = {"props":{"protocol":true,"type":true,"message":true},"dynamicProps":false,"dynamicItems":false};
 
 
 function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -5282,8 +5344,8 @@ vErrors = null;
 }
 if(_valid3){
 const _errs24 = errors;
-if(!(validate193(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate193.errors : vErrors.concat(validate193.errors);
+if(!(validate196(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate196.errors : vErrors.concat(validate196.errors);
 errors = vErrors.length;
 }
 var _valid3 = _errs24 === errors;
@@ -5376,8 +5438,8 @@ vErrors = null;
 }
 if(_valid4){
 const _errs30 = errors;
-if(!(validate213(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate213.errors : vErrors.concat(validate213.errors);
+if(!(validate216(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate216.errors : vErrors.concat(validate216.errors);
 errors = vErrors.length;
 }
 var _valid4 = _errs30 === errors;
@@ -5468,8 +5530,8 @@ vErrors = null;
 }
 if(_valid5){
 const _errs36 = errors;
-if(!(validate221(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate221.errors : vErrors.concat(validate221.errors);
+if(!(validate224(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate224.errors : vErrors.concat(validate224.errors);
 errors = vErrors.length;
 }
 var _valid5 = _errs36 === errors;
@@ -5560,8 +5622,8 @@ vErrors = null;
 }
 if(_valid6){
 const _errs42 = errors;
-if(!(validate226(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate226.errors : vErrors.concat(validate226.errors);
+if(!(validate229(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate229.errors : vErrors.concat(validate229.errors);
 errors = vErrors.length;
 }
 var _valid6 = _errs42 === errors;
@@ -5653,8 +5715,8 @@ vErrors = null;
 }
 if(_valid7){
 const _errs48 = errors;
-if(!(validate231(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate231.errors : vErrors.concat(validate231.errors);
+if(!(validate234(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate234.errors : vErrors.concat(validate234.errors);
 errors = vErrors.length;
 }
 var _valid7 = _errs48 === errors;
@@ -5745,8 +5807,8 @@ vErrors = null;
 }
 if(_valid8){
 const _errs54 = errors;
-if(!(validate257(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate257.errors : vErrors.concat(validate257.errors);
+if(!(validate260(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate260.errors : vErrors.concat(validate260.errors);
 errors = vErrors.length;
 }
 var _valid8 = _errs54 === errors;
@@ -5837,8 +5899,8 @@ vErrors = null;
 }
 if(_valid9){
 const _errs60 = errors;
-if(!(validate261(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate261.errors : vErrors.concat(validate261.errors);
+if(!(validate264(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate264.errors : vErrors.concat(validate264.errors);
 errors = vErrors.length;
 }
 var _valid9 = _errs60 === errors;
@@ -5928,8 +5990,8 @@ vErrors = null;
 }
 if(_valid10){
 const _errs66 = errors;
-if(!(validate265(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate265.errors : vErrors.concat(validate265.errors);
+if(!(validate268(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate268.errors : vErrors.concat(validate268.errors);
 errors = vErrors.length;
 }
 var _valid10 = _errs66 === errors;
@@ -6026,69 +6088,12 @@ return errors === 0;
 }
 validate52.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-export const validateBrowserMessage = validate270;
-const schema78 = {"$id":"https://heapscope.invalid/protocol/browser.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"enum":["sync","clear","configure","cell_detail","holders","release_holder","retained_by_cell","release_memory"]}},"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"sync"}}},"then":{"$ref":"browser/sync.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"clear"}}},"then":{"$ref":"browser/clear.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"configure"}}},"then":{"$ref":"browser/configure.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"cell_detail"}}},"then":{"$ref":"browser/cell_detail.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"holders"}}},"then":{"$ref":"browser/holders.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"release_holder"}}},"then":{"$ref":"browser/release_holder.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"retained_by_cell"}}},"then":{"$ref":"browser/retained_by_cell.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"release_memory"}}},"then":{"$ref":"browser/release_memory.schema.json"}}]};
-const schema79 = {"$id":"https://heapscope.invalid/protocol/browser/sync.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"sync"}}};
-
-function validate271(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://heapscope.invalid/protocol/browser/sync.schema.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate271.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate271.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.protocol !== undefined){
-const _errs1 = errors;
-if(!(validate54(data.protocol, {instancePath:instancePath+"/protocol",parentData:data,parentDataProperty:"protocol",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.type !== undefined){
-const _errs2 = errors;
-if("sync" !== data.type){
-validate271.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "sync"},message:"must be equal to constant"}];
-return false;
-}
-var valid0 = _errs2 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-else {
-validate271.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate271.errors = vErrors;
-return errors === 0;
-}
-validate271.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
-
-const schema80 = {"$id":"https://heapscope.invalid/protocol/browser/clear.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"clear"}}};
+export const validateBrowserMessage = validate273;
+const schema79 = {"$id":"https://heapscope.invalid/protocol/browser.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"enum":["sync","clear","configure","cell_detail","holders","release_holder","retained_by_cell","release_memory"]}},"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"sync"}}},"then":{"$ref":"browser/sync.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"clear"}}},"then":{"$ref":"browser/clear.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"configure"}}},"then":{"$ref":"browser/configure.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"cell_detail"}}},"then":{"$ref":"browser/cell_detail.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"holders"}}},"then":{"$ref":"browser/holders.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"release_holder"}}},"then":{"$ref":"browser/release_holder.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"retained_by_cell"}}},"then":{"$ref":"browser/retained_by_cell.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"release_memory"}}},"then":{"$ref":"browser/release_memory.schema.json"}}]};
+const schema80 = {"$id":"https://heapscope.invalid/protocol/browser/sync.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"sync"}}};
 
 function validate274(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://heapscope.invalid/protocol/browser/clear.schema.json" */;
+/*# sourceURL="https://heapscope.invalid/protocol/browser/sync.schema.json" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate274.evaluated;
@@ -6120,8 +6125,8 @@ var valid0 = true;
 if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
-if("clear" !== data.type){
-validate274.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "clear"},message:"must be equal to constant"}];
+if("sync" !== data.type){
+validate274.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "sync"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6142,10 +6147,10 @@ return errors === 0;
 }
 validate274.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema81 = {"$id":"https://heapscope.invalid/protocol/browser/configure.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"configure"},"mode":{"$ref":"https://heapscope.invalid/protocol/defs/Mode.json"},"top_n":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"},"guard":{"type":"boolean"},"guard_hard":{"$ref":"https://heapscope.invalid/protocol/defs/Fraction.json"},"guard_soft":{"$ref":"https://heapscope.invalid/protocol/defs/Fraction.json"}}};
+const schema81 = {"$id":"https://heapscope.invalid/protocol/browser/clear.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"clear"}}};
 
 function validate277(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://heapscope.invalid/protocol/browser/configure.schema.json" */;
+/*# sourceURL="https://heapscope.invalid/protocol/browser/clear.schema.json" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate277.evaluated;
@@ -6177,8 +6182,65 @@ var valid0 = true;
 if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
+if("clear" !== data.type){
+validate277.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "clear"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+else {
+validate277.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate277.errors = vErrors;
+return errors === 0;
+}
+validate277.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema82 = {"$id":"https://heapscope.invalid/protocol/browser/configure.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"configure"},"mode":{"$ref":"https://heapscope.invalid/protocol/defs/Mode.json"},"top_n":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"},"guard":{"type":"boolean"},"guard_hard":{"$ref":"https://heapscope.invalid/protocol/defs/Fraction.json"},"guard_soft":{"$ref":"https://heapscope.invalid/protocol/defs/Fraction.json"}}};
+
+function validate280(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/browser/configure.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate280.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
+validate280.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.protocol !== undefined){
+const _errs1 = errors;
+if(!(validate54(data.protocol, {instancePath:instancePath+"/protocol",parentData:data,parentDataProperty:"protocol",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.type !== undefined){
+const _errs2 = errors;
 if("configure" !== data.type){
-validate277.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "configure"},message:"must be equal to constant"}];
+validate280.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "configure"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6214,7 +6276,7 @@ if(valid0){
 if(data.guard !== undefined){
 const _errs5 = errors;
 if(typeof data.guard !== "boolean"){
-validate277.errors = [{instancePath:instancePath+"/guard",schemaPath:"#/properties/guard/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+validate280.errors = [{instancePath:instancePath+"/guard",schemaPath:"#/properties/guard/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -6255,22 +6317,22 @@ var valid0 = true;
 }
 }
 else {
-validate277.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate280.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate277.errors = vErrors;
+validate280.errors = vErrors;
 return errors === 0;
 }
-validate277.evaluated = {"props":{"protocol":true,"type":true,"mode":true,"top_n":true,"guard":true,"guard_hard":true,"guard_soft":true},"dynamicProps":false,"dynamicItems":false};
+validate280.evaluated = {"props":{"protocol":true,"type":true,"mode":true,"top_n":true,"guard":true,"guard_hard":true,"guard_soft":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema82 = {"$id":"https://heapscope.invalid/protocol/browser/cell_detail.schema.json","type":"object","required":["protocol","type","seq"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_detail"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
+const schema83 = {"$id":"https://heapscope.invalid/protocol/browser/cell_detail.schema.json","type":"object","required":["protocol","type","seq"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_detail"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
 
-function validate284(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate287(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/cell_detail.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate284.evaluated;
+const evaluated0 = validate287.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6281,7 +6343,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.seq === undefined) && (missing0 = "seq"))){
-validate284.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate287.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6300,7 +6362,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("cell_detail" !== data.type){
-validate284.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
+validate287.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6338,22 +6400,22 @@ var valid0 = true;
 }
 }
 else {
-validate284.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate287.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate284.errors = vErrors;
+validate287.errors = vErrors;
 return errors === 0;
 }
-validate284.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
+validate287.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema83 = {"$id":"https://heapscope.invalid/protocol/browser/holders.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
+const schema84 = {"$id":"https://heapscope.invalid/protocol/browser/holders.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
 
-function validate289(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate292(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/holders.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate289.evaluated;
+const evaluated0 = validate292.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6364,7 +6426,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate289.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate292.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6383,7 +6445,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("holders" !== data.type){
-validate289.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
+validate292.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6408,22 +6470,22 @@ var valid0 = true;
 }
 }
 else {
-validate289.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate292.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate289.errors = vErrors;
+validate292.errors = vErrors;
 return errors === 0;
 }
-validate289.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
+validate292.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema84 = {"$id":"https://heapscope.invalid/protocol/browser/release_holder.schema.json","type":"object","required":["protocol","type","name"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"release_holder"},"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"}}};
+const schema85 = {"$id":"https://heapscope.invalid/protocol/browser/release_holder.schema.json","type":"object","required":["protocol","type","name"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"release_holder"},"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"}}};
 
-function validate293(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate296(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/release_holder.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate293.evaluated;
+const evaluated0 = validate296.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6434,7 +6496,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.name === undefined) && (missing0 = "name"))){
-validate293.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate296.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6453,7 +6515,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("release_holder" !== data.type){
-validate293.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "release_holder"},message:"must be equal to constant"}];
+validate296.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "release_holder"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6464,8 +6526,8 @@ var valid0 = true;
 if(valid0){
 if(data.name !== undefined){
 const _errs3 = errors;
-if(!(validate236(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
+if(!(validate239(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate239.errors : vErrors.concat(validate239.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -6478,22 +6540,22 @@ var valid0 = true;
 }
 }
 else {
-validate293.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate296.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate293.errors = vErrors;
+validate296.errors = vErrors;
 return errors === 0;
 }
-validate293.evaluated = {"props":{"protocol":true,"type":true,"name":true},"dynamicProps":false,"dynamicItems":false};
+validate296.evaluated = {"props":{"protocol":true,"type":true,"name":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema85 = {"$id":"https://heapscope.invalid/protocol/browser/retained_by_cell.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
+const schema86 = {"$id":"https://heapscope.invalid/protocol/browser/retained_by_cell.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
 
-function validate297(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate300(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/retained_by_cell.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate297.evaluated;
+const evaluated0 = validate300.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6504,7 +6566,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate297.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate300.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6523,7 +6585,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("retained_by_cell" !== data.type){
-validate297.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
+validate300.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6548,22 +6610,22 @@ var valid0 = true;
 }
 }
 else {
-validate297.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate300.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate297.errors = vErrors;
+validate300.errors = vErrors;
 return errors === 0;
 }
-validate297.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
+validate300.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema86 = {"$id":"https://heapscope.invalid/protocol/browser/release_memory.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"release_memory"}}};
+const schema87 = {"$id":"https://heapscope.invalid/protocol/browser/release_memory.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"release_memory"}}};
 
-function validate301(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate304(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/release_memory.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate301.evaluated;
+const evaluated0 = validate304.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6574,7 +6636,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate301.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate304.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6593,7 +6655,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("release_memory" !== data.type){
-validate301.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "release_memory"},message:"must be equal to constant"}];
+validate304.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "release_memory"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6605,21 +6667,21 @@ var valid0 = true;
 }
 }
 else {
-validate301.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate304.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate301.errors = vErrors;
+validate304.errors = vErrors;
 return errors === 0;
 }
-validate301.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
+validate304.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate270(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate273(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate270.evaluated;
+const evaluated0 = validate273.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6681,8 +6743,8 @@ vErrors = null;
 }
 if(_valid0){
 const _errs6 = errors;
-if(!(validate271(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate271.errors : vErrors.concat(validate271.errors);
+if(!(validate274(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate274.errors : vErrors.concat(validate274.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs6 === errors;
@@ -6702,7 +6764,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate270.errors = vErrors;
+validate273.errors = vErrors;
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -6762,8 +6824,8 @@ vErrors = null;
 }
 if(_valid1){
 const _errs12 = errors;
-if(!(validate274(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate274.errors : vErrors.concat(validate274.errors);
+if(!(validate277(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate277.errors : vErrors.concat(validate277.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs12 === errors;
@@ -6783,7 +6845,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate270.errors = vErrors;
+validate273.errors = vErrors;
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -6852,8 +6914,8 @@ vErrors = null;
 }
 if(_valid2){
 const _errs18 = errors;
-if(!(validate277(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate277.errors : vErrors.concat(validate277.errors);
+if(!(validate280(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate280.errors : vErrors.concat(validate280.errors);
 errors = vErrors.length;
 }
 var _valid2 = _errs18 === errors;
@@ -6878,7 +6940,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate270.errors = vErrors;
+validate273.errors = vErrors;
 return false;
 }
 var valid0 = _errs13 === errors;
@@ -6947,8 +7009,8 @@ vErrors = null;
 }
 if(_valid3){
 const _errs24 = errors;
-if(!(validate284(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate284.errors : vErrors.concat(validate284.errors);
+if(!(validate287(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate287.errors : vErrors.concat(validate287.errors);
 errors = vErrors.length;
 }
 var _valid3 = _errs24 === errors;
@@ -6970,7 +7032,7 @@ else {
 vErrors.push(err15);
 }
 errors++;
-validate270.errors = vErrors;
+validate273.errors = vErrors;
 return false;
 }
 var valid0 = _errs19 === errors;
@@ -7039,8 +7101,8 @@ vErrors = null;
 }
 if(_valid4){
 const _errs30 = errors;
-if(!(validate289(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate289.errors : vErrors.concat(validate289.errors);
+if(!(validate292(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate292.errors : vErrors.concat(validate292.errors);
 errors = vErrors.length;
 }
 var _valid4 = _errs30 === errors;
@@ -7061,7 +7123,7 @@ else {
 vErrors.push(err19);
 }
 errors++;
-validate270.errors = vErrors;
+validate273.errors = vErrors;
 return false;
 }
 var valid0 = _errs25 === errors;
@@ -7130,8 +7192,8 @@ vErrors = null;
 }
 if(_valid5){
 const _errs36 = errors;
-if(!(validate293(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate293.errors : vErrors.concat(validate293.errors);
+if(!(validate296(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate296.errors : vErrors.concat(validate296.errors);
 errors = vErrors.length;
 }
 var _valid5 = _errs36 === errors;
@@ -7152,7 +7214,7 @@ else {
 vErrors.push(err23);
 }
 errors++;
-validate270.errors = vErrors;
+validate273.errors = vErrors;
 return false;
 }
 var valid0 = _errs31 === errors;
@@ -7221,8 +7283,8 @@ vErrors = null;
 }
 if(_valid6){
 const _errs42 = errors;
-if(!(validate297(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate297.errors : vErrors.concat(validate297.errors);
+if(!(validate300(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate300.errors : vErrors.concat(validate300.errors);
 errors = vErrors.length;
 }
 var _valid6 = _errs42 === errors;
@@ -7243,7 +7305,7 @@ else {
 vErrors.push(err27);
 }
 errors++;
-validate270.errors = vErrors;
+validate273.errors = vErrors;
 return false;
 }
 var valid0 = _errs37 === errors;
@@ -7312,8 +7374,8 @@ vErrors = null;
 }
 if(_valid7){
 const _errs48 = errors;
-if(!(validate301(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate301.errors : vErrors.concat(validate301.errors);
+if(!(validate304(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate304.errors : vErrors.concat(validate304.errors);
 errors = vErrors.length;
 }
 var _valid7 = _errs48 === errors;
@@ -7333,7 +7395,7 @@ else {
 vErrors.push(err31);
 }
 errors++;
-validate270.errors = vErrors;
+validate273.errors = vErrors;
 return false;
 }
 var valid0 = _errs43 === errors;
@@ -7359,7 +7421,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing8;
 if(((data.protocol === undefined) && (missing8 = "protocol")) || ((data.type === undefined) && (missing8 = "type"))){
-validate270.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"}];
+validate273.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"}];
 return false;
 }
 else {
@@ -7384,7 +7446,7 @@ if(data.type !== undefined){
 let data9 = data.type;
 const _errs50 = errors;
 if(!((((((((data9 === "sync") || (data9 === "clear")) || (data9 === "configure")) || (data9 === "cell_detail")) || (data9 === "holders")) || (data9 === "release_holder")) || (data9 === "retained_by_cell")) || (data9 === "release_memory"))){
-validate270.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema78.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate273.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema79.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid17 = _errs50 === errors;
@@ -7396,25 +7458,25 @@ var valid17 = true;
 }
 }
 else {
-validate270.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate273.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate270.errors = vErrors;
+validate273.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate270.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate273.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-export const validateReport = validate305;
-const schema87 = {"$id":"https://heapscope.invalid/protocol/report.schema.json","type":"object","required":["heapscope_report","generator","target","kernel","outcome","cells"],"properties":{"heapscope_report":{"const":2},"generator":{"type":"object","required":["name","version"],"properties":{"name":{"const":"heapscope"},"version":{"$ref":"https://heapscope.invalid/protocol/defs/ShortText.json"}}},"created_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"target":{"type":"object","required":["kind","path"],"properties":{"kind":{"enum":["notebook","script"]},"path":{"type":["string","null"],"maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"}}},"kernel":{"type":"object","required":["name","status"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/ShortTextOrNull.json"},"status":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"}}}},"outcome":{"type":"object","required":["status","message","failed_cell"],"properties":{"status":{"enum":["ok","error","unprofiled"]},"message":{"$ref":"https://heapscope.invalid/protocol/defs/LongText.json"},"failed_cell":{"if":{"type":"null"},"else":{"type":"object","required":["index","cell_id"],"properties":{"index":{"$ref":"#/$defs/Index"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"}}}}}},"cells":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/ReportCell"}},"holders":{"$ref":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json"},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"},"memory_limit":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryLimitOrNull.json"}},"$defs":{"Index":{"type":"integer","minimum":0,"maximum":9007199254740991},"ReportCell":{"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]},"Budget":{"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}}}};
-const schema88 = {"$id":"https://heapscope.invalid/protocol/defs/LongText.json","type":["string","null"],"maxLength":65536,"pattern":"^[^\\ud800-\\udfff]*$"};
+export const validateReport = validate308;
+const schema88 = {"$id":"https://heapscope.invalid/protocol/report.schema.json","type":"object","required":["heapscope_report","generator","target","kernel","outcome","cells"],"properties":{"heapscope_report":{"const":2},"generator":{"type":"object","required":["name","version"],"properties":{"name":{"const":"heapscope"},"version":{"$ref":"https://heapscope.invalid/protocol/defs/ShortText.json"}}},"created_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"target":{"type":"object","required":["kind","path"],"properties":{"kind":{"enum":["notebook","script"]},"path":{"type":["string","null"],"maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"}}},"kernel":{"type":"object","required":["name","status"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/ShortTextOrNull.json"},"status":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"}}}},"outcome":{"type":"object","required":["status","message","failed_cell"],"properties":{"status":{"enum":["ok","error","unprofiled"]},"message":{"$ref":"https://heapscope.invalid/protocol/defs/LongText.json"},"failed_cell":{"if":{"type":"null"},"else":{"type":"object","required":["index","cell_id"],"properties":{"index":{"$ref":"#/$defs/Index"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"}}}}}},"cells":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/ReportCell"}},"holders":{"$ref":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json"},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"},"memory_limit":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryLimitOrNull.json"}},"$defs":{"Index":{"type":"integer","minimum":0,"maximum":9007199254740991},"ReportCell":{"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]},"Budget":{"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}}}};
+const schema89 = {"$id":"https://heapscope.invalid/protocol/defs/LongText.json","type":["string","null"],"maxLength":65536,"pattern":"^[^\\ud800-\\udfff]*$"};
 
-function validate310(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate313(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/LongText.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate310.evaluated;
+const evaluated0 = validate313.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7422,34 +7484,34 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((typeof data !== "string") && (data !== null)){
-validate310.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema88.type},message:"must be string,null"}];
+validate313.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema89.type},message:"must be string,null"}];
 return false;
 }
 if(errors === 0){
 if(typeof data === "string"){
 if(func1(data) > 65536){
-validate310.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
+validate313.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
 return false;
 }
 else {
 if(!pattern3.test(data)){
-validate310.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+validate313.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
 return false;
 }
 }
 }
 }
-validate310.errors = vErrors;
+validate313.errors = vErrors;
 return errors === 0;
 }
-validate310.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate313.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema89 = {"type":"integer","minimum":0,"maximum":9007199254740991};
+const schema90 = {"type":"integer","minimum":0,"maximum":9007199254740991};
 
-function validate312(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate315(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate312.evaluated;
+const evaluated0 = validate315.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7457,35 +7519,35 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-validate312.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate315.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === 0){
 if((typeof data == "number") && (isFinite(data))){
 if(data > 9007199254740991 || isNaN(data)){
-validate312.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate315.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data < 0 || isNaN(data)){
-validate312.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate315.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-validate312.errors = vErrors;
+validate315.errors = vErrors;
 return errors === 0;
 }
-validate312.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate315.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema90 = {"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]};
-const schema91 = {"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}};
+const schema91 = {"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]};
+const schema92 = {"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}};
 
-function validate318(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate321(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate318.evaluated;
+const evaluated0 = validate321.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7496,7 +7558,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.max_peak === undefined) && (missing0 = "max_peak")) || ((data.max_retained === undefined) && (missing0 = "max_retained"))){
-validate318.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate321.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -7544,7 +7606,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate318.errors = vErrors;
+validate321.errors = vErrors;
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -7597,7 +7659,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate318.errors = vErrors;
+validate321.errors = vErrors;
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -7609,21 +7671,21 @@ var valid0 = true;
 }
 }
 else {
-validate318.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate321.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate318.errors = vErrors;
+validate321.errors = vErrors;
 return errors === 0;
 }
-validate318.evaluated = {"props":{"max_peak":true,"max_retained":true},"dynamicProps":false,"dynamicItems":false};
+validate321.evaluated = {"props":{"max_peak":true,"max_retained":true},"dynamicProps":false,"dynamicItems":false};
 
 import func0 from "ajv/dist/runtime/equal";
 
-function validate315(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate318(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate315.evaluated;
+const evaluated0 = validate318.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7668,8 +7730,8 @@ vErrors = null;
 }
 if(!_valid0){
 const _errs7 = errors;
-if(!(validate312(data0, {instancePath:instancePath+"/index",parentData:data,parentDataProperty:"index",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate312.errors : vErrors.concat(validate312.errors);
+if(!(validate315(data0, {instancePath:instancePath+"/index",parentData:data,parentDataProperty:"index",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate315.errors : vErrors.concat(validate315.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs7 === errors;
@@ -7684,7 +7746,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate315.errors = vErrors;
+validate318.errors = vErrors;
 return false;
 }
 var valid1 = _errs3 === errors;
@@ -7695,8 +7757,8 @@ var valid1 = true;
 if(valid1){
 if(data.budget !== undefined){
 const _errs8 = errors;
-if(!(validate318(data.budget, {instancePath:instancePath+"/budget",parentData:data,parentDataProperty:"budget",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate318.errors : vErrors.concat(validate318.errors);
+if(!(validate321(data.budget, {instancePath:instancePath+"/budget",parentData:data,parentDataProperty:"budget",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate321.errors : vErrors.concat(validate321.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs8 === errors;
@@ -7711,7 +7773,7 @@ const _errs9 = errors;
 if(errors === _errs9){
 if(Array.isArray(data2)){
 if(data2.length > 2){
-validate315.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"}];
+validate318.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"}];
 return false;
 }
 else {
@@ -7721,7 +7783,7 @@ for(let i0=0; i0<len0; i0++){
 let data3 = data2[i0];
 const _errs11 = errors;
 if(!((data3 === "max_peak") || (data3 === "max_retained"))){
-validate315.errors = [{instancePath:instancePath+"/over_budget/" + i0,schemaPath:"#/allOf/1/properties/over_budget/items/enum",keyword:"enum",params:{allowedValues: schema90.allOf[1].properties.over_budget.items.enum},message:"must be equal to one of the allowed values"}];
+validate318.errors = [{instancePath:instancePath+"/over_budget/" + i0,schemaPath:"#/allOf/1/properties/over_budget/items/enum",keyword:"enum",params:{allowedValues: schema91.allOf[1].properties.over_budget.items.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid3 = _errs11 === errors;
@@ -7737,7 +7799,7 @@ outer0:
 for(;i1--;){
 for(j0 = i1; j0--;){
 if(func0(data2[i1], data2[j0])){
-validate315.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"}];
+validate318.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"}];
 return false;
 break outer0;
 }
@@ -7748,7 +7810,7 @@ break outer0;
 }
 }
 else {
-validate315.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate318.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -7761,23 +7823,23 @@ var valid1 = true;
 }
 }
 else {
-validate315.errors = [{instancePath,schemaPath:"#/allOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate318.errors = [{instancePath,schemaPath:"#/allOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
 var valid0 = _errs1 === errors;
 }
-validate315.errors = vErrors;
+validate318.errors = vErrors;
 return errors === 0;
 }
-validate315.evaluated = {"props":{"index":true,"budget":true,"over_budget":true,"seq":true,"cell_id":true,"execution_count":true,"source":true,"start_bytes":true,"peak_bytes":true,"end_bytes":true,"status":true,"mode":true,"started_at":true,"ended_at":true,"allocated_bytes":true,"freed_bytes":true,"alloc_count":true,"free_count":true,"top_at_peak":true,"retained":true,"rss_start_bytes":true,"rss_peak_bytes":true,"rss_end_bytes":true,"guard_stop":true,"post_mortem":true},"dynamicProps":false,"dynamicItems":false};
+validate318.evaluated = {"props":{"index":true,"budget":true,"over_budget":true,"seq":true,"cell_id":true,"execution_count":true,"source":true,"start_bytes":true,"peak_bytes":true,"end_bytes":true,"status":true,"mode":true,"started_at":true,"ended_at":true,"allocated_bytes":true,"freed_bytes":true,"alloc_count":true,"free_count":true,"top_at_peak":true,"retained":true,"rss_start_bytes":true,"rss_peak_bytes":true,"rss_end_bytes":true,"guard_stop":true,"post_mortem":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate305(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate308(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/report.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate305.evaluated;
+const evaluated0 = validate308.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7788,14 +7850,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((((data.heapscope_report === undefined) && (missing0 = "heapscope_report")) || ((data.generator === undefined) && (missing0 = "generator"))) || ((data.target === undefined) && (missing0 = "target"))) || ((data.kernel === undefined) && (missing0 = "kernel"))) || ((data.outcome === undefined) && (missing0 = "outcome"))) || ((data.cells === undefined) && (missing0 = "cells"))){
-validate305.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate308.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.heapscope_report !== undefined){
 const _errs1 = errors;
 if(2 !== data.heapscope_report){
-validate305.errors = [{instancePath:instancePath+"/heapscope_report",schemaPath:"#/properties/heapscope_report/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant"}];
+validate308.errors = [{instancePath:instancePath+"/heapscope_report",schemaPath:"#/properties/heapscope_report/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -7811,14 +7873,14 @@ if(errors === _errs2){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 let missing1;
 if(((data1.name === undefined) && (missing1 = "name")) || ((data1.version === undefined) && (missing1 = "version"))){
-validate305.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate308.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 if(data1.name !== undefined){
 const _errs4 = errors;
 if("heapscope" !== data1.name){
-validate305.errors = [{instancePath:instancePath+"/generator/name",schemaPath:"#/properties/generator/properties/name/const",keyword:"const",params:{allowedValue: "heapscope"},message:"must be equal to constant"}];
+validate308.errors = [{instancePath:instancePath+"/generator/name",schemaPath:"#/properties/generator/properties/name/const",keyword:"const",params:{allowedValue: "heapscope"},message:"must be equal to constant"}];
 return false;
 }
 var valid1 = _errs4 === errors;
@@ -7842,7 +7904,7 @@ var valid1 = true;
 }
 }
 else {
-validate305.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate308.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -7871,7 +7933,7 @@ if(errors === _errs7){
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 let missing2;
 if(((data5.kind === undefined) && (missing2 = "kind")) || ((data5.path === undefined) && (missing2 = "path"))){
-validate305.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+validate308.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
@@ -7879,7 +7941,7 @@ if(data5.kind !== undefined){
 let data6 = data5.kind;
 const _errs9 = errors;
 if(!((data6 === "notebook") || (data6 === "script"))){
-validate305.errors = [{instancePath:instancePath+"/target/kind",schemaPath:"#/properties/target/properties/kind/enum",keyword:"enum",params:{allowedValues: schema87.properties.target.properties.kind.enum},message:"must be equal to one of the allowed values"}];
+validate308.errors = [{instancePath:instancePath+"/target/kind",schemaPath:"#/properties/target/properties/kind/enum",keyword:"enum",params:{allowedValues: schema88.properties.target.properties.kind.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid2 = _errs9 === errors;
@@ -7892,18 +7954,18 @@ if(data5.path !== undefined){
 let data7 = data5.path;
 const _errs10 = errors;
 if((typeof data7 !== "string") && (data7 !== null)){
-validate305.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/type",keyword:"type",params:{type: schema87.properties.target.properties.path.type},message:"must be string,null"}];
+validate308.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/type",keyword:"type",params:{type: schema88.properties.target.properties.path.type},message:"must be string,null"}];
 return false;
 }
 if(errors === _errs10){
 if(typeof data7 === "string"){
 if(func1(data7) > 4096){
-validate305.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+validate308.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
 return false;
 }
 else {
 if(!pattern3.test(data7)){
-validate305.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+validate308.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
 return false;
 }
 }
@@ -7918,7 +7980,7 @@ var valid2 = true;
 }
 }
 else {
-validate305.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate308.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -7935,7 +7997,7 @@ if(errors === _errs12){
 if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
 let missing3;
 if(((data8.name === undefined) && (missing3 = "name")) || ((data8.status === undefined) && (missing3 = "status"))){
-validate305.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
+validate308.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
 return false;
 }
 else {
@@ -7995,7 +8057,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate305.errors = vErrors;
+validate308.errors = vErrors;
 return false;
 }
 var valid3 = _errs15 === errors;
@@ -8007,7 +8069,7 @@ var valid3 = true;
 }
 }
 else {
-validate305.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate308.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -8024,7 +8086,7 @@ if(errors === _errs20){
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 let missing4;
 if((((data11.status === undefined) && (missing4 = "status")) || ((data11.message === undefined) && (missing4 = "message"))) || ((data11.failed_cell === undefined) && (missing4 = "failed_cell"))){
-validate305.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+validate308.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
 return false;
 }
 else {
@@ -8032,7 +8094,7 @@ if(data11.status !== undefined){
 let data12 = data11.status;
 const _errs22 = errors;
 if(!(((data12 === "ok") || (data12 === "error")) || (data12 === "unprofiled"))){
-validate305.errors = [{instancePath:instancePath+"/outcome/status",schemaPath:"#/properties/outcome/properties/status/enum",keyword:"enum",params:{allowedValues: schema87.properties.outcome.properties.status.enum},message:"must be equal to one of the allowed values"}];
+validate308.errors = [{instancePath:instancePath+"/outcome/status",schemaPath:"#/properties/outcome/properties/status/enum",keyword:"enum",params:{allowedValues: schema88.properties.outcome.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid5 = _errs22 === errors;
@@ -8043,8 +8105,8 @@ var valid5 = true;
 if(valid5){
 if(data11.message !== undefined){
 const _errs23 = errors;
-if(!(validate310(data11.message, {instancePath:instancePath+"/outcome/message",parentData:data11,parentDataProperty:"message",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate310.errors : vErrors.concat(validate310.errors);
+if(!(validate313(data11.message, {instancePath:instancePath+"/outcome/message",parentData:data11,parentDataProperty:"message",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate313.errors : vErrors.concat(validate313.errors);
 errors = vErrors.length;
 }
 var valid5 = _errs23 === errors;
@@ -8085,14 +8147,14 @@ if(errors === _errs28){
 if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
 let missing5;
 if(((data14.index === undefined) && (missing5 = "index")) || ((data14.cell_id === undefined) && (missing5 = "cell_id"))){
-validate305.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
+validate308.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
 return false;
 }
 else {
 if(data14.index !== undefined){
 const _errs30 = errors;
-if(!(validate312(data14.index, {instancePath:instancePath+"/outcome/failed_cell/index",parentData:data14,parentDataProperty:"index",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate312.errors : vErrors.concat(validate312.errors);
+if(!(validate315(data14.index, {instancePath:instancePath+"/outcome/failed_cell/index",parentData:data14,parentDataProperty:"index",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate315.errors : vErrors.concat(validate315.errors);
 errors = vErrors.length;
 }
 var valid7 = _errs30 === errors;
@@ -8116,7 +8178,7 @@ var valid7 = true;
 }
 }
 else {
-validate305.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate308.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -8137,7 +8199,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate305.errors = vErrors;
+validate308.errors = vErrors;
 return false;
 }
 var valid5 = _errs24 === errors;
@@ -8150,7 +8212,7 @@ var valid5 = true;
 }
 }
 else {
-validate305.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate308.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -8166,7 +8228,7 @@ const _errs32 = errors;
 if(errors === _errs32){
 if(Array.isArray(data17)){
 if(data17.length > 100000){
-validate305.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
+validate308.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
 return false;
 }
 else {
@@ -8174,8 +8236,8 @@ var valid8 = true;
 const len0 = data17.length;
 for(let i0=0; i0<len0; i0++){
 const _errs34 = errors;
-if(!(validate315(data17[i0], {instancePath:instancePath+"/cells/" + i0,parentData:data17,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate315.errors : vErrors.concat(validate315.errors);
+if(!(validate318(data17[i0], {instancePath:instancePath+"/cells/" + i0,parentData:data17,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate318.errors : vErrors.concat(validate318.errors);
 errors = vErrors.length;
 }
 var valid8 = _errs34 === errors;
@@ -8186,7 +8248,7 @@ break;
 }
 }
 else {
-validate305.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate308.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -8198,8 +8260,8 @@ var valid0 = true;
 if(valid0){
 if(data.holders !== undefined){
 const _errs35 = errors;
-if(!(validate233(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate233.errors : vErrors.concat(validate233.errors);
+if(!(validate236(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs35 === errors;
@@ -8210,8 +8272,8 @@ var valid0 = true;
 if(valid0){
 if(data.retained_by_cell !== undefined){
 const _errs36 = errors;
-if(!(validate200(data.retained_by_cell, {instancePath:instancePath+"/retained_by_cell",parentData:data,parentDataProperty:"retained_by_cell",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate200.errors : vErrors.concat(validate200.errors);
+if(!(validate203(data.retained_by_cell, {instancePath:instancePath+"/retained_by_cell",parentData:data,parentDataProperty:"retained_by_cell",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate203.errors : vErrors.concat(validate203.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs36 === errors;
@@ -8243,14 +8305,14 @@ var valid0 = true;
 }
 }
 else {
-validate305.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate308.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate305.errors = vErrors;
+validate308.errors = vErrors;
 return errors === 0;
 }
-validate305.evaluated = {"props":{"heapscope_report":true,"generator":true,"created_at":true,"target":true,"kernel":true,"outcome":true,"cells":true,"holders":true,"retained_by_cell":true,"memory_limit":true},"dynamicProps":false,"dynamicItems":false};
+validate308.evaluated = {"props":{"heapscope_report":true,"generator":true,"created_at":true,"target":true,"kernel":true,"outcome":true,"cells":true,"holders":true,"retained_by_cell":true,"memory_limit":true},"dynamicProps":false,"dynamicItems":false};
 
 export const validateStatus = validate56;
 
