@@ -33,7 +33,8 @@ _hs_ag.hooks._on_end = _hs_wrap(_hs_ag.hooks._on_end)
 """
 STATS = (
     "{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
-    "if k in ('stack_nodes', 'live_nodes', 'profiler_bytes', 'agent_bytes', 'current_bytes')}"
+    "if k in ('stack_nodes', 'live_nodes', 'profiler_bytes', 'agent_bytes', 'current_bytes', 'stack_bytes', "
+    "'table_bytes')}"
 )
 
 
@@ -80,6 +81,11 @@ def run_mode(
                     p["profiler_bytes_per_run"] = (after["profiler_bytes"] - p["before"]["profiler_bytes"]) / window
                     p["agent_bytes"] = after.get("agent_bytes")
                     p["profiler_bytes"] = after["profiler_bytes"]
+                    # the engine's own part (profiler memory minus the agent's blocks) and its stack table
+                    p["engine_bytes"] = after["profiler_bytes"] - (after.get("agent_bytes") or 0)
+                    p["stack_bytes"] = after.get("stack_bytes")
+                    p["table_bytes"] = after.get("table_bytes")
+                    p["slots"] = after.get("stack_nodes")
                     say(
                         f"  {mode}{' (agent_work)' if agent_work else ''} cells {p['cell']}-{i + 1}: close median {p['close_ms']:.1f} ms, "
                         f"+{p['nodes_per_run']:.0f} stack nodes/run, +{p['profiler_bytes_per_run'] / 1024:.1f} KiB "
@@ -94,10 +100,19 @@ def run_mode(
     return out
 
 
+def _mb(value: Any) -> str:
+    return "–" if value is None else f"{value / 1e6:,.1f}"
+
+
+def _count(value: Any) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
 def table(results: List[Dict[str, Any]]) -> List[str]:
     lines = [
-        "| mode | cells | close ms (median) | + stack nodes / run | + profiler KiB / run | profiler MB |",
-        "|---|---|---:|---:|---:|---:|",
+        "| mode | cells | close ms (median) | + stack nodes / run | + profiler KiB / run | profiler MB "
+        "| engine MB (profiler − agent) | stack table MB | stack slots |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         for p in r["points"]:
@@ -106,6 +121,7 @@ def table(results: List[Dict[str, Any]]) -> List[str]:
             lines.append(
                 f"| {r['mode']}{' + agent_work' if r.get('agent_work') else ''} | {p['cell']}–{p['cell'] + r['window'] - 1} | {p['close_ms']:.1f} | "
                 f"{p['nodes_per_run']:,.0f} | {p['profiler_bytes_per_run'] / 1024:,.1f} | "
-                f"{p['profiler_bytes'] / 1e6:,.1f} |"
+                f"{p['profiler_bytes'] / 1e6:,.1f} | {_mb(p.get('engine_bytes'))} | {_mb(p.get('stack_bytes'))} | "
+                f"{_count(p.get('slots'))} |"
             )
     return lines

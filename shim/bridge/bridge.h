@@ -86,9 +86,18 @@ struct hs_shim_api {
     const char *(*degraded_reason)(void);
     uint64_t (*live_nodes)(void);                    /* optional (NULL when the shim is older) */
     int (*block)(uintptr_t, uint32_t *, uint64_t *); /* optional (NULL with an older shim) */
+    /* optional (NULL with an older shim, whose ids are never reused): stack keys, see heapscope.h */
+    uint64_t (*stack_key)(uint32_t);
+    int (*stack_at)(uint64_t, uint32_t *, struct heapscope_frame *, int);
+    uint64_t (*stack_bytes)(void);
 };
 extern struct hs_shim_api hs_api;
 extern int hs_api_ok;
+/* The key Python sees for stack id `id` (generation << 32 | id; the id itself with an older shim). */
+static inline unsigned long long hs_key_of(uint32_t id)
+{
+    return hs_api.stack_key ? (unsigned long long)hs_api.stack_key(id) : id;
+}
 int hs_bind_api(void);
 
 /* frames.c: the locator (heapscope_locator_fn), the cell anchors, and a plain walk. */

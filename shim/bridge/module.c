@@ -162,12 +162,19 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
     PyObject *agent = PyLong_FromUnsignedLongLong(e.agent_bytes);
     PyObject *unmapped = PyLong_FromUnsignedLongLong(e.unmapped_bytes);
     PyObject *live = PyLong_FromUnsignedLongLong(hs_api.live_nodes ? hs_api.live_nodes() : e.stack_nodes);
-    if (!agent || !unmapped || !live || PyDict_SetItemString(d, "agent_bytes", agent) < 0 ||
-        PyDict_SetItemString(d, "unmapped_bytes", unmapped) < 0 || PyDict_SetItemString(d, "live_nodes", live) < 0)
+    PyObject *sbytes = Py_None;
+    if (hs_api.stack_bytes)
+        sbytes = PyLong_FromUnsignedLongLong(hs_api.stack_bytes());
+    else
+        Py_INCREF(Py_None);
+    if (!agent || !unmapped || !live || !sbytes || PyDict_SetItemString(d, "agent_bytes", agent) < 0 ||
+        PyDict_SetItemString(d, "unmapped_bytes", unmapped) < 0 || PyDict_SetItemString(d, "live_nodes", live) < 0 ||
+        PyDict_SetItemString(d, "stack_bytes", sbytes) < 0)
         Py_CLEAR(d);
     Py_XDECREF(agent);
     Py_XDECREF(unmapped);
     Py_XDECREF(live);
+    Py_XDECREF(sbytes);
     return d;
 }
 

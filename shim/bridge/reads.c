@@ -72,9 +72,9 @@ static PyObject *site_list(struct heapscope_site *s, size_t n, int with_run)
     qsort(s, n, sizeof *s, by_bytes_desc);
     PyObject *list = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; list && i < n; i++) {
-        PyObject *t = with_run
-                          ? Py_BuildValue("(IILL)", s[i].stack, s[i].run, (long long)s[i].bytes, (long long)s[i].count)
-                          : Py_BuildValue("(ILL)", s[i].stack, (long long)s[i].bytes, (long long)s[i].count);
+        unsigned long long key = hs_key_of(s[i].stack);
+        PyObject *t = with_run ? Py_BuildValue("(KILL)", key, s[i].run, (long long)s[i].bytes, (long long)s[i].count)
+                               : Py_BuildValue("(KLL)", key, (long long)s[i].bytes, (long long)s[i].count);
         if (!t) {
             Py_CLEAR(list);
             break;
@@ -194,14 +194,16 @@ PyObject *py_stack(PyObject *self, PyObject *arg)
     (void)self;
     if (hs_enter())
         return NULL;
-    unsigned long id = PyLong_AsUnsignedLong(arg);
-    if (id == (unsigned long)-1 && PyErr_Occurred())
+    unsigned long long id = PyLong_AsUnsignedLongLong(arg);
+    if (id == (unsigned long long)-1 && PyErr_Occurred())
         return NULL;
     struct heapscope_frame fr[HEAPSCOPE_MAX_DEPTH];
     uint32_t run = 0;
-    int n = id > UINT32_MAX ? -1 : hs_api.stack((uint32_t)id, &run, fr, HEAPSCOPE_MAX_DEPTH);
+    int n = hs_api.stack_at   ? hs_api.stack_at(id, &run, fr, HEAPSCOPE_MAX_DEPTH) /* a key: never another stack */
+            : id > UINT32_MAX ? -1
+                              : hs_api.stack((uint32_t)id, &run, fr, HEAPSCOPE_MAX_DEPTH);
     if (n < 0) {
-        PyErr_Format(PyExc_KeyError, "unknown stack id %lu", id);
+        PyErr_Format(PyExc_KeyError, "unknown stack id %llu", id);
         return NULL;
     }
     PyObject *list = PyList_New(n);
@@ -268,7 +270,7 @@ PyObject *py_blocks(PyObject *self, PyObject *arg)
             break;
         }
         if (hs_api.block((uintptr_t)p, &stack, &bytes) == 1)
-            item = Py_BuildValue("(IK)", (unsigned)stack, (unsigned long long)bytes);
+            item = Py_BuildValue("(KK)", stack ? hs_key_of(stack) : 0ull, (unsigned long long)bytes);
         else {
             Py_INCREF(Py_None);
             item = Py_None;

@@ -53,5 +53,13 @@ int hs_bind_api(void)
     memcpy(&hs_api.live_nodes, &live, sizeof live);
     void *block = dlsym(RTLD_DEFAULT, "heapscope_block"); /* optional: the holders scan's lookup */
     memcpy(&hs_api.block, &block, sizeof block);
+    void *key = dlsym(RTLD_DEFAULT, "heapscope_stack_key"); /* optional: stack keys (slots are reused) */
+    void *at = dlsym(RTLD_DEFAULT, "heapscope_stack_at");
+    void *sbytes = dlsym(RTLD_DEFAULT, "heapscope_stack_bytes");
+    if (key && at) {
+        memcpy(&hs_api.stack_key, &key, sizeof key);
+        memcpy(&hs_api.stack_at, &at, sizeof at);
+    }
+    memcpy(&hs_api.stack_bytes, &sbytes, sizeof sbytes);
     return hs_api.active() == 1;
 }

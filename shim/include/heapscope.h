@@ -201,8 +201,19 @@ long heapscope_alive(long run, struct heapscope_site *sites, size_t cap);
  *  0. The caller must keep the block alive meanwhile (e.g. hold the object that owns it). pymalloc blocks
  *  (exact mode's page map) are not looked up. Added for the holders scan (additive; check with dlsym). */
 int heapscope_block(uintptr_t p, uint32_t *stack, uint64_t *bytes);
-/** Frames of a stack, innermost first (at most cap); returns the depth or -1 for an unknown id. */
+/** Frames of a stack, innermost first (at most cap); returns the depth or -1 for an unknown id. A stack
+ *  id (heapscope_site.stack, heapscope_block) is a slot of the stack table: once the stack is reclaimed
+ *  (HEAPSCOPE_HISTORY_RUNS) the slot may hold another stack. Keep keys, not ids, beyond the next
+ *  cell_begin: heapscope_stack_key / heapscope_stack_at below. */
 int heapscope_stack(uint32_t stack, uint32_t *run, struct heapscope_frame *out, int cap);
+/** The key of the stack in slot `stack` now: generation << 32 | stack (the generation is bumped when the
+ *  slot's stack is reclaimed; keys stay below 2^56), 0 when the slot holds none. A key never names another
+ *  stack than the one it was read for. Added in ABI 2 (additive; check with dlsym before calling). */
+uint64_t heapscope_stack_key(uint32_t stack);
+/** heapscope_stack by key: -1 when the key's stack was reclaimed (its slot empty or holding another). */
+int heapscope_stack_at(uint64_t key, uint32_t *run, struct heapscope_frame *out, int cap);
+/** Memory of the stack table (its node pages, index and bookkeeping), part of profiler_bytes. */
+uint64_t heapscope_stack_bytes(void);
 /** Drops the tracked anonymous mappings that no longer exist (unmapped behind the shim's back, e.g. by
  *  a raw syscall(SYS_munmap)), found by reading /proc/self/maps; returns the bytes dropped (a free). */
 uint64_t heapscope_reconcile(void);
@@ -223,7 +234,7 @@ struct heapscope_engine_stats {
     uint64_t tracked_blocks;  /* entries in the pointer table */
     uint64_t table_bytes;     /* memory of the pointer table */
     uint64_t profiler_bytes;  /* all memory the engine mapped for itself, plus agent_bytes */
-    uint64_t stack_nodes;     /* stack ids handed out (heapscope_stack_live_nodes: those that exist) */
+    uint64_t stack_nodes;     /* stack slots handed out (heapscope_stack_live_nodes: nodes that exist) */
     int64_t attributed_bytes; /* sum of the alive per-stack bytes */
     uint64_t collisions;      /* allocations at an address still in the table (a missed free) */
     uint64_t untracked;       /* allocations not recorded because the table could not grow */
@@ -233,8 +244,8 @@ struct heapscope_engine_stats {
     uint64_t unmapped_bytes; /* anonymous mappings found gone by heapscope_reconcile, in total */
 };
 void heapscope_engine_stats(struct heapscope_engine_stats *out);
-/** Stack nodes that exist now (stack_nodes above counts every id handed out: ids are never reused, and
- *  the nodes of old runs that hold nothing are reclaimed beyond HEAPSCOPE_HISTORY_RUNS runs). Added in
+/** Stack nodes that exist now (stack_nodes above counts the slots handed out: the nodes of old runs that
+ *  hold nothing are reclaimed beyond HEAPSCOPE_HISTORY_RUNS runs and their slots reused). Added in
  *  ABI 2 (additive; check with dlsym before calling). */
 uint64_t heapscope_stack_live_nodes(void);
 /** Why the engine is degraded (NULL when it is not). heapscope_degraded() covers it too. */

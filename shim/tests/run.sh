@@ -70,6 +70,7 @@ done
 run engine-settings 60 "${ON[@]}" HEAPSCOPE_SAMPLE_INTERVAL=-1 HEAPSCOPE_EXACT_THRESHOLD=-1 HEAPSCOPE_MAX_DEPTH=0 \
   HEAPSCOPE_MODE=fast HEAPSCOPE_HISTORY_RUNS=0 -- "$B/tests/test_engine" settings
 run engine-history 300 "${ON[@]}" HEAPSCOPE_HISTORY_RUNS=8 -- "$B/tests/test_engine" history
+run engine-reuse 300 "${ON[@]}" HEAPSCOPE_HISTORY_RUNS=64 -- "$B/tests/test_engine" reuse
 run env-alone 60 "${ON[@]}" HS_EXPECT_PRELOAD= -- "$B/tests/test_shim" env
 run env-colon 60 LD_PRELOAD="$DUMMY:$LIB" HEAPSCOPE_ENABLE=1 HS_EXPECT_PRELOAD="$DUMMY" -- "$B/tests/test_shim" env
 run env-space 60 LD_PRELOAD="$LIB $DUMMY" HEAPSCOPE_ENABLE=1 HS_EXPECT_PRELOAD="$DUMMY" -- "$B/tests/test_shim" env

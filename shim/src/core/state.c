@@ -40,6 +40,11 @@ HS_HIDDEN int hs_own_release(void *p, size_t bytes)
     return 0;
 }
 
+HS_HIDDEN void hs_own_reuse(size_t bytes)
+{
+    atomic_fetch_add_explicit(&hs_eng.profiler_bytes, bytes, memory_order_relaxed);
+}
+
 HS_HIDDEN void hs_own_unmap(void *p, size_t bytes)
 {
     hs_libc.munmap(p, bytes);

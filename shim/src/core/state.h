@@ -90,7 +90,8 @@ HS_HIDDEN const char *hs_degraded_reason(void);
 HS_HIDDEN void *hs_own_map(size_t bytes);
 HS_HIDDEN void hs_own_unmap(void *p, size_t bytes);
 /* Gives back the pages of [p, p+bytes) inside an own map (they read as zeros again, and count again
-   in profiler_bytes only once the caller says so: it must not write them again). 0, or -1. */
+   in profiler_bytes only once the caller says so, hs_own_reuse, before it writes them again). 0, or -1. */
 HS_HIDDEN int hs_own_release(void *p, size_t bytes);
+HS_HIDDEN void hs_own_reuse(size_t bytes);
 
 #endif

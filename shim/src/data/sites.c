@@ -73,30 +73,41 @@ HS_HIDDEN int64_t hs_sites_heap(void)
     return h;
 }
 
+/* Adds node id to out[] when it belongs to run (run < 0: any) and holds something (under the lock). */
+static inline size_t collect_one(uint32_t id, int what, long run, struct heapscope_site *out, size_t cap, size_t k)
+{
+    struct hs_node *n = hs_node(id);
+    if ((run >= 0 && n->run != (uint32_t)run) || !(__atomic_load_n(&n->flags, __ATOMIC_ACQUIRE) & HS_NODE_LIVE))
+        return k;
+    int64_t b, c;
+    if (what == HS_COLLECT_ALIVE || dirty || n->last_peak != peak_index) {
+        b = n->cur_b;
+        c = n->cur_c;
+    } else {
+        b = n->pk_b;
+        c = n->pk_c;
+    }
+    if (!b && !c)
+        return k;
+    if (k < cap)
+        out[k] = (struct heapscope_site){.stack = id, .run = n->run, .bytes = b, .count = c};
+    return k + 1;
+}
+
 HS_HIDDEN size_t hs_sites_collect(int what, long run, struct heapscope_site *out, size_t cap)
 {
     size_t k = 0;
     hs_lock(&lock);
     uint32_t count = atomic_load_explicit(&hs_node_count, memory_order_acquire);
-    uint32_t from = run >= 0 ? hs_stacks_first_of((uint32_t)run) : 1;
-    for (uint32_t id = from; id < count; id++) {
-        struct hs_node *n = hs_node(id);
-        if ((run >= 0 && n->run != (uint32_t)run) || !(n->flags & HS_NODE_LIVE))
-            continue;
-        int64_t b, c;
-        if (what == HS_COLLECT_ALIVE || dirty || n->last_peak != peak_index) {
-            b = n->cur_b;
-            c = n->cur_c;
-        } else {
-            b = n->pk_b;
-            c = n->pk_c;
-        }
-        if (!b && !c)
-            continue;
-        if (k < cap)
-            out[k] = (struct heapscope_site){.stack = id, .run = n->run, .bytes = b, .count = c};
-        k++;
-    }
+    int known = 0;
+    uint32_t id = run >= 0 ? hs_stacks_run_head((uint32_t)run, &known) : 0;
+    if (known) /* the run's own list (at most count steps, whatever happens to it meanwhile) */
+        for (uint32_t steps = 0; id && steps < count;
+             steps++, id = __atomic_load_n(&hs_node(id)->next, __ATOMIC_ACQUIRE))
+            k = collect_one(id, what, run, out, cap, k);
+    else
+        for (id = 1; id < count; id++)
+            k = collect_one(id, what, run, out, cap, k);
     hs_unlock(&lock);
     return k;
 }

@@ -15,12 +15,13 @@
  *   the first candidate of a new cell. Moves (a pymalloc block sampled out of the "<pymalloc
  *   arenas>" pseudo-site) change two nodes with a zero net effect and never commit a peak.
  *   hs_sites_collect() lists nonzero nodes (at-peak or alive values), optionally of one run: then it
- *   scans only the nodes created since that run began (data/stacks.h hs_stacks_first_of), so closing
- *   a cell costs O(its own stacks), not O(every stack of the session).
+ *   follows that run's own list of nodes (data/stacks.h hs_stacks_run_head), so closing a cell costs
+ *   O(its own stacks), not O(every stack of the session); a run whose list is no longer known (swept
+ *   by a reclaim: only runs older than the history window) is found by looking at every slot.
  *
  * Thread-safety
- *   One spinlock around every update and collection (a collection scans all nodes: milliseconds
- *   for a million nodes). Counters are plain fields under that lock.
+ *   One spinlock around every update and collection (a collection of all runs scans every slot:
+ *   milliseconds for a million nodes). Counters are plain fields under that lock.
  */
 #ifndef HS_SITES_H
 #define HS_SITES_H

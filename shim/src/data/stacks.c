@@ -19,9 +19,23 @@ static uint32_t *idx; /* open addressing, node ids, 0 = empty */
 static uint32_t idx_cap, idx_used;
 static _Atomic uint64_t mapped_bytes;
 static _Atomic uint32_t forget_gen; /* bumped by hs_stacks_forget and reclaims: thread caches are stale */
-static _Atomic uint64_t reclaimed;  /* nodes reclaimed in all */
-/* hs_stacks_reclaim: ids below swept_hi were looked at; survivors[] (ascending) are those kept */
-static uint32_t swept_hi = 1, *survivors, n_survivors, survivors_cap, reclaim_no;
+static _Atomic uint64_t live;       /* nodes that exist */
+
+/* Slots by 4 KiB page of 64 nodes (under the lock): free (reusable), pending (reclaimed by the last
+   reclaim: quarantined until the next one), released (given back: its slots' generations restart at
+   gen_base, higher than any they had). fill[fill_pos..n_fill) are the pages to take slots from
+   before new ones, fullest first (rebuilt by every reclaim). */
+#define NODES_PER_PAGE 64u
+#define GEN_MAX        (UINT32_MAX >> HS_NODE_GEN_SHIFT)
+_Static_assert(sizeof(struct hs_node) * NODES_PER_PAGE == 4096, "64 nodes per 4 KiB page");
+struct page_state {
+    uint64_t free, pending;
+    uint32_t released, gen_base;
+};
+static struct page_state *pst;
+static uint32_t pst_cap; /* pages */
+static uint32_t *fill, fill_cap, n_fill, fill_pos;
+static _Atomic uint32_t swept_before; /* runs below it were swept: their lists may lead through reused slots */
 
 static inline uint64_t mix(uint32_t parent, uint64_t code, uint32_t lasti)
 {
@@ -55,9 +69,51 @@ static int idx_grow_locked(void)
     return 0;
 }
 
-/* A new node id with its chunk mapped, or 0. */
+/* Grows the page states to cover `pages` pages (a new chunk). 0, or -1. */
+static int pst_grow_locked(uint32_t pages)
+{
+    if (pages <= pst_cap)
+        return 0;
+    uint32_t ncap = pst_cap ? pst_cap : 256;
+    while (ncap < pages)
+        ncap *= 2;
+    struct page_state *n = hs_own_map((size_t)ncap * sizeof *n);
+    if (!n)
+        return -1;
+    atomic_fetch_add_explicit(&mapped_bytes, (size_t)ncap * sizeof *n, memory_order_relaxed);
+    if (pst) {
+        memcpy(n, pst, (size_t)pst_cap * sizeof *n);
+        hs_own_unmap(pst, (size_t)pst_cap * sizeof *pst);
+        atomic_fetch_sub_explicit(&mapped_bytes, (size_t)pst_cap * sizeof *pst, memory_order_relaxed);
+    }
+    pst = n;
+    pst_cap = ncap;
+    return 0;
+}
+
+/* A free slot of a page to fill (taking a given-back page again), or a new one with its chunk mapped;
+   0 when none. The node's flags still hold its generation. */
 static uint32_t new_node_locked(void)
 {
+    while (fill_pos < n_fill) {
+        uint32_t p = fill[fill_pos];
+        struct page_state *ps = &pst[p];
+        if (!ps->free) {
+            fill_pos++;
+            continue;
+        }
+        uint32_t k = (uint32_t)__builtin_ctzll(ps->free);
+        ps->free &= ps->free - 1;
+        if (ps->released) { /* zero-filled again once written: every slot restarts at gen_base */
+            ps->released = 0;
+            hs_own_reuse(4096);
+            atomic_fetch_add_explicit(&mapped_bytes, 4096, memory_order_relaxed);
+            struct hs_node *first = hs_node(p * NODES_PER_PAGE);
+            for (uint32_t i = 0; i < NODES_PER_PAGE; i++)
+                first[i].flags = ps->gen_base << HS_NODE_GEN_SHIFT;
+        }
+        return p * NODES_PER_PAGE + k;
+    }
     uint32_t id = atomic_load_explicit(&hs_node_count, memory_order_relaxed);
     if (id == 0)
         id = 1; /* id 0 is "none" */
@@ -65,6 +121,8 @@ static uint32_t new_node_locked(void)
     if (c >= HS_NODE_CHUNKS)
         return 0;
     if (!atomic_load_explicit(&hs_node_chunks[c], memory_order_relaxed)) {
+        if (pst_grow_locked((c + 1) * (CHUNK / NODES_PER_PAGE)) != 0)
+            return 0;
         struct hs_node *m = hs_own_map(CHUNK * sizeof(struct hs_node));
         if (!m)
             return 0;
@@ -73,6 +131,12 @@ static uint32_t new_node_locked(void)
     }
     return id;
 }
+
+/* The run ring: the head of each of the last RUN_RING runs' lists of nodes. */
+#define RUN_RING 2048u
+static struct {
+    uint32_t run, head;
+} run_ring[RUN_RING];
 
 /* Looks up (parent, code, lasti); when absent, creates it. A node that refers to a real code object
    is created only after the pin callback has pinned that object (with the GIL): when the callback
@@ -126,15 +190,22 @@ static uint32_t intern(uint32_t parent, uintptr_t code, uint32_t lasti, uint32_t
             return parent;
         }
         struct hs_node *nd = hs_node(id);
+        uint32_t gen = nd->flags >> HS_NODE_GEN_SHIFT; /* 0 for a new slot, bumped for a reused one */
         memset(nd, 0, sizeof *nd);
         nd->code = code;
         nd->lasti = lasti;
         nd->parent = parent;
         nd->run = run;
-        nd->flags = HS_NODE_LIVE;
+        int listed = __atomic_load_n(&run_ring[run % RUN_RING].run, __ATOMIC_ACQUIRE) == run;
+        nd->next = listed ? run_ring[run % RUN_RING].head : 0;
+        __atomic_store_n(&nd->flags, gen << HS_NODE_GEN_SHIFT | HS_NODE_LIVE, __ATOMIC_RELEASE);
+        if (listed)
+            __atomic_store_n(&run_ring[run % RUN_RING].head, id, __ATOMIC_RELEASE);
         idx[j] = id;
         idx_used++;
-        atomic_store_explicit(&hs_node_count, id + 1, memory_order_release);
+        atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+        if (id >= atomic_load_explicit(&hs_node_count, memory_order_relaxed))
+            atomic_store_explicit(&hs_node_count, id + 1, memory_order_release);
         hs_unlock(&lock);
         return id;
     }
@@ -253,12 +324,7 @@ HS_HIDDEN void hs_stacks_forget(uintptr_t *codes, size_t n)
 
 HS_HIDDEN uint64_t hs_stack_bytes(void) { return atomic_load_explicit(&mapped_bytes, memory_order_relaxed); }
 
-HS_HIDDEN uint64_t hs_stack_live_nodes(void)
-{
-    uint32_t count = atomic_load_explicit(&hs_node_count, memory_order_acquire);
-    uint64_t made = count ? count - 1 : 0, gone = atomic_load_explicit(&reclaimed, memory_order_relaxed);
-    return made > gone ? made - gone : 0;
-}
+HS_HIDDEN uint64_t hs_stack_live_nodes(void) { return atomic_load_explicit(&live, memory_order_relaxed); }
 
 HS_HIDDEN void hs_stack_pin(uint32_t id)
 {
@@ -321,130 +387,135 @@ static int protected_run(uint32_t run, const uint32_t *protect, int nprotect)
     return 0;
 }
 
-#define NODES_PER_PAGE (4096u / sizeof(struct hs_node))
-
-/* Gives back a 4 KiB page of nodes when every node on it is gone and all its ids are below `below`. */
-static void drop_page_locked(uint32_t page, uint32_t below)
+/* The slots of page p below count (slot 0 is "none"). */
+static inline uint64_t page_slots(uint32_t p, uint32_t count)
 {
-    uint32_t first = page * NODES_PER_PAGE;
-    if (first + NODES_PER_PAGE > below)
-        return;
-    for (uint32_t k = first; k < first + NODES_PER_PAGE; k++)
-        if (k && (hs_node(k)->flags & HS_NODE_LIVE))
-            return;
-    if (hs_own_release(hs_node(first), 4096) == 0)
-        atomic_fetch_sub_explicit(&mapped_bytes, 4096, memory_order_relaxed);
+    uint32_t first = p * NODES_PER_PAGE;
+    uint64_t m = count - first >= NODES_PER_PAGE ? ~0ull : (1ull << (count - first)) - 1;
+    return p == 0 ? m & ~1ull : m;
 }
 
-/* The walk of a reclaim (ids descending): the page it is on, whether a node on it went, the last
-   page given back. */
-struct pagewalk {
-    uint32_t page, gone, dropped;
-};
-
-static void page_step(struct pagewalk *w, uint32_t id, uint32_t below)
+static inline int holds(const struct hs_node *nd)
 {
-    uint32_t page = id == UINT32_MAX ? UINT32_MAX : id / NODES_PER_PAGE;
-    if (page == w->page)
-        return;
-    if (w->page != UINT32_MAX && w->gone && w->page != w->dropped) {
-        drop_page_locked(w->page, below);
-        w->dropped = w->page;
-    }
-    w->page = page;
-    w->gone = 0;
+    return (nd->flags & HS_NODE_PINNED) || __atomic_load_n(&nd->cur_b, __ATOMIC_RELAXED) ||
+           __atomic_load_n(&nd->cur_c, __ATOMIC_RELAXED);
 }
 
-/* Looks at node id: keeps it (returns 1, marks its parent) or reclaims it (returns 0). */
-static int sweep_one_locked(uint32_t id, uint32_t *gone)
+/* Marks id and its ancestors (all of its run) as kept, up to the first one marked already. */
+static void mark_path_locked(uint32_t id)
 {
-    struct hs_node *nd = hs_node(id);
-    if (!(nd->flags & HS_NODE_LIVE))
-        return -1;
-    int keep = (nd->flags & HS_NODE_PINNED) || nd->mark == reclaim_no ||
-               __atomic_load_n(&nd->cur_b, __ATOMIC_RELAXED) || __atomic_load_n(&nd->cur_c, __ATOMIC_RELAXED);
-    if (keep) {
-        if (nd->parent)
-            hs_node(nd->parent)->mark = reclaim_no;
-        return 1;
+    for (; id; id = hs_node(id)->parent) {
+        struct hs_node *nd = hs_node(id);
+        if (!(nd->flags & HS_NODE_LIVE) || (nd->flags & HS_NODE_MARK))
+            break;
+        __atomic_store_n(&nd->flags, nd->flags | HS_NODE_MARK, __ATOMIC_RELEASE);
     }
-    idx_remove_locked(id);
-    __atomic_store_n(&nd->flags, 0u, __ATOMIC_RELEASE);
-    nd->cur_b = nd->cur_c = nd->pk_b = nd->pk_c = 0;
-    (*gone)++;
+}
+
+/* Gives back page p when all its slots are free or quarantined (its slots' generations go on from
+   the highest one on it). */
+static void release_page_locked(uint32_t p, uint32_t count)
+{
+    struct page_state *ps = &pst[p];
+    if (ps->released || p == 0 || (ps->free | ps->pending) != ~0ull || page_slots(p, count) != ~0ull)
+        return;
+    struct hs_node *first = hs_node(p * NODES_PER_PAGE);
+    uint32_t top = 0;
+    for (uint32_t i = 0; i < NODES_PER_PAGE; i++) {
+        uint32_t g = first[i].flags >> HS_NODE_GEN_SHIFT;
+        top = g > top ? g : top;
+    }
+    if (hs_own_release(first, 4096) != 0)
+        return;
+    atomic_fetch_sub_explicit(&mapped_bytes, 4096, memory_order_relaxed);
+    ps->released = 1;
+    ps->gen_base = top;
+}
+
+/* fill[]: the pages with free slots, fullest first (given-back pages, all free, come last). 0, or -1. */
+static int rebuild_fill_locked(uint32_t npages)
+{
+    if (npages > fill_cap) {
+        uint32_t ncap = npages < 1024 ? 1024 : npages + npages / 2;
+        uint32_t *n = hs_own_map((size_t)ncap * sizeof *n);
+        if (!n)
+            return -1;
+        atomic_fetch_add_explicit(&mapped_bytes, (size_t)ncap * sizeof *n, memory_order_relaxed);
+        if (fill) {
+            hs_own_unmap(fill, (size_t)fill_cap * sizeof *fill);
+            atomic_fetch_sub_explicit(&mapped_bytes, (size_t)fill_cap * sizeof *fill, memory_order_relaxed);
+        }
+        fill = n;
+        fill_cap = ncap;
+    }
+    uint32_t at[NODES_PER_PAGE + 2] = {0}; /* counting sort by free slots, fewest first */
+    for (uint32_t p = 0; p < npages; p++)
+        if (pst[p].free)
+            at[__builtin_popcountll(pst[p].free) + 1]++;
+    for (uint32_t b = 1; b < NODES_PER_PAGE + 2; b++)
+        at[b] += at[b - 1];
+    for (uint32_t p = 0; p < npages; p++)
+        if (pst[p].free)
+            fill[at[__builtin_popcountll(pst[p].free)]++] = p;
+    n_fill = at[NODES_PER_PAGE];
+    fill_pos = 0;
     return 0;
 }
 
-HS_HIDDEN uint32_t hs_stacks_reclaim(uint32_t below, const uint32_t *protect, int nprotect)
+HS_HIDDEN uint32_t hs_stacks_reclaim(uint32_t before, const uint32_t *protect, int nprotect)
 {
     hs_lock(&lock);
     uint32_t count = atomic_load_explicit(&hs_node_count, memory_order_acquire);
-    if (below > count)
-        below = count;
-    if (below <= swept_hi && !n_survivors) {
-        hs_unlock(&lock);
-        return 0;
+    uint32_t npages = (count + NODES_PER_PAGE - 1) / NODES_PER_PAGE, gone = 0;
+    if (npages > pst_cap) /* cannot happen: every chunk mapped has its page states */
+        npages = pst_cap;
+    /* the slots of the previous reclaim leave quarantine */
+    for (uint32_t p = 0; p < npages; p++) {
+        pst[p].free |= pst[p].pending;
+        pst[p].pending = 0;
     }
-    if (below < swept_hi)
-        below = swept_hi;
-    /* the survivors of this reclaim: at most the old ones plus the new range */
-    uint32_t cap = n_survivors + (below - swept_hi);
-    uint32_t *keep = NULL;
-    if (cap > survivors_cap || !survivors) {
-        uint32_t ncap = cap < 1024 ? 1024 : cap + cap / 2;
-        keep = hs_own_map((size_t)ncap * sizeof *keep);
-        if (!keep) { /* no memory to remember the survivors: reclaim nothing this time */
-            hs_unlock(&lock);
-            return 0;
+    /* 1: the paths of the nodes that hold something are marked (a child may sit in a lower slot than
+       its parent now: no order is assumed) */
+    for (uint32_t p = 0; p < npages; p++)
+        for (uint64_t m = page_slots(p, count) & ~pst[p].free; m; m &= m - 1) {
+            uint32_t id = p * NODES_PER_PAGE + (uint32_t)__builtin_ctzll(m);
+            struct hs_node *nd = hs_node(id);
+            if ((nd->flags & HS_NODE_LIVE) && nd->run < before && !protected_run(nd->run, protect, nprotect) &&
+                holds(nd))
+                mark_path_locked(id);
         }
-        atomic_fetch_add_explicit(&mapped_bytes, (size_t)ncap * sizeof *keep, memory_order_relaxed);
-        if (survivors) {
-            memcpy(keep, survivors, (size_t)n_survivors * sizeof *keep);
-            hs_own_unmap(survivors, (size_t)survivors_cap * sizeof *survivors);
-            atomic_fetch_sub_explicit(&mapped_bytes, (size_t)survivors_cap * sizeof *survivors, memory_order_relaxed);
+    /* 2: the unmarked nodes of those runs go (a node that holds something since 1 stays too) */
+    for (uint32_t p = 0; p < npages; p++) {
+        uint64_t went = 0;
+        for (uint64_t m = page_slots(p, count) & ~pst[p].free; m; m &= m - 1) {
+            uint32_t k = (uint32_t)__builtin_ctzll(m), id = p * NODES_PER_PAGE + k;
+            struct hs_node *nd = hs_node(id);
+            uint32_t f = nd->flags;
+            if (!(f & HS_NODE_LIVE))
+                continue;
+            if (f & HS_NODE_MARK) {
+                __atomic_store_n(&nd->flags, f & ~HS_NODE_MARK, __ATOMIC_RELEASE);
+                continue;
+            }
+            if (nd->run >= before || protected_run(nd->run, protect, nprotect) || holds(nd))
+                continue;
+            idx_remove_locked(id);
+            uint32_t gen = (f >> HS_NODE_GEN_SHIFT) + 1;
+            nd->cur_b = nd->cur_c = nd->pk_b = nd->pk_c = 0;
+            __atomic_store_n(&nd->flags, (gen > GEN_MAX ? GEN_MAX : gen) << HS_NODE_GEN_SHIFT, __ATOMIC_RELEASE);
+            if (gen <= GEN_MAX) /* else the slot is retired: its keys could repeat */
+                went |= 1ull << k;
+            gone++;
         }
-        survivors = keep;
-        survivors_cap = ncap;
-    }
-    reclaim_no++;
-    uint32_t gone = 0, n_new = 0;
-    /* pages are looked at when the walk leaves them (all their nodes seen), each at most once */
-    struct pagewalk pw = {UINT32_MAX, 0, UINT32_MAX};
-    /* Children have higher ids than their parents: going down, a node's children were all seen
-       before it. New range first (highest ids), then the old survivors (all below swept_hi). The
-       kept ones are written at the top end of survivors[] (descending), then moved down. */
-    uint32_t top = survivors_cap;
-    for (uint32_t id = below; id-- > swept_hi;) {
-        page_step(&pw, id, below);
-        struct hs_node *nd = hs_node(id);
-        if (!(nd->flags & HS_NODE_LIVE) || protected_run(nd->run, protect, nprotect)) {
-            if ((nd->flags & HS_NODE_LIVE) && nd->parent)
-                hs_node(nd->parent)->mark = reclaim_no;
-            continue;
+        if (went) {
+            pst[p].pending |= went;
+            release_page_locked(p, count);
         }
-        int r = sweep_one_locked(id, &gone);
-        if (r == 1)
-            survivors[--top] = id, n_new++;
-        else if (r == 0)
-            pw.gone = 1;
     }
-    /* old survivors: [0, n_survivors) ascending, below the new ones at [top, cap) */
-    uint32_t kept_old = 0;
-    for (uint32_t i = n_survivors; i-- > 0;) {
-        uint32_t id = survivors[i];
-        page_step(&pw, id, below);
-        int r = sweep_one_locked(id, &gone);
-        if (r == 1)
-            survivors[--top] = id, kept_old++;
-        else if (r == 0)
-            pw.gone = 1;
-    }
-    page_step(&pw, UINT32_MAX, below);
-    /* [top, survivors_cap) holds every survivor ascending (written descending from the end) */
-    n_survivors = n_new + kept_old;
-    memmove(survivors, survivors + top, (size_t)n_survivors * sizeof *survivors);
-    swept_hi = below;
-    atomic_fetch_add_explicit(&reclaimed, gone, memory_order_relaxed);
+    (void)rebuild_fill_locked(npages); /* (no memory: new slots are taken, reuse waits for the next) */
+    if (before > atomic_load_explicit(&swept_before, memory_order_relaxed))
+        atomic_store_explicit(&swept_before, before, memory_order_release);
+    atomic_fetch_sub_explicit(&live, gone, memory_order_relaxed);
     if (gone)
         atomic_fetch_add_explicit(&forget_gen, 1, memory_order_release);
     hs_unlock(&lock);
@@ -455,25 +526,15 @@ HS_HIDDEN void hs_stacks_atfork_prepare(void) { hs_lock(&lock); }
 HS_HIDDEN void hs_stacks_atfork_parent(void) { hs_unlock(&lock); }
 HS_HIDDEN void hs_stacks_atfork_child(void) { hs_lock_init(&lock); }
 
-/* First node id of the last RUN_RING runs (a run's nodes are created after it begins, so their ids
-   are at least this; a thread that read the previous run number just before the switch only adds
-   nodes of that previous run, which are after its own first id too). */
-#define RUN_RING 1024u
-static struct {
-    uint32_t run, first;
-} run_first[RUN_RING];
-
 HS_HIDDEN void hs_stacks_run_begin(uint32_t run)
 {
-    uint32_t first = atomic_load_explicit(&hs_node_count, memory_order_acquire);
-    __atomic_store_n(&run_first[run % RUN_RING].first, first ? first : 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&run_first[run % RUN_RING].run, run, __ATOMIC_RELEASE);
+    __atomic_store_n(&run_ring[run % RUN_RING].head, 0u, __ATOMIC_RELAXED);
+    __atomic_store_n(&run_ring[run % RUN_RING].run, run, __ATOMIC_RELEASE);
 }
 
-HS_HIDDEN uint32_t hs_stacks_first_of(uint32_t run)
+HS_HIDDEN uint32_t hs_stacks_run_head(uint32_t run, int *known)
 {
-    if (__atomic_load_n(&run_first[run % RUN_RING].run, __ATOMIC_ACQUIRE) != run)
-        return 1;
-    uint32_t f = __atomic_load_n(&run_first[run % RUN_RING].first, __ATOMIC_RELAXED);
-    return f ? f : 1;
+    *known = run >= atomic_load_explicit(&swept_before, memory_order_acquire) &&
+             __atomic_load_n(&run_ring[run % RUN_RING].run, __ATOMIC_ACQUIRE) == run;
+    return *known ? __atomic_load_n(&run_ring[run % RUN_RING].head, __ATOMIC_ACQUIRE) : 0;
 }

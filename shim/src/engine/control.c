@@ -106,7 +106,7 @@ HS_EXPORT void heapscope_engine_stats(struct heapscope_engine_stats *out)
     out->table_bytes = hs_table_bytes() + hs_pages_bytes();
     out->profiler_bytes = atomic_load_explicit(&hs_eng.profiler_bytes, memory_order_relaxed);
     uint32_t nodes = atomic_load_explicit(&hs_node_count, memory_order_relaxed);
-    out->stack_nodes = nodes ? nodes - 1 : 0; /* ids handed out (the next id - 1), reclaimed ones too */
+    out->stack_nodes = nodes ? nodes - 1 : 0; /* slots handed out (the highest + 1 - 1), free ones too */
     out->attributed_bytes = hs_sites_heap();
     out->collisions = atomic_load_explicit(&hs_eng.collisions, memory_order_relaxed);
     out->untracked = atomic_load_explicit(&hs_eng.untracked, memory_order_relaxed);
@@ -131,14 +131,14 @@ HS_EXPORT int heapscope_block(uintptr_t p, uint32_t *stack, uint64_t *bytes)
 
 HS_EXPORT int heapscope_stack(uint32_t stack, uint32_t *run, struct heapscope_frame *out, int cap)
 {
-    if (!hs_stack_live(stack)) /* never made, or reclaimed (ids are never reused) */
+    if (!hs_stack_live(stack)) /* never made, or reclaimed (and not reused yet) */
         return -1;
     int k = 0;
     struct hs_node *n = hs_node(stack);
     if (run)
         *run = n->run;
     for (uint32_t id = stack; id; id = hs_node(id)->parent) {
-        if (!hs_stack_live(id)) /* a stalled thread's node under a reclaimed parent (stacks.h) */
+        if (!hs_stack_live(id) || hs_node(id)->run != n->run) /* a stalled thread's node under a reclaimed parent */
             return -1;
         n = hs_node(id);
         if (n->code == HEAPSCOPE_FRAME_ROOT)
@@ -157,3 +157,13 @@ HS_EXPORT long heapscope_alive(long run, struct heapscope_site *sites, size_t ca
 }
 
 HS_EXPORT uint64_t heapscope_stack_live_nodes(void) { return hs_stack_live_nodes(); }
+
+HS_EXPORT uint64_t heapscope_stack_key(uint32_t stack) { return hs_stack_key(stack); }
+
+HS_EXPORT int heapscope_stack_at(uint64_t key, uint32_t *run, struct heapscope_frame *out, int cap)
+{
+    uint32_t id = hs_stack_at_key(key);
+    return id ? heapscope_stack(id, run, out, cap) : -1;
+}
+
+HS_EXPORT uint64_t heapscope_stack_bytes(void) { return hs_stack_bytes(); }

@@ -3,21 +3,22 @@
  *          anonymous mappings done at each of them (heapscope_reconcile).
  *
  * Contract
- *   A run is one execution of a cell (or a whole script). cell_begin notes the first stack node the
- *   new run can have (data/stacks.h), increments the run (new allocations get stacks rooted at the
+ *   A run is one execution of a cell (or a whole script). cell_begin starts the new run's list of
+ *   stack nodes (data/stacks.h), increments the run (new allocations get stacks rooted at the
  *   new run), records the exact totals at the start, resets the exact peak (core/stats.h) and starts
  *   a new high-water-mark period (data/sites.h). cell_end reports the exact start/peak/end bytes and
  *   the allocated/freed bytes and counts during the run, plus the contribution of each of the run's
- *   own stacks at the run's attributed high-water mark (scanning only the nodes made since the run
- *   began). If the caller's buffer is too small nothing is closed and -(needed) is returned, so the
+ *   own stacks at the run's attributed high-water mark (following only the run's own list of
+ *   nodes). If the caller's buffer is too small nothing is closed and -(needed) is returned, so the
  *   caller retries. The run id stays current after cell_end until the next cell_begin (allocations
  *   in between belong to it).
  *   heapscope_run_resume(run) makes an earlier run current again (no new run, no peak reset): the
  *   agent keeps one run for all the time between cells, so the kernel's own machinery interns its
  *   stacks once per session instead of once per cell. cell_begin's next id is still the highest + 1.
  *   History: when a run begins, the stack nodes of runs older than the last HEAPSCOPE_HISTORY_RUNS
- *   (N) that hold nothing are reclaimed (data/stacks.h hs_stacks_reclaim), every max(1, N/8) runs
- *   (so N to N + N/8 runs keep every node): profiler memory stays flat however long the session is,
+ *   (N) that hold nothing are reclaimed and their slots reused (data/stacks.h hs_stacks_reclaim), every
+ *   max(1, N/8) runs (so N to N + N/8 runs keep every node): the node pages follow the nodes that
+ *   exist (the window and what holds alive memory), however long the session is,
  *   and the agent can still resolve every stack of the last N runs and every stack that holds alive
  *   memory. Protected (never reclaimed): run 0's pseudo-sites and the last RESUMED runs that were
  *   resumed (the agent's between-cells run). Old runs keep only their summaries (the agent's ledger).
@@ -58,10 +59,7 @@ static void reclaim_history(uint32_t next)
     uint32_t oldest = next - n + 1; /* the window: oldest..next */
     if (oldest - reclaimed_to < stride)
         return;
-    uint32_t below = hs_stacks_first_of(oldest);
-    if (below <= 1)
-        return;
-    (void)hs_stacks_reclaim(below, resumed, RESUMED);
+    (void)hs_stacks_reclaim(oldest, resumed, RESUMED);
     reclaimed_to = oldest;
 }
 

@@ -52,6 +52,14 @@ void at(int k)
     tn = 2;
 }
 
+void at3(int k, int mid)
+{
+    tframes[0] = (struct heapscope_frame){.code = CODE(k), .lasti = 2};
+    tframes[1] = (struct heapscope_frame){.code = CODE(mid), .lasti = 6};
+    tframes[2] = (struct heapscope_frame){.code = CODE(999), .lasti = 4};
+    tn = 3;
+}
+
 int bind(void)
 {
 #define B(f, n) *(void **)&api.f = dlsym(RTLD_DEFAULT, n)

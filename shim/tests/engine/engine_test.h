@@ -3,7 +3,7 @@
  *                 preloaded, through dlsym.
  *
  *   test_engine GROUP    churn | fork | big | exhaust | realloc | sampling | hwm | ticker | inherit |
- *                        runs | resume | reconcile | agent | settings | history
+ *                        runs | resume | reconcile | agent | settings | history | reuse
  *
  * Each group installs the engine itself with a fake locator: every thread says which "Python
  * stack" it is in by setting its thread-local frames (codes >= 0x100000, never dereferenced), or -1
@@ -11,7 +11,7 @@
  * malloc_usable_size, a brute-force reference for the peaks), and compared with heapscope_alive /
  * heapscope_cell_end. Output as check.h (ok / not ok lines, "# end"). One file per subject:
  * threads.c (churn, fork), big.c (big, exhaust), edges.c (realloc), estimates.c (sampling, hwm),
- * ticker.c (ticker, inherit), runs.c (runs, reconcile, agent, settings), history.c (history).
+ * ticker.c (ticker, inherit), runs.c (runs, reconcile, agent, settings), history.c (history, reuse).
  */
 #ifndef HS_ENGINE_TEST_H
 #define HS_ENGINE_TEST_H
@@ -50,6 +50,8 @@ int fake_locator(struct heapscope_frame *out, int max, void *memo);
 int fake_pin(uintptr_t code);
 /* this thread is now in a one-frame stack at code CODE(k) (k < 0: no Python) */
 void at(int k);
+/* ... in a three-frame stack: CODE(k) inside CODE(mid) inside CODE(999) */
+void at3(int k, int mid);
 int install(int mode, uint64_t threshold, uint64_t interval, unsigned hz);
 struct heapscope_engine_stats estats(void);
 /* Leaf code of a stack (0 if unknown). */
@@ -73,5 +75,6 @@ void group_reconcile(void);
 void group_agent(void);
 void group_settings(void);
 void group_history(void);
+void group_reuse(void);
 
 #endif

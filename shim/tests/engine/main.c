@@ -14,7 +14,8 @@ int main(int argc, char **argv)
     if (argc != 2) {
         fprintf(stderr,
                 "usage: %s "
-                "churn|fork|big|exhaust|realloc|sampling|hwm|ticker|inherit|runs|resume|reconcile|agent|settings\n",
+                "churn|fork|big|exhaust|realloc|sampling|hwm|ticker|inherit|runs|resume|reconcile|agent|settings|"
+                "history|reuse\n",
                 argv[0]);
         return 2;
     }
@@ -53,6 +54,8 @@ int main(int argc, char **argv)
         group_settings();
     else if (!strcmp(g, "history"))
         group_history();
+    else if (!strcmp(g, "reuse"))
+        group_reuse();
     else {
         printf("not ok - unknown group %s\n", g);
         check_total_failed++;
