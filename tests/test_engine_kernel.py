@@ -92,7 +92,7 @@ def test_import_numpy_blas_buffers_name_the_importing_cell(heapscope_kernel):
 HISTORY = 10
 STATS = (
     "{k: v for k, v in __import__('heapscope._bridge')._bridge.stats().items() "
-    "if k in ('stack_nodes', 'live_nodes', 'profiler_bytes', 'agent_bytes', 'table_bytes')}"
+    "if k in ('stack_nodes', 'live_nodes', 'profiler_bytes', 'agent_bytes', 'table_bytes', 'stack_bytes')}"
 )
 # each run calls 20 functions that allocate (fresh stacks under the run) and keeps nothing
 FUNCS = (
@@ -133,7 +133,21 @@ def test_history_runs_keep_profiler_memory_flat(start_kernel):
     for a, b in ((100, 200), (200, 400)):
         grown = (points[b]["live_nodes"] - points[a]["live_nodes"]) / (b - a)
         assert grown <= per_run / 2, (a, b, grown, per_run, points)
-    # cell 1's stacks were reclaimed: their ids name no stack (ids are never reused)
+    # the slots of reclaimed nodes are reused: the slots handed out and the stack table's memory follow the nodes
+    # that exist (slack: one reclaim's nodes in quarantine, a page; the index may double once, 4-byte slots at
+    # most 70 % full; a new 1 MiB chunk of 16,384 slots only when the slots pass a chunk boundary); without
+    # reuse, every run would add per_run slots and their pages
+    a, b = points[200], points[400]
+    grew = max(0, b["live_nodes"] - a["live_nodes"])
+    slot_bound = a["stack_nodes"] + 2 * grew + 2 * (HISTORY // 8 + 1) * per_run + 64
+    assert b["stack_nodes"] <= slot_bound, (slot_bound, points)
+    assert 200 * per_run > 2 * (slot_bound - a["stack_nodes"]), ("the bound would not tell", points)
+    index_bytes = 4 * 2 ** (int(b["live_nodes"] * 10 / 7) + 1).bit_length()
+    chunks = b["stack_nodes"] // 16384 - a["stack_nodes"] // 16384
+    mem_bound = a["stack_bytes"] + 2 * 64 * grew + index_bytes + 4096 + chunks * (1 << 20)
+    assert b["stack_bytes"] <= mem_bound, (mem_bound, points)
+    # cell 1's stacks were reclaimed: their ids name no stack (an id is a key with its slot's generation: a
+    # reused slot never answers for an old id)
     assert kernel.evaluate(f"[sid for sid in {first!r} if _resolves(sid)]") == [], first
     # the last cell's site names its line
     cell = run(kernel, comm_id, "x = 1\nlast = bytearray(3_000_000)", "last")
