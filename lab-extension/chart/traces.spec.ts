@@ -178,7 +178,16 @@ describe('buildHeapFigure', () => {
 
   it('builds empty traces for an empty model, the same traces in the same order', () => {
     const { data, layout } = buildHeapFigure({ cells: [], running: null }, THEME);
-    expect(data.map((t: any) => t.name)).toEqual(['peak', 'heap', 'start', 'end', 'boundaries', 'live', 'running']);
+    expect(data.map((t: any) => t.name)).toEqual([
+      'peak',
+      'heap',
+      'start',
+      'end',
+      'boundaries',
+      'live',
+      'running',
+      'now'
+    ]);
     expect((data[0] as any).x).toEqual([]);
     expect((data[5] as any).visible).toBe('legendonly');
     expect(layout.xaxis!.range).toEqual([-0.5, 0.5]);

@@ -9,6 +9,7 @@ import { cellLabel, ICellLabel, labelText, xTicks } from './labels';
 import { byteTicks, clampTo, clipTop, logByteTicks, ScaleMode } from './scale';
 import { escapePlotlyText, HeapSeries, SLOT_OFFSET } from './series';
 import type { IChartTheme } from './theme';
+import { heapNowHover } from '../holders/now';
 
 export { byteTicks } from './scale';
 export { escapePlotlyText, SLOT_OFFSET } from './series';
@@ -37,6 +38,11 @@ export interface IHeapChartState {
    * Another run of the notebook drawn dimmed (a saved report, the previous runs), or null.
    */
   readonly ghost?: IGhostChartTrace | null;
+  /**
+   * The heap now, when it moved away from the last run's end between cells (a release from the
+   * Holders view; holders/now.ts), or null: a "now" marker next to the last run.
+   */
+  readonly now?: number | null;
 }
 
 /**
@@ -115,13 +121,14 @@ export const TRACE_NAMES = {
   end: 'end',
   boundaries: 'boundaries',
   live: 'live',
-  running: 'running'
+  running: 'running',
+  now: 'now'
 } as const;
 
 /**
  * The index of each trace in the figure's data.
  */
-export const TRACE_INDEX = { peak: 0, heap: 1, start: 2, end: 3, boundaries: 4, live: 5, running: 6 } as const;
+export const TRACE_INDEX = { peak: 0, heap: 1, start: 2, end: 3, boundaries: 4, live: 5, running: 6, now: 7 } as const;
 
 /**
  * At most this many live ticks are drawn (evenly thinned, the newest always kept).
@@ -176,13 +183,15 @@ export function buildHeapFigure(
   const now = running ? (ticks.length > 0 ? ticks[ticks.length - 1][1] : running.start_bytes) : 0;
   const live = running && ticks.length > 0 ? liveLine(running, ticks, n) : { x: [], y: [] };
   const slots = n + (running ? 1 : 0);
+  // The heap now, after the last run (holders/now.ts): not while a cell runs.
+  const heapNow = !running && n > 0 && typeof state.now === 'number' ? state.now : null;
 
   // The y axis.
   let top = series.top;
   let bottom = series.bottom;
   const ghost = state.ghost ?? null;
   const ghostY = ghost ? (ghost.y.filter(v => v !== null) as number[]) : [];
-  for (const v of [...live.y, ...(running ? [now] : []), ...ghostY]) {
+  for (const v of [...live.y, ...(running ? [now] : []), ...ghostY, ...(heapNow !== null ? [heapNow] : [])]) {
     top = Math.max(top, v);
     bottom = v > 0 ? Math.min(bottom, v) : bottom;
   }
@@ -281,6 +290,20 @@ export function buildHeapFigure(
       marker: { symbol: 'circle-open', size: 10, color: theme.running, line: { width: 2 } }
     }
   ];
+  const lastEnd = n > 0 ? series.end[n - 1] : 0;
+  data.push({
+    type: 'scatter',
+    name: TRACE_NAMES.now,
+    mode: 'lines+markers',
+    // From the last run's end down (or up) to the heap now, just right of it.
+    x: heapNow === null ? [] : [n - 1 + SLOT_OFFSET, n - 1 + SLOT_OFFSET + 0.1],
+    y: heapNow === null ? [] : y([lastEnd, heapNow]),
+    hovertext: heapNow === null ? [] : ['', heapNowHover(heapNow, lastEnd)],
+    hovertemplate: '%{hovertext}<extra></extra>',
+    showlegend: false,
+    line: { color: theme.heap, width: 1.5, dash: 'dot' },
+    marker: { symbol: ['circle', 'diamond-open'], size: [0, 9], color: theme.heap, line: { width: 1.5 } }
+  });
   if (ghost) {
     // Last, so that the other traces keep their TRACE_INDEX.
     data.push(Private.ghostData(ghost, theme, clip ? clip.top : null));
@@ -338,7 +361,7 @@ export function buildHeapFigure(
       dragmode: 'zoom',
       // User zoom survives redraws; a new scale starts from its own y range.
       uirevision: 'heapscope',
-      datarevision: `${series.revision}:${scale}:${slots}:${live.x.length}:${now}:${Private.ghostRevision(ghost)}`,
+      datarevision: `${series.revision}:${scale}:${slots}:${live.x.length}:${now}:${Private.ghostRevision(ghost)}:${heapNow}`,
       margin: { l: 56, r: 12, t: 30, b: 8 },
       ...themedLayout(theme),
       xaxis: {

@@ -7,6 +7,7 @@ import type { Widget } from '@lumino/widgets';
 
 import type { ICellRun } from '../comm/protocol';
 import type { HeapModel } from '../model/model';
+import { heapNowAfterLastRun } from '../holders/now';
 import { budgetState } from '../budget/state';
 import { Throttle } from '../util/throttle';
 import { xTicks } from './labels';
@@ -145,7 +146,8 @@ export class HeapChart extends PlotWidget {
         running: model.running,
         ticks: model.ticks,
         cellsVersion: model.cellsVersion,
-        ghost: budgetState.ghostTraceFor(model)
+        ghost: budgetState.ghostTraceFor(model),
+        now: heapNowAfterLastRun(model)
       },
       theme,
       { scale: this._scale, plotWidth: this._plotWidth(), view: this._view, series: this._series }
@@ -214,6 +216,17 @@ export class HeapChart extends PlotWidget {
       // message arrives or the panel opens (a single task of a second or more on a slow machine).
       Private.preloadPlotly();
     }
+    if (args.kind === 'status' && this._model) {
+      // A fresh status between cells (after a release in the Holders view) moves the "now" marker.
+      const now = heapNowAfterLastRun(this._model);
+      if (now !== this._heapNow) {
+        this._heapNow = now;
+        if (this.isVisible) {
+          this._throttle.request();
+        }
+        return;
+      }
+    }
     if (args.kind === 'detail' || args.kind === 'retained' || args.kind === 'status') {
       return;
     }
@@ -276,6 +289,7 @@ export class HeapChart extends PlotWidget {
   private _throttle: Throttle;
   private _baseInterval = MIN_REDRAW_MS;
   private _cellClicked = new Signal<this, ICellRun>(this);
+  private _heapNow: number | null = null;
 }
 
 /**

@@ -157,8 +157,14 @@ describe('HoldersView', () => {
     expect(released().textContent).toBe('Releasing Out[4]…');
 
     session.receive('holder_released', { name: 'Out[4]', released: true });
-    expect(session.sent.slice(2)).toEqual([{ type: 'configure' }, { type: 'holders' }]);
+    // Scan first (it collects cyclic garbage), then the fresh status.
+    expect(session.sent.slice(2)).toEqual([{ type: 'holders' }]);
     expect(released().textContent).toBe('Released Out[4].');
+    // A status that comes before the scan's answer (another cell's) is not the one asked for.
+    session.receive('status', { status: statusPayload({ current_bytes: 300_000_000 }) });
+    expect(released().textContent).toBe('Released Out[4].');
+    session.receive('holders', { holders: holdersPayload() });
+    expect(session.sent.slice(3)).toEqual([{ type: 'configure' }]);
     session.receive('status', { status: statusPayload({ current_bytes: 200_000_000 }) });
     expect(released().textContent).toBe('Released Out[4]: the heap went from 300 MB to 200 MB.');
     expect(released().hidden).toBe(false);

@@ -2,8 +2,8 @@
  * The Holders view of the Heap panel: which names keep memory alive and what deleting each would
  * free. Asks the kernel (`holders`) on demand, shows its progress without blocking anything, then
  * the shared memory in sentences and the sortable holders table; releases an output or the last
- * traceback after asking (`release_holder`), then asks for a fresh status (the kernel sends none
- * after a release) and scans again, so the panel shows the memory going.
+ * traceback after asking (`release_holder`), then scans again and asks for a fresh status (the
+ * kernel sends none after a release), so the panel shows the memory going.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
@@ -142,6 +142,7 @@ export class HoldersView extends SessionView {
     }
     this._releaseText = '';
     this._awaitingStatus = false;
+    this._statusAfterScan = false;
     this._render();
   }
 
@@ -175,14 +176,20 @@ export class HoldersView extends SessionView {
       const release = state.release!;
       this._releaseText = releasedText(release.name, release.released === true);
       if (release.released) {
-        // The kernel sends nothing after a release: an empty `configure` is answered with a
-        // status broadcast (current_bytes now), which the panel's status line and chart show;
-        // and the holders list is asked again.
-        this._awaitingStatus = !!this.session?.send?.({ type: 'configure' });
-        this.scan();
+        // The kernel sends nothing after a release. Scan again first: the scan starts with a
+        // garbage collection, which frees what only reference cycles kept (a traceback's frames);
+        // once it answers, an empty `configure` is answered with a status broadcast
+        // (current_bytes now), which this view, the panel's status line and the chart show.
+        this._statusAfterScan = true;
+        if (!this.scan()) {
+          this._askStatus();
+        }
       }
       this._renderRelease();
       return;
+    }
+    if (kind === 'result' && this._statusAfterScan) {
+      this._askStatus();
     }
     if (kind === 'release') {
       this._releaseText = this._options.trans.__('Releasing %1…', displayText(state.release!.name, 200));
@@ -190,6 +197,14 @@ export class HoldersView extends SessionView {
       return;
     }
     this._render();
+  }
+
+  /**
+   * Ask the kernel for a fresh status (an empty `configure`), to say how the heap went.
+   */
+  private _askStatus(): void {
+    this._statusAfterScan = false;
+    this._awaitingStatus = !!this.session?.send?.({ type: 'configure' });
   }
 
   private _notConnected(session: IHeapSession): string {
@@ -313,6 +328,7 @@ export class HoldersView extends SessionView {
   private _expanded = new Set<string>();
   private _releaseText = '';
   private _awaitingStatus = false;
+  private _statusAfterScan = false;
   private _before: number | null = null;
   private _after: number | null = null;
 }

@@ -99,6 +99,15 @@ describe('panelStatus', () => {
     );
   });
 
+  it('says the heap now from the kernel’s status when it moved between cells (a release)', () => {
+    const model = new HeapModel();
+    model.apply({ type: 'cell', cell: cellPayload() });
+    model.apply({ type: 'status', status: statusPayload({ current_bytes: 252_600_000 }) });
+    expect(panelStatus(session('connected', model), trans).text).toBe('1 cell run · heap now 252 MB');
+    model.apply({ type: 'status', status: statusPayload({ current_bytes: 152_000_000 }) });
+    expect(panelStatus(session('connected', model), trans).text).toBe('1 cell run · heap now 152 MB');
+  });
+
   it('warns about degraded bookkeeping and the agent’s latest warnings, as text lines', () => {
     const model = new HeapModel();
     model.apply({ type: 'cell', cell: cellPayload() });
@@ -111,7 +120,9 @@ describe('panelStatus', () => {
     ];
     model.apply({
       type: 'status',
-      status: { ...statusPayload({ degraded: true }), warnings } as ReturnType<typeof statusPayload>
+      status: { ...statusPayload({ degraded: true, current_bytes: 252_428_800 }), warnings } as ReturnType<
+        typeof statusPayload
+      >
     });
     const status = panelStatus(session('connected', model), trans);
     expect(status.level).toBe('warning');

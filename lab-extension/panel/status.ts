@@ -6,6 +6,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import type { IProfilerStatus } from '../comm/protocol';
 import { formatBytes } from '../format/bytes';
 import { displayText } from '../format/text';
+import { heapNowAfterLastRun } from '../holders/now';
 import type { IHeapSession } from '../tracker/tokens';
 
 /**
@@ -84,7 +85,10 @@ export function panelStatus(session: IHeapSession | null, trans: TranslationBund
   }
   const last = model.cells[model.cells.length - 1];
   const tick = model.ticks[model.ticks.length - 1];
-  const heapNow = formatBytes(model.running ? (tick ? tick[1] : model.running.start_bytes) : last.end_bytes);
+  // Between cells, the kernel's latest status when the heap moved since the last run (a release).
+  const idle =
+    heapNowAfterLastRun({ cells: model.cells, running: model.running, status: model.status }) ?? last.end_bytes;
+  const heapNow = formatBytes(model.running ? (tick ? tick[1] : model.running.start_bytes) : idle);
   if (model.running) {
     return info(
       trans.__('Cell [%1] is running · heap %2', String(model.running.execution_count ?? '?'), heapNow),
