@@ -13,6 +13,7 @@ import { CommandIDs } from '../commands';
 import { addHoldersCommands } from '../holders/commands';
 import { ServerRoots } from '../navigate/home';
 import { navigateToFrame } from '../navigate/navigate';
+import { heapscopeKernelSpec, isHeapscopeKernel } from '../remote/kernelspecs';
 import { canNavigateToFrame, serverRelativePath } from '../navigate/paths';
 import { isMyCodeFrame } from '../sites/listing';
 import { DEFAULT_SITE_FILTER, ISiteFilter, readSiteFilter } from '../sites/siteFilter';
@@ -49,9 +50,13 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     const connected = () => current()?.state === 'connected';
     const detailLimit = () => Math.min(1000, 10 * (tracker.configuration?.topN ?? 20));
 
+    // A heapscope kernelspec is told by its metadata: gateways name kernelspecs their own way.
     const switchKernel = async (session: IHeapSession): Promise<void> => {
-      await session.sessionContext.changeKernel({ name: HEAPSCOPE_KERNEL });
+      const spec = heapscopeKernelSpec(session.sessionContext.specsManager.specs);
+      await session.sessionContext.changeKernel({ name: spec?.name ?? HEAPSCOPE_KERNEL });
     };
+    const onHeapscopeKernel = (session: IHeapSession) =>
+      isHeapscopeKernel(session.sessionContext.specsManager.specs, session.sessionContext.session?.kernel?.name);
     // A root under $HOME comes as `~/…`: the kernel is asked for its home once, then the file
     // links are drawn again.
     const roots = new ServerRoots({ onKnown: () => panel.refreshViews() });
@@ -154,7 +159,7 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     commands.addCommand(CommandIDs.switchKernel, {
       label: trans.__('Switch Notebook to Python 3 (heapscope)'),
       caption: trans.__('Restart this notebook on the heapscope kernel to profile its memory'),
-      isEnabled: () => !!current() && current()!.sessionContext.session?.kernel?.name !== HEAPSCOPE_KERNEL,
+      isEnabled: () => !!current() && !onHeapscopeKernel(current()!),
       execute: async () => {
         const session = current();
         if (session) {
