@@ -424,14 +424,21 @@ def test_restart_through_the_gateway_starts_a_fresh_ledger_in_a_new_process(lab:
     comm = kernel.open_comm({"protocol": 2, "type": "sync"})
     before = kernel.comm(comm, "history")
     assert before["cells"], "the earlier tests' runs are in the ledger"
-    # The mode travels over the protocol: asked for before the restart, and again on the new comm.
+    # The mode travels over the protocol: asked for before the restart, and again on the new comm, as the
+    # panel does on every (re)connect. The kernel's own note of it (a file on the kernel's host) is removed
+    # first, as a restart in a new container loses it.
+    after = kernel.mark()
     kernel.send_comm(comm, {"protocol": 2, "type": "configure", "mode": "exact"})
+    assert kernel.comm(comm, "status", after=after)["status"]["pending_mode"] == "exact"
+    forget = "from heapscope import files\nfrom heapscope.agent import _mode_name\nfiles.remove_private(_mode_name())"
+    assert kernel.run(forget, "cell-new-container")["status"] == "ok"
     lab.request("POST", f"/api/kernels/{kernel.id}/restart", timeout=TIMEOUT)
     kernel.ready()
     comm = kernel.open_comm({"protocol": 2, "type": "sync"})
     after_restart = kernel.comm(comm, "history")
     assert after_restart["status"]["pid"] != before["status"]["pid"]
     assert after_restart["cells"] == []
+    assert after_restart["status"]["mode"] == "default", "nothing on the kernel's side kept the mode"
     after = kernel.mark()
     kernel.send_comm(comm, {"protocol": 2, "type": "configure", "mode": "exact"})
     assert kernel.execute("import numpy as np\nx = np.arange(3_000_000)", "cell-after-restart")["status"] == "ok"
