@@ -122,6 +122,10 @@ export const budgetPlugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         let path = typeof args.path === 'string' ? args.path : null;
+        if (path === null && app.contextMenuHitTest(n => n.classList.contains('jp-DirListing-item'))) {
+          // From the file browser's context menu: the file right-clicked (it is selected).
+          path = Private.selectedFile(app);
+        }
         if (path === null) {
           const answer = await InputDialog.getText({
             title: trans.__('Compare with a saved report'),
@@ -196,6 +200,12 @@ export const budgetPlugin: JupyterFrontEndPlugin<void> = {
     app.contextMenu.addItem({ command: BudgetCommandIDs.comparePrevious, selector, rank: 0 });
     app.contextMenu.addItem({ command: BudgetCommandIDs.stopComparing, selector, rank: 0 });
     app.contextMenu.addItem({ type: 'separator', selector, rank: 0 });
+    // A JSON file in the file browser: compare the current notebook with it.
+    app.contextMenu.addItem({
+      command: BudgetCommandIDs.compareReport,
+      selector: '.jp-DirListing-item[data-file-type="json"]',
+      rank: 10
+    });
 
     if (palette) {
       const category = trans.__('Heap Profiler');
@@ -242,6 +252,22 @@ namespace Private {
    * How long to wait for the kernel's `retained_by_cell` answer, in milliseconds.
    */
   const RETAINED_TIMEOUT = 3000;
+
+  /**
+   * The file selected in the file browser (the left area's widget that lists selected items), or
+   * null: the file browser is found by what it does, not imported.
+   */
+  export function selectedFile(app: JupyterFrontEnd): string | null {
+    for (const widget of app.shell.widgets('left')) {
+      const browser = widget as unknown as { selectedItems?: () => IterableIterator<{ path: string; type: string }> };
+      if (typeof browser.selectedItems === 'function') {
+        for (const item of browser.selectedItems()) {
+          return item.type === 'directory' ? null : item.path;
+        }
+      }
+    }
+    return null;
+  }
 
   /**
    * Whether a cell of the notebook has a max_retained budget.

@@ -1,11 +1,11 @@
+/**
+ * Budgets in the exported report and on the report page (lab-extension/budget/reportBudgets.ts wired in).
+ */
 import { checkReport } from '../comm/protocol';
-// The report's wiring is what this spec checks.
-// eslint-disable-next-line no-restricted-imports
-import { buildReport } from '../report/report';
-// eslint-disable-next-line no-restricted-imports
-import { renderReport } from '../report/viewer';
+import { buildReport } from './report';
+import { renderReport } from './viewer';
 import { cellPayload, statusPayload } from '../testing/fixtures';
-import { budgetCellText, notebookBudgets, overBudgetLines, withBudgets } from './reportBudgets';
+import { budgetCellText, notebookBudgets, overBudgetLines, withBudgets } from '../budget/reportBudgets';
 
 describe('budgets in the exported report', () => {
   const budgets = notebookBudgets([
