@@ -238,6 +238,14 @@ test('a saved report and the previous run as a ghost trace, with the Δ per cell
   await page.evaluate(() => (window as any).jupyterapp.commands.execute('heapscope:stop-comparing'));
   await expect(page.locator(`${CHART} .legend .traces .legendtext`, { hasText: 'previous run' })).toHaveCount(0);
   await expect(badge(page, 'c1')).not.toHaveAttribute('title', /vs previous run/);
+
+  // The file browser's context menu on the saved report compares with it again.
+  await page.filebrowser.refresh();
+  const item = page.locator('.jp-DirListing-item[data-file-type="json"]', { hasText: path.basename(saved) });
+  await item.click({ button: 'right' });
+  await page.locator('.lm-Menu-item', { hasText: 'Compare with a Saved Report…' }).click();
+  await expect(page.locator(`${CHART} .legend .traces .legendtext`, { hasText: 'saved report' })).toHaveCount(1);
+  await expect(badge(page, 'c1')).toHaveAttribute('title', /vs saved \(\+\d+\.\d %\)/);
 });
 
 test('a file that is no heapscope report is refused, in words', async ({ page, tmpPath }) => {
@@ -290,6 +298,8 @@ test('screenshots of the red badge and the ghost trace in light and dark', async
   await page.notebook.runCell(2);
   await expect(badge(page, 'c2')).toHaveClass(/jp-mod-overBudget/);
   await page.evaluate(p => (window as any).jupyterapp.commands.execute('heapscope:compare-report', { path: p }), saved);
+  // The notifications ("Comparing with …") would cover the chart.
+  await page.addStyleTag({ content: '.Toastify { display: none !important; }' });
   for (const width of [250, 800]) {
     await openChart(page, width);
     await expect(page.locator(`${CHART} .legend .traces .legendtext`, { hasText: 'saved report' })).toHaveCount(1);
