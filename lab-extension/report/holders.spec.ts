@@ -8,13 +8,13 @@ import type { HeapConnection } from '../comm/connection';
 import type { BrowserRequest } from '../comm/protocol';
 import { checkReport, parseKernelMessage } from '../comm/protocol';
 import { HeapModel } from '../model/model';
-import { packReport, unpackReport } from '../report/html';
-import { buildReport, IReport } from '../report/report';
-import { renderReport } from '../report/viewer';
+import { packReport, unpackReport } from './html';
+import { buildReport, IReport } from './report';
+import { renderReport } from './viewer';
 import { cellPayload, message, PAYLOADS, sitePayload, statusPayload } from '../testing/fixtures';
 import { holder, holdersPayload } from '../testing/holders';
 import type { IHeapSession } from '../tracker/tokens';
-import { scanHolders } from './scan';
+import { scanHolders } from '../holders/scan';
 
 function report(holders: Parameters<typeof buildReport>[0]['holders']): IReport {
   return buildReport({

@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { badge, openFixture } from './helpers';
-import { PLAIN_PYTHON } from './uiHelpers';
+import { PLAIN_PYTHON, readTextFile } from './uiHelpers';
 
 test.use({ autoGoto: true, viewport: { width: 1400, height: 900 } });
 
@@ -240,6 +240,49 @@ test('the Holders view lists the names with their sizes, sorts, shares, jumps an
   const [, tbBefore, tbAfter] = /from (.+) to (.+)\.$/.exec(await released.innerText())!;
   expect(bytes(tbBefore) - bytes(tbAfter)).toBeGreaterThan(149 * MB);
   await expect(row(page, 'last traceback')).toHaveCount(0, { timeout: 60000 });
+});
+
+test('the exported report ends with who holds the memory, drawn as text in the page', async ({
+  page,
+  tmpPath,
+  context
+}) => {
+  await runAll(page, tmpPath, 'holders_export.ipynb', SOURCES.slice(0, 3));
+  await page.evaluate(() => (window as any).jupyterapp.commands.execute('heapscope:export-report'));
+  const base = `${tmpPath}/holders_export`;
+  await expect.poll(() => page.contents.fileExists(`${base}.heap.html`), { timeout: 60000 }).toBe(true);
+  const report = JSON.parse(await readTextFile(page, `${base}.heap.json`));
+  const byName = Object.fromEntries(report.holders.holders.map((h: any) => [h.name, h]));
+  expect(byName.a.bytes).toBeGreaterThan(79.5 * MB);
+  expect(byName.a.cell_id).toBe('c0');
+  expect(byName['Out[3]'].bytes).toBeGreaterThan(99 * MB);
+  const html = await readTextFile(page, `${base}.heap.html`);
+
+  const reader = await context.newPage();
+  const requests: string[] = [];
+  reader.on('request', request => requests.push(request.url()));
+  await reader.setContent(html, { waitUntil: 'load' });
+  const section = reader.locator('#hs-holders');
+  await expect(section.locator('h2')).toHaveText('Who holds the memory at the end');
+  await expect(section.locator('.jp-heapscope-Holders-shared')).toContainText('base and view share');
+  const names = await section
+    .locator('.jp-heapscope-Holder')
+    .evaluateAll(rows => rows.map(r => (r as HTMLElement).dataset.name));
+  expect(names.slice(0, 2)).toEqual(['Out[3]', 'a']);
+  expect(names[names.length - 1]).toBe('not reachable from your names');
+  // Sites closed until a row opens; no release in a report.
+  const a = section.locator('.jp-heapscope-Holder[data-name="a"]');
+  await expect(a.locator('.jp-heapscope-Site')).toHaveCount(0);
+  await expect(section.locator('.jp-heapscope-Holder-release')).toHaveCount(0);
+  await a.locator('.jp-heapscope-Toggle').click();
+  await expect(a.locator('.jp-heapscope-Site-main', { hasText: 'line 2' }).first()).toBeVisible();
+  // The Cell button opens that cell's section of the report.
+  await a.locator('.jp-heapscope-Holder-jump').click();
+  await expect(reader.locator('#hs-cell-0')).toHaveAttribute('open', '');
+  await section.locator('[data-sort="name"] button').click();
+  await expect(section.locator('[data-sort="name"]')).toHaveAttribute('aria-sort', 'ascending');
+  expect(requests.filter(url => !url.startsWith('data:') && url !== 'about:blank')).toEqual([]);
+  await reader.close();
 });
 
 test('a notebook on a plain kernel gets one clear line, not silence', async ({ page, tmpPath }) => {
