@@ -12,13 +12,15 @@
  *     kind_of(type) -> 0..4 (holders_walk.Scan.kind_of; called once per type); getsizeof(o) for kind 0
  *       (sys.getsizeof; an exception gives 0); own_size(o, kind) for kinds 1-3; extra(o) -> list, the
  *       references of a kind-2 object (ndarray) that tp_traverse does not show; exact(items) -> list,
- *       items [(node, object, kind, size)] of the nodes inside of at least exact_min bytes, answered
+ *       items [(node, object, kind, size)] of the nodes inside of at least EXACT_MIN bytes, answered
  *       [(node, size, site row or None)] (None: no shim to ask); progress(phase, done, total) or None.
  *     Returns {"reach": [bytes per holder], "own": [...], "groups": {(h, ...): bytes}, "held": bytes,
- *       "site_rows": [[row, ...] per holder], "nodes": n}.
+ *       "site_rows": [[row, ...] per holder], "nodes": objects walked (nodes and folded leaves)}.
  *   The walk: tp_traverse of every GC object reached (what gc.get_referents returns), each visit only
  *   appends the pointer to a buffer (no Python object is made or looked at inside a visit); then each
- *   reference is looked up in an open-addressing id -> node table and appended to CSR arrays. Every
+ *   reference is looked up in an open-addressing id -> node table and appended to CSR arrays; a new
+ *   leaf (not a GC type, not an ndarray) whose only reference is its parent's and whose size is under
+ *   EXACT_MIN is folded into the parent's size instead of getting a node (the Python walk's rule). Every
  *   node is Py_INCREF'ed until the end, so Py_REFCNT(o) - 1 - references found - holder slots > 0
  *   says o is kept alive from outside the holders. No attribute is read and no user code runs: the
  *   callbacks are the scan's own (kind_of, own_size, extra read C getters of the types).
@@ -28,8 +30,8 @@
  *   finalizer can run when a callback allocates; the nodes are held, so none dies meanwhile.
  *
  * Memory
- *   About 45 bytes per node plus 4 per reference (table at most 3/4 full, 12 bytes a slot), malloc'ed
- *   and freed before returning.
+ *   About 70 bytes per node plus 4 per reference (the table at most 3/4 full, 16 bytes a slot; the
+ *   node arrays; the passes' arrays), malloc'ed and freed before returning.
  */
 #include "bridge.h"
 
@@ -40,9 +42,14 @@
 #define EXACT_MIN      4096
 #define PROGRESS_EVERY (1u << 16)
 
+/* One slot: key and value side by side (one cache miss per probe). */
 typedef struct {
-    uintptr_t *keys; /* 0: empty */
-    uint32_t *vals;
+    uintptr_t key; /* 0: empty */
+    uint32_t val;
+} hs_slot;
+
+typedef struct {
+    hs_slot *slots;
     size_t cap; /* power of two */
     size_t used;
 } hs_table;
@@ -57,17 +64,14 @@ static int table_init(hs_table *t, size_t cap)
 {
     t->cap = cap;
     t->used = 0;
-    t->keys = calloc(cap, sizeof *t->keys);
-    t->vals = malloc(cap * sizeof *t->vals);
-    return t->keys && t->vals ? 0 : -1;
+    t->slots = calloc(cap, sizeof *t->slots);
+    return t->slots ? 0 : -1;
 }
 
 static void table_free(hs_table *t)
 {
-    free(t->keys);
-    free(t->vals);
-    t->keys = NULL;
-    t->vals = NULL;
+    free(t->slots);
+    t->slots = NULL;
 }
 
 /* The value of k, or -1 (as int64) when absent. */
@@ -75,9 +79,9 @@ static int64_t table_get(const hs_table *t, uintptr_t k)
 {
     size_t m = t->cap - 1;
     for (size_t i = slot_of(k, t->cap);; i = (i + 1) & m) {
-        uintptr_t x = t->keys[i];
+        uintptr_t x = t->slots[i].key;
         if (x == k)
-            return t->vals[i];
+            return t->slots[i].val;
         if (!x)
             return -1;
     }
@@ -93,8 +97,8 @@ static int table_grow(hs_table *t)
         return -1;
     }
     for (size_t i = 0; i < t->cap; i++)
-        if (t->keys[i])
-            table_put(&n, t->keys[i], t->vals[i]);
+        if (t->slots[i].key)
+            table_put(&n, t->slots[i].key, t->slots[i].val);
     table_free(t);
     *t = n;
     return 0;
@@ -107,12 +111,12 @@ static int table_put(hs_table *t, uintptr_t k, uint32_t v)
         return -1;
     size_t m = t->cap - 1;
     size_t i = slot_of(k, t->cap);
-    while (t->keys[i] && t->keys[i] != k)
+    while (t->slots[i].key && t->slots[i].key != k)
         i = (i + 1) & m;
-    if (!t->keys[i])
+    if (!t->slots[i].key)
         t->used++;
-    t->keys[i] = k;
-    t->vals[i] = v;
+    t->slots[i].key = k;
+    t->slots[i].val = v;
     return 0;
 }
 
@@ -150,7 +154,9 @@ typedef struct {
     hs_vec starts;  /* uint64_t: node j's references are dst[starts[j] .. starts[j + 1]] */
     hs_vec dst;     /* uint32_t */
     hs_vec pending; /* PyObject *: one object's references, borrowed */
-    PyObject *kind_of;
+    hs_vec folded;  /* int64_t: bytes of the leaves folded into the node */
+    size_t n_folded;
+    PyObject *kind_of, *getsizeof, *own_size;
 } hs_walk;
 
 static int visit(PyObject *r, void *arg)
@@ -185,42 +191,6 @@ static int kind_of(hs_walk *w, PyTypeObject *t)
     return (int)v;
 }
 
-/* The node of o (added, with a reference, when new), or NONE_NODE; -1 (as int64) on error. */
-static int64_t node_of(hs_walk *w, PyObject *o)
-{
-    int64_t j = table_get(&w->index, (uintptr_t)o);
-    if (j >= 0)
-        return j;
-    int k = kind_of(w, Py_TYPE(o));
-    if (k < 0)
-        return -1;
-    if (k == 4) {
-        if (table_put(&w->index, (uintptr_t)o, NONE_NODE) < 0)
-            goto nomem;
-        return NONE_NODE;
-    }
-    if (w->obj.n >= NONE_NODE - 1) {
-        PyErr_SetString(PyExc_OverflowError, "more than 2**32 objects");
-        return -1;
-    }
-    uint32_t n = (uint32_t)w->obj.n;
-    PyObject **po = vec_push(&w->obj);
-    if (!po)
-        goto nomem;
-    *po = o;
-    Py_INCREF(o);
-    uint8_t *pk = vec_push(&w->kind);
-    uint32_t *ps = vec_push(&w->slots);
-    if (!pk || !ps || table_put(&w->index, (uintptr_t)o, n) < 0)
-        goto nomem;
-    *pk = (uint8_t)k;
-    *ps = 0;
-    return n;
-nomem:
-    PyErr_NoMemory();
-    return -1;
-}
-
 static uint64_t block_size(uint64_t n)
 {
     if (n == 0)
@@ -241,6 +211,71 @@ static int64_t as_bytes(PyObject *r)
     if (v == -1 && PyErr_Occurred())
         return -1;
     return v < 0 ? 0 : v;
+}
+
+/* The bytes of o of kind k (0-3), rounded to the allocator's block; -1 with an exception set. */
+static int64_t size_of(hs_walk *w, PyObject *o, int k)
+{
+    if (k == 0) {
+        int64_t x = as_bytes(PyObject_CallOneArg(w->getsizeof, o));
+        return x < 0 ? -1 : (int64_t)block_size((uint64_t)x);
+    }
+    PyObject *kk = PyLong_FromLong(k);
+    int64_t x = kk ? as_bytes(PyObject_CallFunctionObjArgs(w->own_size, o, kk, NULL)) : -1;
+    Py_XDECREF(kk);
+    return x;
+}
+
+/* The node of o (added, with a reference, when new), or NONE_NODE (never a node, or a leaf folded into
+   node `parent`: an object the GC does not track that only `parent` refers to, under EXACT_MIN bytes, as the
+   Python walk folds them; parent -1: never fold); -1 (as int64) on error. */
+static int64_t node_of(hs_walk *w, PyObject *o, int64_t parent)
+{
+    int64_t j = table_get(&w->index, (uintptr_t)o);
+    if (j >= 0)
+        return j;
+    int k = kind_of(w, Py_TYPE(o));
+    if (k < 0)
+        return -1;
+    if (k == 4) {
+        if (table_put(&w->index, (uintptr_t)o, NONE_NODE) < 0)
+            goto nomem;
+        return NONE_NODE;
+    }
+    if (parent >= 0 && k != 2 && !PyType_IS_GC(Py_TYPE(o)) && Py_REFCNT(o) == 1) {
+        int64_t x = size_of(w, o, k);
+        if (x < 0) {
+            if (!PyErr_ExceptionMatches(PyExc_Exception))
+                return -1;
+            PyErr_Clear(); /* (the Python walk: a leaf whose size cannot be read stays a node) */
+        } else if (x < EXACT_MIN) {
+            AT(w->folded, int64_t, parent) += x;
+            w->n_folded++;
+            return NONE_NODE;
+        }
+    }
+    if (w->obj.n >= NONE_NODE - 1) {
+        PyErr_SetString(PyExc_OverflowError, "more than 2**32 objects");
+        return -1;
+    }
+    uint32_t n = (uint32_t)w->obj.n;
+    PyObject **po = vec_push(&w->obj);
+    if (!po)
+        goto nomem;
+    *po = o;
+    Py_INCREF(o);
+    uint8_t *pk = vec_push(&w->kind);
+    uint32_t *ps = vec_push(&w->slots);
+    int64_t *pf = vec_push(&w->folded);
+    if (!pk || !ps || !pf || table_put(&w->index, (uintptr_t)o, n) < 0)
+        goto nomem;
+    *pk = (uint8_t)k;
+    *ps = 0;
+    *pf = 0;
+    return n;
+nomem:
+    PyErr_NoMemory();
+    return -1;
 }
 
 static int call_progress(PyObject *progress, const char *phase, size_t done, size_t total)
@@ -285,7 +320,12 @@ static int walk_all(hs_walk *w, PyObject *extra, PyObject *progress)
                 }
         }
         for (size_t i = 0; i < w->pending.n; i++) {
-            int64_t d = node_of(w, AT(w->pending, PyObject *, i));
+            if (i + 16 < w->pending.n) { /* the table is far bigger than the caches: ask for memory early */
+                PyObject *ahead = AT(w->pending, PyObject *, i + 16);
+                __builtin_prefetch(&w->index.slots[slot_of((uintptr_t)ahead, w->index.cap)]);
+                __builtin_prefetch(ahead);
+            }
+            int64_t d = node_of(w, AT(w->pending, PyObject *, i), (int64_t)j);
             if (d < 0) {
                 Py_XDECREF(more);
                 return -1;
@@ -367,7 +407,10 @@ PyObject *py_holders_walk(PyObject *self, PyObject *args)
                  .starts = VEC(uint64_t),
                  .dst = VEC(uint32_t),
                  .pending = VEC(PyObject *),
-                 .kind_of = kind_of_fn};
+                 .folded = VEC(int64_t),
+                 .kind_of = kind_of_fn,
+                 .getsizeof = getsizeof,
+                 .own_size = own_size};
     PyObject *result = NULL, *roots_of = NULL, *exact_rows = NULL;
     uint32_t *indeg = NULL, *stack = NULL;
     uint8_t *outside = NULL, *has_row = NULL;
@@ -400,7 +443,7 @@ PyObject *py_holders_walk(PyObject *self, PyObject *args)
             goto done;
         PyList_SET_ITEM(roots_of, h, rj);
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rl); i++) {
-            int64_t j = node_of(&w, PyList_GET_ITEM(rl, i));
+            int64_t j = node_of(&w, PyList_GET_ITEM(rl, i), -1);
             if (j < 0)
                 goto done;
             if (j == NONE_NODE)
@@ -422,6 +465,7 @@ PyObject *py_holders_walk(PyObject *self, PyObject *args)
     }
     if (walk_all(&w, extra, progress) < 0)
         goto done;
+    table_free(&w.index); /* (not needed any more: its memory for the passes' arrays) */
     size_t n = w.obj.n;
     const uint64_t *starts = (const uint64_t *)w.starts.p;
     const uint32_t *dst = (const uint32_t *)w.dst.p;
@@ -449,6 +493,8 @@ PyObject *py_holders_walk(PyObject *self, PyObject *args)
             stack[top++] = (uint32_t)i;
         }
     }
+    free(indeg);
+    indeg = NULL;
     while (top) {
         uint32_t i = stack[--top];
         for (uint64_t e = starts[i]; e < starts[i + 1]; e++)
@@ -463,22 +509,13 @@ PyObject *py_holders_walk(PyObject *self, PyObject *args)
     for (size_t i = 0; i < n; i++) {
         if (outside[i])
             continue;
-        PyObject *o = AT(w.obj, PyObject *, i);
         int k = AT(w.kind, uint8_t, i);
-        int64_t x;
-        if (k == 0) {
-            x = as_bytes(PyObject_CallOneArg(getsizeof, o));
-            if (x < 0) {
-                PyErr_Clear(); /* as the Python walk: a size that cannot be read is 0 */
-                continue;
-            }
-            x = (int64_t)block_size((uint64_t)x);
-        } else {
-            PyObject *kk = PyLong_FromLong(k);
-            x = kk ? as_bytes(PyObject_CallFunctionObjArgs(own_size, o, kk, NULL)) : -1;
-            Py_XDECREF(kk);
-            if (x < 0)
+        int64_t x = size_of(&w, AT(w.obj, PyObject *, i), k);
+        if (x < 0) {
+            if (k)
                 goto done;
+            PyErr_Clear(); /* as the Python walk: a size that cannot be read is 0 */
+            continue;
         }
         size[i] = x;
     }
@@ -536,6 +573,9 @@ PyObject *py_holders_walk(PyObject *self, PyObject *args)
         }
         Py_DECREF(seq);
     }
+    for (size_t i = 0; i < n; i++)
+        if (!outside[i])
+            size[i] += AT(w.folded, int64_t, i);
     /* per holder: what it reaches (not outside); owner: -1 nobody, h, -2 several (then in pairs) */
     for (size_t i = 0; i < n; i++)
         owner[i] = seen[i] = -1;
@@ -666,7 +706,7 @@ PyObject *py_holders_walk(PyObject *self, PyObject *args)
             goto done;
     }
     PyObject *lr = list_of_i64(reach, (size_t)nh), *lo = list_of_i64(own, (size_t)nh);
-    PyObject *hv = PyLong_FromLongLong(held), *nv = PyLong_FromSize_t(n);
+    PyObject *hv = PyLong_FromLongLong(held), *nv = PyLong_FromSize_t(n + w.n_folded);
     int rc = lr && lo && hv && nv && PyDict_SetItemString(result, "reach", lr) == 0 &&
                      PyDict_SetItemString(result, "own", lo) == 0 && PyDict_SetItemString(result, "held", hv) == 0 &&
                      PyDict_SetItemString(result, "nodes", nv) == 0
@@ -690,6 +730,7 @@ finish:
     free(w.obj.p);
     free(w.kind.p);
     free(w.slots.p);
+    free(w.folded.p);
     free(w.starts.p);
     free(w.dst.p);
     free(w.pending.p);

@@ -20,10 +20,19 @@ arrays count their header and, for the array that owns the buffer, its data (a v
 ``ndarray.base``, read with numpy's own C getter); object arrays reach their elements; bytearrays count their
 buffer. pandas objects are reached through their blocks' numpy arrays.
 
-Speed: the walk keeps one node per object (an id -> index dict, edges in ``array`` CSR form), except for leaves —
-objects the GC does not track, which refer to nothing — that exactly one reached object refers to (the floats,
-ints and strings inside containers): their size is folded into that object's (leaves of 4 KiB and more stay
-nodes, so that the shim's table is asked about them). ``bench/holders/run.py`` measures it.
+Two walks, same answers. The C walk (``heapscope._bridge.holders_walk``, shim/bridge/walk.c; the default when the
+bridge is built for this Python) does the walk and the passes over C arrays: ``tp_traverse`` (what
+``gc.get_referents`` returns) into an open-addressing id -> node table and CSR edges, reference counts read with
+``Py_REFCNT``, the per-holder walks and shared groups; it calls back here only for what is Python's: a type's kind
+(once per type), sizes (``sys.getsizeof`` for built-in sizes, :meth:`Scan.own_size` for arrays and bytearrays),
+an ndarray's hidden references and the shim's exact blocks for the big buffers. It holds the GIL throughout and
+runs with the cyclic GC off (its callbacks allocate: no finalizer may run meanwhile). The Python walk below is the
+fallback (a Python without a bridge build): one node per object (an id -> index dict, edges in ``array`` CSR
+form), except for leaves — objects the GC does not track, which refer to nothing — that exactly one reached object
+refers to (the floats, ints and strings inside containers): their size is folded into that object's (leaves of
+4 KiB and more stay nodes, so that the shim's table is asked about them). The C walk keeps those leaves as nodes:
+the same bytes, the same object count. tests/test_holders_scan.py runs every scan test with both walks and
+compares them on the same real objects; ``bench/holders/run.py`` measures them (``--python``: the fallback).
 
 Read-only: no attribute access that can run Python code (descriptors are taken from the C types themselves), no
 imports (numpy is used only when the user's process already imported it), no ``__del__`` (nothing is freed: the
