@@ -77,6 +77,8 @@ describe('the budget in a badge', () => {
     expect(button.tagName).toBe('BUTTON');
     expect(button.getAttribute('aria-haspopup')).toBe('menu');
     expect(button.getAttribute('aria-label')).toBe('Memory budget and comparison menu');
+    // No text of its own (the glyph is CSS): the badge's text is still its figures.
+    expect(badge.node.textContent).toBe('+0 B · peak +60 MB');
   });
 
   it('adds the Δ against the ghost to the tooltip', () => {

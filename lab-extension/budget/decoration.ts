@@ -187,7 +187,7 @@ namespace Private {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = MENU_BUTTON_CLASS;
-      button.textContent = '⋯';
+      // The glyph is CSS content (style/budget.css): the badge's text stays its figures (and budget).
       button.title = 'Budget and comparison';
       button.setAttribute('aria-label', 'Memory budget and comparison menu');
       button.setAttribute('aria-haspopup', 'menu');
