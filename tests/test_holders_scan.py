@@ -7,6 +7,7 @@ the same answers on the same real objects. The numbers against the shim's truth 
 from __future__ import annotations
 
 import gc
+import subprocess
 import sys
 
 import numpy as np
@@ -25,6 +26,7 @@ CHOOSE_THEIR_WALK = {
     "test_the_c_walk_leaves_the_gc_and_references_as_they_were",
     "test_unknown_engine_is_refused",
     "test_block_size_follows_the_allocators",
+    "test_the_c_walk_survives_another_thread_freeing_what_it_walks",
 }
 
 
@@ -327,3 +329,41 @@ def test_the_c_walk_leaves_the_gc_and_references_as_they_were(shell):
 def test_unknown_engine_is_refused():
     with pytest.raises(ValueError):
         holders_walk.walk_holders([], [], None, None, None, "rust")
+
+
+THREAD_CHURN = """
+import sys, threading
+from heapscope.agent import holders_walk as hw
+assert hw.DEFAULT_ENGINE == "c"
+sys.setswitchinterval(1e-6)
+N = 200_000
+data = [bytearray(8) for i in range(N)]
+stop = False
+
+def churn():
+    while not stop:
+        for i in range(0, N, 7):
+            data[i] = bytearray(8)  # the old item is freed at once
+
+t = threading.Thread(target=churn)
+t.start()
+try:
+    for rep in range(5):
+        # new classes: the walk calls back into Python (kind_of) in the middle of the list's references,
+        # and the other thread may run then
+        for i in range(0, N, 100):
+            data[i] = type(f"U{rep}_{i}", (), {})()
+        r = hw.walk_holders([("data", "variable", [data], [data])], [], None, None, None, "c")
+finally:
+    stop = True
+    t.join()
+print("objects", r["objects"])
+"""
+
+
+def test_the_c_walk_survives_another_thread_freeing_what_it_walks():
+    """While the C walk calls Python code, another thread may run and free objects the walked object referred
+    to: the walk holds the references it has not looked at yet (without that, this process crashed)."""
+    out = subprocess.run([sys.executable, "-c", THREAD_CHURN], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["objects", "200001"]

@@ -26,8 +26,13 @@
  *   callbacks are the scan's own (kind_of, own_size, extra read C getters of the types).
  *
  * Thread-safety
- *   Runs with the GIL held from start to end. The caller disables the cyclic GC around it, so no
- *   finalizer can run when a callback allocates; the nodes are held, so none dies meanwhile.
+ *   Runs with the GIL held, but its Python callbacks (kind_of for a new type, own_size, extra,
+ *   progress) may let another thread run, which may change or free what the walked object refers to.
+ *   So: every node is held; the references a tp_traverse gave are borrowed only until the first
+ *   callback, which first takes a reference to those not looked at yet (hold_pending); tp_traverse
+ *   and the visits run no Python code. Numbers may then be off for what the other thread changed, but
+ *   nothing freed is read. The caller disables the cyclic GC around the walk, so no finalizer runs
+ *   when a callback allocates.
  *
  * Memory
  *   About 70 bytes per node plus 4 per reference (the table at most 3/4 full, 16 bytes a slot; the
@@ -156,11 +161,15 @@ typedef struct {
     hs_vec pending; /* PyObject *: one object's references, borrowed */
     hs_vec folded;  /* int64_t: bytes of the leaves folded into the node */
     size_t n_folded;
+    /* pending[cur] is being looked at; pending[held_from..] hold a reference (SIZE_MAX: none do) */
+    size_t cur, held_from;
     PyObject *kind_of, *getsizeof, *own_size;
 } hs_walk;
 
 static int visit(PyObject *r, void *arg)
 {
+    if (!r)
+        return 0;
     PyObject **p = vec_push((hs_vec *)arg);
     if (!p)
         return -1;
@@ -168,11 +177,32 @@ static int visit(PyObject *r, void *arg)
     return 0;
 }
 
+/* Before Python code runs during the walk of one object (it may switch threads, and another thread may
+   drop what the object referred to): the references not looked at yet are held from here on. */
+static void hold_pending(hs_walk *w)
+{
+    if (w->held_from != SIZE_MAX || w->cur >= w->pending.n)
+        return;
+    w->held_from = w->cur;
+    for (size_t i = w->cur; i < w->pending.n; i++)
+        Py_INCREF(AT(w->pending, PyObject *, i));
+}
+
+static void release_pending(hs_walk *w)
+{
+    if (w->held_from == SIZE_MAX)
+        return;
+    for (size_t i = w->held_from; i < w->pending.n; i++)
+        Py_DECREF(AT(w->pending, PyObject *, i));
+    w->held_from = SIZE_MAX;
+}
+
 static int kind_of(hs_walk *w, PyTypeObject *t)
 {
     int64_t k = table_get(&w->kinds, (uintptr_t)t);
     if (k >= 0)
         return (int)k;
+    hold_pending(w);
     PyObject *r = PyObject_CallOneArg(w->kind_of, (PyObject *)t);
     if (!r)
         return -1;
@@ -220,6 +250,7 @@ static int64_t size_of(hs_walk *w, PyObject *o, int k)
         int64_t x = as_bytes(PyObject_CallOneArg(w->getsizeof, o));
         return x < 0 ? -1 : (int64_t)block_size((uint64_t)x);
     }
+    hold_pending(w);
     PyObject *kk = PyLong_FromLong(k);
     int64_t x = kk ? as_bytes(PyObject_CallFunctionObjArgs(w->own_size, o, kk, NULL)) : -1;
     Py_XDECREF(kk);
@@ -242,7 +273,8 @@ static int64_t node_of(hs_walk *w, PyObject *o, int64_t parent)
             goto nomem;
         return NONE_NODE;
     }
-    if (parent >= 0 && k != 2 && !PyType_IS_GC(Py_TYPE(o)) && Py_REFCNT(o) == 1) {
+    /* only the parent refers to it (and the walk, when it holds the pending references) */
+    if (parent >= 0 && k != 2 && !PyType_IS_GC(Py_TYPE(o)) && Py_REFCNT(o) == 1 + (w->held_from <= w->cur)) {
         int64_t x = size_of(w, o, k);
         if (x < 0) {
             if (!PyErr_ExceptionMatches(PyExc_Exception))
@@ -296,14 +328,7 @@ static int walk_all(hs_walk *w, PyObject *extra, PyObject *progress)
     *s0 = 0;
     for (size_t j = 0; j < w->obj.n; j++) {
         PyObject *o = AT(w->obj, PyObject *, j);
-        PyObject *more = NULL;
-        w->pending.n = 0;
-        traverseproc trav = Py_TYPE(o)->tp_traverse;
-        if (PyObject_IS_GC(o) && trav && trav(o, visit, &w->pending) != 0) {
-            if (!PyErr_Occurred())
-                PyErr_NoMemory();
-            return -1;
-        }
+        PyObject *more = NULL; /* an ndarray's hidden references (Python code: asked before the traverse) */
         if (AT(w->kind, uint8_t, j) == 2) {
             more = PyObject_CallOneArg(extra, o);
             if (!more)
@@ -313,11 +338,20 @@ static int walk_all(hs_walk *w, PyObject *extra, PyObject *progress)
                 PyErr_SetString(PyExc_TypeError, "extra() must return a list");
                 return -1;
             }
-            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(more); i++)
-                if (visit(PyList_GET_ITEM(more, i), &w->pending) < 0) {
-                    Py_DECREF(more);
-                    return (PyErr_NoMemory(), -1);
-                }
+        }
+        /* tp_traverse calls no Python code: the references it gives stay valid until Python code runs
+           (hold_pending) */
+        w->pending.n = 0;
+        w->cur = 0;
+        traverseproc trav = Py_TYPE(o)->tp_traverse;
+        int rc = PyObject_IS_GC(o) && trav ? trav(o, visit, &w->pending) : 0;
+        for (Py_ssize_t i = 0; !rc && more && i < PyList_GET_SIZE(more); i++)
+            rc = visit(PyList_GET_ITEM(more, i), &w->pending);
+        if (rc) {
+            Py_XDECREF(more);
+            if (!PyErr_Occurred())
+                PyErr_NoMemory();
+            return -1;
         }
         for (size_t i = 0; i < w->pending.n; i++) {
             if (i + 16 < w->pending.n) { /* the table is far bigger than the caches: ask for memory early */
@@ -325,20 +359,21 @@ static int walk_all(hs_walk *w, PyObject *extra, PyObject *progress)
                 __builtin_prefetch(&w->index.slots[slot_of((uintptr_t)ahead, w->index.cap)]);
                 __builtin_prefetch(ahead);
             }
+            w->cur = i;
             int64_t d = node_of(w, AT(w->pending, PyObject *, i), (int64_t)j);
-            if (d < 0) {
+            uint32_t *pd = d >= 0 && d != NONE_NODE ? vec_push(&w->dst) : NULL;
+            if (d < 0 || (d != NONE_NODE && !pd)) {
+                if (d >= 0)
+                    PyErr_NoMemory();
+                release_pending(w);
                 Py_XDECREF(more);
                 return -1;
             }
-            if (d == NONE_NODE)
-                continue;
-            uint32_t *pd = vec_push(&w->dst);
-            if (!pd) {
-                Py_XDECREF(more);
-                return (PyErr_NoMemory(), -1);
-            }
-            *pd = (uint32_t)d;
+            if (pd)
+                *pd = (uint32_t)d;
         }
+        release_pending(w);
+        w->pending.n = 0;
         Py_XDECREF(more);
         uint64_t *ps = vec_push(&w->starts);
         if (!ps)
@@ -408,6 +443,7 @@ PyObject *py_holders_walk(PyObject *self, PyObject *args)
                  .dst = VEC(uint32_t),
                  .pending = VEC(PyObject *),
                  .folded = VEC(int64_t),
+                 .held_from = SIZE_MAX,
                  .kind_of = kind_of_fn,
                  .getsizeof = getsizeof,
                  .own_size = own_size};
