@@ -304,16 +304,16 @@ def test_c_and_python_walks_agree_on_real_objects(shell):
 
 
 def test_the_c_walk_leaves_the_gc_and_references_as_they_were(shell):
-    run(shell, "import numpy as np\nkeep = [np.ones(10), {'k': bytearray(10)}]\nalias = keep[1]")
+    run(shell, "import numpy as np\nclass K: pass\nkeep = [np.ones(10), {'k': bytearray(10)}, K()]\nalias = keep[1]")
     ns = shell.user_ns
-    before = {n: sys.getrefcount(ns[n]) for n in ("keep", "alias")}
+    before = {n: sys.getrefcount(ns[n]) for n in ("keep", "alias", "K")}
     inner = sys.getrefcount(ns["keep"][0])
     assert gc.isenabled()
     hs, barriers = holders.collect_holders(shell)
     holders_walk.walk_holders(hs, barriers, None, None, None, "c")
     hs = barriers = None
     assert gc.isenabled()
-    after = {n: sys.getrefcount(ns[n]) for n in ("keep", "alias")}
+    after = {n: sys.getrefcount(ns[n]) for n in ("keep", "alias", "K")}
     after_inner = sys.getrefcount(ns["keep"][0])  # (not inside the assert: its rewriting keeps a reference)
     assert after == before and after_inner == inner
     gc.disable()

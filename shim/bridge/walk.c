@@ -159,6 +159,7 @@ typedef struct {
     hs_vec starts;  /* uint64_t: node j's references are dst[starts[j] .. starts[j + 1]] */
     hs_vec dst;     /* uint32_t */
     hs_vec pending; /* PyObject *: one object's references, borrowed */
+    hs_vec held;    /* PyObject *, one reference each: the types in `kinds`, the objects of kind 4 */
     hs_vec folded;  /* int64_t: bytes of the leaves folded into the node */
     size_t n_folded;
     /* pending[cur] is being looked at; pending[held_from..] hold a reference (SIZE_MAX: none do) */
@@ -214,10 +215,15 @@ static int kind_of(hs_walk *w, PyTypeObject *t)
         PyErr_SetString(PyExc_ValueError, "kind_of returned a kind outside 0..4");
         return -1;
     }
-    if (table_put(&w->kinds, (uintptr_t)t, (uint32_t)v) < 0) {
+    PyObject **held = vec_push(&w->held);
+    if (!held || table_put(&w->kinds, (uintptr_t)t, (uint32_t)v) < 0) {
+        if (held)
+            w->held.n--;
         PyErr_NoMemory();
         return -1;
     }
+    *held = (PyObject *)t; /* held: its address stays its own while the table knows it */
+    Py_INCREF(t);
     return (int)v;
 }
 
@@ -269,6 +275,11 @@ static int64_t node_of(hs_walk *w, PyObject *o, int64_t parent)
     if (k < 0)
         return -1;
     if (k == 4) {
+        PyObject **held = vec_push(&w->held);
+        if (!held)
+            goto nomem;
+        *held = o; /* (as the types) */
+        Py_INCREF(o);
         if (table_put(&w->index, (uintptr_t)o, NONE_NODE) < 0)
             goto nomem;
         return NONE_NODE;
@@ -444,6 +455,7 @@ PyObject *py_holders_walk(PyObject *self, PyObject *args)
                  .pending = VEC(PyObject *),
                  .folded = VEC(int64_t),
                  .held_from = SIZE_MAX,
+                 .held = VEC(PyObject *),
                  .kind_of = kind_of_fn,
                  .getsizeof = getsizeof,
                  .own_size = own_size};
@@ -773,6 +785,9 @@ finish:
     free(pairs.p);
     table_free(&w.index);
     table_free(&w.kinds);
+    for (size_t i = 0; i < w.held.n; i++)
+        Py_DECREF(AT(w.held, PyObject *, i));
+    free(w.held.p);
     free(indeg);
     free(outside);
     free(stack);
