@@ -54,7 +54,10 @@ export function notebookBudgets(metadata: ReadonlyArray<unknown>): Map<number, B
 }
 
 /**
- * The cells with `budget` and `over_budget` written into those whose `index` has a budget.
+ * The cells with `budget` and `over_budget` written into those whose `index` has a budget: a cell's
+ * last run only (the budget is the cell's now; `heapscope report` runs each cell once, an export
+ * from JupyterLab may hold earlier runs of a cell, which keep no budget fields, as `heapscope diff`
+ * counts a cell with its last run).
  *
  * @param cells - the report's cells.
  * @param budgets - {@link notebookBudgets}.
@@ -65,9 +68,15 @@ export function withBudgets<T extends IBudgetedCell>(
   budgets: ReadonlyMap<number, Budget>,
   retainedByCell: ReadonlyArray<IRetainedEntry> | null
 ): T[] {
+  const last = new Map<number, T>();
+  for (const cell of cells) {
+    if (cell.index !== null && cell.index !== undefined) {
+      last.set(cell.index, cell);
+    }
+  }
   return cells.map(cell => {
     const budget = cell.index === null || cell.index === undefined ? undefined : budgets.get(cell.index);
-    if (!budget) {
+    if (!budget || last.get(cell.index!) !== cell) {
       return cell;
     }
     return { ...cell, budget: { ...budget }, over_budget: overBudget(cell, budget, retainedByCell) };

@@ -5,7 +5,7 @@ import { checkReport } from '../comm/protocol';
 import { buildReport } from './report';
 import { renderReport } from './viewer';
 import { cellPayload, statusPayload } from '../testing/fixtures';
-import { budgetCellText, notebookBudgets, overBudgetLines, withBudgets } from '../budget/reportBudgets';
+import { budgetCellText, IBudgetedCell, notebookBudgets, overBudgetLines, withBudgets } from '../budget/reportBudgets';
 
 describe('budgets in the exported report', () => {
   const budgets = notebookBudgets([
@@ -59,6 +59,20 @@ describe('budgets in the exported report', () => {
     ]);
     expect(budgetCellText(a)).toBe('peak ≤ +100 MB · over: peak');
     expect(budgetCellText(b)).toBe('');
+  });
+
+  it('judges a cell run more than once by its last run only', () => {
+    const runs = [
+      { ...cellPayload({ seq: 1, cell_id: 'a', start_bytes: 0, peak_bytes: 30e6, end_bytes: 30e6 }), index: 0 },
+      { ...cellPayload({ seq: 2, cell_id: 'b' }), index: 1 },
+      { ...cellPayload({ seq: 3, cell_id: 'a', start_bytes: 0, peak_bytes: 60e6, end_bytes: 60e6 }), index: 0 }
+    ];
+    const out = withBudgets(runs, new Map([[0, { max_peak: 36e6, max_retained: 36e6 }]]), [
+      { cell_id: 'a', execution_count: 3, seq: 3, bytes: 60e6 }
+    ]);
+    expect('budget' in out[0]).toBe(false);
+    expect((out[2] as IBudgetedCell).over_budget).toEqual(['max_peak', 'max_retained']);
+    expect(overBudgetLines(out, [{ cell_id: 'a', execution_count: 3, seq: 3, bytes: 60e6 }])).toHaveLength(2);
   });
 
   it('keeps a report without budgets as it was', () => {

@@ -49,7 +49,7 @@ function bytesOf(text: string): number {
   if (!m) {
     throw new Error(`not a size: ${text}`);
   }
-  return parseFloat(m[1]) * { B: 1, kB: 1e3, MB: 1e6, GB: 1e9 }[m[2] as 'B' | 'kB' | 'MB' | 'GB'];
+  return Math.round(parseFloat(m[1]) * { B: 1, kB: 1e3, MB: 1e6, GB: 1e9 }[m[2] as 'B' | 'kB' | 'MB' | 'GB']);
 }
 
 /** A cell's `heapscope` metadata in the open notebook. */
@@ -83,6 +83,7 @@ async function openChart(page: IJupyterLabPageFixture, width = 500): Promise<voi
 
 test('a budget set from the badge menu is written to the metadata; a run over it turns the badge red', async ({
   page,
+  context,
   tmpPath
 }) => {
   const name = await openFixture(page, tmpPath, notebookFile('budget.ipynb', ['buf = bytearray(30_000_000)']));
@@ -91,6 +92,8 @@ test('a budget set from the badge menu is written to the metadata; a run over it
   const b = badge(page, 'c0');
   await expect(b).toHaveCount(1);
   const first = parseBadge((await b.textContent())!);
+  // The menu button adds no text: the badge says its figures only, as other specs read them.
+  expect((await b.innerText()).trim()).toMatch(/^[+-]\d+(\.\d+)? (B|kB|MB) · peak \+\d+(\.\d+)? MB$/);
   expect(first.peak).toBeGreaterThan(29e6);
   // No budget yet: no budget words, not red.
   await expect(b).not.toContainText('budget');
@@ -156,6 +159,27 @@ test('a budget set from the badge menu is written to the metadata; a run over it
   });
   expect(colours.border).toBe(colours.error);
   expect(colours.border).not.toBe(normalBorder);
+
+  // The exported report carries the budget, and its page shows it, red, with the CLI's words.
+  await page.evaluate(() => (window as any).jupyterapp.commands.execute('heapscope:export-report'));
+  const base = `${tmpPath}/${path.basename(name, '.ipynb')}`;
+  await expect.poll(() => page.contents.fileExists(`${base}.heap.html`), { timeout: 60000 }).toBe(true);
+  const report = JSON.parse(await readTextFile(page, `${base}.heap.json`));
+  const last = report.cells[report.cells.length - 1];
+  expect(last.budget).toEqual({ max_peak: limit, max_retained: bytesOf(written.max_retained) });
+  expect(last.over_budget).toEqual(['max_peak', 'max_retained']);
+  const reader = await context.newPage();
+  await reader.setContent(await readTextFile(page, `${base}.heap.html`), { waitUntil: 'load' });
+  await expect(reader.locator('.hs-table th').last()).toHaveText('Budget');
+  const column = reader.locator('.hs-table td.hs-budget').last();
+  await expect(column).toHaveText(
+    `peak ≤ +${written.max_peak}, retained ≤ ${written.max_retained} · over: peak, retained`
+  );
+  await expect(column).toHaveClass(/hs-mod-overBudget/);
+  await expect(reader.locator('.hs-warning.hs-overBudget').first()).toHaveText(
+    new RegExp(`^over budget: cell \\[0\\] buf = bytearray\\(60_000_000\\): peak \\+6\\d(\\.\\d+)? MB > budget`)
+  );
+  await reader.close();
 
   // "Remove Budget" from the badge's context menu (right click): the metadata and the red go.
   await b.click({ button: 'right' });
