@@ -27,6 +27,7 @@ CHOOSE_THEIR_WALK = {
     "test_unknown_engine_is_refused",
     "test_block_size_follows_the_allocators",
     "test_the_c_walk_survives_another_thread_freeing_what_it_walks",
+    "test_without_the_bridge_the_python_walk_is_used",
 }
 
 
@@ -367,3 +368,17 @@ def test_the_c_walk_survives_another_thread_freeing_what_it_walks():
     out = subprocess.run([sys.executable, "-c", THREAD_CHURN], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["objects", "200001"]
+
+
+def test_without_the_bridge_the_python_walk_is_used():
+    code = (
+        "import sys\n"
+        "sys.modules['heapscope._bridge'] = None  # as on a Python the wheel has no bridge for\n"
+        "from heapscope.agent import holders_walk as hw\n"
+        "data = [bytearray(10_000), [1.5, 'x']]\n"
+        "r = hw.walk_holders([('data', 'variable', [data], [data])], [], None, None, None)\n"
+        "print(hw.DEFAULT_ENGINE, r['holders'][0]['bytes'] > 10_000)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["python", "True"]

@@ -200,7 +200,7 @@ try:  # the C walk (shim/bridge/walk.c); without a bridge built for this Python,
     import heapscope._bridge as _bridge_mod
 
     _c_walk: Optional[Callable[..., dict]] = getattr(_bridge_mod, "holders_walk", None)
-except ImportError:
+except Exception:  # (not built for this Python, or failing: the Python walk)
     _c_walk = None
 
 #: Which walk :func:`walk_holders` uses when not told: "c" when the bridge has it, else "python".
