@@ -212,6 +212,9 @@ describe('lines of the view', () => {
       '6 holders · 420 MB held by your names · 1,661 objects walked · 0.03 s'
     );
     expect(holdersSummary({ holders: [holder()], shared: [] })).toBe('1 holder · 80 MB held by your names');
+    expect(
+      holdersSummary({ holders: [holder({ name: 'not reachable from your names', kind: 'other' })], shared: [] })
+    ).toBe('No name, output or traceback of yours keeps memory alive');
   });
 
   it('says the progress of each phase', () => {

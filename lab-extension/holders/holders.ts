@@ -262,10 +262,13 @@ export function holdersSummary(holders: IHolders): string {
   const names = holders.holders.filter(h => h.kind !== 'other');
   const frees = names.reduce((sum, h) => sum + h.bytes, 0);
   const shared = holders.shared.reduce((sum, g) => sum + g.bytes, 0);
-  const parts = [
-    names.length === 1 ? '1 holder' : `${names.length} holders`,
-    `${formatBytes(frees + shared)} held by your names`
-  ];
+  const parts =
+    names.length === 0
+      ? ['No name, output or traceback of yours keeps memory alive']
+      : [
+          names.length === 1 ? '1 holder' : `${names.length} holders`,
+          `${formatBytes(frees + shared)} held by your names`
+        ];
   if (holders.objects !== undefined) {
     parts.push(`${holders.objects.toLocaleString('en-US')} objects walked`);
   }

@@ -285,6 +285,25 @@ test('the exported report ends with who holds the memory, drawn as text in the p
   await reader.close();
 });
 
+test('a scan while a cell runs says why there is no list', async ({ page, tmpPath }) => {
+  await runAll(page, tmpPath, 'holders_busy.ipynb', ['x = 1']);
+  await page.notebook.setCell(0, 'code', 'import time\ntime.sleep(8)');
+  await page.sidebar.openTab('heapscope-panel');
+  await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="holders"]').click();
+  const running = page.notebook.runCell(0);
+  await expect(page.locator('.jp-Notebook-ExecutionIndicator[data-status="busy"]')).toHaveCount(1);
+  await page.locator(`${VIEW} .jp-heapscope-HoldersView-scan`).click();
+  const status = page.locator(`${VIEW} .jp-heapscope-HoldersView-status`);
+  await expect(status).toHaveText('No holders list: a cell is running: ask again when it has finished');
+  await expect(status).toHaveClass(/jp-mod-warning/);
+  await expect(page.locator(`${VIEW} .jp-heapscope-HoldersView-scan`)).toHaveText('Try again');
+  // Once the cell has finished, the same button gets the list.
+  await running;
+  await page.locator(`${VIEW} .jp-heapscope-HoldersView-scan`).click();
+  await expect(page.locator(`${VIEW} .jp-heapscope-HoldersView-scan`)).toHaveText('Scan again', { timeout: 60000 });
+  await expect(row(page, 'x')).toHaveCount(1);
+});
+
 test('a notebook on a plain kernel gets one clear line, not silence', async ({ page, tmpPath }) => {
   await openFixture(page, tmpPath, PLAIN_PYTHON);
   await page.sidebar.openTab('heapscope-panel');
