@@ -265,6 +265,23 @@ rows = [[float(i), str(i) * 3, (i, i + 0.5)] for i in range(3000)]
 objs = np.empty(2, dtype=object)
 objs[:] = [bytearray(50_000), "x" * 10_000]
 big_bytes = [bytes(20_000) for _ in range(3)]
+
+class L(list):
+    pass
+
+class Slotted:
+    __slots__ = ("a", "b")
+
+class Plain:
+    __sizeof__ = object.__sizeof__  # a C __sizeof__ taken from another type
+
+sub = [L([bytes(10), 1.5]) for _ in range(3)]
+slotted = [Slotted() for _ in range(3)]
+plain = [Plain() for _ in range(3)]
+for x in slotted:
+    x.a = bytearray(3000)
+for x in plain:
+    x.payload = [str(i) for i in range(10)]
 """
 
 

@@ -150,17 +150,28 @@ static void *vec_push(hs_vec *v)
     }
 #define AT(v, type, i) (((type *)(v).p)[i])
 
+/* How sys.getsizeof is read for the objects of one type: its __sizeof__ method descriptor (held) and the
+   constant getsizeof adds (the GC header, or 3.12+'s pre-header: a function of the type only); descr NULL:
+   call sys.getsizeof itself. */
+typedef struct {
+    PyObject *descr;
+    int64_t head;
+} hs_sizer;
+
 typedef struct {
     hs_table index;
-    hs_table kinds; /* type -> kind */
-    hs_vec obj;     /* PyObject *, one reference each */
-    hs_vec kind;    /* uint8_t */
-    hs_vec slots;   /* uint32_t: references from holders' slots */
-    hs_vec starts;  /* uint64_t: node j's references are dst[starts[j] .. starts[j + 1]] */
-    hs_vec dst;     /* uint32_t */
-    hs_vec pending; /* PyObject *: one object's references, borrowed */
-    hs_vec held;    /* PyObject *, one reference each: the types in `kinds`, the objects of kind 4 */
-    hs_vec folded;  /* int64_t: bytes of the leaves folded into the node */
+    hs_table kinds;  /* type -> kind */
+    hs_vec obj;      /* PyObject *, one reference each */
+    hs_vec kind;     /* uint8_t */
+    hs_vec slots;    /* uint32_t: references from holders' slots */
+    hs_vec starts;   /* uint64_t: node j's references are dst[starts[j] .. starts[j + 1]] */
+    hs_vec dst;      /* uint32_t */
+    hs_vec pending;  /* PyObject *: one object's references, borrowed */
+    hs_vec held;     /* PyObject *, one reference each: the types in `kinds`, the objects of kind 4 */
+    hs_table sizers; /* type -> index in `sizer` (kind 0 types met in a size) */
+    hs_vec sizer;    /* hs_sizer */
+    PyObject *sizeof_name;
+    hs_vec folded; /* int64_t: bytes of the leaves folded into the node */
     size_t n_folded;
     /* pending[cur] is being looked at; pending[held_from..] hold a reference (SIZE_MAX: none do) */
     size_t cur, held_from;
@@ -250,10 +261,64 @@ static int64_t as_bytes(PyObject *r)
 }
 
 /* The bytes of o of kind k (0-3), rounded to the allocator's block; -1 with an exception set. */
+/* sys.getsizeof(o) (>= 0), or -1 with an exception set. The first object of a type is sized by
+   getsizeof itself and by the type's __sizeof__ when that is a method descriptor (C code, kind 0): the
+   difference is the type's constant, and its later objects call the descriptor only (no bound method, no
+   argument parsing). */
+static int64_t getsizeof_of(hs_walk *w, PyObject *o)
+{
+    PyTypeObject *t = Py_TYPE(o);
+    int64_t s = table_get(&w->sizers, (uintptr_t)t);
+    if (s >= 0) {
+        hs_sizer *z = &AT(w->sizer, hs_sizer, s);
+        if (!z->descr)
+            return as_bytes(PyObject_CallOneArg(w->getsizeof, o));
+        PyObject *r = PyObject_CallOneArg(z->descr, o);
+        if (!r)
+            return -1;
+        long long v = PyLong_AsLongLong(r);
+        Py_DECREF(r);
+        if (v == -1 && PyErr_Occurred())
+            return -1;
+        if (v < 0) { /* (getsizeof's own check) */
+            PyErr_SetString(PyExc_ValueError, "__sizeof__() should return >= 0");
+            return -1;
+        }
+        return v + z->head;
+    }
+    int64_t g = as_bytes(PyObject_CallOneArg(w->getsizeof, o));
+    if (g < 0)
+        return -1;
+    hs_sizer z = {NULL, 0};
+    PyObject *d = _PyType_Lookup(t, w->sizeof_name); /* (borrowed; a dict look-up along the MRO) */
+    if (d && Py_IS_TYPE(d, &PyMethodDescr_Type)) {
+        PyObject *r = PyObject_CallOneArg(d, o);
+        long long v = r ? PyLong_AsLongLong(r) : -1;
+        Py_XDECREF(r);
+        if (r && !(v == -1 && PyErr_Occurred()) && v >= 0 && v <= g) {
+            z.descr = d;
+            z.head = g - v;
+            Py_INCREF(d);
+        } else {
+            PyErr_Clear();
+        }
+    }
+    hs_sizer *pz = vec_push(&w->sizer);
+    if (!pz || table_put(&w->sizers, (uintptr_t)t, (uint32_t)(w->sizer.n - 1)) < 0) {
+        if (pz)
+            w->sizer.n--;
+        Py_XDECREF(z.descr);
+        PyErr_NoMemory();
+        return -1;
+    }
+    *pz = z;
+    return g;
+}
+
 static int64_t size_of(hs_walk *w, PyObject *o, int k)
 {
     if (k == 0) {
-        int64_t x = as_bytes(PyObject_CallOneArg(w->getsizeof, o));
+        int64_t x = getsizeof_of(w, o);
         return x < 0 ? -1 : (int64_t)block_size((uint64_t)x);
     }
     hold_pending(w);
@@ -456,6 +521,7 @@ PyObject *py_holders_walk(PyObject *self, PyObject *args)
                  .folded = VEC(int64_t),
                  .held_from = SIZE_MAX,
                  .held = VEC(PyObject *),
+                 .sizer = VEC(hs_sizer),
                  .kind_of = kind_of_fn,
                  .getsizeof = getsizeof,
                  .own_size = own_size};
@@ -465,7 +531,9 @@ PyObject *py_holders_walk(PyObject *self, PyObject *args)
     int64_t *size = NULL, *reach = NULL, *own = NULL;
     int32_t *owner = NULL, *seen = NULL;
     hs_vec pairs = VEC(hs_pair);
-    if (table_init(&w.index, 1u << 16) < 0 || table_init(&w.kinds, 1u << 10) < 0) {
+    w.sizeof_name = PyUnicode_InternFromString("__sizeof__");
+    if (!w.sizeof_name || table_init(&w.index, 1u << 16) < 0 || table_init(&w.kinds, 1u << 10) < 0 ||
+        table_init(&w.sizers, 1u << 10) < 0) {
         PyErr_NoMemory();
         goto done;
     }
@@ -788,6 +856,11 @@ finish:
     for (size_t i = 0; i < w.held.n; i++)
         Py_DECREF(AT(w.held, PyObject *, i));
     free(w.held.p);
+    table_free(&w.sizers);
+    for (size_t i = 0; i < w.sizer.n; i++)
+        Py_XDECREF(AT(w.sizer, hs_sizer, i).descr);
+    free(w.sizer.p);
+    Py_XDECREF(w.sizeof_name);
     free(indeg);
     free(outside);
     free(stack);
