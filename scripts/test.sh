@@ -33,6 +33,7 @@ run_suite lint '^lint: [0-9]+ passed' '[0-9]+ failed$' bash -c 'p=0 f=0; for t i
 run_suite python-lint '^python-lint: [0-9]+ passed' '[0-9]+ failed$' bash scripts/lint-python.sh
 run_suite pytest '[0-9]+ passed' '[0-9]+ (failed|error)' python -m pytest -q -p no:cacheprovider tests
 run_suite galata '[0-9]+ passed' '[0-9]+ (failed|flaky)' bash -c 'cd ui-tests && npx playwright test'
+run_suite galata-remote '[0-9]+ passed' '[0-9]+ (failed|flaky)' bash -c 'cd ui-tests && npx playwright test -c playwright.remote.config.js'
 
 echo
 [ ${#failed_suites[@]} -gt 0 ] && echo "failed suites: ${failed_suites[*]} (logs in $LOGS)"
