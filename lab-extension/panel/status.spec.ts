@@ -37,6 +37,25 @@ describe('panelStatus', () => {
     );
   });
 
+  it('names the heapscope kernelspec the server has, found by its metadata (a gateway’s own name)', () => {
+    const behindGateway = {
+      ...session('not-heapscope'),
+      sessionContext: {
+        kernelDisplayName: 'Python 3',
+        specsManager: {
+          specs: {
+            default: 'python3',
+            kernelspecs: {
+              python3: { name: 'python3', display_name: 'Python 3', metadata: {} },
+              py_k8s: { name: 'py_k8s', display_name: 'Python on Kubernetes (heapscope)', metadata: { heapscope: {} } }
+            }
+          }
+        }
+      }
+    } as any;
+    expect(panelStatus(behindGateway, trans).text).toContain('Choose the kernel “Python on Kubernetes (heapscope)”');
+  });
+
   it('says when there is no kernel or it is connecting', () => {
     expect(panelStatus(session('no-kernel'), trans).text).toBe('This notebook has no running kernel.');
     expect(panelStatus(session('connecting'), trans).text).toBe('Connecting to the kernel…');

@@ -7,6 +7,7 @@ import type { IProfilerStatus } from '../comm/protocol';
 import { formatBytes } from '../format/bytes';
 import { displayText } from '../format/text';
 import { heapNowAfterLastRun } from '../holders/now';
+import { heapscopeKernelSpec } from '../remote/kernelspecs';
 import type { IHeapSession } from '../tracker/tokens';
 
 /**
@@ -67,8 +68,10 @@ export function panelStatus(session: IHeapSession | null, trans: TranslationBund
     case 'not-heapscope':
       return warning(
         trans.__(
-          'The kernel “%1” does not run the heapscope agent, so there is no heap data. Choose the kernel “Python 3 (heapscope)” to profile this notebook.',
-          session.sessionContext.kernelDisplayName
+          'The kernel “%1” does not run the heapscope agent, so there is no heap data. Choose the kernel “%2” to profile this notebook.',
+          session.sessionContext.kernelDisplayName,
+          // The server's heapscope kernelspec, told by its metadata (a gateway names it its own way).
+          heapscopeKernelSpec(session.sessionContext.specsManager?.specs)?.displayName ?? 'Python 3 (heapscope)'
         )
       );
     case 'closed':
