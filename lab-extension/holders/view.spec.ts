@@ -79,9 +79,15 @@ describe('HoldersView', () => {
     expect(session.sent).toEqual([{ type: 'holders' }]);
     expect(status()).toBe('Asking the kernel who holds the memory…');
     expect(view.node.getAttribute('aria-busy')).toBe('true');
-    // A second press while it scans sends nothing more.
+    // A second press while it scans sends nothing more…
     expect(view.scan()).toBe(true);
     expect(session.sent).toHaveLength(1);
+    // …unless the answer is long overdue (lost with a reopened comm).
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now + HoldersView.RESCAN_MS + 1);
+    expect(view.scan()).toBe(true);
+    expect(session.sent).toEqual([{ type: 'holders' }, { type: 'holders' }]);
+    clock.mockRestore();
     session.receive('holders_progress', { phase: 'sizes', done: 3, total: 4 });
     expect(status()).toBe('Measuring objects… 3 of 4');
     const progress = view.node.querySelector<HTMLProgressElement>('.jp-heapscope-HoldersView-progress')!;

@@ -84,10 +84,12 @@ export class HoldersView extends SessionView {
       this._renderStatus();
       return false;
     }
-    if (state.phase === 'scanning') {
-      // One scan at a time: the kernel answers the one running.
+    if (state.phase === 'scanning' && Date.now() - this._scanAt < HoldersView.RESCAN_MS) {
+      // One scan at a time: the kernel answers the one running. An answer lost with its comm (the
+      // kernel reopened it) would leave the view waiting: after a while a press asks again.
       return true;
     }
+    this._scanAt = Date.now();
     state.begin();
     const sent = session.state === 'connected' && !!session.send?.({ type: 'holders' });
     if (!sent) {
@@ -329,6 +331,7 @@ export class HoldersView extends SessionView {
   private _releaseText = '';
   private _awaitingStatus = false;
   private _statusAfterScan = false;
+  private _scanAt = 0;
   private _before: number | null = null;
   private _after: number | null = null;
 }
@@ -337,6 +340,11 @@ export class HoldersView extends SessionView {
  * A namespace for HoldersView statics.
  */
 export namespace HoldersView {
+  /**
+   * After this many milliseconds without an answer, pressing the button asks the kernel again.
+   */
+  export const RESCAN_MS = 30_000;
+
   /**
    * The options of the view.
    */
