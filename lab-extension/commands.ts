@@ -36,4 +36,9 @@ export namespace CommandIDs {
    * Export the current notebook's memory report (HTML and JSON, next to the notebook).
    */
   export const exportReport = 'heapscope:export-report';
+
+  /**
+   * Ask the current notebook's kernel to return freed memory to the system (`release_memory`).
+   */
+  export const releaseMemory = 'heapscope:release-memory';
 }

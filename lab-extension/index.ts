@@ -9,6 +9,7 @@ import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { badgesPlugin } from './badges/plugin';
 import { budgetPlugin } from './budget/plugin';
+import { guardPlugin } from './guard/plugin';
 import { panelPlugin } from './panel/plugin';
 import { reportPlugin } from './report/plugin';
 import { trackerPlugin } from './tracker/plugin';
@@ -19,6 +20,13 @@ export { IHeapSession, IHeapTracker } from './tracker/tokens';
 /**
  * Every plugin of the extension.
  */
-const plugins: JupyterFrontEndPlugin<unknown>[] = [trackerPlugin, panelPlugin, badgesPlugin, budgetPlugin, reportPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
+  trackerPlugin,
+  panelPlugin,
+  badgesPlugin,
+  budgetPlugin,
+  reportPlugin,
+  guardPlugin
+];
 
 export default plugins;

@@ -1,3 +1,4 @@
 import './base.css';
 import './budget.css';
 import './holders.css';
+import './guard.css';

@@ -1,12 +1,15 @@
 /**
  * The memory badge under an executed code cell.
  */
-import { closeIcon, LabIcon, stopIcon } from '@jupyterlab/ui-components';
+import { closeIcon, errorIcon, LabIcon, stopIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 import type { HeapTick, ICellRun, ICellStart } from '../comm/protocol';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
 import { outcomeText, RunOutcome, runOutcome } from '../model/outcome';
+import { guardIcon } from '../guard/icons';
+import type { GuardBadgeState } from '../guard/state';
+import { guardStopText } from '../guard/text';
 import type { BadgeLevel } from './thresholds';
 
 /**
@@ -42,7 +45,8 @@ export function badgeTooltip(runs: ReadonlyArray<ICellRun>, maxRuns = 5, lastInt
       `[${run.execution_count ?? '?'}] net ${formatSignedBytes(run.end_bytes - run.start_bytes)}, ` +
       `peak ${formatSignedBytes(run.peak_bytes - run.start_bytes)} ` +
       `(heap ${formatBytes(run.start_bytes)} → ${formatBytes(run.peak_bytes)} → ${formatBytes(run.end_bytes)})`;
-    const outcome = outcomeText(runOutcome(run, i === 0 && lastInterrupted));
+    const ran = runOutcome(run, i === 0 && lastInterrupted);
+    const outcome = ran === 'guard' ? guardStopText(run.guard_stop) : outcomeText(ran);
     if (outcome) {
       line += `, ${outcome}`;
     }
@@ -119,6 +123,7 @@ export class CellBadge extends Widget {
    * @param live - the running cell's start and ticks when it is running now.
    * @param maxRuns - how many runs the tooltip lists.
    * @param interrupted - whether the last run was interrupted (see {@link runOutcome}).
+   * @param guard - the memory guard's state of the cell (`guard/state.ts`): `warn` turns it amber.
    */
   setRun(
     run: ICellRun | undefined,
@@ -126,18 +131,21 @@ export class CellBadge extends Widget {
     level: BadgeLevel,
     live: { start: ICellStart; ticks: ReadonlyArray<HeapTick>; peak?: number } | null,
     maxRuns = 5,
-    interrupted = false
+    interrupted = false,
+    guard: GuardBadgeState = 'none'
   ): void {
     const outcome: RunOutcome = !live && run ? runOutcome(run, interrupted) : 'ok';
+    const word = outcome === 'guard' && run ? guardStopText(run.guard_stop) : outcome;
     const text = live ? runningText(live.start, live.ticks, live.peak) : run ? badgeText(run) : '';
     const title = runs.length > 0 ? badgeTooltip(runs, maxRuns, interrupted) : 'Running: live heap figures.';
     // Only what changed is written: a badge is set on every message of its cell.
-    if (text !== this._text || outcome !== this._outcome) {
+    if (text !== this._text || outcome !== this._outcome || word !== this._word) {
       this._text = text;
       this._outcome = outcome;
+      this._word = word;
       this.node.textContent = text;
       if (outcome !== 'ok') {
-        this.node.appendChild(Private.outcomeNode(outcome));
+        this.node.appendChild(Private.outcomeNode(outcome, word));
       }
       this.node.dataset.outcome = outcome;
       if (this._decoration?.node) {
@@ -153,6 +161,9 @@ export class CellBadge extends Widget {
     this.toggleClass('jp-mod-error', outcome === 'error' || outcome === 'aborted');
     this.toggleClass('jp-mod-interrupted', outcome === 'interrupted');
     this.toggleClass('jp-mod-running', !!live);
+    this.toggleClass('jp-mod-memoryWarning', guard === 'warn');
+    this.toggleClass('jp-mod-guard', outcome === 'guard');
+    this.toggleClass('jp-mod-killed', outcome === 'killed');
   }
 
   /**
@@ -186,6 +197,7 @@ export class CellBadge extends Widget {
   private _text: string | null = null;
   private _title: string | null = null;
   private _outcome: RunOutcome | null = null;
+  private _word: string | null = null;
 }
 
 /**
@@ -198,13 +210,15 @@ namespace Private {
   const ICONS: { [outcome in Exclude<RunOutcome, 'ok'>]: LabIcon } = {
     error: closeIcon,
     interrupted: stopIcon,
-    aborted: closeIcon
+    aborted: closeIcon,
+    guard: guardIcon,
+    killed: errorIcon
   };
 
   /**
    * ` · ✕ error`: an icon and the word, after the figures.
    */
-  export function outcomeNode(outcome: Exclude<RunOutcome, 'ok'>): HTMLElement {
+  export function outcomeNode(outcome: Exclude<RunOutcome, 'ok'>, word: string = outcome): HTMLElement {
     const node = document.createElement('span');
     node.className = 'jp-heapscope-badge-outcome';
     node.dataset.outcome = outcome;
@@ -216,7 +230,7 @@ namespace Private {
     });
     icon.setAttribute('aria-hidden', 'true');
     node.appendChild(icon);
-    node.appendChild(document.createTextNode(outcome));
+    node.appendChild(document.createTextNode(word));
     return node;
   }
 }

@@ -7,6 +7,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Signal } from '@lumino/signaling';
 import type { PanelLayout } from '@lumino/widgets';
 
+import { guardStateFor, GuardState } from '../guard/state';
 import type { HeapModel } from '../model/model';
 import type { ICellRun } from '../comm/protocol';
 import { budgetKeys } from '../budget/budget';
@@ -64,6 +65,9 @@ export class NotebookBadges implements IDisposable {
     this._settings = options.settings;
     this._onActivate = options.onActivate;
     this._runningDelay = options.runningBadgeDelay ?? RUNNING_BADGE_DELAY;
+    // The memory guard's state first: it reads a status before the badges are drawn for it.
+    this._guard = guardStateFor(this._model);
+    this._guard.changed.connect(this._onGuardChanged, this);
     this._model.changed.connect(this._onModelChanged, this);
     this._settings.changed.connect(this._refreshAll, this);
     budgetState.changed.connect(this._onBudgetChanged, this);
@@ -128,6 +132,17 @@ export class NotebookBadges implements IDisposable {
     this._runningCell = this._model.running?.cell_id ?? null;
     this._dirty.clear();
     this._refreshAll();
+  }
+
+  /**
+   * A cell crossed the soft threshold (or any cell's guard state changed): draw it again.
+   */
+  private _onGuardChanged(_: GuardState, args: { cellId: string | null }): void {
+    if (args.cellId !== null) {
+      this._mark(args.cellId);
+    } else {
+      this._refreshAll();
+    }
   }
 
   /**
@@ -281,7 +296,15 @@ export class NotebookBadges implements IDisposable {
     const level = run ? badgeLevel(run, this._settings.thresholds) : 'normal';
     const live = running ? { start: running, ticks: this._model.ticks, peak: this._model.livePeak } : null;
     const interrupted = !!run && run.status === 'error' && Private.showsInterrupt(cell);
-    badge.setRun(run, this._model.runs(cellId), level, live, this._settings.tooltipRuns, interrupted);
+    badge.setRun(
+      run,
+      this._model.runs(cellId),
+      level,
+      live,
+      this._settings.tooltipRuns,
+      interrupted,
+      this._guard.badgeState(run, running)
+    );
     decorateBadge(badge, cell, run, this._model, this._notebook);
   }
 
@@ -289,6 +312,7 @@ export class NotebookBadges implements IDisposable {
   private _onActivate: ((cellId: string) => void) | undefined;
   private _runningCell: string | null = null;
   private _model: HeapModel;
+  private _guard: GuardState;
   private _settings: BadgeSettings;
   private _cells: CellList | null = null;
   private _badges = new Map<Cell, CellBadge>();

@@ -6,6 +6,8 @@ import { ISignal, Signal } from '@lumino/signaling';
 import type { Widget } from '@lumino/widgets';
 
 import type { ICellRun } from '../comm/protocol';
+import { addGuardTraces } from '../guard/chartTraces';
+import { resolveGuardColours } from '../guard/theme';
 import type { HeapModel } from '../model/model';
 import { heapNowAfterLastRun } from '../holders/now';
 import { budgetState } from '../budget/state';
@@ -140,7 +142,7 @@ export class HeapChart extends PlotWidget {
       return null;
     }
     this._throttle.cancel();
-    return buildHeapFigure(
+    const figure = buildHeapFigure(
       {
         cells: model.cells,
         running: model.running,
@@ -152,6 +154,9 @@ export class HeapChart extends PlotWidget {
       theme,
       { scale: this._scale, plotWidth: this._plotWidth(), view: this._view, series: this._series }
     );
+    // The memory guard (issue 12): RSS beside the heap, the limit and the soft threshold.
+    const slots = this._series.runs.length + (model.running ? 1 : 0);
+    return addGuardTraces(figure, this._series.runs, slots, model.status, resolveGuardColours(this.node), this._scale);
   }
 
   protected onDrawn(plotly: PlotlyModule): void {
@@ -227,7 +232,15 @@ export class HeapChart extends PlotWidget {
         return;
       }
     }
-    if (args.kind === 'detail' || args.kind === 'retained' || args.kind === 'status') {
+    if (args.kind === 'status') {
+      // The memory limit and the guard's thresholds are drawn: redraw when they change.
+      const key = Private.guardKey(this._model);
+      if (key === this._guardKey) {
+        return;
+      }
+      this._guardKey = key;
+    }
+    if (args.kind === 'detail' || args.kind === 'retained') {
       return;
     }
     if (args.kind === 'history' || args.kind === 'clear') {
@@ -290,6 +303,7 @@ export class HeapChart extends PlotWidget {
   private _baseInterval = MIN_REDRAW_MS;
   private _cellClicked = new Signal<this, ICellRun>(this);
   private _heapNow: number | null = null;
+  private _guardKey = '';
 }
 
 /**
@@ -297,6 +311,16 @@ export class HeapChart extends PlotWidget {
  */
 namespace Private {
   let preloading = false;
+
+  /**
+   * What of a status the chart draws: the limit and the guard's soft threshold.
+   */
+  export function guardKey(model: HeapModel | null): string {
+    const status = model?.status;
+    const limit = status?.memory_limit?.bytes ?? 0;
+    const near = limit > 0 && (status?.usage_bytes ?? 0) >= limit / 2;
+    return `${limit}:${status?.memory_limit?.source ?? ''}:${status?.guard?.on ?? ''}:${status?.guard?.soft ?? ''}:${near}`;
+  }
 
   /**
    * Load plotly once, when the page is idle.

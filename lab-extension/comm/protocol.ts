@@ -132,6 +132,7 @@ export type BrowserMessage = DeepReadonly<
   | G.RetainedByCellRequest
   | G.HoldersRequest
   | G.ReleaseHolderRequest
+  | G.ReleaseMemoryRequest
 >;
 
 /**

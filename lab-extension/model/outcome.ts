@@ -4,10 +4,11 @@
 import type { ICellRun } from '../comm/protocol';
 
 /**
- * How a run ended: ok, raised an error, was interrupted (KeyboardInterrupt), or aborted (the
- * kernel has no result for it).
+ * How a run ended: ok, raised an error, was interrupted (KeyboardInterrupt), aborted (the
+ * kernel has no result for it), stopped by heapscope's memory guard (`guard`), or the kernel died
+ * in it (`killed`).
  */
-export type RunOutcome = 'ok' | 'error' | 'interrupted' | 'aborted';
+export type RunOutcome = 'ok' | 'error' | 'interrupted' | 'aborted' | 'guard' | 'killed';
 
 /**
  * How a run ended.
@@ -25,6 +26,9 @@ export function runOutcome(run: Pick<ICellRun, 'status'>, interrupted = false): 
   if (status === 'interrupted' || (status === 'error' && interrupted)) {
     return 'interrupted';
   }
+  if (status === 'guard' || status === 'killed') {
+    return status;
+  }
   return status === 'error' ? 'error' : 'aborted';
 }
 
@@ -41,6 +45,10 @@ export function outcomeText(outcome: RunOutcome): string {
       return 'interrupted';
     case 'aborted':
       return 'aborted';
+    case 'guard':
+      return 'stopped by heapscope';
+    case 'killed':
+      return 'the kernel died in this cell';
     default:
       return '';
   }

@@ -9,6 +9,7 @@ import { buildIcicleFigure } from '../chart/icicle';
 import type { ICellRun, IFrame, ISite } from '../comm/protocol';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
 import { displayText, firstSourceLine } from '../format/text';
+import { createGuardDetail } from '../guard/detail';
 import type { HeapModel } from '../model/model';
 import { createSiteList, createSiteQueryBar, SiteQuery } from '../sites/dom';
 import { isMyCodeFrame } from '../sites/listing';
@@ -145,8 +146,8 @@ export class CellDetailView extends SessionView {
     if (run.allocated_bytes !== undefined) {
       facts.push(trans.__('allocated %1', formatBytes(run.allocated_bytes)));
     }
-    if (run.status !== 'ok') {
-      facts.push(run.status === 'error' ? trans.__('raised an error') : trans.__('aborted'));
+    if (run.status !== 'ok' && run.status !== 'guard' && run.status !== 'killed') {
+      facts.push(run.status === 'error' ? trans.__('raised an error') : trans.__(run.status));
     }
     // One span per fact, kept whole: a figure never breaks between its number and its unit.
     const factsNode = Private.el('p', 'jp-heapscope-Detail-facts', '');
@@ -157,6 +158,11 @@ export class CellDetailView extends SessionView {
       factsNode.appendChild(Private.el('span', 'jp-heapscope-Detail-fact', fact));
     });
     node.appendChild(factsNode);
+    // The memory guard: heap Δ beside RSS Δ, a guard stop, a post-mortem (its lines are the list below).
+    const guard = createGuardDetail(run);
+    if (guard) {
+      node.appendChild(guard);
+    }
     if (run.top_at_peak === undefined && run.retained === undefined) {
       const reason = session.model.status?.attribution_reason;
       node.appendChild(
@@ -185,7 +191,8 @@ export class CellDetailView extends SessionView {
         isMine,
         label: `${title} · ${label}`
       });
-    const peakTitle = trans.__('Top lines at the peak');
+    const peakTitle =
+      run.status === 'killed' ? trans.__('Top lines at the last sample') : trans.__('Top lines at the peak');
     node.appendChild(Private.el('h4', 'jp-heapscope-Detail-heading', peakTitle));
     node.appendChild(siteList(run.top_at_peak, peakTitle, trans.__('Nothing held at the peak.')));
     const retainedTitle = trans.__('Retained when the cell ended');

@@ -9,6 +9,7 @@ import { Panel, TabBar, TabPanel, Title, Widget } from '@lumino/widgets';
 
 import { HeapChart } from '../chart/widget';
 import type { ICellRun, IFrame } from '../comm/protocol';
+import { GuardBanner, MEMORY_WARNING_CLASS } from '../guard/banner';
 import { HoldersView } from '../holders/view';
 import { DEFAULT_SITE_FILTER, ISiteFilter } from '../sites/siteFilter';
 import type { SourceLookup } from '../sites/sites';
@@ -59,6 +60,15 @@ export class HeapPanel extends Panel {
     this._notes = new Widget({ node: document.createElement('ul') });
     this._notes.addClass('jp-heapscope-Panel-notes');
     this.addWidget(this._notes);
+    // The memory guard (issue 12): limit, amber warning, post-mortem, "Return freed memory".
+    this._guard = new GuardBanner({
+      showRun: seq => this.showRun(seq),
+      setLevel: level => {
+        this.toggleClass(MEMORY_WARNING_CLASS, level === 'warn');
+        this.toggleClass('jp-mod-memoryStopped', level === 'stopped');
+      }
+    });
+    this.addWidget(this._guard);
     this._switch = new Widget({ node: document.createElement('button') });
     this._switch.addClass('jp-heapscope-Panel-switch');
     this._switch.addClass('jp-mod-styled');
@@ -190,6 +200,13 @@ export class HeapPanel extends Panel {
   }
 
   /**
+   * The memory block (limit, warning, post-mortem, what "Return freed memory" gave back).
+   */
+  get guardBanner(): GuardBanner {
+    return this._guard;
+  }
+
+  /**
    * The Holders view (who holds the heap).
    */
   get holders(): HoldersView {
@@ -282,6 +299,7 @@ export class HeapPanel extends Panel {
     this._detail.session = session;
     this._retained.session = session;
     this._holders.session = session;
+    this._guard.session = session;
     this._onStateChanged();
   }
 
@@ -355,6 +373,7 @@ export class HeapPanel extends Panel {
   private _notebookNode: HTMLElement;
   private _status: Widget;
   private _notes: Widget;
+  private _guard: GuardBanner;
   private _switch: Widget;
   private _views: TabPanel;
   private _resizeObserver: ResizeObserver | null = null;

@@ -10,6 +10,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { clearIcon, CommandToolbarButton, downloadIcon, Toolbar } from '@jupyterlab/ui-components';
 
 import { CommandIDs } from '../commands';
+import { addReleaseCommand } from '../guard/commands';
 import { addHoldersCommands } from '../holders/commands';
 import { ServerRoots } from '../navigate/home';
 import { navigateToFrame } from '../navigate/navigate';
@@ -220,6 +221,12 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
       limit: detailLimit,
       switchKernel
     });
+    addReleaseCommand(app, tracker, trans, text => panel.guardBanner.showReleased(text));
+    toolbar.insertAfter(
+      'clear-history',
+      'release-memory',
+      new CommandToolbarButton({ commands, id: CommandIDs.releaseMemory, label: '' })
+    );
     const holderCommands = addHoldersCommands(commands, {
       tracker,
       trans,
@@ -234,7 +241,8 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.clearHistory,
         CommandIDs.toggleMode,
         CommandIDs.switchKernel,
-        CommandIDs.exportReport
+        CommandIDs.exportReport,
+        CommandIDs.releaseMemory
       ]) {
         if (commands.hasCommand(id)) {
           commands.notifyCommandChanged(id);
@@ -278,6 +286,7 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.showRetained,
         CommandIDs.toggleMode,
         CommandIDs.switchKernel,
+        CommandIDs.releaseMemory,
         ...holderCommands
       ]) {
         palette.addItem({ command, category });

@@ -40,6 +40,7 @@ export interface IReport {
   };
   readonly cells: ReadonlyArray<IReportCell>;
   readonly retained_by_cell?: ReadonlyArray<IRetained> | null;
+  readonly memory_limit?: IProfilerStatus['memory_limit'];
   readonly holders?: IHolders | null;
 }
 
@@ -139,6 +140,7 @@ export function buildReport(source: IReportSource): IReport {
     outcome,
     cells,
     retained_by_cell: source.retainedByCell,
+    ...(status?.memory_limit !== undefined ? { memory_limit: status.memory_limit } : {}),
     ...(source.holders !== undefined ? { holders: source.holders } : {})
   };
 }

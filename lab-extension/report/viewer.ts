@@ -9,6 +9,15 @@ import type { IFrame } from '../comm/protocol';
 import { FALLBACK_THEME, IChartTheme } from '../chart/theme';
 import { buildHeapFigure, CHART_CONFIG } from '../chart/traces';
 import { formatBytes, formatSignedBytes } from '../format/bytes';
+import { addGuardTraces } from '../guard/chartTraces';
+import { createGuardDetail } from '../guard/detail';
+import {
+  reportChartStatus,
+  reportGuardColours,
+  reportGuardWarnings,
+  reportLimitFact,
+  reportStatusText
+} from '../guard/report';
 import { displayText, firstSourceLine } from '../format/text';
 import { createRetainedList, createSiteList, createSiteQueryBar, SiteQuery } from '../sites/dom';
 import { element } from '../sites/elements';
@@ -86,12 +95,20 @@ export function renderReport(
   } else if (mixedModes) {
     facts.push(`mixed modes (${modes.join(', ')}; per cell below)`);
   }
+  const limitFact = reportLimitFact(report);
+  if (limitFact) {
+    facts.push(limitFact);
+  }
   facts.push('1 MB = 1,000,000 bytes');
   header.appendChild(element('p', 'hs-facts', facts.join(' · ')));
   if (report.outcome && report.outcome.status !== 'ok') {
     header.appendChild(
       element('p', 'hs-warning', `${report.outcome.status}: ${displayText(report.outcome.message ?? '', 1024)}`)
     );
+  }
+  // The memory guard's stops and the kernel's deaths (post-mortems), as text.
+  for (const warning of reportGuardWarnings(cells)) {
+    header.appendChild(element('p', 'hs-warning hs-guard', warning));
   }
   // Every broken budget, as `heapscope report` prints it.
   for (const line of overBudgetLines(cells, report.retained_by_cell ?? null)) {
@@ -114,7 +131,13 @@ export function renderReport(
   if (cells.length > 0 && plotly) {
     const node = element('div', 'hs-chart');
     chartSection.appendChild(node);
-    const figure = buildHeapFigure({ cells, running: null }, theme);
+    const figure = addGuardTraces(
+      buildHeapFigure({ cells, running: null }, theme),
+      cells,
+      cells.length,
+      reportChartStatus(report),
+      reportGuardColours(theme)
+    );
     void plotly
       .newPlot(node, figure.data, { ...figure.layout, height: 320 }, { ...CHART_CONFIG, responsive: true })
       .then(() => {
@@ -162,7 +185,7 @@ export function renderReport(
     row.appendChild(element('td', '')).appendChild(link);
     row.append(
       element('td', 'hs-source', displayText(firstSourceLine(cell.source), 120)),
-      element('td', '', cell.status),
+      element('td', '', reportStatusText(cell)),
       element('td', 'hs-num', formatBytes(cell.start_bytes)),
       element('td', 'hs-num', formatBytes(cell.peak_bytes)),
       element('td', 'hs-num', formatBytes(cell.end_bytes)),
@@ -193,7 +216,7 @@ export function renderReport(
         `net ${formatSignedBytes(cell.end_bytes - cell.start_bytes)} · peak ${formatSignedBytes(cell.peak_bytes - cell.start_bytes)} ` +
           `(heap ${formatBytes(cell.start_bytes)} → ${formatBytes(cell.peak_bytes)} → ${formatBytes(cell.end_bytes)})` +
           (mixedModes && cell.mode !== undefined ? ` · ${cell.mode} mode` : '') +
-          (cell.status !== 'ok' ? ` · ${cell.status}` : '')
+          (cell.status !== 'ok' ? ` · ${reportStatusText(cell)}` : '')
       )
     );
     section.appendChild(summary);
@@ -210,13 +233,20 @@ export function renderReport(
         .map((line: string) => displayText(line, 400))
         .join('\n');
       section.appendChild(source);
+      // Heap Δ beside RSS Δ, a guard stop, a post-mortem (its lines: the list below).
+      const guard = createGuardDetail(cell);
+      if (guard) {
+        section.appendChild(guard);
+      }
       if (cell.top_at_peak === undefined && cell.retained === undefined) {
         section.appendChild(element('p', 'hs-empty', 'No line-level attribution for this cell.'));
         return;
       }
       const base = peakBase(cell);
       const label = Private.label(cell);
-      section.appendChild(element('h4', '', 'Top lines at the peak'));
+      section.appendChild(
+        element('h4', '', cell.status === 'killed' ? 'Top lines at the last sample' : 'Top lines at the peak')
+      );
       section.appendChild(
         createSiteList(cell.top_at_peak ?? [], {
           base,
