@@ -9,9 +9,10 @@
  *       (one item per reference); both lists are cleared as they are read (their references would
  *       count as references from outside), in holder order, as the Python walk does.
  *     skip: objects that are never nodes (barriers, module dicts).
- *     kind_of(type) -> 0..4 (holders_walk.Scan.kind_of; called once per type); getsizeof(o) for kind 0
- *       (sys.getsizeof; an exception gives 0); own_size(o, kind) for kinds 1-3; extra(o) -> list, the
- *       references of a kind-2 object (ndarray) that tp_traverse does not show; exact(items) -> list,
+ *     kind_of(type) -> 0..4 (holders_walk.Scan.kind_of; called once per type); getsizeof: sys.getsizeof,
+ *       for kind 0 (an exception gives 0; read per type, see getsizeof_of); own_size(o, kind) for kinds
+ *       1-3; extra(o) -> list, the references of a kind-2 object (ndarray) that tp_traverse does
+ *       not show; exact(items) -> list,
  *       items [(node, object, kind, size)] of the nodes inside of at least EXACT_MIN bytes, answered
  *       [(node, size, site row or None)] (None: no shim to ask); progress(phase, done, total) or None.
  *     Returns {"reach": [bytes per holder], "own": [...], "groups": {(h, ...): bytes}, "held": bytes,

@@ -24,7 +24,8 @@ Two walks, same answers. The C walk (``heapscope._bridge.holders_walk``, shim/br
 bridge is built for this Python) does the walk and the passes over C arrays: ``tp_traverse`` (what
 ``gc.get_referents`` returns) into an open-addressing id -> node table and CSR edges, reference counts read with
 ``Py_REFCNT``, the per-holder walks and shared groups; it calls back here only for what is Python's: a type's kind
-(once per type), sizes (``sys.getsizeof`` for built-in sizes, :meth:`Scan.own_size` for arrays and bytearrays),
+(once per type), sizes (``sys.getsizeof`` for built-in sizes — for the first object of a type; later ones
+by that type's C ``__sizeof__`` plus the type's constant header —, :meth:`Scan.own_size` for arrays and bytearrays),
 an ndarray's hidden references and the shim's exact blocks for the big buffers. It holds the GIL throughout and
 runs with the cyclic GC off (its callbacks allocate: no finalizer may run meanwhile). The Python walk below is the
 fallback (a Python without a bridge build): one node per object (an id -> index dict, edges in ``array`` CSR
