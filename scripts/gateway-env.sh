@@ -13,6 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=$ROOT/.venv-gateway
+# dist/ is rebuilt by scripts/dev-install.sh under this lock: do not read it half-way.
+exec 9>"${TMPDIR:-/tmp}/heapscope-dev-install.lock"
+flock 9
 EG="jupyter-enterprise-gateway==3.3.0"
 shopt -s nullglob
 wheels=("$ROOT"/dist/heapscope-*.whl)
