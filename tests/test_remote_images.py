@@ -187,3 +187,24 @@ def test_heapscope_python_starts_python_unprofiled_when_the_shim_cannot_be_used(
     ).stdout.splitlines()
     assert out[0] == "False"
     assert re.search(r"not found at /nonexistent/libheapscope\.so.*unprofiled", out[1]), out[1]
+
+
+def test_the_command_line_beside_the_gateway_says_it_needs_the_cli_extra(tmp_path: Path) -> None:
+    """The kernel side installs beside EG 3.3 (jupyter_client 6.1); `heapscope report` needs the `cli` extra's
+    jupyter_client >= 7 and says so (exit status 2) instead of failing inside nbclient."""
+    if not GATEWAY_PYTHON.is_file():
+        why = f"{GATEWAY_PYTHON} is missing: run `bash scripts/gateway-env.sh` (scripts/setup.sh --tests does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+    notebook = tmp_path / "empty.ipynb"
+    notebook.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    run = subprocess.run(
+        [str(GATEWAY_PYTHON.parent / "heapscope"), "report", str(notebook), "--json", str(tmp_path / "out.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2, run
+    assert "needs jupyter_client >= 7" in run.stderr and "heapscope[cli]" in run.stderr, run.stderr
+    assert not (tmp_path / "out.json").exists()
