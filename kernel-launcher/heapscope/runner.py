@@ -58,30 +58,18 @@ def _run_script(script: Path, args: Sequence[str]) -> Tuple[int, Optional[str]]:
 
 def profile(script: Path, args: Sequence[str], out: Path, mode: str) -> int:
     from . import __version__
-    from .agent import engine as engine_module
-    from .agent.core import Agent
+    from .agent.core import connected_agent
     from .agent.hooks import CellEnd, CellStart
-    from .agent.shim import connect, take_launcher_error
+    from .agent.shim import take_launcher_error
     from .bytes_format import format_signed_bytes
     from .report import build_report, write_json
 
-    shim, reason = connect(take_launcher_error())
-    engine, engine_reason = engine_module.connect(mode, shim is not None)
+    agent = connected_agent(None, mode, take_launcher_error(), root_files=(str(script),))
+    shim, reason = agent.shim, agent.reason
     if shim is None:
         _say(reason or "the shim is not active")
-    elif engine is None:
-        _say(engine_reason or "no line-level attribution")
-    agent = Agent(
-        None,
-        shim,
-        reason,
-        __version__,
-        engine=engine,
-        engine_reason=engine_reason,
-        mode=mode,
-        top_n=engine_module.top_n_from_env(),
-        root_files=(str(script),),
-    )
+    elif agent.engine is None:
+        _say(agent.engine_reason or "no line-level attribution")
     try:
         source = script.read_text(errors="replace")[:MAX_SOURCE]
     except OSError:

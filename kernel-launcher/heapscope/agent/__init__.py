@@ -79,34 +79,20 @@ def load_ipython_extension(ip: Any) -> None:
     global _agent, _launcher_error
     try:
         _setup_logging()
-        from .. import __version__
         from . import engine as engine_module
-        from .core import Agent
+        from .core import connected_agent
         from .hooks import whole_sends
-        from .shim import connect, take_launcher_error
+        from .shim import take_launcher_error
 
         with _lock:
             if _agent is not None:
                 return
             _launcher_error = take_launcher_error() or _launcher_error
-            shim, reason = connect(_launcher_error)
             mode, warning = engine_module.mode_from_env()
             if warning:
                 log.warning("heapscope: %s", warning)
             mode = _stored_mode() or mode
-            engine, engine_reason = engine_module.connect(mode, shim is not None)
-            agent = Agent(
-                ip,
-                shim,
-                reason,
-                __version__,
-                engine=engine,
-                engine_reason=engine_reason,
-                mode=mode,
-                top_n=engine_module.top_n_from_env(),
-                mode_store=_store_mode,
-                warnings=_warnings,
-            )
+            agent = connected_agent(ip, mode, _launcher_error, mode_store=_store_mode, warnings=_warnings)
             _watch_shutdown(ip)
             whole_sends(getattr(getattr(ip, "kernel", None), "session", None))
             agent.start()

@@ -536,3 +536,26 @@ def _engine_stats(engine: Optional[Engine]) -> dict:
     except Exception:
         log.warning("heapscope: could not read the engine's stats", exc_info=True)
         return {}
+
+
+def connected_agent(shell: Any, mode: str, launcher_error: Optional[str] = None, **options: Any) -> Agent:
+    """An agent on this process's shim and engine (``mode``): the kernel's extension and ``heapscope run``
+    both start here. ``launcher_error``: why the launcher could not preload the shim, if it said so;
+    ``options``: the rest of :class:`Agent`'s keywords."""
+    from .. import __version__
+    from . import engine as engine_module
+    from .shim import connect
+
+    shim, reason = connect(launcher_error)
+    engine, engine_reason = engine_module.connect(mode, shim is not None)
+    return Agent(
+        shell,
+        shim,
+        reason,
+        __version__,
+        engine=engine,
+        engine_reason=engine_reason,
+        mode=mode,
+        top_n=engine_module.top_n_from_env(),
+        **options,
+    )
