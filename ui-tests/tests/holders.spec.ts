@@ -205,7 +205,8 @@ test('the Holders view lists the names with their sizes, sorts, shares, jumps an
   const released = page.locator(`${VIEW} .jp-heapscope-HoldersView-released`);
   await expect(released).toHaveText(/^Released Out\[3\]: the heap went from .+ to .+\.$/, { timeout: 30000 });
   const [, before, after] = /from (.+) to (.+)\.$/.exec(await released.innerText())!;
-  expect(bytes(before) - bytes(after)).toBeGreaterThan(99 * MB);
+  // (both rounded to three digits: 490 MB → 391 MB is a drop of 98.5 MB or more)
+  expect(bytes(before) - bytes(after)).toBeGreaterThan(98 * MB);
   // The list is scanned again: Out[3] is gone, `a` is still there.
   await expect(page.locator(`${VIEW} .jp-heapscope-HoldersView-scan`)).toHaveText('Scan again', { timeout: 60000 });
   await expect(row(page, 'Out[3]')).toHaveCount(0);
@@ -222,7 +223,9 @@ test('the Holders view lists the names with their sizes, sorts, shares, jumps an
     });
   await expect.poll(async () => (await nowTrace())?.length ?? 0).toBe(2);
   const [endY, nowY] = (await nowTrace())!;
-  expect(endY - nowY).toBeGreaterThan(99 * MB);
+  // From the last run's end (not the status before the release): the agent's own work between
+  // cells (the scans) moves the heap by a megabyte or two besides the 100 MB.
+  expect(endY - nowY).toBeGreaterThan(95 * MB);
   expect(Math.abs(nowY - bytes(after))).toBeLessThan(0.01 * bytes(after) + MB);
   await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="holders"]').click();
   // …and in the kernel: Out has no 3, the 100 MB are not alive.
@@ -238,7 +241,7 @@ test('the Holders view lists the names with their sizes, sorts, shares, jumps an
   await dialog.locator('.jp-Dialog-button', { hasText: 'Release' }).click();
   await expect(released).toHaveText(/^Released last traceback: the heap went from .+ to .+\.$/, { timeout: 30000 });
   const [, tbBefore, tbAfter] = /from (.+) to (.+)\.$/.exec(await released.innerText())!;
-  expect(bytes(tbBefore) - bytes(tbAfter)).toBeGreaterThan(149 * MB);
+  expect(bytes(tbBefore) - bytes(tbAfter)).toBeGreaterThan(148 * MB);
   await expect(row(page, 'last traceback')).toHaveCount(0, { timeout: 60000 });
 });
 
