@@ -92,6 +92,21 @@ describe('addGuardTraces', () => {
     expect(trace(figure.data, GUARD_TRACE_NAMES.soft)).toBeUndefined();
     expect((figure.layout.yaxis as any).range[1]).toBeLessThan(1e9);
     expect(figure.layout.annotations!.map(a => a.text)).toEqual(['limit 16 GB (cgroup) ↑']);
+    // Clipped outliers keep their own note only.
+    const cells = Array.from({ length: 10 }, (_, i) =>
+      cellPayload({ seq: i + 1, start_bytes: 1e8, peak_bytes: i === 5 ? 9e9 : 1.1e8, end_bytes: 1e8 })
+    );
+    const clipped = addGuardTraces(
+      buildHeapFigure({ cells, running: null }, FALLBACK_THEME, { scale: 'clip' }),
+      cells,
+      cells.length,
+      status,
+      undefined,
+      'clip'
+    );
+    const notes = (clipped.layout.annotations ?? []).map(a => String(a.text));
+    expect(notes.some(t => t.includes('clipped'))).toBe(true);
+    expect(notes.filter(t => t.startsWith('limit'))).toEqual([]);
   });
 
   it('keeps RSS greyed in the legend when no run has RSS, and works on a log axis', () => {

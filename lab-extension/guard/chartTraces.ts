@@ -204,7 +204,8 @@ export function addGuardTraces<F extends { data: Data[]; layout: Partial<Layout>
     Object.assign(yaxis, byteTicks(top), { range: [0, top * 1.08] });
   }
   layout.yaxis = yaxis;
-  if (limit && !showLimit) {
+  // Not with outliers clipped: that scale has its own note at the top, and the limit is above it anyway.
+  if (limit && !showLimit && !clip) {
     const note: Partial<Annotation> = {
       xref: 'paper',
       yref: 'paper',

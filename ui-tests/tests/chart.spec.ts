@@ -74,7 +74,8 @@ test('legend, axis titles, labels and the log and clip-outliers scales', async (
   await expect.poll(async () => (await chartState(page)).points).toBe(12);
 
   const legend = page.locator(`${CHART} .legend .traces .legendtext`);
-  await expect(legend).toHaveText(['peak', 'start', 'end', 'live']);
+  // RSS beside the heap and the memory limit (greyed while far above the heap): guard.spec.ts.
+  await expect(legend).toHaveText(['peak', 'start', 'end', 'live', 'RSS', 'limit']);
   await expect(page.locator(`${CHART} .g-ytitle`)).toContainText('bytes');
   await expect(page.locator(`${CHART} .g-xtitle`)).toContainText('cell runs');
   // The first label is the first line of code, not the comment.
