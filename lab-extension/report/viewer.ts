@@ -17,7 +17,7 @@ import {
   reportGuardWarnings,
   reportLimitFact,
   reportStatusText
-} from '../guard/report';
+} from '../guard/reportText';
 import { displayText, firstSourceLine } from '../format/text';
 import { createRetainedList, createSiteList, createSiteQueryBar, SiteQuery } from '../sites/dom';
 import { element } from '../sites/elements';

@@ -1,7 +1,7 @@
-import { buildReport } from '../report/report';
-import { renderReport } from '../report/viewer';
+import { buildReport } from './report';
+import { renderReport } from './viewer';
 import { cellPayload, PAYLOADS, sitePayload, statusPayload } from '../testing/fixtures';
-import { reportGuardWarnings, reportLimitFact, reportStatusText } from './report';
+import { reportGuardWarnings, reportLimitFact, reportStatusText } from '../guard/reportText';
 
 const LIMIT = { bytes: 629_145_600, source: 'cgroup_v1' as const };
 
