@@ -202,9 +202,10 @@ export function runDeltas(run: ICellRun): { heap: string; rss: string | null; rs
  */
 export const GAP_EXPLANATION =
   'RSS is the memory the system counts for the kernel process; the heap is what heapscope tracks as ' +
-  'allocated and not freed. RSS is higher because freed memory is not always returned to the system ' +
-  '(the allocator keeps its arenas for reuse — “Return freed memory” asks for it back), and because of ' +
-  'memory heapscope does not track: the interpreter’s code, thread stacks and mapped files.';
+  'allocated and not freed. RSS is usually higher: freed memory is not always returned to the system ' +
+  '(the allocator keeps its arenas for reuse — “Return freed memory” asks for it back), and there is ' +
+  'memory heapscope does not track: the interpreter’s code, thread stacks and mapped files. It is lower ' +
+  'when memory was allocated but not touched yet (the system makes pages resident on first use).';
 
 /**
  * The gap between RSS and the heap at a run's end, e.g. `RSS is 120 MB above the heap`.
