@@ -127,6 +127,9 @@ describe('HoldersView', () => {
     expect(status()).toBe(
       'No holders list: The kernel “Python 3 (ipykernel)” does not run heapscope: it cannot say who holds memory.'
     );
+    session.state = 'reconnecting';
+    expect(view.scan()).toBe(false);
+    expect(status()).toBe('No holders list: Reconnecting to the kernel: try again in a moment.');
   });
 
   it('says when cells ran since the scan', () => {

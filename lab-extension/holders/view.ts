@@ -221,6 +221,8 @@ export class HoldersView extends SessionView {
         return trans.__('This notebook has no running kernel.');
       case 'connecting':
         return trans.__('Still connecting to the kernel: try again in a moment.');
+      case 'reconnecting':
+        return trans.__('Reconnecting to the kernel: try again in a moment.');
       default:
         return trans.__('The kernel closed the heapscope connection. Restart the kernel to reconnect.');
     }
