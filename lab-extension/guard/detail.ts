@@ -76,10 +76,12 @@ export function createGuardDetail(run: ICellRun, sites?: Omit<ISiteListOptions, 
 export function createPostMortem(run: ICellRun, sites?: Omit<ISiteListOptions, 'base'>): HTMLElement {
   const post = run.post_mortem;
   const node = element('div', 'jp-heapscope-PostMortem');
-  node.appendChild(element('p', 'jp-heapscope-GuardDetail-headline', postMortemSummary(run)));
   if (!post) {
+    node.appendChild(element('p', 'jp-heapscope-GuardDetail-headline', postMortemSummary(run)));
     return node;
   }
+  // The summary sentence is in the panel's post-mortem box and the report's header: here, the facts.
+  node.appendChild(element('p', 'jp-heapscope-GuardDetail-headline', 'The kernel died while running this cell'));
   const facts = element('dl', 'jp-heapscope-PostMortem-facts');
   const add = (term: string, value: string) => facts.append(element('dt', '', term), element('dd', '', value));
   add('likely cause', causeText(post.cause));
