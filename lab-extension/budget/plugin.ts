@@ -10,6 +10,7 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { checkReport } from '../comm/protocol';
+import { freshRetained } from '../tracker/retained';
 import { IHeapSession, IHeapTracker } from '../tracker/tokens';
 import { budgetFromMetadata, budgetFromRun, hasLimits, METADATA_KEY, withoutBudget } from './budget';
 import { BudgetCommandIDs } from './decoration';
@@ -83,7 +84,7 @@ export const budgetPlugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         // The retained figure as the kernel sees it now.
-        await Private.freshRetained(session);
+        await freshRetained(session);
         const section = budgetFromRun(found.cell.model.getMetadata(METADATA_KEY), run, liveRetained(session.model));
         found.cell.model.setMetadata(METADATA_KEY, section);
         budgetState.refresh(found.panel.content, found.cell.model.id);
@@ -249,11 +250,6 @@ export const budgetPlugin: JupyterFrontEndPlugin<void> = {
  */
 namespace Private {
   /**
-   * How long to wait for the kernel's `retained_by_cell` answer, in milliseconds.
-   */
-  const RETAINED_TIMEOUT = 3000;
-
-  /**
    * The file selected in the file browser (the left area's widget that lists selected items), or
    * null: the file browser is found by what it does, not imported.
    */
@@ -278,34 +274,6 @@ namespace Private {
       return (
         !!section && typeof section === 'object' && section.max_retained !== undefined && section.max_retained !== null
       );
-    });
-  }
-
-  /**
-   * Ask the kernel for the heap alive now by cell and wait for the answer (or a timeout).
-   */
-  export function freshRetained(session: IHeapSession): Promise<void> {
-    return new Promise(resolve => {
-      const model = session.model;
-      let timer: ReturnType<typeof setTimeout> | null = null;
-      const done = () => {
-        model.changed.disconnect(onChange);
-        if (timer !== null) {
-          clearTimeout(timer);
-        }
-        resolve();
-      };
-      const onChange = (_: unknown, args: { kind: string }) => {
-        if (args.kind === 'retained') {
-          done();
-        }
-      };
-      model.changed.connect(onChange);
-      if (model.status?.attribution === false || !session.requestRetained()) {
-        done();
-        return;
-      }
-      timer = setTimeout(done, RETAINED_TIMEOUT);
     });
   }
 }

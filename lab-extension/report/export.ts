@@ -8,6 +8,7 @@ import { notebookBudgets } from '../budget/reportBudgets';
 import type { ICellRun } from '../comm/protocol';
 import { scanHolders } from '../holders/scan';
 import type { HeapModel } from '../model/model';
+import { freshRetained } from '../tracker/retained';
 import type { IHeapSession } from '../tracker/tokens';
 import { renderReportHtml } from './html';
 import { buildReport, IReport, reportPaths } from './report';
@@ -164,7 +165,7 @@ export async function exportReport(
 ): Promise<IExportResult> {
   const details = await fetchCellDetails(session, options);
   // Ask for the heap alive now; export what is known if the kernel does not answer in time.
-  await Private.freshRetained(session);
+  await freshRetained(session);
   // Who holds it, after the last cell (as `heapscope report`); left out when the kernel cannot say.
   const holders = await scanHolders(session);
   const model = session.model;
@@ -195,42 +196,4 @@ export async function exportReport(
   });
   await contents.save(paths.html, { type: 'file', format: 'text', content: html });
   return { ...paths, report };
-}
-
-/**
- * A module-private namespace.
- */
-namespace Private {
-  /**
-   * How long to wait for the kernel's `retained_by_cell` answer, in milliseconds.
-   */
-  const RETAINED_TIMEOUT = 3000;
-
-  /**
-   * Ask the kernel for the retained-by-cell split and wait for the answer (or a timeout).
-   */
-  export function freshRetained(session: IHeapSession): Promise<void> {
-    return new Promise(resolve => {
-      const model = session.model;
-      let timer: ReturnType<typeof setTimeout> | null = null;
-      const done = () => {
-        model.changed.disconnect(onChange);
-        if (timer !== null) {
-          clearTimeout(timer);
-        }
-        resolve();
-      };
-      const onChange = (_: unknown, args: { kind: string }) => {
-        if (args.kind === 'retained') {
-          done();
-        }
-      };
-      model.changed.connect(onChange);
-      if (model.status?.attribution === false || !session.requestRetained()) {
-        done();
-        return;
-      }
-      timer = setTimeout(done, RETAINED_TIMEOUT);
-    });
-  }
 }
