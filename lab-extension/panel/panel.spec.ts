@@ -89,6 +89,18 @@ describe('HeapPanel', () => {
     expect(text('.jp-heapscope-Panel-status')).toBe('1 cell run · heap now 252 MB');
   });
 
+  it('leaves its status alone while hidden and brings it up to date when shown', () => {
+    const session = new FakeSession('nb.ipynb');
+    tracker.setCurrent(session);
+    const before = text('.jp-heapscope-Panel-status');
+    expect(before).not.toBe('1 cell run · heap now 252 MB');
+    panel.hide();
+    session.model.apply({ type: 'cell', cell: cellPayload() });
+    expect(text('.jp-heapscope-Panel-status')).toBe(before);
+    panel.show();
+    expect(text('.jp-heapscope-Panel-status')).toBe('1 cell run · heap now 252 MB');
+  });
+
   it('announces state changes and forgets a disposed session', () => {
     const states: number[] = [];
     panel.stateChanged.connect(() => states.push(1));

@@ -321,6 +321,13 @@ export class HeapPanel extends Panel {
    * Show the status text and the chart or not.
    */
   private _refresh(): void {
+    if (!this.isVisible) {
+      // Hidden (another sidebar tab, or collapsed): nothing to draw; done once when shown again. During
+      // a Run All this ran after every cell for nobody.
+      this._stale = true;
+      return;
+    }
+    this._stale = false;
     const session = this._session;
     const status = panelStatus(session, this._trans);
     this._notebookNode.textContent = session ? session.notebookPanel.title.label : '';
@@ -337,6 +344,20 @@ export class HeapPanel extends Panel {
     this._notes.setHidden(status.notes.length === 0);
     this._switch.setHidden(!(session && session.state === 'not-heapscope'));
     this._views.setHidden(!status.showChart);
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    if (this._stale) {
+      this._refresh();
+    }
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (this._stale) {
+      this._refresh();
+    }
   }
 
   private _onCellClicked(cell: ICellRun): void {
@@ -370,6 +391,7 @@ export class HeapPanel extends Panel {
   private _trans: TranslationBundle;
   private _tracker: IHeapTracker;
   private _session: IHeapSession | null = null;
+  private _stale = true; // a change came while hidden
   private _notebookNode: HTMLElement;
   private _status: Widget;
   private _notes: Widget;
