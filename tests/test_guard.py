@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 
@@ -190,7 +191,7 @@ def test_guard_stops_cells_and_the_kernel_survives(limited):
         assert run["status"] == "guard", (name, run)
         stop = run["guard_stop"]
         assert stop["how"] == how and stop["limit_bytes"] == LIMIT, (name, stop)
-        assert stop["message"].startswith("stopped by heapscope at ") and stop["message"].endswith(" of 629.1 MB")
+        _check_stop_message(stop)
         assert stop["usage_bytes"] >= 0.95 * LIMIT * (0.9 if how == "interrupted" else 1)
         assert run["rss_peak_bytes"] >= run["rss_start_bytes"] > 0 and run["rss_end_bytes"] > 0
         after = kernel.execute("print(int(keep.sum()))", cell_id=f"after-{name}")
@@ -319,13 +320,27 @@ def test_report_guard_off_writes_the_killed_cell_with_its_post_mortem(installed,
     assert data["memory_limit"]["bytes"] == LIMIT
 
 
+def _check_stop_message(stop: dict) -> None:
+    """'stopped by heapscope at X of 629.1 MB', and for a refused allocation the request: X is the usage
+    before it (under the limit), not what the request would have brought usage to."""
+    m = re.fullmatch(
+        r"stopped by heapscope at ([\d.]+) (B|kB|MB|GB) of 629\.1 MB(: a request for [\d.]+ (?:B|kB|MB|GB) more was refused)?",
+        stop["message"],
+    )
+    assert m is not None, stop
+    assert bool(m.group(3)) == (stop["how"] == "refused"), stop
+    at = float(m.group(1)) * {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[m.group(2)]
+    if stop["how"] == "refused":
+        assert at <= LIMIT and at == pytest.approx(stop["usage_bytes"] - stop["request_bytes"], rel=0.01, abs=1e5), stop
+
+
 def test_report_guard_on_stops_the_cell_and_the_kernel_lives(installed, tmp_path):
     run, data = _report_in_cgroup(tmp_path, ["import numpy as np", GROW_ONES, "never = 1"])
     assert run.returncode == 1, run.stderr
     assert "MemoryError" in run.stderr
     stopped = [c for c in data["cells"] if c["index"] == 2]
     assert [c["status"] for c in stopped] == ["guard"]
-    assert stopped[0]["guard_stop"]["message"].endswith(" of 629.1 MB")
+    _check_stop_message(stopped[0]["guard_stop"])
     assert data["memory_limit"] == {"bytes": LIMIT, "source": data["memory_limit"]["source"]}
 
 

@@ -18,10 +18,9 @@
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 
-import { badge, openFixture } from './helpers';
+import { badge, notebookFile, openFixture } from './helpers';
 import { PLAIN_PYTHON } from './uiHelpers';
 
 test.use({ autoGoto: true, viewport: { width: 1400, height: 900 } });
@@ -30,30 +29,6 @@ const HEADROOM = 3 * 1024 * 1024 * 1024;
 const SHOTS = process.env.HEAPSCOPE_SCREENSHOTS;
 const PANEL = '#heapscope-panel';
 const CHART = `${PANEL} .jp-heapscope-Chart`;
-
-/** Write a heapscope notebook of the given code cells (ids `c0`, `c1`, …) to a temporary file. */
-function notebookFile(name: string, sources: string[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heapscope-guard-'));
-  const file = path.join(dir, name);
-  const nb = {
-    cells: sources.map((source, i) => ({
-      cell_type: 'code',
-      id: `c${i}`,
-      metadata: {},
-      execution_count: null,
-      outputs: [],
-      source
-    })),
-    metadata: {
-      kernelspec: { name: 'heapscope', display_name: 'Python 3 (heapscope)', language: 'python' },
-      language_info: { name: 'python' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  };
-  fs.writeFileSync(file, JSON.stringify(nb));
-  return file;
-}
 
 /**
  * The first cell sets the kernel's limit: RLIMIT_AS at its address space now plus HEADROOM (what
@@ -194,12 +169,12 @@ test.describe('memory guard', () => {
     // The guard stops the next cell: MemoryError, the kernel lives, the badge says so.
     await page.notebook.runCell(3);
     await expect(badge(page, 'c3')).toHaveAttribute('data-outcome', 'guard');
-    await expect(badge(page, 'c3')).toContainText(/stopped by heapscope at [\d.]+ GB of [\d.]+ GB/);
+    await expect(badge(page, 'c3')).toContainText(/stopped by heapscope at [\d.]+ [kMG]?B of [\d.]+ GB/);
     await expect(badge(page, 'c3')).toHaveClass(/jp-mod-guard/);
     await expect(badge(page, 'c3').locator('.jp-heapscope-badge-outcome svg')).toHaveCount(1);
     // The soft warning went with the next run; the panel now says the cell was stopped.
     await expect(panel).not.toHaveClass(/jp-mod-memoryWarning/);
-    await expect(warningLine).toContainText(/Cell \[4\] was stopped by heapscope at [\d.]+ GB of [\d.]+ GB/);
+    await expect(warningLine).toContainText(/Cell \[4\] was stopped by heapscope at [\d.]+ [kMG]?B of [\d.]+ GB/);
     // Still amber: the run that crossed the soft threshold.
     await expect(badge(page, 'c2')).toHaveClass(/jp-mod-memoryWarning/);
     await expect
@@ -208,7 +183,7 @@ test.describe('memory guard', () => {
     await badge(page, 'c3').click();
     const detail = panel.locator('#heapscope-panel-cell');
     await expect(detail.locator('.jp-heapscope-GuardDetail-headline')).toHaveText(
-      /^stopped by heapscope at [\d.]+ GB of [\d.]+ GB$/
+      /^stopped by heapscope at [\d.]+ [kMG]?B of [\d.]+ GB(: a request for [\d.]+ [kMG]?B more was refused)?$/
     );
     await expect(detail.locator('.jp-heapscope-GuardDetail-deltas')).toContainText(/heap Δ .* · RSS Δ /);
     await expect(detail.locator('.jp-heapscope-GuardDetail-gap summary')).toContainText(

@@ -308,13 +308,21 @@ class MemoryGuard:
             return None
         refused = bool(info.get("refused"))
         usage = int(info["refused_usage"] if refused else info["interrupted_usage"])
+        if refused:  # refused_usage is what the refused request would have brought usage to
+            request = int(info.get("refused_request") or 0)
+            message = (
+                f"stopped by heapscope at {human(max(0, usage - request))} of {human(limit.bytes)}: "
+                f"a request for {human(request)} more was refused"
+            )
+        else:
+            message = f"stopped by heapscope at {human(usage)} of {human(limit.bytes)}"
         stop = {
             "how": "refused" if refused else "interrupted",
             "usage_bytes": usage,
             "limit_bytes": limit.bytes,
             "source": limit.source,
             "refused": int(info.get("refused") or 0),
-            "message": f"stopped by heapscope at {human(usage)} of {human(limit.bytes)}",
+            "message": message,
         }
         if refused:
             stop["request_bytes"] = int(info.get("refused_request") or 0)
@@ -445,7 +453,9 @@ class MemoryGuard:
             )
             # Sites at each new peak above half the limit (at most once a second: this thread's pace).
             limit = self.limit
-            if self._top_sites is not None and heap > self._top_at and (limit is None or heap * 2 >= limit.bytes):
+            # (usage, not heap, against the limit: under RLIMIT_AS usage is the address space, far above the heap)
+            near = limit is None or running["usage_bytes"] * 2 >= limit.bytes
+            if self._top_sites is not None and heap > self._top_at and near:
                 try:
                     running["top_at_peak"] = self._top_sites()
                     self._top_at = heap
