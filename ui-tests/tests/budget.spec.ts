@@ -6,11 +6,9 @@
  * with the per-cell Δ in the badge's tooltip.
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 
-import { badge, openFixture, parseBadge } from './helpers';
+import { badge, notebookFile, openFixture, parseBadge } from './helpers';
 import { readTextFile } from './uiHelpers';
 
 test.use({ autoGoto: true, viewport: { width: 1400, height: 900 } });
@@ -18,30 +16,6 @@ test.use({ autoGoto: true, viewport: { width: 1400, height: 900 } });
 const OUT = process.env.HEAPSCOPE_SCREENSHOTS;
 const CHART = '#heapscope-panel .jp-heapscope-Chart';
 const MENU = '.lm-Menu.jp-heapscope-BudgetMenu';
-
-/** Write a heapscope notebook of the given code cells (ids `c0`, `c1`, …) to a temporary file. */
-function notebookFile(name: string, sources: string[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heapscope-budget-'));
-  const file = path.join(dir, name);
-  const nb = {
-    cells: sources.map((source, i) => ({
-      cell_type: 'code',
-      id: `c${i}`,
-      metadata: {},
-      execution_count: null,
-      outputs: [],
-      source
-    })),
-    metadata: {
-      kernelspec: { name: 'heapscope', display_name: 'Python 3 (heapscope)', language: 'python' },
-      language_info: { name: 'python' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  };
-  fs.writeFileSync(file, JSON.stringify(nb));
-  return file;
-}
 
 /** Bytes of a size as the badges write it ("36.1 MB"). */
 function bytesOf(text: string): number {

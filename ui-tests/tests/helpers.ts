@@ -5,6 +5,7 @@
 import { expect, IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { JupyterLabPage } from '@jupyterlab/galata';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 /** The bundled demo notebook, as users open it. */
@@ -86,4 +87,28 @@ export async function saveAndReload(page: IJupyterLabPageFixture, name: string):
   await expect(page.getByRole('tab', { name })).toBeVisible();
   await page.notebook.activate(name);
   await waitForKernelIdle(page);
+}
+
+/** Write a heapscope notebook of the given code cells (ids `c0`, `c1`, …) to a new temporary folder. */
+export function notebookFile(name: string, sources: string[]): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heapscope-ui-'));
+  const file = path.join(dir, name);
+  const nb = {
+    cells: sources.map((source, i) => ({
+      cell_type: 'code',
+      id: `c${i}`,
+      metadata: {},
+      execution_count: null,
+      outputs: [],
+      source
+    })),
+    metadata: {
+      kernelspec: { name: 'heapscope', display_name: 'Python 3 (heapscope)', language: 'python' },
+      language_info: { name: 'python' }
+    },
+    nbformat: 4,
+    nbformat_minor: 5
+  };
+  fs.writeFileSync(file, JSON.stringify(nb));
+  return file;
 }

@@ -7,41 +7,15 @@
  * HEAPSCOPE_SCREENSHOTS names a folder.
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 
-import { badge, openFixture } from './helpers';
+import { badge, notebookFile, openFixture } from './helpers';
 import { PLAIN_PYTHON, readTextFile } from './uiHelpers';
 
 test.use({ autoGoto: true, viewport: { width: 1400, height: 900 } });
 
 const MB = 1e6;
 const OUT = process.env.HEAPSCOPE_SCREENSHOTS;
-
-/** Write a heapscope notebook of the given code cells (ids `c0`, `c1`, …) to a temporary file. */
-function notebookFile(name: string, sources: string[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heapscope-holders-'));
-  const file = path.join(dir, name);
-  const nb = {
-    cells: sources.map((source, i) => ({
-      cell_type: 'code',
-      id: `c${i}`,
-      metadata: {},
-      execution_count: null,
-      outputs: [],
-      source
-    })),
-    metadata: {
-      kernelspec: { name: 'heapscope', display_name: 'Python 3 (heapscope)', language: 'python' },
-      language_info: { name: 'python' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  };
-  fs.writeFileSync(file, JSON.stringify(nb));
-  return file;
-}
 
 const SOURCES = [
   'import numpy as np\na = np.ones(10_000_000)  # 80 MB',
