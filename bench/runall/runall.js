@@ -240,6 +240,7 @@ function printProfile(profile, tag) {
   }
   const ours = url => url.includes('/extensions/heapscope/');
   const entry = new Map();
+  const leaves = new Map(); // self time of the functions that run under heapscope's code (any code)
   let inside = 0;
   profile.samples.forEach((id, i) => {
     let outer = null;
@@ -253,10 +254,19 @@ function printProfile(profile, tag) {
       const ms = (dt[i] || 0) / 1000;
       inside += ms;
       entry.set(outer, (entry.get(outer) || 0) + ms);
+      const f = byId.get(id).callFrame;
+      const leaf = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop().split('?')[0]}:${f.lineNumber}:${f.columnNumber}`;
+      leaves.set(leaf, (leaves.get(leaf) || 0) + ms);
     }
   });
   console.error(`profile of ${tag}: ${inside.toFixed(0)} ms under heapscope code, by entry point:`);
   for (const [key, ms] of Array.from(entry.entries())
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)) {
+    console.error(`  ${ms.toFixed(0).padStart(6)} ms  ${key}`);
+  }
+  console.error(`profile of ${tag}: under heapscope code, top self time:`);
+  for (const [key, ms] of Array.from(leaves.entries())
     .sort((a, b) => b[1] - a[1])
     .slice(0, 15)) {
     console.error(`  ${ms.toFixed(0).padStart(6)} ms  ${key}`);
