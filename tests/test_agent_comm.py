@@ -239,3 +239,22 @@ def test_the_status_follows_the_last_of_many_quick_cells(heapscope_kernel):
     assert status["active"] is True
     # the heap now, read after the last cell ended (its end plus what the kernel did since, a little)
     assert abs(status["current_bytes"] - cell["cell"]["end_bytes"]) < 2_000_000, (status, cell["cell"])
+
+
+def test_configure_switches_the_guard_and_sets_its_thresholds(heapscope_kernel):
+    """What the panel's settings send (only where they override the kernel's environment)."""
+    kernel = heapscope_kernel
+    comm_id = open_comm(kernel)
+
+    def configured(**fields):
+        mark = kernel.mark()
+        kernel.send_comm(comm_id, {"protocol": V, "type": "configure", **fields})
+        return kernel.wait_comm(comm_id, of_type("status"), after=mark)["status"]["guard"]
+
+    off = configured(guard=False)
+    assert off["on"] is False and off["reason"] == "switched off", off
+    tuned = configured(guard=True, guard_hard=0.9, guard_soft=0.5)
+    assert tuned["hard"] == 0.9 and tuned["soft"] == 0.5, tuned
+    assert tuned["reason"] != "switched off", tuned
+    untouched = configured(mode="default")  # no guard fields: the guard stays as it was
+    assert untouched == tuned, untouched

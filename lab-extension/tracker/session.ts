@@ -8,6 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { HeapConnection } from '../comm/connection';
 import type { BrowserRequest } from '../comm/protocol';
 import { HeapModel } from '../model/model';
+import { configureMessage } from './configuration';
 import type { IHeapConfiguration, IHeapSession } from './tokens';
 
 /**
@@ -147,7 +148,7 @@ export class HeapSession implements IHeapSession {
   private _sendConfiguration(): void {
     const configuration = this._configuration;
     if (configuration && this._connection.state === 'connected') {
-      this._connection.send({ type: 'configure', mode: configuration.mode, top_n: configuration.topN });
+      this._connection.send(configureMessage(configuration));
     }
   }
 

@@ -79,6 +79,15 @@ export interface IHeapConfiguration {
    * Sites per list in `cell` and `history` messages.
    */
   readonly topN: number;
+  /**
+   * The memory guard: as the kernel's environment says, or switched on or off.
+   */
+  readonly guard: 'kernel' | 'on' | 'off';
+  /**
+   * The guard's hard and soft thresholds (fractions of the limit), or null for the kernel's own.
+   */
+  readonly guardHard: number | null;
+  readonly guardSoft: number | null;
 }
 
 /**

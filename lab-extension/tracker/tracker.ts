@@ -5,6 +5,7 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { sameConfiguration } from './configuration';
 import { HeapSession } from './session';
 import type { IHeapConfiguration, IHeapSession, IHeapTracker } from './tokens';
 
@@ -54,7 +55,7 @@ export class HeapTracker implements IHeapTracker, IDisposable {
   }
   set configuration(value: IHeapConfiguration | null) {
     const old = this._configuration;
-    if (value === old || (value && old && value.mode === old.mode && value.topN === old.topN)) {
+    if (value === old || (value && old && sameConfiguration(value, old))) {
       return;
     }
     this._configuration = value;
