@@ -148,8 +148,10 @@ export class CellBadge extends Widget {
         this.node.appendChild(Private.outcomeNode(outcome, word));
       }
       this.node.dataset.outcome = outcome;
-      if (this._decoration?.node) {
-        this.node.appendChild(this._decoration.node);
+      for (const decoration of this._decorations.values()) {
+        if (decoration.node) {
+          this.node.appendChild(decoration.node);
+        }
       }
     }
     if (title !== this._title) {
@@ -167,33 +169,42 @@ export class CellBadge extends Widget {
   }
 
   /**
-   * The key of the decoration shown ('' without one): a decoration is set again only when it changed.
+   * The key of the decoration a feature shows ('' without one): a decoration is set again only when it
+   * changed.
+   *
+   * @param slot - the feature's name (`budget`, `release`).
    */
-  get decorationKey(): string {
-    return this._decoration?.key ?? '';
+  decorationKey(slot: string): string {
+    return this._decorations.get(slot)?.key ?? '';
   }
 
   /**
-   * Show what another feature adds to the badge (the budget, the comparison with a saved report):
-   * a node after the figures and lines after the tooltip, kept when the figures change.
+   * Show what another feature adds to the badge (the budget and the comparison with a saved report; a
+   * released output): a node after the figures and lines after the tooltip, kept when the figures change.
+   * Each feature has its own slot; slots show in the order they were first set.
    *
+   * @param slot - the feature's name.
    * @param decoration - the decoration, or null to remove it.
    */
-  setDecoration(decoration: CellBadge.IDecoration | null): void {
-    this._decoration?.node?.remove();
-    this._decoration = decoration;
-    if (decoration?.node) {
-      this.node.appendChild(decoration.node);
+  setDecoration(slot: string, decoration: CellBadge.IDecoration | null): void {
+    this._decorations.get(slot)?.node?.remove();
+    if (decoration) {
+      this._decorations.set(slot, decoration);
+      if (decoration.node) {
+        this.node.appendChild(decoration.node);
+      }
+    } else {
+      this._decorations.delete(slot);
     }
     this._writeTitle();
   }
 
   private _writeTitle(): void {
-    const extra = this._decoration?.title;
-    this.node.title = extra ? `${this._title ?? ''}\n${extra}` : (this._title ?? '');
+    const extra = Array.from(this._decorations.values(), d => d.title).filter(title => title);
+    this.node.title = [this._title ?? '', ...extra].join('\n');
   }
 
-  private _decoration: CellBadge.IDecoration | null = null;
+  private _decorations = new Map<string, CellBadge.IDecoration>();
   private _text: string | null = null;
   private _title: string | null = null;
   private _outcome: RunOutcome | null = null;

@@ -12,6 +12,8 @@ import type { HeapModel } from '../model/model';
 import type { ICellRun } from '../comm/protocol';
 import { budgetKeys } from '../budget/budget';
 import { decorateBadge } from '../budget/decoration';
+import { decorateRelease } from '../holders/badge';
+import type { HoldersState } from '../holders/state';
 import { budgetState, IBudgetChange } from '../budget/state';
 import { CellBadge } from './badge';
 import { badgeLevel, BadgeSettings } from './thresholds';
@@ -71,6 +73,7 @@ export class NotebookBadges implements IDisposable {
     this._model.changed.connect(this._onModelChanged, this);
     this._settings.changed.connect(this._refreshAll, this);
     budgetState.changed.connect(this._onBudgetChanged, this);
+    this._model.holders.changed.connect(this._onHoldersChanged, this);
     this._notebook.modelChanged.connect(this._onNotebookModelChanged, this);
     this._onNotebookModelChanged();
   }
@@ -155,6 +158,13 @@ export class NotebookBadges implements IDisposable {
     if (args.cellId !== null) {
       this._mark(args.cellId);
     } else {
+      this._refreshAll();
+    }
+  }
+
+  private _onHoldersChanged(_: HoldersState, kind: HoldersState.ChangeKind): void {
+    // A release (rare) shows on the badge of the cell that bound the name.
+    if (kind === 'released' || kind === 'clear') {
       this._refreshAll();
     }
   }
@@ -306,6 +316,7 @@ export class NotebookBadges implements IDisposable {
       this._guard.badgeState(run, running)
     );
     decorateBadge(badge, cell, run, this._model, this._notebook);
+    decorateRelease(badge, cellId, this._model.runs(cellId).length, this._model.holders);
   }
 
   private _notebook: Notebook;

@@ -106,8 +106,8 @@ export function decorateBadge(
   } else {
     delete badge.node.dataset.overBudget;
   }
-  if (badge.decorationKey !== key) {
-    badge.setDecoration({ key, node: Private.node(text, cellId, commands), title: title.join('\n') });
+  if (badge.decorationKey('budget') !== key) {
+    badge.setDecoration('budget', { key, node: Private.node(text, cellId, commands), title: title.join('\n') });
   }
 }
 

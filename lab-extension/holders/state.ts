@@ -20,6 +20,24 @@ import type { IHoldersProgress } from './holders';
 export type HoldersPhase = 'idle' | 'scanning' | 'done' | 'failed';
 
 /**
+ * A holder released of the names a cell bound, for that cell's badge.
+ */
+export interface IReleasedHolder {
+  /**
+   * The holder's name (`Out[3]`, the traceback).
+   */
+  readonly name: string;
+  /**
+   * What the scan said deleting it would free.
+   */
+  readonly bytes: number;
+  /**
+   * The runs its cell had then.
+   */
+  readonly runs: number;
+}
+
+/**
  * The kernel's answer to a release.
  */
 export interface IHolderRelease {
@@ -34,6 +52,13 @@ export interface IHolderRelease {
  * The holders of one kernel.
  */
 export class HoldersState {
+  /**
+   * @param runsOf - how many runs a cell has (a release shows on a cell's badge until it runs again).
+   */
+  constructor(runsOf: (cellId: string) => number = () => 0) {
+    this._runsOf = runsOf;
+  }
+
   /**
    * Where the scan is.
    */
@@ -136,10 +161,20 @@ export class HoldersState {
         }
         this._changed.emit('result');
         return true;
-      case 'holder_released':
+      case 'holder_released': {
         this._release = { name: message.name, released: message.released };
+        // The cell that bound it, from the scan the release was chosen in (the view scans again after).
+        const holder = this._holders?.holders.find(h => h.name === message.name);
+        if (message.released && holder?.cell_id) {
+          this._releasedIn.set(holder.cell_id, {
+            name: holder.name,
+            bytes: holder.bytes,
+            runs: this._runsOf(holder.cell_id)
+          });
+        }
         this._changed.emit('released');
         return true;
+      }
       default:
         return false;
     }
@@ -149,6 +184,7 @@ export class HoldersState {
    * Forget everything (the kernel restarted or changed).
    */
   clear(): void {
+    this._releasedIn.clear();
     this._phase = 'idle';
     this._progress = null;
     this._holders = null;
@@ -164,6 +200,19 @@ export class HoldersState {
     Signal.clearData(this);
   }
 
+  /**
+   * What was released of the names a cell bound (the latest release), while that cell has not run again.
+   *
+   * @param cellId - the cell's id.
+   * @param runs - how many runs that cell has now.
+   */
+  releasedIn(cellId: string, runs: number): IReleasedHolder | null {
+    const released = this._releasedIn.get(cellId);
+    return released && released.runs === runs ? released : null;
+  }
+
+  private _runsOf: (cellId: string) => number;
+  private _releasedIn = new Map<string, IReleasedHolder>();
   private _phase: HoldersPhase = 'idle';
   private _progress: IHoldersProgress | null = null;
   private _holders: IHolders | null = null;

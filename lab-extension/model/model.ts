@@ -67,7 +67,7 @@ export class HeapModel implements IDisposable {
   /**
    * Who holds the heap (the `holders` scan and releases); it has its own `changed` signal.
    */
-  readonly holders = new HoldersState();
+  readonly holders = new HoldersState(cellId => this.runs(cellId).length);
 
   /**
    * Emitted after every change.

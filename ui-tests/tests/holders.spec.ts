@@ -185,6 +185,12 @@ test('the Holders view lists the names with their sizes, sorts, shares, jumps an
   await expect(page.locator(`${VIEW} .jp-heapscope-HoldersView-scan`)).toHaveText('Scan again', { timeout: 60000 });
   await expect(row(page, 'Out[3]')).toHaveCount(0);
   await expect(row(page, 'a')).toHaveCount(1);
+  // The badge of the cell that made Out[3] says it went, with what it freed in its tooltip.
+  await expect(badge(page, 'c2')).toContainText('Out[3] released');
+  expect(await badge(page, 'c2').getAttribute('title')).toMatch(
+    /Out\[3\] was released from the Holders view: about 100(\.\d)? MB freed\./
+  );
+  await expect(badge(page, 'c0')).not.toContainText('released');
   // The timeline shows it going: the panel's "heap now" and the chart's "now" marker next to the
   // last run, from that run's end down to the heap after the release.
   await expect(page.locator('#heapscope-panel .jp-heapscope-Panel-status')).toContainText(`heap now ${after}`);
@@ -217,6 +223,10 @@ test('the Holders view lists the names with their sizes, sorts, shares, jumps an
   const [, tbBefore, tbAfter] = /from (.+) to (.+)\.$/.exec(await released.innerText())!;
   expect(bytes(tbBefore) - bytes(tbAfter)).toBeGreaterThan(148 * MB);
   await expect(row(page, 'last traceback')).toHaveCount(0, { timeout: 60000 });
+  await expect(badge(page, 'c3')).toContainText('last traceback released');
+  // Run again, the cell's badge is about the new run only.
+  await page.notebook.runCell(2);
+  await expect(badge(page, 'c2')).not.toContainText('released', { timeout: 30000 });
 });
 
 test('the exported report ends with who holds the memory, drawn as text in the page', async ({

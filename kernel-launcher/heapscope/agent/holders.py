@@ -37,6 +37,9 @@ from .holders_walk import block_size as block_size
 
 log = logging.getLogger("heapscope.agent")
 
+#: The holder of the last exception's traceback (a name no variable can have).
+TRACEBACK = "last traceback"
+
 #: IPython names that are history/aliases, never a user variable.
 _IPY_NAME = re.compile(r"^(_+|_i+|_ii+|_iii+|_i\d+|_\d+|_oh|_ih|_dh|In|Out|exit|quit|get_ipython)$")
 
@@ -97,7 +100,7 @@ def collect_holders(shell: Any) -> Tuple[List[Tuple[str, str, List[Any], List[An
     if ler_d.get("error_in_exec") is not None:
         tb_slots.append(ler_d["error_in_exec"])
     if tb_slots:
-        holders.append(("last traceback", "traceback", list({id(x): x for x in tb_slots}.values()), tb_slots))
+        holders.append((TRACEBACK, "traceback", list({id(x): x for x in tb_slots}.values()), tb_slots))
 
     # variables
     for name, v in list(ns.items()):
@@ -139,7 +142,7 @@ def scan(
     result = walk_holders(holders, barriers, progress, heap_bytes, blocks)
     holders = barriers = None  # type: ignore[assignment]
     for h in result["holders"]:
-        b = (bindings or {}).get(h["name"]) if h["kind"] == "variable" else None
+        b = (bindings or {}).get(h["name"]) if h["kind"] in ("variable", "traceback") else None
         h["cell_id"] = b[1] if b else None
         h["execution_count"] = b[2] if b else None
         out = re.match(r"^Out\[(\d+)\]$", h["name"]) if h["kind"] == "output" else None
@@ -198,6 +201,8 @@ class Bindings:
         for name in before.keys() - ids.keys():
             names.pop(name, None)
         self._ids = ids
+        if getattr(result, "error_in_exec", None) is not None:  # the last traceback is this cell's now
+            names[TRACEBACK] = (0, cell, number)
 
 
 # --- release -----------------------------------------------------------------------------------------
@@ -232,7 +237,7 @@ def release(shell: Any, name: str) -> bool:
             ler.result = None
         v = None
         return True
-    if name == "last traceback":
+    if name == TRACEBACK:
         found = False
         for a in ("last_traceback", "last_value", "last_type", "last_exc"):
             if getattr(sys, a, None) is not None:
@@ -303,7 +308,7 @@ class HoldersService:
         if data["type"] == "release_holder":
             name = data["name"]
             ok = False
-            if running is None and (name == "last traceback" or re.match(r"^Out\[\d+\]$", name)):
+            if running is None and (name == TRACEBACK or re.match(r"^Out\[\d+\]$", name)):
                 ok = release(agent.shell, name)
             agent.send(
                 comm, {"protocol": protocol.PROTOCOL_VERSION, "type": "holder_released", "name": name, "released": ok}
