@@ -123,7 +123,8 @@ def test_holders_match_what_deleting_frees(heapscope_kernel):
     assert h["Out[3]"]["kind"] == "output" and h["last traceback"]["kind"] == "traceback"
     assert h["arr"]["kind"] == "variable" and h["arr"]["type"] == "numpy.ndarray"
     assert h["arr"]["cell_id"] == "data" and h["Out[3]"]["cell_id"] == "out" and h["Out[3]"]["execution_count"] == 3
-    assert h["last traceback"]["cell_id"] == "raise" and h["last traceback"]["execution_count"] == 4, h["last traceback"]
+    tb = h["last traceback"]
+    assert tb["cell_id"] == "raise" and tb["execution_count"] == 4, tb
     assert h["df"]["type"] == "pandas.DataFrame"
     assert any(x["kind"] == "other" for x in result["holders"])
     assert "np" not in h and "pd" not in h  # modules hold nothing of their own
