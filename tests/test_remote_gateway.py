@@ -425,13 +425,11 @@ def test_restart_through_the_gateway_starts_a_fresh_ledger_in_a_new_process(lab:
     before = kernel.comm(comm, "history")
     assert before["cells"], "the earlier tests' runs are in the ledger"
     # The mode travels over the protocol: asked for before the restart, and again on the new comm, as the
-    # panel does on every (re)connect. The kernel's own note of it (a file on the kernel's host) is removed
-    # first, as a restart in a new container loses it.
+    # panel does on every (re)connect; nothing on the kernel's side keeps it (a restart in a new container
+    # could not read it back).
     after = kernel.mark()
     kernel.send_comm(comm, {"protocol": 2, "type": "configure", "mode": "exact"})
     assert kernel.comm(comm, "status", after=after)["status"]["pending_mode"] == "exact"
-    forget = "from heapscope import files\nfrom heapscope.agent import _mode_name\nfiles.remove_private(_mode_name())"
-    assert kernel.run(forget, "cell-new-container")["status"] == "ok"
     lab.request("POST", f"/api/kernels/{kernel.id}/restart", timeout=TIMEOUT)
     kernel.ready()
     comm = kernel.open_comm({"protocol": 2, "type": "sync"})

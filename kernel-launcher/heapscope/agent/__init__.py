@@ -10,9 +10,7 @@ target), ``hooks`` (IPython events), ``core`` (wires them together).
 
 from __future__ import annotations
 
-import atexit
 import collections
-import hashlib
 import json
 import logging
 import os
@@ -91,9 +89,7 @@ def load_ipython_extension(ip: Any) -> None:
             mode, warning = engine_module.mode_from_env()
             if warning:
                 log.warning("heapscope: %s", warning)
-            mode = _stored_mode() or mode
-            agent = connected_agent(ip, mode, _launcher_error, mode_store=_store_mode, warnings=_warnings)
-            _watch_shutdown(ip)
+            agent = connected_agent(ip, mode, _launcher_error, warnings=_warnings)
             whole_sends(getattr(getattr(ip, "kernel", None), "session", None))
             agent.start()
             _agent = agent
@@ -123,78 +119,3 @@ def snapshot_json(since: int = 0, retained: bool = False) -> str:
     if agent is None:
         return json.dumps({"loaded": False})
     return json.dumps({"loaded": True, **agent.snapshot(since, retained)})
-
-
-# --- the mode chosen in the browser, kept for the next start of this kernel ------------------------
-#
-# A state file in heapscope's per-user runtime folder (heapscope.files: 0700, checked), named after the
-# kernel's connection file (a restarted kernel keeps its connection file): never beside the connection
-# file, which often lives in a shared /tmp. Written atomically without following links, 0600; read without
-# following links; removed when the kernel shuts down for good (kept across a restart).
-
-_restarting = False
-
-
-def _mode_name() -> Optional[str]:
-    try:
-        from ipykernel.connect import get_connection_file
-
-        path = os.path.realpath(get_connection_file())
-    except Exception:
-        return None
-    return "mode-" + hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-
-
-def _stored_mode() -> Optional[str]:
-    name = _mode_name()
-    if name is None:
-        return None
-    try:
-        from .. import files
-
-        raw = files.read_private(name, limit=64)
-    except Exception:
-        return None
-    value = (raw or b"").decode("ascii", "replace").strip()
-    return value if value in ("default", "exact") else None
-
-
-def _store_mode(mode: str) -> None:
-    name = _mode_name()
-    if name is not None:
-        from .. import files
-
-        files.write_private(name, (mode + "\n").encode("ascii"))
-
-
-def _remove_mode() -> None:
-    """At exit: the mode file goes with the kernel, unless the kernel restarts (it reads it back)."""
-    name = _mode_name()
-    if name is None or _restarting:
-        return
-    try:
-        from .. import files
-
-        files.remove_private(name)
-    except Exception:
-        pass
-
-
-def _watch_shutdown(ip: Any) -> None:
-    """Note whether ipykernel's shutdown is a restart (``do_shutdown(restart)``), and remove the mode file
-    at exit otherwise."""
-    kernel = getattr(ip, "kernel", None)
-    original = getattr(kernel, "do_shutdown", None)
-    if kernel is not None and original is not None and not getattr(original, "_heapscope", False):
-
-        def do_shutdown(restart: bool, *args: Any, **kwargs: Any) -> Any:
-            global _restarting
-            _restarting = bool(restart)
-            return original(restart, *args, **kwargs)
-
-        do_shutdown._heapscope = True  # type: ignore[attr-defined]
-        try:
-            kernel.do_shutdown = do_shutdown
-        except Exception:
-            pass
-    atexit.register(_remove_mode)

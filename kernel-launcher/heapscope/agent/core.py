@@ -61,7 +61,6 @@ class Agent:
         engine_reason: Optional[str] = None,
         mode: str = "default",
         top_n: int = DEFAULT_TOP_N,
-        mode_store: Optional[Any] = None,
         root_files: Tuple[str, ...] = (),
         warnings: Optional[Any] = None,
     ):
@@ -80,7 +79,6 @@ class Agent:
         self.mode = engine.mode if engine is not None else mode
         self.pending_mode: Optional[str] = None
         self.pending_applies: Optional[str] = None
-        self._mode_store = mode_store  # callable(mode) persisting a mode for the next kernel start
         self.top_n = top_n
         self._hook_failures = 0
         self.degraded = False
@@ -201,19 +199,11 @@ class Agent:
         at the next kernel start."""
         if mode == self.mode and self.pending_mode is None:
             return
-        self._store_mode(mode)
         if mode == self.mode:
             self.pending_mode = self.pending_applies = None
         else:
             self.pending_mode = mode
             self.pending_applies = "next_cell" if self.engine is not None else "restart"
-
-    def _store_mode(self, mode: str) -> None:
-        if self._mode_store is not None:
-            try:
-                self._mode_store(mode)
-            except Exception:
-                log.warning("heapscope: could not remember the mode for the next kernel start", exc_info=True)
 
     def _apply_pending_mode(self) -> None:
         """At a cell boundary (shell thread, no run_id open)."""
