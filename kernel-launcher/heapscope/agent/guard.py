@@ -455,7 +455,8 @@ class MemoryGuard:
             limit = self.limit
             # (usage, not heap, against the limit: under RLIMIT_AS usage is the address space, far above the heap)
             near = limit is None or running["usage_bytes"] * 2 >= limit.bytes
-            if self._top_sites is not None and heap > self._top_at and near:
+            # Not in the run-start companion, which is written on the cell's path: the run has no sites yet.
+            if not running_only and self._top_sites is not None and heap > self._top_at and near:
                 try:
                     running["top_at_peak"] = self._top_sites()
                     self._top_at = heap
