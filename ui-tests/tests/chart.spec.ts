@@ -6,7 +6,7 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import * as path from 'path';
 
-import { badge, notebookFile, openFixture } from './helpers';
+import { badge, eachWidthAndTheme, notebookFile, openFixture } from './helpers';
 
 test.use({ autoGoto: true, viewport: { width: 1400, height: 900 } });
 
@@ -166,20 +166,12 @@ test('screenshots of the chart at 12 and 300 runs, light and dark, 250 and 800 p
     await expect(badge(page, `c${count - 1}`)).toHaveCount(1, { timeout: 120000 });
     await openChart(page);
     await expect.poll(async () => (await chartState(page)).points, { timeout: 60000 }).toBe(count);
-    for (const width of [250, 800]) {
-      await page.sidebar.setWidth(width, 'right');
-      for (const theme of ['light', 'dark'] as const) {
-        if (theme === 'dark') {
-          await page.theme.setDarkTheme();
-        } else {
-          await page.theme.setLightTheme();
-        }
-        await page.waitForTimeout(1000);
-        await page
-          .locator('#heapscope-panel')
-          .screenshot({ path: path.join(out!, `chart-${count}-${theme}-${width}.png`) });
-      }
-    }
+    await eachWidthAndTheme(page, [250, 800], async (theme, width) => {
+      await page.waitForTimeout(1000);
+      await page
+        .locator('#heapscope-panel')
+        .screenshot({ path: path.join(out!, `chart-${count}-${theme}-${width}.png`) });
+    });
     await page.theme.setLightTheme();
     await page.notebook.close(true);
   }

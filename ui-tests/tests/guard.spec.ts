@@ -20,7 +20,7 @@ import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { badge, notebookFile, openFixture } from './helpers';
+import { badge, eachWidthAndTheme, notebookFile, openFixture } from './helpers';
 import { PLAIN_PYTHON } from './uiHelpers';
 
 test.use({ autoGoto: true, viewport: { width: 1400, height: 900 } });
@@ -88,19 +88,11 @@ async function screenshots(page: IJupyterLabPageFixture, state: string, before?:
     return;
   }
   fs.mkdirSync(SHOTS, { recursive: true });
-  for (const width of [250, 800]) {
-    await page.sidebar.setWidth(width, 'right');
-    for (const theme of ['light', 'dark'] as const) {
-      if (theme === 'dark') {
-        await page.theme.setDarkTheme();
-      } else {
-        await page.theme.setLightTheme();
-      }
-      await before?.();
-      await page.waitForTimeout(800);
-      await page.locator(PANEL).screenshot({ path: path.join(SHOTS, `guard-${state}-${theme}-${width}.png`) });
-    }
-  }
+  await eachWidthAndTheme(page, [250, 800], async (theme, width) => {
+    await before?.();
+    await page.waitForTimeout(800);
+    await page.locator(PANEL).screenshot({ path: path.join(SHOTS, `guard-${state}-${theme}-${width}.png`) });
+  });
   await page.theme.setLightTheme();
   await page.sidebar.setWidth(400, 'right');
 }

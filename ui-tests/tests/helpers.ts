@@ -112,3 +112,25 @@ export function notebookFile(name: string, sources: string[]): string {
   fs.writeFileSync(file, JSON.stringify(nb));
   return file;
 }
+
+/**
+ * The screenshot tests' loop: set the right sidebar to each width, the light then the dark theme at each,
+ * and call `shoot` in every combination.
+ */
+export async function eachWidthAndTheme(
+  page: IJupyterLabPageFixture,
+  widths: number[],
+  shoot: (theme: 'light' | 'dark', width: number) => Promise<void>
+): Promise<void> {
+  for (const width of widths) {
+    await page.sidebar.setWidth(width, 'right');
+    for (const theme of ['light', 'dark'] as const) {
+      if (theme === 'dark') {
+        await page.theme.setDarkTheme();
+      } else {
+        await page.theme.setLightTheme();
+      }
+      await shoot(theme, width);
+    }
+  }
+}

@@ -9,7 +9,7 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import * as path from 'path';
 
-import { badge, notebookFile, openFixture } from './helpers';
+import { badge, eachWidthAndTheme, notebookFile, openFixture } from './helpers';
 import { PLAIN_PYTHON, readTextFile } from './uiHelpers';
 
 test.use({ autoGoto: true, viewport: { width: 1400, height: 900 } });
@@ -311,18 +311,10 @@ test('screenshots of the Holders view in light and dark at 250 and 800 px', asyn
   await row(page, 'a').locator('.jp-heapscope-Toggle').click();
   await expect(row(page, 'a').locator('.jp-heapscope-Site').first()).toBeVisible();
   const panel = page.locator('#heapscope-panel');
-  for (const width of [250, 800]) {
-    await page.sidebar.setWidth(width, 'right');
-    for (const theme of ['light', 'dark'] as const) {
-      if (theme === 'dark') {
-        await page.theme.setDarkTheme();
-      } else {
-        await page.theme.setLightTheme();
-      }
-      await page.waitForTimeout(600);
-      await panel.screenshot({ path: path.join(OUT!, `holders-${theme}-${width}.png`) });
-    }
-  }
+  await eachWidthAndTheme(page, [250, 800], async (theme, width) => {
+    await page.waitForTimeout(600);
+    await panel.screenshot({ path: path.join(OUT!, `holders-${theme}-${width}.png`) });
+  });
   await page.sidebar.setWidth(250, 'right');
   expect(await overlappingRows(page)).toEqual([]);
   // The timeline after releasing Out[3]: the "now" marker next to the last run.
@@ -332,16 +324,8 @@ test('screenshots of the Holders view in light and dark at 250 and 800 px', asyn
     timeout: 30000
   });
   await page.locator('#heapscope-panel .jp-heapscope-Panel-tab[data-view="timeline"]').click();
-  for (const width of [250, 800]) {
-    await page.sidebar.setWidth(width, 'right');
-    for (const theme of ['light', 'dark'] as const) {
-      if (theme === 'dark') {
-        await page.theme.setDarkTheme();
-      } else {
-        await page.theme.setLightTheme();
-      }
-      await page.waitForTimeout(800);
-      await panel.screenshot({ path: path.join(OUT!, `holders-now-${theme}-${width}.png`) });
-    }
-  }
+  await eachWidthAndTheme(page, [250, 800], async (theme, width) => {
+    await page.waitForTimeout(800);
+    await panel.screenshot({ path: path.join(OUT!, `holders-now-${theme}-${width}.png`) });
+  });
 });
