@@ -36,8 +36,9 @@ async function activateCell(page: IJupyterLabPageFixture, index: number): Promis
 /** The page box of an element. */
 async function box(locator: Locator) {
   await expect(locator).toBeVisible(); // drawn on the next frame after the view changes
-  const b = await locator.boundingBox();
-  expect(b).not.toBeNull();
+  // A view may redraw the element between the two reads (seen in a clean-clone run): read until it has a box.
+  let b: Awaited<ReturnType<Locator['boundingBox']>> = null;
+  await expect.poll(async () => (b = await locator.boundingBox())).not.toBeNull();
   return b!;
 }
 
