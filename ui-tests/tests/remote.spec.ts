@@ -36,6 +36,31 @@ async function kernelIdle(page: IJupyterLabPageFixture): Promise<number> {
   return 6;
 }
 
+/**
+ * Wait until the kernel answers a request sent through the page's websocket. An idle status can come
+ * from a connection that is replaced right after (a reconnect still under way), whose requests the server
+ * then drops (docs/remote-kernels.md); a kernel_info request that gets its reply proves the connection
+ * that executes the next cell. Reconnect after 10 s without a reply, as kernelIdle does.
+ */
+async function kernelAnswers(page: IJupyterLabPageFixture): Promise<void> {
+  for (let attempt = 0; attempt < 6; attempt++) {
+    await kernelIdle(page);
+    const answered = await page.evaluate(async () => {
+      const kernel = (window as any).jupyterapp.shell.currentWidget.sessionContext.session?.kernel;
+      if (!kernel) {
+        return false;
+      }
+      const timeout = new Promise(resolve => setTimeout(() => resolve(false), 10000));
+      return Promise.race([kernel.requestKernelInfo().then(() => true), timeout]);
+    });
+    if (answered) {
+      return;
+    }
+    await page.evaluate(() => (window as any).jupyterapp.commands.execute('notebook:reconnect-to-kernel'));
+  }
+  throw new Error('the gateway kernel never answered a kernel_info request through the page');
+}
+
 /** Upload a fixture notebook, open it and wait for its gateway kernel. */
 async function openRemote(page: IJupyterLabPageFixture, tmpPath: string, file: string): Promise<void> {
   const name = path.basename(file);
@@ -48,7 +73,7 @@ async function openRemote(page: IJupyterLabPageFixture, tmpPath: string, file: s
   expect(started.ok()).toBe(true);
   await page.notebook.openByPath(`${tmpPath}/${name}`);
   await page.notebook.activate(name);
-  await kernelIdle(page);
+  await kernelAnswers(page);
 }
 
 /** The Heap panel's status line. */
@@ -108,7 +133,7 @@ test.describe('behind Enterprise Gateway', () => {
 
     await page.menu.clickMenuItem('Kernel>Restart Kernel…');
     await page.locator('.jp-Dialog .jp-mod-accept').click();
-    await kernelIdle(page);
+    await kernelAnswers(page);
     await expect(panelStatus(page)).toContainText('Run a cell to see its heap', { timeout: 60000 });
   });
 });
