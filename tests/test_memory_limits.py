@@ -234,3 +234,60 @@ def test_the_run_written_at_its_start_overrides_an_older_snapshot(tmp_path):
     dead = guard.Snapshots(key, folder=str(tmp_path)).take_dead()
     assert len(dead) == 1 and guard.killed_run(dead[0], "unknown") is None
     assert not list(tmp_path.iterdir())
+
+
+def test_runs_that_end_between_two_whole_snapshots_are_not_lost(tmp_path):
+    """The snapshot thread writes the whole snapshot at most once a second; the runs that end in between
+    go into the run-start companion, and the next kernel merges them into the history, each once."""
+    key = "session:between.ipynb"
+    limit = limits.Limit(bytes=8 * GB, source="machine")
+    g = guard.MemoryGuard(environ={}, snapshots=guard.Snapshots(key, folder=str(tmp_path)), limit=limit)
+
+    def run(seq):
+        start = {"seq": seq, "cell_id": f"c{seq}", "execution_count": seq, "started_at": 1.0, "start_bytes": 10}
+        g.run_started(start, source=f"cell_{seq}()")
+        return {"seq": seq, "cell_id": f"c{seq}", "status": "ok", "source": f"cell_{seq}()"}
+
+    g.run_finished(run(1))
+    g._write_snapshot()  # the thread's whole snapshot: run 1 in its history
+    g.run_finished(run(2))
+    g.run_finished(run(3))
+    run(4)  # starts, and the kernel dies before the thread writes again
+    assert g._unwritten == 2
+
+    dead = guard.Snapshots(key, folder=str(tmp_path)).take_dead()  # the next kernel (same pid here)
+    assert [r["seq"] for r in dead[0]["history"]] == [1, 2, 3]
+    killed = guard.killed_run(dead[0], "unknown")
+    assert killed is not None and killed["cell_id"] == "c4" and killed["source"] == "cell_4()"
+
+    # After a whole snapshot, the companion of the next run carries no run twice.
+    g2 = guard.MemoryGuard(environ={}, snapshots=guard.Snapshots(key, folder=str(tmp_path)), limit=limit)
+    g2.run_finished({"seq": 1, "status": "ok"})
+    g2._write_snapshot()
+    assert g2._unwritten == 0
+    g2.run_started({"seq": 2, "started_at": 1.0, "start_bytes": 0}, source="x")
+    dead = guard.Snapshots(key, folder=str(tmp_path)).take_dead()
+    assert [r["seq"] for r in dead[0]["history"]] == [1]
+
+
+def test_a_companion_cut_short_by_a_kill_is_still_read(tmp_path):
+    """The companion is rewritten in place (write, then cut to length): a kernel killed between the two
+    leaves the older, longer content's tail after the new run, and the next kernel still reads the new run."""
+    from heapscope import files
+
+    key = "session:cut.ipynb"
+    snaps = guard.Snapshots(key, folder=str(tmp_path))
+    head = {"version": 1, "key": key, "pid": 2**22 + 4321, "memory_limit": None, "oom_kills": None}
+    snaps.write(json.dumps({**head, "written_at": 100.0, "running": None, "history": []}).encode())
+    long_run = {**head, "written_at": 101.0, "running": {"seq": 1, "source": "x" * 500, "at": 101.0}}
+    snaps.write(json.dumps(long_run).encode(), running_only=True)
+    short = json.dumps({**head, "written_at": 102.0, "running": {"seq": 2, "source": "y()", "at": 102.0}}).encode()
+    os.pwrite(snaps._running_fd, short, 0)  # killed before the cut
+    companion = tmp_path / (snaps.name[: -len(".json")] + ".running.json")
+    assert companion.stat().st_size > len(short) and companion.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(ValueError):
+        json.loads(companion.read_bytes())
+    assert files.first_json(companion.read_bytes())["running"]["seq"] == 2
+    dead = guard.Snapshots(key, folder=str(tmp_path)).take_dead()
+    assert guard.killed_run(dead[0], "unknown")["source"] == "y()"
+    assert not list(tmp_path.iterdir())

@@ -20,10 +20,11 @@ No other module opens a file for writing.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 from pathlib import Path
-from typing import IO, Iterator, Optional, Union
+from typing import IO, Any, Iterator, Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -215,6 +216,36 @@ def create_private(name: str, data: bytes = b"", *, folder: Optional[PathLike] =
         raise
     os.close(fd)
     return Path(path)
+
+
+def open_private(name: str, *, folder: Optional[PathLike] = None) -> int:
+    """A descriptor of the new, empty state file ``name`` (created as :func:`create_private` does), for a
+    file rewritten in place many times (:func:`rewrite_private`); the caller closes it."""
+    fd = _create_exclusive(_state_path(name, folder), PRIVATE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def rewrite_private(fd: int, data: bytes) -> None:
+    """Replace the content of the state file open as ``fd`` (:func:`open_private`): written over the old
+    content, then cut to its length. Not atomic: a process killed between the two leaves the old content's
+    tail after the new one, so readers take the first JSON value (:func:`first_json`). Two system calls,
+    where :func:`write_private` makes a temporary file and renames it."""
+    view = memoryview(data)
+    offset = 0
+    while offset < len(view):
+        offset += os.pwrite(fd, view[offset:], offset)
+    os.ftruncate(fd, len(view))
+
+
+def first_json(raw: bytes) -> Any:
+    """The first JSON value in ``raw`` (what follows it is ignored: see :func:`rewrite_private`); raises
+    ``ValueError``."""
+    return json.JSONDecoder().raw_decode(raw.decode("utf-8", "surrogatepass"))[0]
 
 
 def write_private(name: str, data: bytes, *, folder: Optional[PathLike] = None, durable: bool = True) -> Path:

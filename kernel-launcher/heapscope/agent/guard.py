@@ -165,11 +165,13 @@ class MemoryGuard:
         self._lock = threading.Lock()
         self._running: Optional[dict] = None  # the open run, for the snapshot
         self._history: List[str] = []  # the last SNAPSHOT_RUNS finished runs, each as JSON (encoded once)
-        self._history_json = "[]"
+        self._unwritten = 0  # how many of them ended after the last whole snapshot was encoded
+        self._written_at = -SNAPSHOT_PERIOD  # time.monotonic() of the last whole snapshot
         self._files_limit: Optional[limits.Limit] = None  # the cgroup's and the machine's, read ...
         self._files_read_at: Optional[float] = None  # ... at this time.monotonic()
         self._oom_kills = limits.oom_kills(self.limit)
         self._wake = threading.Event()
+        self._stopped = threading.Event()
         self._dirty = False  # the snapshot thread writes soon (a run started or ended)
         self._write_lock = threading.Lock()  # a write and the removal at exit never overlap
         self._stop = False
@@ -338,9 +340,10 @@ class MemoryGuard:
             encoded = json.dumps(kept, separators=(",", ":"))
         except (TypeError, ValueError):
             return
-        self._history.append(encoded)
-        del self._history[:-SNAPSHOT_RUNS]
-        self._history_json = "[" + ",".join(self._history) + "]"  # re-encoding all runs cost ~2 ms per cell
+        with self._lock:
+            self._history.append(encoded)
+            del self._history[:-SNAPSHOT_RUNS]
+            self._unwritten = min(self._unwritten + 1, SNAPSHOT_RUNS)
         self._dirty = True
         self._wake.set()
 
@@ -375,6 +378,7 @@ class MemoryGuard:
         """A clean exit: the snapshot goes."""
         with self._write_lock:
             self._stop = True
+            self._stopped.set()
             self._wake.set()
             if self.snapshots is not None:
                 try:
@@ -385,6 +389,11 @@ class MemoryGuard:
     def _loop(self) -> None:
         while not self._stop:
             self._wake.wait(SNAPSHOT_PERIOD)
+            # At most one whole snapshot a second: a Run All of small cells starts and ends many runs a
+            # second, and each write competes with the cells for the GIL. The runs that end meanwhile are
+            # in the run-start companion (_write_snapshot_locked), so a kill loses none of them.
+            if self._stopped.wait(self._written_at + SNAPSHOT_PERIOD - time.monotonic()):
+                return
             self._wake.clear()
             if self._stop:
                 return
@@ -438,6 +447,10 @@ class MemoryGuard:
             return
         with self._lock:
             running = dict(self._running) if self._running is not None else None
+            # The whole history, or in the companion the runs that ended since the whole snapshot was last
+            # encoded (the next kernel merges them, by seq).
+            unwritten = self._unwritten
+            runs = self._history[len(self._history) - unwritten :] if running_only else list(self._history)
         if running is not None:
             if info is None:
                 info = self._c.read() if self._c is not None else {}
@@ -480,11 +493,16 @@ class MemoryGuard:
             "running": running,
         }
         text = json.dumps(head, separators=(",", ":"))
-        data = text if running_only else text[:-1] + ',"history":' + self._history_json + "}"
+        data = text[:-1] + (',"recent":[' if running_only else ',"history":[') + ",".join(runs) + "]}"
         try:
             snaps.write(data.encode("utf-8", "surrogatepass"), running_only=running_only)
         except (OSError, ValueError):
             log.debug("heapscope: could not write the post-mortem snapshot", exc_info=True)
+            return
+        if not running_only:
+            self._written_at = time.monotonic()
+            with self._lock:
+                self._unwritten = max(0, self._unwritten - unwritten)
 
     heap_reader: Optional[Callable[[], int]] = None
 

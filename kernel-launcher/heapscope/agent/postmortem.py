@@ -5,7 +5,8 @@ and, while a run is open, the run with heap, RSS and top sites (written by the m
 :mod:`.guard`: refreshed every second while a run is open, sites at each new peak above half the limit).
 The name is ``postmortem-<key hash>-<random>.json``, created exclusively ``0600``; it is removed on a clean
 exit. A run's start is written on the cell's path, into a small companion (``<name>.running.json``: the run
-only, no history), and the newer of the two wins. Neither is ``fsync``-ed: they must outlive the process,
+and the runs that ended since the whole snapshot was last written, which is at most once a second), and the
+newer of the two wins. Neither is ``fsync``-ed: they must outlive the process,
 not the machine. The next kernel for the same notebook (key: ``JPY_SESSION_NAME``, else the connection file) reads it:
 the dead run comes back with status ``killed`` and ``post_mortem``. This module is the file
 (:class:`Snapshots`), who may read it (:func:`session_key`), and what a dead kernel's snapshot becomes
@@ -79,6 +80,8 @@ class Snapshots:
         self.folder = folder if folder is not None else str(files.runtime_dir())
         self.prefix = PREFIX + _key_hash(key) + "-"
         self.name: Optional[str] = None
+        self._running_fd = -1  # the companion, rewritten in place ...
+        self._running_of: Optional[str] = None  # ... of this snapshot
 
     def write(self, data: bytes, running_only: bool = False) -> None:
         """Replace the snapshot (``running_only``: its small companion that holds only the run that just
@@ -94,12 +97,26 @@ class Snapshots:
                 break
             else:
                 raise FileExistsError("could not create a post-mortem snapshot")
-        target = _running_name(self.name) if running_only else self.name
         # Not fsync-ed: it must outlive this process (an OOM kill), not the machine; an fsync on every
         # run start cost ~2 ms per cell.
-        self._files.write_private(target, data, folder=self.folder, durable=False)
+        if not running_only:
+            self._files.write_private(self.name, data, folder=self.folder, durable=False)
+            return
+        # The companion is rewritten in place, on the cell's path: a temporary file and a rename cost
+        # ~0.4 ms per cell. Its readers take the first JSON value (files.rewrite_private).
+        if self._running_of != self.name:
+            self._close_running()
+            self._running_fd = self._files.open_private(_running_name(self.name), folder=self.folder)
+            self._running_of = self.name
+        self._files.rewrite_private(self._running_fd, data)
+
+    def _close_running(self) -> None:
+        if self._running_fd >= 0:
+            os.close(self._running_fd)
+        self._running_fd, self._running_of = -1, None
 
     def remove(self) -> None:
+        self._close_running()
         if self.name is not None:
             self._files.remove_private(_running_name(self.name), folder=self.folder)
             self._files.remove_private(self.name, folder=self.folder)
@@ -162,6 +179,7 @@ class Snapshots:
             elif started is not None and (started.get("written_at") or 0) > (content.get("written_at") or 0):
                 content["running"] = started.get("running")
                 content["written_at"] = started.get("written_at")
+                content["history"] = _merged(content.get("history"), started.get("recent"))
             if content is not None:
                 pid = content.get("pid")
                 if isinstance(pid, int) and pid != os.getpid() and _pid_alive(pid):
@@ -176,10 +194,21 @@ class Snapshots:
     def _read(self, name: str) -> Optional[dict]:
         raw = self._files.read_private(name, folder=self.folder)
         try:
-            content = json.loads(raw) if raw else None
+            content = self._files.first_json(raw) if raw else None
         except ValueError:
             return None
         return content if isinstance(content, dict) and content.get("key") == self.key else None
+
+
+def _merged(history: Any, recent: Any) -> List[Any]:
+    """The whole snapshot's history, then the companion's runs that ended after it was written (those
+    with a seq it does not have: the two may overlap by the runs that ended while it was being written)."""
+    out = list(history) if isinstance(history, list) else []
+    seqs = {r.get("seq") for r in out if isinstance(r, dict)}
+    for run in recent if isinstance(recent, list) else []:
+        if isinstance(run, dict) and (run.get("seq") is None or run.get("seq") not in seqs):
+            out.append(run)
+    return out
 
 
 def _running_name(name: str) -> str:
