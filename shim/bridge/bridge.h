@@ -136,4 +136,7 @@ PyObject *py_blocks(PyObject *self, PyObject *arg);
 /* walk.c: the holders scan's graph walk (issue 13); needs no shim. */
 PyObject *py_holders_walk(PyObject *self, PyObject *args);
 
+/* bindings.c: the names a cell bound or rebound (holders' Bindings); needs no shim. */
+PyObject *py_bindings_changed(PyObject *self, PyObject *args);
+
 #endif

@@ -262,6 +262,8 @@ static PyMethodDef methods[] = {
      "set_cell_anchors([code, ...]): the frame just inside the innermost of these is a cell frame"},
     {"holders_walk", py_holders_walk, METH_VARARGS,
      "holders_walk(roots, slots, skip, kind_of, getsizeof, own_size, extra, exact, progress) -> dict (walk.c)"},
+    {"bindings_changed", py_bindings_changed, METH_VARARGS,
+     "bindings_changed(ns, ids) -> (changed, removed); ids updated in place (bindings.c)"},
     {NULL, NULL, 0, NULL},
 };
 

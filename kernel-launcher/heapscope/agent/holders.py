@@ -156,10 +156,39 @@ def scan(
 # --- which cell last bound each name ---------------------------------------------------------------
 
 
+def _changed_py(ns: Dict[Any, Any], ids: Dict[str, int]) -> Tuple[List[str], List[str]]:
+    """``(changed, removed)``: the str names of ``ns`` that are new or whose value has another id than in
+    ``ids``, and the names of ``ids`` no longer in ``ns``; ``ids`` updated in place. The fallback of the
+    bridge's ``bindings_changed`` (shim/bridge/bindings.c), which gives the same answers."""
+    changed = []
+    names = 0
+    for name, value in list(ns.items()):
+        if type(name) is not str:
+            continue
+        names += 1
+        if ids.get(name) != id(value):
+            ids[name] = id(value)
+            changed.append(name)
+    removed = [name for name in ids if name not in ns] if len(ids) > names else []
+    for name in removed:
+        del ids[name]
+    return changed, removed
+
+
+try:  # (absolute: mypy would type `from .. import _bridge` by heapscope's module __getattr__, a str)
+    import heapscope._bridge as _bridge_mod
+
+    _changed: Callable[[Dict[Any, Any], Dict[str, int]], Tuple[List[str], List[str]]] = getattr(
+        _bridge_mod, "bindings_changed", _changed_py
+    )
+except Exception:  # not built for this Python, or failing
+    _changed = _changed_py
+
+
 class Bindings:
     """Which cell last bound each user name: after every cell, the names whose value's id changed get that
-    cell's id and execution count (two C-speed passes over the namespace per cell; ids only, no references
-    kept)."""
+    cell's id and execution count (one pass over the namespace per cell, in C with the bridge; ids only, no
+    references kept)."""
 
     def __init__(self, shell: Any) -> None:
         self.shell = shell
@@ -187,20 +216,16 @@ class Bindings:
                 del self.cells[next(iter(self.cells))]  # the oldest (counts only grow)
         ns = self.shell.user_ns
         try:
-            ids = {name: id(v) for name, v in ns.items()}  # a dict's items: C speed, no user code
+            changed, removed = (_changed if type(ns) is dict else _changed_py)(ns, self._ids)
         except Exception:  # a user namespace that is not a plain dict and fails: keep what we knew
             return
-        names, before = self.names, self._ids
+        names, ids = self.names, self._ids
         cell = cell_id if _is(cell_id, str) else None
         number = count if _is(count, int) else None
-        # only the names bound or rebound since the last cell (a Python loop over every name cost ~1 ms
-        # per cell at 300 cells, IPython's _i<n> history names included)
-        for name, ident in ids.items() - before.items():
-            if _is(name, str):
-                names[name] = (ident, cell, number)
-        for name in before.keys() - ids.keys():
+        for name in changed:
+            names[name] = (ids[name], cell, number)
+        for name in removed:
             names.pop(name, None)
-        self._ids = ids
         if getattr(result, "error_in_exec", None) is not None:  # the last traceback is this cell's now
             names[TRACEBACK] = (0, cell, number)
 
