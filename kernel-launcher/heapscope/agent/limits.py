@@ -155,13 +155,33 @@ def rlimits() -> List[Limit]:
     return out
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_statm_fd: Tuple[int, int] = (-1, -1)  # (pid, descriptor of /proc/<pid>/statm): read with pread, kept open
+
+
+def _read_own_statm() -> Optional[str]:
+    """This process's statm through a descriptor kept open (a read at every run start and end; opening
+    the file each time cost ~50 µs). Reopened in a forked child (/proc/self was resolved at open)."""
+    global _statm_fd
+    pid, fd = _statm_fd
+    try:
+        if pid != os.getpid():
+            if fd >= 0:
+                os.close(fd)
+            _statm_fd = (-1, -1)
+            fd = os.open(f"/proc/{os.getpid()}/statm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            _statm_fd = (os.getpid(), fd)
+        return os.pread(fd, 256, 0).decode("ascii", "replace")
+    except OSError:
+        return None
+
+
 def statm(root: str = "/") -> Tuple[int, int]:
     """``(vm_bytes, rss_bytes)`` of this process (0, 0 when unreadable)."""
-    text = _read(_join(root, "proc/self/statm"))
+    text = _read_own_statm() if root == "/" else _read(_join(root, "proc/self/statm"))
     try:
         size, resident = text.split()[:2]  # type: ignore[union-attr]
-        page = os.sysconf("SC_PAGE_SIZE")
-        return int(size) * page, int(resident) * page
+        return int(size) * _PAGE, int(resident) * _PAGE
     except (AttributeError, ValueError):
         return 0, 0
 
