@@ -73,7 +73,985 @@ def validate_https___heapscope_invalid_protocol__entries_json(data, custom_forma
             data_any_of_count1 += 1
         except (JsonSchemaValueException, JsonSchemaValuesException): pass
     if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_kernel_status_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_kernel_cell_start_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_kernel_cell_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_kernel_history_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_kernel_ticks_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_kernel_cell_detail_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_kernel_retained_by_cell_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_kernel_holders_progress_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_kernel_holders_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_kernel_holder_released_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_kernel_error_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_browser_sync_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_browser_clear_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_browser_configure_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_browser_cell_detail_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_browser_holders_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_browser_release_holder_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_browser_retained_by_cell_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
+        try:
+            validate_https___heapscope_invalid_protocol_browser_release_memory_schema_json(data, custom_formats, (name_prefix or "data") + "")
+            data_any_of_count1 += 1
+        except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    if not data_any_of_count1:
         raise JsonSchemaValueException("" + (name_prefix or "data") + " cannot be validated by any definition")
+    return data
+
+def validate_https___heapscope_invalid_protocol_browser_release_memory_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'release_memory'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: release_memory")
+    return data
+
+def validate_https___heapscope_invalid_protocol_browser_retained_by_cell_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'retained_by_cell'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: retained_by_cell")
+        if "limit" in data_keys:
+            data_keys.remove("limit")
+            data__limit = data["limit"]
+            if not isinstance(data__limit, (int)) and not (isinstance(data__limit, float) and data__limit.is_integer()) or isinstance(data__limit, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be integer")
+            if isinstance(data__limit, (int, float, Decimal)) and not isinstance(data__limit, bool):
+                if data__limit < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be bigger than or equal to 1")
+                if data__limit > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be smaller than or equal to 1000")
+    return data
+
+def validate_https___heapscope_invalid_protocol_browser_release_holder_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'name']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'release_holder'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: release_holder")
+        if "name" in data_keys:
+            data_keys.remove("name")
+            data__name = data["name"]
+            if not isinstance(data__name, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string")
+            if isinstance(data__name, str):
+                data__name_len = len(data__name)
+                if data__name_len > 1024:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be shorter than or equal to 1024 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__name):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must match pattern ^[^\\ud800-\\udfff]*$")
+    return data
+
+def validate_https___heapscope_invalid_protocol_browser_holders_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'holders'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holders")
+        if "limit" in data_keys:
+            data_keys.remove("limit")
+            data__limit = data["limit"]
+            if not isinstance(data__limit, (int)) and not (isinstance(data__limit, float) and data__limit.is_integer()) or isinstance(data__limit, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be integer")
+            if isinstance(data__limit, (int, float, Decimal)) and not isinstance(data__limit, bool):
+                if data__limit < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be bigger than or equal to 1")
+                if data__limit > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be smaller than or equal to 1000")
+    return data
+
+def validate_https___heapscope_invalid_protocol_browser_cell_detail_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'seq']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'cell_detail'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: cell_detail")
+        if "seq" in data_keys:
+            data_keys.remove("seq")
+            data__seq = data["seq"]
+            if not isinstance(data__seq, (int)) and not (isinstance(data__seq, float) and data__seq.is_integer()) or isinstance(data__seq, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be integer")
+            if isinstance(data__seq, (int, float, Decimal)) and not isinstance(data__seq, bool):
+                if data__seq < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be bigger than or equal to 1")
+                if data__seq > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be smaller than or equal to 9007199254740991")
+        if "limit" in data_keys:
+            data_keys.remove("limit")
+            data__limit = data["limit"]
+            if not isinstance(data__limit, (int)) and not (isinstance(data__limit, float) and data__limit.is_integer()) or isinstance(data__limit, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be integer")
+            if isinstance(data__limit, (int, float, Decimal)) and not isinstance(data__limit, bool):
+                if data__limit < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be bigger than or equal to 1")
+                if data__limit > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be smaller than or equal to 1000")
+    return data
+
+def validate_https___heapscope_invalid_protocol_browser_configure_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'configure'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: configure")
+        if "mode" in data_keys:
+            data_keys.remove("mode")
+            data__mode = data["mode"]
+            if not (isinstance(data__mode, str) and data__mode == 'default' or isinstance(data__mode, str) and data__mode == 'exact'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mode must be one of ['default', 'exact']")
+        if "top_n" in data_keys:
+            data_keys.remove("top_n")
+            data__topn = data["top_n"]
+            if not isinstance(data__topn, (int)) and not (isinstance(data__topn, float) and data__topn.is_integer()) or isinstance(data__topn, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be integer")
+            if isinstance(data__topn, (int, float, Decimal)) and not isinstance(data__topn, bool):
+                if data__topn < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be bigger than or equal to 1")
+                if data__topn > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be smaller than or equal to 1000")
+        if "guard" in data_keys:
+            data_keys.remove("guard")
+            data__guard = data["guard"]
+            if not isinstance(data__guard, (bool)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard must be boolean")
+        if "guard_hard" in data_keys:
+            data_keys.remove("guard_hard")
+            data__guardhard = data["guard_hard"]
+            if not isinstance(data__guardhard, (int, float, Decimal)) or isinstance(data__guardhard, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_hard must be number")
+            if isinstance(data__guardhard, (int, float, Decimal)) and not isinstance(data__guardhard, bool):
+                if data__guardhard > 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_hard must be smaller than or equal to 1")
+                if data__guardhard <= 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_hard must be bigger than 0")
+        if "guard_soft" in data_keys:
+            data_keys.remove("guard_soft")
+            data__guardsoft = data["guard_soft"]
+            if not isinstance(data__guardsoft, (int, float, Decimal)) or isinstance(data__guardsoft, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_soft must be number")
+            if isinstance(data__guardsoft, (int, float, Decimal)) and not isinstance(data__guardsoft, bool):
+                if data__guardsoft > 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_soft must be smaller than or equal to 1")
+                if data__guardsoft <= 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_soft must be bigger than 0")
+    return data
+
+def validate_https___heapscope_invalid_protocol_browser_clear_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'clear'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: clear")
+    return data
+
+def validate_https___heapscope_invalid_protocol_browser_sync_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'sync'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: sync")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_error_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'message']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'error'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: error")
+        if "message" in data_keys:
+            data_keys.remove("message")
+            data__message = data["message"]
+            if not isinstance(data__message, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be string")
+            if isinstance(data__message, str):
+                data__message_len = len(data__message)
+                if data__message_len > 4096:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be shorter than or equal to 4096 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__message):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must match pattern ^[^\\ud800-\\udfff]*$")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_holder_released_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'name', 'released']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'holder_released'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holder_released")
+        if "name" in data_keys:
+            data_keys.remove("name")
+            data__name = data["name"]
+            if not isinstance(data__name, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string")
+            if isinstance(data__name, str):
+                data__name_len = len(data__name)
+                if data__name_len > 1024:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be shorter than or equal to 1024 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__name):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must match pattern ^[^\\ud800-\\udfff]*$")
+        if "released" in data_keys:
+            data_keys.remove("released")
+            data__released = data["released"]
+            if not isinstance(data__released, (bool)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".released must be boolean")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_holders_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'holders']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'holders'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holders")
+        if "holders" in data_keys:
+            data_keys.remove("holders")
+            data__holders = data["holders"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holdersornull(data__holders, custom_formats, (name_prefix or "data") + ".holders")
+        if "reason" in data_keys:
+            data_keys.remove("reason")
+            data__reason = data["reason"]
+            if not isinstance(data__reason, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".reason must be string or null")
+            if isinstance(data__reason, str):
+                data__reason_len = len(data__reason)
+                if data__reason_len > 4096:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reason must be shorter than or equal to 4096 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__reason):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reason must match pattern ^[^\\ud800-\\udfff]*$")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holdersornull(data, custom_formats={}, name_prefix=None):
+    try:
+        if not isinstance(data, (NoneType)):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be null")
+    except (JsonSchemaValueException, JsonSchemaValuesException):
+        validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holders(data, custom_formats, (name_prefix or "data") + "")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holders(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['holders', 'shared']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "holders" in data_keys:
+            data_keys.remove("holders")
+            data__holders = data["holders"]
+            if not isinstance(data__holders, (list, tuple)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".holders must be array")
+            data__holders_is_list = isinstance(data__holders, (list, tuple))
+            if data__holders_is_list:
+                data__holders_len = len(data__holders)
+                if data__holders_len > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".holders must contain less than or equal to 1000 items")
+                for data__holders_x, data__holders_item in enumerate(data__holders):
+                    validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holder(data__holders_item, custom_formats, (name_prefix or "data") + ".holders[{data__holders_x}]".format(**locals()))
+        if "shared" in data_keys:
+            data_keys.remove("shared")
+            data__shared = data["shared"]
+            if not isinstance(data__shared, (list, tuple)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".shared must be array")
+            data__shared_is_list = isinstance(data__shared, (list, tuple))
+            if data__shared_is_list:
+                data__shared_len = len(data__shared)
+                if data__shared_len > 100:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".shared must contain less than or equal to 100 items")
+                for data__shared_x, data__shared_item in enumerate(data__shared):
+                    validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sharedholders(data__shared_item, custom_formats, (name_prefix or "data") + ".shared[{data__shared_x}]".format(**locals()))
+        if "objects" in data_keys:
+            data_keys.remove("objects")
+            data__objects = data["objects"]
+            if not isinstance(data__objects, (int)) and not (isinstance(data__objects, float) and data__objects.is_integer()) or isinstance(data__objects, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".objects must be integer")
+            if isinstance(data__objects, (int, float, Decimal)) and not isinstance(data__objects, bool):
+                if data__objects < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".objects must be bigger than or equal to 0")
+                if data__objects > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".objects must be smaller than or equal to 9007199254740991")
+        if "seconds" in data_keys:
+            data_keys.remove("seconds")
+            data__seconds = data["seconds"]
+            if not isinstance(data__seconds, (int, float, Decimal)) or isinstance(data__seconds, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".seconds must be number")
+            if isinstance(data__seconds, (int, float, Decimal)) and not isinstance(data__seconds, bool):
+                if data__seconds < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seconds must be bigger than or equal to 0")
+                if data__seconds > 1000000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seconds must be smaller than or equal to 1000000")
+        if "at" in data_keys:
+            data_keys.remove("at")
+            data__at = data["at"]
+            if not isinstance(data__at, (int, float, Decimal)) or isinstance(data__at, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be number")
+            if isinstance(data__at, (int, float, Decimal)) and not isinstance(data__at, bool):
+                if data__at < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be bigger than or equal to 0")
+                if data__at > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be smaller than or equal to 9007199254740991")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sharedholders(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['names', 'bytes']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "names" in data_keys:
+            data_keys.remove("names")
+            data__names = data["names"]
+            if not isinstance(data__names, (list, tuple)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".names must be array")
+            data__names_is_list = isinstance(data__names, (list, tuple))
+            if data__names_is_list:
+                data__names_len = len(data__names)
+                if data__names_len < 2:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".names must contain at least 2 items")
+                if data__names_len > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".names must contain less than or equal to 1000 items")
+                for data__names_x, data__names_item in enumerate(data__names):
+                    if not isinstance(data__names_item, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".names[{data__names_x}]".format(**locals()) + " must be string")
+                    if isinstance(data__names_item, str):
+                        data__names_item_len = len(data__names_item)
+                        if data__names_item_len > 1024:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".names[{data__names_x}]".format(**locals()) + " must be shorter than or equal to 1024 characters")
+                        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__names_item):
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".names[{data__names_x}]".format(**locals()) + " must match pattern ^[^\\ud800-\\udfff]*$")
+        if "bytes" in data_keys:
+            data_keys.remove("bytes")
+            data__bytes = data["bytes"]
+            if not isinstance(data__bytes, (int)) and not (isinstance(data__bytes, float) and data__bytes.is_integer()) or isinstance(data__bytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be integer")
+            if isinstance(data__bytes, (int, float, Decimal)) and not isinstance(data__bytes, bool):
+                if data__bytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be bigger than or equal to 0")
+                if data__bytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be smaller than or equal to 9007199254740991")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holder(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['name', 'kind', 'type', 'cell_id', 'bytes', 'reachable_bytes', 'sites']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "name" in data_keys:
+            data_keys.remove("name")
+            data__name = data["name"]
+            if not isinstance(data__name, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string")
+            if isinstance(data__name, str):
+                data__name_len = len(data__name)
+                if data__name_len > 1024:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be shorter than or equal to 1024 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__name):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must match pattern ^[^\\ud800-\\udfff]*$")
+        if "kind" in data_keys:
+            data_keys.remove("kind")
+            data__kind = data["kind"]
+            if not (isinstance(data__kind, str) and data__kind == 'variable' or isinstance(data__kind, str) and data__kind == 'output' or isinstance(data__kind, str) and data__kind == 'traceback' or isinstance(data__kind, str) and data__kind == 'other'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".kind must be one of ['variable', 'output', 'traceback', 'other']")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not isinstance(data__type, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be string")
+            if isinstance(data__type, str):
+                data__type_len = len(data__type)
+                if data__type_len > 1024:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be shorter than or equal to 1024 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__type):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must match pattern ^[^\\ud800-\\udfff]*$")
+        if "cell_id" in data_keys:
+            data_keys.remove("cell_id")
+            data__cellid = data["cell_id"]
+            if not isinstance(data__cellid, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be string or null")
+            if isinstance(data__cellid, str):
+                data__cellid_len = len(data__cellid)
+                if data__cellid_len > 256:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be shorter than or equal to 256 characters")
+                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__cellid):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must match pattern ^[^\\ud800-\\udfff]*$")
+        if "execution_count" in data_keys:
+            data_keys.remove("execution_count")
+            data__executioncount = data["execution_count"]
+            if not isinstance(data__executioncount, (int, NoneType)) and not (isinstance(data__executioncount, float) and data__executioncount.is_integer()) or isinstance(data__executioncount, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be integer or null")
+            if isinstance(data__executioncount, (int, float, Decimal)) and not isinstance(data__executioncount, bool):
+                if data__executioncount < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be bigger than or equal to 0")
+                if data__executioncount > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be smaller than or equal to 9007199254740991")
+        if "bytes" in data_keys:
+            data_keys.remove("bytes")
+            data__bytes = data["bytes"]
+            if not isinstance(data__bytes, (int)) and not (isinstance(data__bytes, float) and data__bytes.is_integer()) or isinstance(data__bytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be integer")
+            if isinstance(data__bytes, (int, float, Decimal)) and not isinstance(data__bytes, bool):
+                if data__bytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be bigger than or equal to 0")
+                if data__bytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be smaller than or equal to 9007199254740991")
+        if "reachable_bytes" in data_keys:
+            data_keys.remove("reachable_bytes")
+            data__reachablebytes = data["reachable_bytes"]
+            if not isinstance(data__reachablebytes, (int)) and not (isinstance(data__reachablebytes, float) and data__reachablebytes.is_integer()) or isinstance(data__reachablebytes, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".reachable_bytes must be integer")
+            if isinstance(data__reachablebytes, (int, float, Decimal)) and not isinstance(data__reachablebytes, bool):
+                if data__reachablebytes < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reachable_bytes must be bigger than or equal to 0")
+                if data__reachablebytes > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reachable_bytes must be smaller than or equal to 9007199254740991")
+        if "sites" in data_keys:
+            data_keys.remove("sites")
+            data__sites = data["sites"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sites(data__sites, custom_formats, (name_prefix or "data") + ".sites")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_holders_progress_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'phase', 'done', 'total']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'holders_progress'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holders_progress")
+        if "phase" in data_keys:
+            data_keys.remove("phase")
+            data__phase = data["phase"]
+            if not (isinstance(data__phase, str) and data__phase == 'walk' or isinstance(data__phase, str) and data__phase == 'sizes' or isinstance(data__phase, str) and data__phase == 'holders'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".phase must be one of ['walk', 'sizes', 'holders']")
+        if "done" in data_keys:
+            data_keys.remove("done")
+            data__done = data["done"]
+            if not isinstance(data__done, (int)) and not (isinstance(data__done, float) and data__done.is_integer()) or isinstance(data__done, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".done must be integer")
+            if isinstance(data__done, (int, float, Decimal)) and not isinstance(data__done, bool):
+                if data__done < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".done must be bigger than or equal to 0")
+                if data__done > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".done must be smaller than or equal to 9007199254740991")
+        if "total" in data_keys:
+            data_keys.remove("total")
+            data__total = data["total"]
+            if not isinstance(data__total, (int)) and not (isinstance(data__total, float) and data__total.is_integer()) or isinstance(data__total, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".total must be integer")
+            if isinstance(data__total, (int, float, Decimal)) and not isinstance(data__total, bool):
+                if data__total < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".total must be bigger than or equal to 0")
+                if data__total > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".total must be smaller than or equal to 9007199254740991")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_retained_by_cell_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'retained_by_cell']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'retained_by_cell'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: retained_by_cell")
+        if "retained_by_cell" in data_keys:
+            data_keys.remove("retained_by_cell")
+            data__retainedbycell = data["retained_by_cell"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retainedbycell(data__retainedbycell, custom_formats, (name_prefix or "data") + ".retained_by_cell")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_cell_detail_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'seq', 'cell']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'cell_detail'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: cell_detail")
+        if "seq" in data_keys:
+            data_keys.remove("seq")
+            data__seq = data["seq"]
+            if not isinstance(data__seq, (int)) and not (isinstance(data__seq, float) and data__seq.is_integer()) or isinstance(data__seq, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be integer")
+            if isinstance(data__seq, (int, float, Decimal)) and not isinstance(data__seq, bool):
+                if data__seq < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be bigger than or equal to 1")
+                if data__seq > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be smaller than or equal to 9007199254740991")
+        if "cell" in data_keys:
+            data_keys.remove("cell")
+            data__cell = data["cell"]
+            try:
+                if not isinstance(data__cell, (NoneType)):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell must be null")
+            except (JsonSchemaValueException, JsonSchemaValuesException):
+                validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(data__cell, custom_formats, (name_prefix or "data") + ".cell")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_ticks_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'seq', 'ticks']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'ticks'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: ticks")
+        if "seq" in data_keys:
+            data_keys.remove("seq")
+            data__seq = data["seq"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_seqornull(data__seq, custom_formats, (name_prefix or "data") + ".seq")
+        if "ticks" in data_keys:
+            data_keys.remove("ticks")
+            data__ticks = data["ticks"]
+            if not isinstance(data__ticks, (list, tuple)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".ticks must be array")
+            data__ticks_is_list = isinstance(data__ticks, (list, tuple))
+            if data__ticks_is_list:
+                data__ticks_len = len(data__ticks)
+                if data__ticks_len > 10000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".ticks must contain less than or equal to 10000 items")
+                for data__ticks_x, data__ticks_item in enumerate(data__ticks):
+                    validate_https___heapscope_invalid_protocol_defs_schema_json___defs_tick(data__ticks_item, custom_formats, (name_prefix or "data") + ".ticks[{data__ticks_x}]".format(**locals()))
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_tick(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (list, tuple)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be array")
+    data_is_list = isinstance(data, (list, tuple))
+    if data_is_list:
+        data_len = len(data)
+        if data_len < 2:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain at least 2 items")
+        if data_len > 2:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain less than or equal to 2 items")
+        if data_len > 0:
+            data__0 = data[0]
+            if not isinstance(data__0, (int, float, Decimal)) or isinstance(data__0, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + "[0] must be number")
+            if isinstance(data__0, (int, float, Decimal)) and not isinstance(data__0, bool):
+                if data__0 < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + "[0] must be bigger than or equal to 0")
+                if data__0 > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + "[0] must be smaller than or equal to 9007199254740991")
+        if data_len > 1:
+            data__1 = data[1]
+            if not isinstance(data__1, (int)) and not (isinstance(data__1, float) and data__1.is_integer()) or isinstance(data__1, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + "[1] must be integer")
+            if isinstance(data__1, (int, float, Decimal)) and not isinstance(data__1, bool):
+                if data__1 < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + "[1] must be bigger than or equal to 0")
+                if data__1 > 9007199254740991:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + "[1] must be smaller than or equal to 9007199254740991")
+        if data_len > 2:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain only specified items")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_seqornull(data, custom_formats={}, name_prefix=None):
+    try:
+        if not isinstance(data, (NoneType)):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be null")
+    except (JsonSchemaValueException, JsonSchemaValuesException):
+        if not isinstance(data, (int)) and not (isinstance(data, float) and data.is_integer()) or isinstance(data, bool):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be integer")
+        if isinstance(data, (int, float, Decimal)) and not isinstance(data, bool):
+            if data < 1:
+                raise JsonSchemaValueException("" + (name_prefix or "data") + " must be bigger than or equal to 1")
+            if data > 9007199254740991:
+                raise JsonSchemaValueException("" + (name_prefix or "data") + " must be smaller than or equal to 9007199254740991")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_history_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'status', 'cells', 'running']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'history'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: history")
+        if "status" in data_keys:
+            data_keys.remove("status")
+            data__status = data["status"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_status(data__status, custom_formats, (name_prefix or "data") + ".status")
+        if "cells" in data_keys:
+            data_keys.remove("cells")
+            data__cells = data["cells"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellruns(data__cells, custom_formats, (name_prefix or "data") + ".cells")
+        if "running" in data_keys:
+            data_keys.remove("running")
+            data__running = data["running"]
+            try:
+                if not isinstance(data__running, (NoneType)):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".running must be null")
+            except (JsonSchemaValueException, JsonSchemaValuesException):
+                validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellstart(data__running, custom_formats, (name_prefix or "data") + ".running")
+        if "retained_by_cell" in data_keys:
+            data_keys.remove("retained_by_cell")
+            data__retainedbycell = data["retained_by_cell"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retainedbycell(data__retainedbycell, custom_formats, (name_prefix or "data") + ".retained_by_cell")
+    return data
+
+def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellruns(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (list, tuple)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be array")
+    data_is_list = isinstance(data, (list, tuple))
+    if data_is_list:
+        data_len = len(data)
+        if data_len > 10000:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain less than or equal to 10000 items")
+        for data_x, data_item in enumerate(data):
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(data_item, custom_formats, (name_prefix or "data") + "[" + str(data_x) + "]")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_cell_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'cell']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'cell'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: cell")
+        if "cell" in data_keys:
+            data_keys.remove("cell")
+            data__cell = data["cell"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(data__cell, custom_formats, (name_prefix or "data") + ".cell")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_cell_start_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'cell']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'cell_start'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: cell_start")
+        if "cell" in data_keys:
+            data_keys.remove("cell")
+            data__cell = data["cell"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellstart(data__cell, custom_formats, (name_prefix or "data") + ".cell")
+    return data
+
+def validate_https___heapscope_invalid_protocol_kernel_status_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['protocol', 'type', 'status']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
+        data_keys = set(data.keys())
+        if "protocol" in data_keys:
+            data_keys.remove("protocol")
+            data__protocol = data["protocol"]
+            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not (isinstance(data__type, str) and data__type == 'status'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: status")
+        if "status" in data_keys:
+            data_keys.remove("status")
+            data__status = data["status"]
+            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_status(data__status, custom_formats, (name_prefix or "data") + ".status")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retainedbycell(data, custom_formats={}, name_prefix=None):
@@ -150,20 +1128,6 @@ def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retained
             data_keys.remove("sites")
             data__sites = data["sites"]
             validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sites(data__sites, custom_formats, (name_prefix or "data") + ".sites")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_seqornull(data, custom_formats={}, name_prefix=None):
-    try:
-        if not isinstance(data, (NoneType)):
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be null")
-    except (JsonSchemaValueException, JsonSchemaValuesException):
-        if not isinstance(data, (int)) and not (isinstance(data, float) and data.is_integer()) or isinstance(data, bool):
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be integer")
-        if isinstance(data, (int, float, Decimal)) and not isinstance(data, bool):
-            if data < 1:
-                raise JsonSchemaValueException("" + (name_prefix or "data") + " must be bigger than or equal to 1")
-            if data > 9007199254740991:
-                raise JsonSchemaValueException("" + (name_prefix or "data") + " must be smaller than or equal to 9007199254740991")
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sites(data, custom_formats={}, name_prefix=None):
@@ -1513,204 +2477,6 @@ def validate_https___heapscope_invalid_protocol_report_schema_json(data, custom_
             validate_https___heapscope_invalid_protocol_defs_schema_json___defs_memorylimitornull(data__memorylimit, custom_formats, (name_prefix or "data") + ".memory_limit")
     return data
 
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holdersornull(data, custom_formats={}, name_prefix=None):
-    try:
-        if not isinstance(data, (NoneType)):
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must be null")
-    except (JsonSchemaValueException, JsonSchemaValuesException):
-        validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holders(data, custom_formats, (name_prefix or "data") + "")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holders(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['holders', 'shared']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "holders" in data_keys:
-            data_keys.remove("holders")
-            data__holders = data["holders"]
-            if not isinstance(data__holders, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".holders must be array")
-            data__holders_is_list = isinstance(data__holders, (list, tuple))
-            if data__holders_is_list:
-                data__holders_len = len(data__holders)
-                if data__holders_len > 1000:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".holders must contain less than or equal to 1000 items")
-                for data__holders_x, data__holders_item in enumerate(data__holders):
-                    validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holder(data__holders_item, custom_formats, (name_prefix or "data") + ".holders[{data__holders_x}]".format(**locals()))
-        if "shared" in data_keys:
-            data_keys.remove("shared")
-            data__shared = data["shared"]
-            if not isinstance(data__shared, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".shared must be array")
-            data__shared_is_list = isinstance(data__shared, (list, tuple))
-            if data__shared_is_list:
-                data__shared_len = len(data__shared)
-                if data__shared_len > 100:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".shared must contain less than or equal to 100 items")
-                for data__shared_x, data__shared_item in enumerate(data__shared):
-                    validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sharedholders(data__shared_item, custom_formats, (name_prefix or "data") + ".shared[{data__shared_x}]".format(**locals()))
-        if "objects" in data_keys:
-            data_keys.remove("objects")
-            data__objects = data["objects"]
-            if not isinstance(data__objects, (int)) and not (isinstance(data__objects, float) and data__objects.is_integer()) or isinstance(data__objects, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".objects must be integer")
-            if isinstance(data__objects, (int, float, Decimal)) and not isinstance(data__objects, bool):
-                if data__objects < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".objects must be bigger than or equal to 0")
-                if data__objects > 9007199254740991:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".objects must be smaller than or equal to 9007199254740991")
-        if "seconds" in data_keys:
-            data_keys.remove("seconds")
-            data__seconds = data["seconds"]
-            if not isinstance(data__seconds, (int, float, Decimal)) or isinstance(data__seconds, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".seconds must be number")
-            if isinstance(data__seconds, (int, float, Decimal)) and not isinstance(data__seconds, bool):
-                if data__seconds < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seconds must be bigger than or equal to 0")
-                if data__seconds > 1000000:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seconds must be smaller than or equal to 1000000")
-        if "at" in data_keys:
-            data_keys.remove("at")
-            data__at = data["at"]
-            if not isinstance(data__at, (int, float, Decimal)) or isinstance(data__at, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be number")
-            if isinstance(data__at, (int, float, Decimal)) and not isinstance(data__at, bool):
-                if data__at < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be bigger than or equal to 0")
-                if data__at > 9007199254740991:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be smaller than or equal to 9007199254740991")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sharedholders(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['names', 'bytes']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "names" in data_keys:
-            data_keys.remove("names")
-            data__names = data["names"]
-            if not isinstance(data__names, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".names must be array")
-            data__names_is_list = isinstance(data__names, (list, tuple))
-            if data__names_is_list:
-                data__names_len = len(data__names)
-                if data__names_len < 2:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".names must contain at least 2 items")
-                if data__names_len > 1000:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".names must contain less than or equal to 1000 items")
-                for data__names_x, data__names_item in enumerate(data__names):
-                    if not isinstance(data__names_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".names[{data__names_x}]".format(**locals()) + " must be string")
-                    if isinstance(data__names_item, str):
-                        data__names_item_len = len(data__names_item)
-                        if data__names_item_len > 1024:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".names[{data__names_x}]".format(**locals()) + " must be shorter than or equal to 1024 characters")
-                        if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__names_item):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".names[{data__names_x}]".format(**locals()) + " must match pattern ^[^\\ud800-\\udfff]*$")
-        if "bytes" in data_keys:
-            data_keys.remove("bytes")
-            data__bytes = data["bytes"]
-            if not isinstance(data__bytes, (int)) and not (isinstance(data__bytes, float) and data__bytes.is_integer()) or isinstance(data__bytes, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be integer")
-            if isinstance(data__bytes, (int, float, Decimal)) and not isinstance(data__bytes, bool):
-                if data__bytes < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be bigger than or equal to 0")
-                if data__bytes > 9007199254740991:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be smaller than or equal to 9007199254740991")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holder(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['name', 'kind', 'type', 'cell_id', 'bytes', 'reachable_bytes', 'sites']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "name" in data_keys:
-            data_keys.remove("name")
-            data__name = data["name"]
-            if not isinstance(data__name, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string")
-            if isinstance(data__name, str):
-                data__name_len = len(data__name)
-                if data__name_len > 1024:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be shorter than or equal to 1024 characters")
-                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__name):
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must match pattern ^[^\\ud800-\\udfff]*$")
-        if "kind" in data_keys:
-            data_keys.remove("kind")
-            data__kind = data["kind"]
-            if not (isinstance(data__kind, str) and data__kind == 'variable' or isinstance(data__kind, str) and data__kind == 'output' or isinstance(data__kind, str) and data__kind == 'traceback' or isinstance(data__kind, str) and data__kind == 'other'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".kind must be one of ['variable', 'output', 'traceback', 'other']")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not isinstance(data__type, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be string")
-            if isinstance(data__type, str):
-                data__type_len = len(data__type)
-                if data__type_len > 1024:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be shorter than or equal to 1024 characters")
-                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__type):
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must match pattern ^[^\\ud800-\\udfff]*$")
-        if "cell_id" in data_keys:
-            data_keys.remove("cell_id")
-            data__cellid = data["cell_id"]
-            if not isinstance(data__cellid, (str, NoneType)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be string or null")
-            if isinstance(data__cellid, str):
-                data__cellid_len = len(data__cellid)
-                if data__cellid_len > 256:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must be shorter than or equal to 256 characters")
-                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__cellid):
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell_id must match pattern ^[^\\ud800-\\udfff]*$")
-        if "execution_count" in data_keys:
-            data_keys.remove("execution_count")
-            data__executioncount = data["execution_count"]
-            if not isinstance(data__executioncount, (int, NoneType)) and not (isinstance(data__executioncount, float) and data__executioncount.is_integer()) or isinstance(data__executioncount, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be integer or null")
-            if isinstance(data__executioncount, (int, float, Decimal)) and not isinstance(data__executioncount, bool):
-                if data__executioncount < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be bigger than or equal to 0")
-                if data__executioncount > 9007199254740991:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_count must be smaller than or equal to 9007199254740991")
-        if "bytes" in data_keys:
-            data_keys.remove("bytes")
-            data__bytes = data["bytes"]
-            if not isinstance(data__bytes, (int)) and not (isinstance(data__bytes, float) and data__bytes.is_integer()) or isinstance(data__bytes, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be integer")
-            if isinstance(data__bytes, (int, float, Decimal)) and not isinstance(data__bytes, bool):
-                if data__bytes < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be bigger than or equal to 0")
-                if data__bytes > 9007199254740991:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".bytes must be smaller than or equal to 9007199254740991")
-        if "reachable_bytes" in data_keys:
-            data_keys.remove("reachable_bytes")
-            data__reachablebytes = data["reachable_bytes"]
-            if not isinstance(data__reachablebytes, (int)) and not (isinstance(data__reachablebytes, float) and data__reachablebytes.is_integer()) or isinstance(data__reachablebytes, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".reachable_bytes must be integer")
-            if isinstance(data__reachablebytes, (int, float, Decimal)) and not isinstance(data__reachablebytes, bool):
-                if data__reachablebytes < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reachable_bytes must be bigger than or equal to 0")
-                if data__reachablebytes > 9007199254740991:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reachable_bytes must be smaller than or equal to 9007199254740991")
-        if "sites" in data_keys:
-            data_keys.remove("sites")
-            data__sites = data["sites"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sites(data__sites, custom_formats, (name_prefix or "data") + ".sites")
-    return data
-
 def validate_https___heapscope_invalid_protocol_report_schema_json___defs_reportcell(data, custom_formats={}, name_prefix=None):
     validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(data, custom_formats, (name_prefix or "data") + "")
     if not isinstance(data, (dict)):
@@ -1962,265 +2728,6 @@ def validate_https___heapscope_invalid_protocol_browser_schema_json(data, custom
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be one of ['sync', 'clear', 'configure', 'cell_detail', 'holders', 'release_holder', 'retained_by_cell', 'release_memory']")
     return data
 
-def validate_https___heapscope_invalid_protocol_browser_release_memory_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'release_memory'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: release_memory")
-    return data
-
-def validate_https___heapscope_invalid_protocol_browser_retained_by_cell_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'retained_by_cell'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: retained_by_cell")
-        if "limit" in data_keys:
-            data_keys.remove("limit")
-            data__limit = data["limit"]
-            if not isinstance(data__limit, (int)) and not (isinstance(data__limit, float) and data__limit.is_integer()) or isinstance(data__limit, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be integer")
-            if isinstance(data__limit, (int, float, Decimal)) and not isinstance(data__limit, bool):
-                if data__limit < 1:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be bigger than or equal to 1")
-                if data__limit > 1000:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be smaller than or equal to 1000")
-    return data
-
-def validate_https___heapscope_invalid_protocol_browser_release_holder_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type', 'name']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'release_holder'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: release_holder")
-        if "name" in data_keys:
-            data_keys.remove("name")
-            data__name = data["name"]
-            if not isinstance(data__name, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string")
-            if isinstance(data__name, str):
-                data__name_len = len(data__name)
-                if data__name_len > 1024:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be shorter than or equal to 1024 characters")
-                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__name):
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must match pattern ^[^\\ud800-\\udfff]*$")
-    return data
-
-def validate_https___heapscope_invalid_protocol_browser_holders_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'holders'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holders")
-        if "limit" in data_keys:
-            data_keys.remove("limit")
-            data__limit = data["limit"]
-            if not isinstance(data__limit, (int)) and not (isinstance(data__limit, float) and data__limit.is_integer()) or isinstance(data__limit, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be integer")
-            if isinstance(data__limit, (int, float, Decimal)) and not isinstance(data__limit, bool):
-                if data__limit < 1:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be bigger than or equal to 1")
-                if data__limit > 1000:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be smaller than or equal to 1000")
-    return data
-
-def validate_https___heapscope_invalid_protocol_browser_cell_detail_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type', 'seq']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'cell_detail'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: cell_detail")
-        if "seq" in data_keys:
-            data_keys.remove("seq")
-            data__seq = data["seq"]
-            if not isinstance(data__seq, (int)) and not (isinstance(data__seq, float) and data__seq.is_integer()) or isinstance(data__seq, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be integer")
-            if isinstance(data__seq, (int, float, Decimal)) and not isinstance(data__seq, bool):
-                if data__seq < 1:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be bigger than or equal to 1")
-                if data__seq > 9007199254740991:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be smaller than or equal to 9007199254740991")
-        if "limit" in data_keys:
-            data_keys.remove("limit")
-            data__limit = data["limit"]
-            if not isinstance(data__limit, (int)) and not (isinstance(data__limit, float) and data__limit.is_integer()) or isinstance(data__limit, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be integer")
-            if isinstance(data__limit, (int, float, Decimal)) and not isinstance(data__limit, bool):
-                if data__limit < 1:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be bigger than or equal to 1")
-                if data__limit > 1000:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".limit must be smaller than or equal to 1000")
-    return data
-
-def validate_https___heapscope_invalid_protocol_browser_configure_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'configure'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: configure")
-        if "mode" in data_keys:
-            data_keys.remove("mode")
-            data__mode = data["mode"]
-            if not (isinstance(data__mode, str) and data__mode == 'default' or isinstance(data__mode, str) and data__mode == 'exact'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".mode must be one of ['default', 'exact']")
-        if "top_n" in data_keys:
-            data_keys.remove("top_n")
-            data__topn = data["top_n"]
-            if not isinstance(data__topn, (int)) and not (isinstance(data__topn, float) and data__topn.is_integer()) or isinstance(data__topn, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be integer")
-            if isinstance(data__topn, (int, float, Decimal)) and not isinstance(data__topn, bool):
-                if data__topn < 1:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be bigger than or equal to 1")
-                if data__topn > 1000:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".top_n must be smaller than or equal to 1000")
-        if "guard" in data_keys:
-            data_keys.remove("guard")
-            data__guard = data["guard"]
-            if not isinstance(data__guard, (bool)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard must be boolean")
-        if "guard_hard" in data_keys:
-            data_keys.remove("guard_hard")
-            data__guardhard = data["guard_hard"]
-            if not isinstance(data__guardhard, (int, float, Decimal)) or isinstance(data__guardhard, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_hard must be number")
-            if isinstance(data__guardhard, (int, float, Decimal)) and not isinstance(data__guardhard, bool):
-                if data__guardhard > 1:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_hard must be smaller than or equal to 1")
-                if data__guardhard <= 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_hard must be bigger than 0")
-        if "guard_soft" in data_keys:
-            data_keys.remove("guard_soft")
-            data__guardsoft = data["guard_soft"]
-            if not isinstance(data__guardsoft, (int, float, Decimal)) or isinstance(data__guardsoft, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_soft must be number")
-            if isinstance(data__guardsoft, (int, float, Decimal)) and not isinstance(data__guardsoft, bool):
-                if data__guardsoft > 1:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_soft must be smaller than or equal to 1")
-                if data__guardsoft <= 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".guard_soft must be bigger than 0")
-    return data
-
-def validate_https___heapscope_invalid_protocol_browser_clear_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'clear'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: clear")
-    return data
-
-def validate_https___heapscope_invalid_protocol_browser_sync_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'sync'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: sync")
-    return data
-
 def validate_https___heapscope_invalid_protocol_kernel_schema_json(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, (dict)):
         raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
@@ -2440,418 +2947,6 @@ def validate_https___heapscope_invalid_protocol_kernel_schema_json(data, custom_
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be one of ['status', 'cell_start', 'cell', 'history', 'ticks', 'cell_detail', 'retained_by_cell', 'holders_progress', 'holders', 'holder_released', 'error']")
     return data
 
-def validate_https___heapscope_invalid_protocol_kernel_error_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type', 'message']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'error'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: error")
-        if "message" in data_keys:
-            data_keys.remove("message")
-            data__message = data["message"]
-            if not isinstance(data__message, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be string")
-            if isinstance(data__message, str):
-                data__message_len = len(data__message)
-                if data__message_len > 4096:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be shorter than or equal to 4096 characters")
-                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__message):
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must match pattern ^[^\\ud800-\\udfff]*$")
-    return data
-
-def validate_https___heapscope_invalid_protocol_kernel_retained_by_cell_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type', 'retained_by_cell']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'retained_by_cell'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: retained_by_cell")
-        if "retained_by_cell" in data_keys:
-            data_keys.remove("retained_by_cell")
-            data__retainedbycell = data["retained_by_cell"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retainedbycell(data__retainedbycell, custom_formats, (name_prefix or "data") + ".retained_by_cell")
-    return data
-
-def validate_https___heapscope_invalid_protocol_kernel_holder_released_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type', 'name', 'released']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'holder_released'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holder_released")
-        if "name" in data_keys:
-            data_keys.remove("name")
-            data__name = data["name"]
-            if not isinstance(data__name, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string")
-            if isinstance(data__name, str):
-                data__name_len = len(data__name)
-                if data__name_len > 1024:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be shorter than or equal to 1024 characters")
-                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__name):
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must match pattern ^[^\\ud800-\\udfff]*$")
-        if "released" in data_keys:
-            data_keys.remove("released")
-            data__released = data["released"]
-            if not isinstance(data__released, (bool)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".released must be boolean")
-    return data
-
-def validate_https___heapscope_invalid_protocol_kernel_holders_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type', 'holders']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'holders'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holders")
-        if "holders" in data_keys:
-            data_keys.remove("holders")
-            data__holders = data["holders"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_holdersornull(data__holders, custom_formats, (name_prefix or "data") + ".holders")
-        if "reason" in data_keys:
-            data_keys.remove("reason")
-            data__reason = data["reason"]
-            if not isinstance(data__reason, (str, NoneType)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".reason must be string or null")
-            if isinstance(data__reason, str):
-                data__reason_len = len(data__reason)
-                if data__reason_len > 4096:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reason must be shorter than or equal to 4096 characters")
-                if not REGEX_PATTERNS['^[^\\ud800-\\udfff]*$'].search(data__reason):
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".reason must match pattern ^[^\\ud800-\\udfff]*$")
-    return data
-
-def validate_https___heapscope_invalid_protocol_kernel_holders_progress_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type', 'phase', 'done', 'total']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'holders_progress'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: holders_progress")
-        if "phase" in data_keys:
-            data_keys.remove("phase")
-            data__phase = data["phase"]
-            if not (isinstance(data__phase, str) and data__phase == 'walk' or isinstance(data__phase, str) and data__phase == 'sizes' or isinstance(data__phase, str) and data__phase == 'holders'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".phase must be one of ['walk', 'sizes', 'holders']")
-        if "done" in data_keys:
-            data_keys.remove("done")
-            data__done = data["done"]
-            if not isinstance(data__done, (int)) and not (isinstance(data__done, float) and data__done.is_integer()) or isinstance(data__done, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".done must be integer")
-            if isinstance(data__done, (int, float, Decimal)) and not isinstance(data__done, bool):
-                if data__done < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".done must be bigger than or equal to 0")
-                if data__done > 9007199254740991:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".done must be smaller than or equal to 9007199254740991")
-        if "total" in data_keys:
-            data_keys.remove("total")
-            data__total = data["total"]
-            if not isinstance(data__total, (int)) and not (isinstance(data__total, float) and data__total.is_integer()) or isinstance(data__total, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".total must be integer")
-            if isinstance(data__total, (int, float, Decimal)) and not isinstance(data__total, bool):
-                if data__total < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".total must be bigger than or equal to 0")
-                if data__total > 9007199254740991:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".total must be smaller than or equal to 9007199254740991")
-    return data
-
-def validate_https___heapscope_invalid_protocol_kernel_cell_detail_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type', 'seq', 'cell']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'cell_detail'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: cell_detail")
-        if "seq" in data_keys:
-            data_keys.remove("seq")
-            data__seq = data["seq"]
-            if not isinstance(data__seq, (int)) and not (isinstance(data__seq, float) and data__seq.is_integer()) or isinstance(data__seq, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be integer")
-            if isinstance(data__seq, (int, float, Decimal)) and not isinstance(data__seq, bool):
-                if data__seq < 1:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be bigger than or equal to 1")
-                if data__seq > 9007199254740991:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".seq must be smaller than or equal to 9007199254740991")
-        if "cell" in data_keys:
-            data_keys.remove("cell")
-            data__cell = data["cell"]
-            try:
-                if not isinstance(data__cell, (NoneType)):
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".cell must be null")
-            except (JsonSchemaValueException, JsonSchemaValuesException):
-                validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(data__cell, custom_formats, (name_prefix or "data") + ".cell")
-    return data
-
-def validate_https___heapscope_invalid_protocol_kernel_ticks_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type', 'seq', 'ticks']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'ticks'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: ticks")
-        if "seq" in data_keys:
-            data_keys.remove("seq")
-            data__seq = data["seq"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_seqornull(data__seq, custom_formats, (name_prefix or "data") + ".seq")
-        if "ticks" in data_keys:
-            data_keys.remove("ticks")
-            data__ticks = data["ticks"]
-            if not isinstance(data__ticks, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".ticks must be array")
-            data__ticks_is_list = isinstance(data__ticks, (list, tuple))
-            if data__ticks_is_list:
-                data__ticks_len = len(data__ticks)
-                if data__ticks_len > 10000:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".ticks must contain less than or equal to 10000 items")
-                for data__ticks_x, data__ticks_item in enumerate(data__ticks):
-                    validate_https___heapscope_invalid_protocol_defs_schema_json___defs_tick(data__ticks_item, custom_formats, (name_prefix or "data") + ".ticks[{data__ticks_x}]".format(**locals()))
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_tick(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (list, tuple)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be array")
-    data_is_list = isinstance(data, (list, tuple))
-    if data_is_list:
-        data_len = len(data)
-        if data_len < 2:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain at least 2 items")
-        if data_len > 2:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain less than or equal to 2 items")
-        if data_len > 0:
-            data__0 = data[0]
-            if not isinstance(data__0, (int, float, Decimal)) or isinstance(data__0, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + "[0] must be number")
-            if isinstance(data__0, (int, float, Decimal)) and not isinstance(data__0, bool):
-                if data__0 < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + "[0] must be bigger than or equal to 0")
-                if data__0 > 9007199254740991:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + "[0] must be smaller than or equal to 9007199254740991")
-        if data_len > 1:
-            data__1 = data[1]
-            if not isinstance(data__1, (int)) and not (isinstance(data__1, float) and data__1.is_integer()) or isinstance(data__1, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + "[1] must be integer")
-            if isinstance(data__1, (int, float, Decimal)) and not isinstance(data__1, bool):
-                if data__1 < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + "[1] must be bigger than or equal to 0")
-                if data__1 > 9007199254740991:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + "[1] must be smaller than or equal to 9007199254740991")
-        if data_len > 2:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain only specified items")
-    return data
-
-def validate_https___heapscope_invalid_protocol_kernel_history_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type', 'status', 'cells', 'running']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'history'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: history")
-        if "status" in data_keys:
-            data_keys.remove("status")
-            data__status = data["status"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_status(data__status, custom_formats, (name_prefix or "data") + ".status")
-        if "cells" in data_keys:
-            data_keys.remove("cells")
-            data__cells = data["cells"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellruns(data__cells, custom_formats, (name_prefix or "data") + ".cells")
-        if "running" in data_keys:
-            data_keys.remove("running")
-            data__running = data["running"]
-            try:
-                if not isinstance(data__running, (NoneType)):
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".running must be null")
-            except (JsonSchemaValueException, JsonSchemaValuesException):
-                validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellstart(data__running, custom_formats, (name_prefix or "data") + ".running")
-        if "retained_by_cell" in data_keys:
-            data_keys.remove("retained_by_cell")
-            data__retainedbycell = data["retained_by_cell"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retainedbycell(data__retainedbycell, custom_formats, (name_prefix or "data") + ".retained_by_cell")
-    return data
-
-def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellruns(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (list, tuple)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be array")
-    data_is_list = isinstance(data, (list, tuple))
-    if data_is_list:
-        data_len = len(data)
-        if data_len > 10000:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain less than or equal to 10000 items")
-        for data_x, data_item in enumerate(data):
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(data_item, custom_formats, (name_prefix or "data") + "[" + str(data_x) + "]")
-    return data
-
-def validate_https___heapscope_invalid_protocol_kernel_cell_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type', 'cell']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'cell'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: cell")
-        if "cell" in data_keys:
-            data_keys.remove("cell")
-            data__cell = data["cell"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellrun(data__cell, custom_formats, (name_prefix or "data") + ".cell")
-    return data
-
-def validate_https___heapscope_invalid_protocol_kernel_cell_start_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type', 'cell']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'cell_start'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: cell_start")
-        if "cell" in data_keys:
-            data_keys.remove("cell")
-            data__cell = data["cell"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_cellstart(data__cell, custom_formats, (name_prefix or "data") + ".cell")
-    return data
-
-def validate_https___heapscope_invalid_protocol_kernel_status_schema_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['protocol', 'type', 'status']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"))
-        data_keys = set(data.keys())
-        if "protocol" in data_keys:
-            data_keys.remove("protocol")
-            data__protocol = data["protocol"]
-            if not (isinstance(data__protocol, (int, float)) and not isinstance(data__protocol, bool) and data__protocol == 2):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protocol must be same as const definition: 2")
-        if "type" in data_keys:
-            data_keys.remove("type")
-            data__type = data["type"]
-            if not (isinstance(data__type, str) and data__type == 'status'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be same as const definition: status")
-        if "status" in data_keys:
-            data_keys.remove("status")
-            data__status = data["status"]
-            validate_https___heapscope_invalid_protocol_defs_schema_json___defs_status(data__status, custom_formats, (name_prefix or "data") + ".status")
-    return data
-
 
 # --- entry points ---
 
@@ -2864,6 +2959,33 @@ validate_cell_run = validate_https___heapscope_invalid_protocol_defs_schema_json
 validate_site = validate_https___heapscope_invalid_protocol_defs_schema_json___defs_site
 validate_sites = validate_https___heapscope_invalid_protocol_defs_schema_json___defs_sites
 validate_retained_by_cell = validate_https___heapscope_invalid_protocol_defs_schema_json___defs_retainedbycell
+
+#: The validator of each kernel message type (its own schema).
+KERNEL_VALIDATORS = {
+    'status': validate_https___heapscope_invalid_protocol_kernel_status_schema_json,
+    'cell_start': validate_https___heapscope_invalid_protocol_kernel_cell_start_schema_json,
+    'cell': validate_https___heapscope_invalid_protocol_kernel_cell_schema_json,
+    'history': validate_https___heapscope_invalid_protocol_kernel_history_schema_json,
+    'ticks': validate_https___heapscope_invalid_protocol_kernel_ticks_schema_json,
+    'cell_detail': validate_https___heapscope_invalid_protocol_kernel_cell_detail_schema_json,
+    'retained_by_cell': validate_https___heapscope_invalid_protocol_kernel_retained_by_cell_schema_json,
+    'holders_progress': validate_https___heapscope_invalid_protocol_kernel_holders_progress_schema_json,
+    'holders': validate_https___heapscope_invalid_protocol_kernel_holders_schema_json,
+    'holder_released': validate_https___heapscope_invalid_protocol_kernel_holder_released_schema_json,
+    'error': validate_https___heapscope_invalid_protocol_kernel_error_schema_json,
+}
+
+#: The validator of each browser message type (its own schema).
+BROWSER_VALIDATORS = {
+    'sync': validate_https___heapscope_invalid_protocol_browser_sync_schema_json,
+    'clear': validate_https___heapscope_invalid_protocol_browser_clear_schema_json,
+    'configure': validate_https___heapscope_invalid_protocol_browser_configure_schema_json,
+    'cell_detail': validate_https___heapscope_invalid_protocol_browser_cell_detail_schema_json,
+    'holders': validate_https___heapscope_invalid_protocol_browser_holders_schema_json,
+    'release_holder': validate_https___heapscope_invalid_protocol_browser_release_holder_schema_json,
+    'retained_by_cell': validate_https___heapscope_invalid_protocol_browser_retained_by_cell_schema_json,
+    'release_memory': validate_https___heapscope_invalid_protocol_browser_release_memory_schema_json,
+}
 
 #: maxLength of each string type of defs.schema.json, by its name.
 LIMITS = {'FileName': 4096, 'FunctionName': 1024, 'CellId': 256, 'Source': 1048576, 'Reason': 4096, 'Message': 4096, 'ShortText': 256, 'SourceLine': 1000, 'ShortTextOrNull': 256, 'LongText': 65536, 'HolderName': 1024}

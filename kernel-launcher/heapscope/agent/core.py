@@ -474,7 +474,8 @@ class Agent:
         self.hub.send(comm, self._checked(msg))
 
     def broadcast(self, msg: dict) -> None:
-        self.hub.broadcast(self._checked(msg))
+        if self.hub.comms():  # (no panel open: nothing to check)
+            self.hub.broadcast(self._checked(msg))
 
     # --- headless access (heapscope report) ------------------------------------------------------
 

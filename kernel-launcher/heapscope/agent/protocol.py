@@ -185,9 +185,10 @@ def validate(msg: Any, allowed_types: frozenset = KERNEL_TYPES, incoming: bool =
             return "'type' must be a string"
         if kind not in allowed_types:
             return f"unknown message type {_quote(kind)}"
+        # The type's own schema: what the side's schema checks for that type, without trying the others.
         if incoming:
-            return _run(_v.validate_browser_message, msg, kind)
-        problem = _run(_v.validate_kernel_message, msg, kind)
+            return _run(_v.BROWSER_VALIDATORS[kind], msg, kind)
+        problem = _run(_v.KERNEL_VALIDATORS[kind], msg, kind)
         if problem is None:
             for where, cell in _cells_of(msg):
                 problem = _peak_problem(cell, where)
