@@ -243,9 +243,9 @@ def test_runs_that_end_between_two_whole_snapshots_are_not_lost(tmp_path):
     limit = limits.Limit(bytes=8 * GB, source="machine")
     g = guard.MemoryGuard(environ={}, snapshots=guard.Snapshots(key, folder=str(tmp_path)), limit=limit)
 
-    def run(seq):
+    def run(seq, on=None):
         start = {"seq": seq, "cell_id": f"c{seq}", "execution_count": seq, "started_at": 1.0, "start_bytes": 10}
-        g.run_started(start, source=f"cell_{seq}()")
+        (on or g).run_started(start, source=f"cell_{seq}()")
         return {"seq": seq, "cell_id": f"c{seq}", "status": "ok", "source": f"cell_{seq}()"}
 
     g.run_finished(run(1))
@@ -259,6 +259,14 @@ def test_runs_that_end_between_two_whole_snapshots_are_not_lost(tmp_path):
     assert [r["seq"] for r in dead[0]["history"]] == [1, 2, 3]
     killed = guard.killed_run(dead[0], "unknown")
     assert killed is not None and killed["cell_id"] == "c4" and killed["source"] == "cell_4()"
+
+    # A run that ended before the kill is not a killed run, whether or not a whole snapshot followed.
+    g3 = guard.MemoryGuard(environ={}, snapshots=guard.Snapshots(key, folder=str(tmp_path)), limit=limit)
+    finished = run(5, on=g3)
+    g3.run_ended("ok")  # as the agent closes a run: its end, then the finished run
+    g3.run_finished(finished)
+    dead = guard.Snapshots(key, folder=str(tmp_path)).take_dead()
+    assert [r["seq"] for r in dead[0]["history"]] == [5] and guard.killed_run(dead[0], "unknown") is None
 
     # After a whole snapshot, the companion of the next run carries no run twice.
     g2 = guard.MemoryGuard(environ={}, snapshots=guard.Snapshots(key, folder=str(tmp_path)), limit=limit)

@@ -106,7 +106,7 @@ class _Info(ctypes.Structure):
 class _CGuard:
     """The shim's heapscope_guard_* functions (None when the loaded shim has no guard)."""
 
-    def __init__(self, lib: ctypes.CDLL):
+    def __init__(self, lib: ctypes.PyDLL):
         self.configure = lib.heapscope_guard_configure
         self.configure.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64]
         self.configure.restype = ctypes.c_int
@@ -128,7 +128,7 @@ class _CGuard:
     @classmethod
     def bind(cls) -> Optional[_CGuard]:
         try:
-            return cls(ctypes.CDLL(None))
+            return cls(ctypes.PyDLL(None))  # the calls keep the GIL: atomics only (see shim.connect)
         except (AttributeError, OSError):
             return None
 
@@ -344,6 +344,9 @@ class MemoryGuard:
             self._history.append(encoded)
             del self._history[:-SNAPSHOT_RUNS]
             self._unwritten = min(self._unwritten + 1, SNAPSHOT_RUNS)
+        # The companion now says the run ended (no run open, this one among its recent runs): a kill before
+        # the snapshot thread's next whole snapshot must not make it a killed run.
+        self._write_snapshot(running_only=True)
         self._dirty = True
         self._wake.set()
 

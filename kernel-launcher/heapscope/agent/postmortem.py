@@ -4,9 +4,9 @@ While the kernel lives, a private state file in :func:`heapscope.files.runtime_d
 and, while a run is open, the run with heap, RSS and top sites (written by the memory guard's thread,
 :mod:`.guard`: refreshed every second while a run is open, sites at each new peak above half the limit).
 The name is ``postmortem-<key hash>-<random>.json``, created exclusively ``0600``; it is removed on a clean
-exit. A run's start is written on the cell's path, into a small companion (``<name>.running.json``: the run
-and the runs that ended since the whole snapshot was last written, which is at most once a second), and the
-newer of the two wins. Neither is ``fsync``-ed: they must outlive the process,
+exit. A run's start and end are written on the cell's path, into a small companion (``<name>.running.json``:
+the open run, if any, and the runs that ended since the whole snapshot was last written, which is at most
+once a second), and the newer of the two wins. Neither is ``fsync``-ed: they must outlive the process,
 not the machine. The next kernel for the same notebook (key: ``JPY_SESSION_NAME``, else the connection file) reads it:
 the dead run comes back with status ``killed`` and ``post_mortem``. This module is the file
 (:class:`Snapshots`), who may read it (:func:`session_key`), and what a dead kernel's snapshot becomes
@@ -26,7 +26,7 @@ from . import limits
 
 SNAPSHOT_VERSION = 1
 PREFIX = "postmortem-"
-#: The companion file of a snapshot: only the run that just started (``<name>.running.json``).
+#: The companion file of a snapshot: the open run and the recently ended ones (``<name>.running.json``).
 RUNNING_SUFFIX = ".running.json"
 
 
@@ -84,8 +84,8 @@ class Snapshots:
         self._running_of: Optional[str] = None  # ... of this snapshot
 
     def write(self, data: bytes, running_only: bool = False) -> None:
-        """Replace the snapshot (``running_only``: its small companion that holds only the run that just
-        started, written on the cell's path: rewriting the whole history there cost ~2 ms per cell)."""
+        """Replace the snapshot (``running_only``: its small companion, the open run and the runs that ended
+        since the last whole snapshot, written on the cell's path: the whole history there cost ~2 ms a cell)."""
         if self.name is None:
             for _ in range(10):
                 name = self.prefix + os.urandom(8).hex() + ".json"
@@ -174,8 +174,10 @@ class Snapshots:
             if name == self.name:
                 continue
             content, started = self._read(name), self._read(_running_name(name))
-            if content is None:
+            if content is None:  # (no whole snapshot yet: the companion alone)
                 content = started
+                if content is not None:
+                    content["history"] = _merged(None, content.get("recent"))
             elif started is not None and (started.get("written_at") or 0) > (content.get("written_at") or 0):
                 content["running"] = started.get("running")
                 content["written_at"] = started.get("written_at")
