@@ -1,6 +1,6 @@
 """ctypes access to the preloaded shim's C API (``shim/include/heapscope.h``).
 
-The shim is found in the process's global symbol scope (``ctypes.CDLL(None)``, i.e.
+The shim is found in the process's global symbol scope (``ctypes.PyDLL(None)``, i.e.
 ``dlsym(RTLD_DEFAULT, ...)``), never loaded by path: only a preloaded shim sees every allocation.
 :func:`connect` returns either a :class:`Shim` or the reason, in words a user can act on, why the
 kernel runs unprofiled.
@@ -26,7 +26,7 @@ class _CStats(ctypes.Structure):
 class Shim:
     """The shim's functions, bound once. Every method may be called from any thread."""
 
-    def __init__(self, lib: ctypes.CDLL):
+    def __init__(self, lib: ctypes.PyDLL):
         self._get_stats = lib.heapscope_get_stats
         self._get_stats.argtypes = [ctypes.POINTER(_CStats)]
         self._get_stats.restype = None
@@ -55,7 +55,7 @@ class Shim:
         return bool(self._degraded()) if self._degraded is not None else False
 
 
-def _function(lib: ctypes.CDLL, name: str, restype):
+def _function(lib: ctypes.PyDLL, name: str, restype):
     try:
         fn = getattr(lib, name)
     except AttributeError:
@@ -74,7 +74,10 @@ def connect(launcher_error: Optional[str] = None) -> Tuple[Optional[Shim], Optio
     if launcher_error:
         return None, launcher_error
     try:
-        lib = ctypes.CDLL(None)
+        # PyDLL: the calls keep the GIL. These functions only read and write atomics; a CDLL call released
+        # the GIL at each of the ~8 calls a cell makes, and a busy thread (iopub's) could then keep the
+        # main thread waiting for the switch interval (5 ms) to get it back.
+        lib = ctypes.PyDLL(None)
         abi = _function(lib, "heapscope_abi_version", ctypes.c_int)
         if abi is None:
             return None, (
