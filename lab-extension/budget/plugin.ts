@@ -12,6 +12,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { checkReport } from '../comm/protocol';
 import { freshRetained } from '../tracker/retained';
 import { IHeapSession, IHeapTracker } from '../tracker/tokens';
+import { Throttle } from '../util/throttle';
 import { budgetFromMetadata, budgetFromRun, hasLimits, METADATA_KEY, withoutBudget } from './budget';
 import { BudgetCommandIDs } from './decoration';
 import { ghostFromPreviousRuns, ghostFromReport } from './ghost';
@@ -221,21 +222,27 @@ export const budgetPlugin: JupyterFrontEndPlugin<void> = {
 
     // A max_retained budget is judged on the heap the cell holds now: ask the kernel for it after
     // every run of a notebook that has one; the badges follow the answer.
+    // At most twice a second: in a Run All every run asked, and each ask read every cell's metadata.
     const watch = (panel: NotebookPanel) => {
       const session = tracker.sessionFor(panel);
+      const ask = new Throttle(
+        () => {
+          if (!panel.isDisposed && session.model.status?.attribution !== false && Private.hasRetainedBudget(panel)) {
+            session.requestRetained();
+          }
+        },
+        { interval: Private.RETAINED_REQUEST_MS }
+      );
       const onChanged = (_: unknown, args: { kind: string }) => {
         if (args.kind === 'retained') {
           budgetState.refresh(panel.content);
-        } else if (
-          (args.kind === 'cell' || args.kind === 'history') &&
-          session.model.status?.attribution !== false &&
-          Private.hasRetainedBudget(panel)
-        ) {
-          session.requestRetained();
+        } else if (args.kind === 'cell' || args.kind === 'history') {
+          ask.request();
         }
       };
       session.model.changed.connect(onChanged);
       panel.disposed.connect(() => {
+        ask.dispose();
         session.model.changed.disconnect(onChanged);
         budgetState.forget(panel.content);
       });
@@ -249,6 +256,12 @@ export const budgetPlugin: JupyterFrontEndPlugin<void> = {
  * A module-private namespace.
  */
 namespace Private {
+  /**
+   * The least time between two requests for the retained heap of a notebook's cells (for its
+   * max_retained budgets) while its runs end.
+   */
+  export const RETAINED_REQUEST_MS = 500;
+
   /**
    * The file selected in the file browser (the left area's widget that lists selected items), or
    * null: the file browser is found by what it does, not imported.

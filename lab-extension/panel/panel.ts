@@ -9,6 +9,7 @@ import { Panel, TabBar, TabPanel, Title, Widget } from '@lumino/widgets';
 
 import { HeapChart } from '../chart/widget';
 import type { ICellRun, IFrame } from '../comm/protocol';
+import type { HeapModel } from '../model/model';
 import { GuardBanner, MEMORY_WARNING_CLASS } from '../guard/banner';
 import { HoldersView } from '../holders/view';
 import { DEFAULT_SITE_FILTER, ISiteFilter } from '../sites/siteFilter';
@@ -238,9 +239,9 @@ export class HeapPanel extends Panel {
   }
 
   /**
-   * Emitted when the model of the session shown changes (status, cells, …).
+   * Emitted when the model of the session shown changes (status, cells, …), with the model's change.
    */
-  get modelChanged(): ISignal<this, void> {
+  get modelChanged(): ISignal<this, HeapModel.IChangedArgs> {
     return this._modelChanged;
   }
 
@@ -303,9 +304,9 @@ export class HeapPanel extends Panel {
     this._onStateChanged();
   }
 
-  private _onModelChanged(): void {
+  private _onModelChanged(_: HeapModel, args: HeapModel.IChangedArgs): void {
     this._refresh();
-    this._modelChanged.emit();
+    this._modelChanged.emit(args);
   }
 
   private _onSessionDisposed(): void {
@@ -405,7 +406,7 @@ export class HeapPanel extends Panel {
   private _holders: HoldersView;
   private _chart: HeapChart;
   private _stateChanged = new Signal<this, void>(this);
-  private _modelChanged = new Signal<this, void>(this);
+  private _modelChanged = new Signal<this, HeapModel.IChangedArgs>(this);
 }
 
 /**

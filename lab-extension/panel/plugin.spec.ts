@@ -4,7 +4,7 @@ import type { JupyterFrontEnd } from '@jupyterlab/application';
 
 import { CommandIDs } from '../commands';
 import { HeapModel } from '../model/model';
-import { statusPayload } from '../testing/fixtures';
+import { cellPayload, statusPayload } from '../testing/fixtures';
 import type { IHeapTracker } from '../tracker/tokens';
 import { PANEL_ID } from './panel';
 import { panelPlugin } from './plugin';
@@ -89,5 +89,51 @@ describe('panelPlugin', () => {
     model.apply({ type: 'status', status: statusPayload({ mode: 'exact' }) });
     expect(changed).toContain(CommandIDs.toggleMode);
     expect(app.commands.label(CommandIDs.toggleMode)).toBe('Mode: exact');
+  });
+
+  it('tells the commands of a burst of runs once per interval, and of the last run', () => {
+    jest.useFakeTimers();
+    try {
+      const model = new HeapModel();
+      const session = {
+        state: 'connected',
+        model,
+        stateChanged: new Signal<unknown, string>({}),
+        disposed: new Signal<unknown, void>({}),
+        notebookPanel: {
+          title: { label: 'nb.ipynb', changed: new Signal<unknown, void>({}) },
+          content: { widgets: [] }
+        },
+        sessionContext: { kernelDisplayName: 'Python 3 (heapscope)' },
+        requestRetained: jest.fn(),
+        requestDetail: jest.fn()
+      };
+      const withSession = {
+        current: session,
+        currentChanged: new Signal<unknown, null>({}),
+        configuration: { mode: 'default', topN: 20 }
+      } as unknown as IHeapTracker;
+      const app = frontEnd(() => undefined);
+      void panelPlugin.activate(app, withSession, null, null, null, null, null, null);
+      const changed: string[] = [];
+      app.commands.commandChanged.connect((_, args) => {
+        if (args.id === CommandIDs.clearHistory) {
+          changed.push(args.id);
+        }
+      });
+      // 100 runs, one every 10 ms (a Run All of small cells): at most one refresh per 250 ms.
+      for (let seq = 1; seq <= 100; seq++) {
+        model.apply({ type: 'cell', cell: cellPayload({ seq, cell_id: `c${seq}` }) });
+        jest.advanceTimersByTime(10);
+      }
+      const during = changed.length;
+      expect(during).toBeGreaterThanOrEqual(3);
+      expect(during).toBeLessThanOrEqual(1000 / 250 + 1);
+      jest.advanceTimersByTime(1000);
+      expect(changed.length).toBe(during + 1); // the burst's end is told too
+      expect(app.commands.isEnabled(CommandIDs.clearHistory)).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
