@@ -241,17 +241,28 @@ function printProfile(profile, tag) {
   const ours = url => url.includes('/extensions/heapscope/');
   const entry = new Map();
   const leaves = new Map(); // self time of the functions that run under heapscope's code (any code)
+  const inclusive = new Map(); // time of each function (any code) while under heapscope's code
+  const name = f =>
+    `${f.functionName || '(anonymous)'} ${f.url.split('/').pop().split('?')[0]}:${f.lineNumber}:${f.columnNumber}`;
   let inside = 0;
   profile.samples.forEach((id, i) => {
     let outer = null;
+    const stack = []; // leaf first
+    let under = 0; // how many frames, leaf first, run under the outermost heapscope frame
     for (let at = id; at !== undefined; at = parent.get(at)) {
       const f = byId.get(at).callFrame;
+      stack.push(name(f));
       if (ours(f.url)) {
-        outer = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop().split('?')[0]}:${f.lineNumber}:${f.columnNumber}`;
+        outer = name(f);
+        under = stack.length;
       }
     }
+    const seen = new Set(stack.slice(0, under));
     if (outer) {
       const ms = (dt[i] || 0) / 1000;
+      for (const key of seen) {
+        inclusive.set(key, (inclusive.get(key) || 0) + ms);
+      }
       inside += ms;
       entry.set(outer, (entry.get(outer) || 0) + ms);
       const f = byId.get(id).callFrame;
@@ -263,6 +274,12 @@ function printProfile(profile, tag) {
   for (const [key, ms] of Array.from(entry.entries())
     .sort((a, b) => b[1] - a[1])
     .slice(0, 15)) {
+    console.error(`  ${ms.toFixed(0).padStart(6)} ms  ${key}`);
+  }
+  console.error(`profile of ${tag}: under heapscope code, top inclusive time:`);
+  for (const [key, ms] of Array.from(inclusive.entries())
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 30)) {
     console.error(`  ${ms.toFixed(0).padStart(6)} ms  ${key}`);
   }
   console.error(`profile of ${tag}: under heapscope code, top self time:`);
