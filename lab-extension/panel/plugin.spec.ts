@@ -34,6 +34,29 @@ function activate(app: JupyterFrontEnd): void {
   void panelPlugin.activate(app, tracker, null, null, null, null, null, null);
 }
 
+/** Activate with a tracker whose current session is connected, with a fresh model. */
+function activateWithSession(mode: string): { app: JupyterFrontEnd; model: HeapModel } {
+  const model = new HeapModel();
+  const session = {
+    state: 'connected',
+    model,
+    stateChanged: new Signal<unknown, string>({}),
+    disposed: new Signal<unknown, void>({}),
+    notebookPanel: { title: { label: 'nb.ipynb', changed: new Signal<unknown, void>({}) }, content: { widgets: [] } },
+    sessionContext: { kernelDisplayName: 'Python 3 (heapscope)' },
+    requestRetained: jest.fn(),
+    requestDetail: jest.fn()
+  };
+  const withSession = {
+    current: session,
+    currentChanged: new Signal<unknown, null>({}),
+    configuration: { mode, topN: 20 }
+  } as unknown as IHeapTracker;
+  const app = frontEnd(() => undefined);
+  void panelPlugin.activate(app, withSession, null, null, null, null, null, null);
+  return { app, model };
+}
+
 describe('panelPlugin', () => {
   beforeEach(() => jest.spyOn(console, 'warn').mockImplementation(() => undefined));
   afterEach(() => jest.restoreAllMocks());
@@ -61,24 +84,7 @@ describe('panelPlugin', () => {
   });
 
   it('labels the mode button with the kernel’s mode after every status message', () => {
-    const model = new HeapModel();
-    const session = {
-      state: 'connected',
-      model,
-      stateChanged: new Signal<unknown, string>({}),
-      disposed: new Signal<unknown, void>({}),
-      notebookPanel: { title: { label: 'nb.ipynb', changed: new Signal<unknown, void>({}) }, content: { widgets: [] } },
-      sessionContext: { kernelDisplayName: 'Python 3 (heapscope)' },
-      requestRetained: jest.fn(),
-      requestDetail: jest.fn()
-    };
-    const withSession = {
-      current: session,
-      currentChanged: new Signal<unknown, null>({}),
-      configuration: { mode: 'exact', topN: 20 }
-    } as unknown as IHeapTracker;
-    const app = frontEnd(() => undefined);
-    void panelPlugin.activate(app, withSession, null, null, null, null, null, null);
+    const { app, model } = activateWithSession('exact');
     const changed: string[] = [];
     app.commands.commandChanged.connect((_, args) => changed.push(args.id ?? ''));
     expect(app.commands.label(CommandIDs.toggleMode)).toBe('Mode: exact');
@@ -94,27 +100,7 @@ describe('panelPlugin', () => {
   it('tells the commands of a burst of runs once per interval, and of the last run', () => {
     jest.useFakeTimers();
     try {
-      const model = new HeapModel();
-      const session = {
-        state: 'connected',
-        model,
-        stateChanged: new Signal<unknown, string>({}),
-        disposed: new Signal<unknown, void>({}),
-        notebookPanel: {
-          title: { label: 'nb.ipynb', changed: new Signal<unknown, void>({}) },
-          content: { widgets: [] }
-        },
-        sessionContext: { kernelDisplayName: 'Python 3 (heapscope)' },
-        requestRetained: jest.fn(),
-        requestDetail: jest.fn()
-      };
-      const withSession = {
-        current: session,
-        currentChanged: new Signal<unknown, null>({}),
-        configuration: { mode: 'default', topN: 20 }
-      } as unknown as IHeapTracker;
-      const app = frontEnd(() => undefined);
-      void panelPlugin.activate(app, withSession, null, null, null, null, null, null);
+      const { app, model } = activateWithSession('default');
       const changed: string[] = [];
       app.commands.commandChanged.connect((_, args) => {
         if (args.id === CommandIDs.clearHistory) {
