@@ -76,7 +76,9 @@ describe('addGuardTraces', () => {
     expect(limit.x).toEqual([-0.5, 2.5]);
     const soft = trace(figure.data, GUARD_TRACE_NAMES.soft);
     expect(soft.y[0]).toBeCloseTo(0.8 * 629_145_600);
-    expect(soft.showlegend).toBe(false);
+    expect(soft.showlegend).not.toBe(false); // named in the legend, after the limit
+    const names = figure.data.map(t => (t as { name?: string }).name);
+    expect(names.indexOf(GUARD_TRACE_NAMES.soft)).toBe(names.indexOf(GUARD_TRACE_NAMES.limit) + 1);
     expect((figure.layout.yaxis as any).range[1]).toBeGreaterThan(629_145_600);
     expect(String(figure.layout.datarevision)).toContain('lim629145600');
   });

@@ -186,7 +186,7 @@ export function addGuardTraces<F extends { data: Data[]; layout: Partial<Layout>
       mode: 'lines',
       x: span,
       y: [soft, soft],
-      showlegend: false,
+      // In the legend, after the limit: a dotted line nobody named was read as a second limit.
       hovertext: [words, words],
       hovertemplate: '%{hovertext}<extra></extra>',
       line: { color: colours.soft, width: 1, dash: 'dot' }

@@ -137,7 +137,7 @@ test.describe('memory guard', () => {
     await expect.poll(async () => (await notifications(page)).filter(n => soft.test(n.message)).length).toBe(1);
     expect((await notifications(page)).find(n => soft.test(n.message))!.type).toBe('warning');
 
-    // The chart: the limit and the soft threshold inside the plot, RSS beside the heap in the legend.
+    // The chart: the limit and the soft threshold inside the plot and in the legend, RSS beside the heap.
     await panel.locator('.jp-heapscope-Panel-tab[data-view="timeline"]').click();
     await expect(page.locator(`${CHART} .main-svg`).first()).toBeVisible();
     await expect
@@ -152,7 +152,8 @@ test.describe('memory guard', () => {
       'end',
       'live',
       'RSS',
-      'limit'
+      'limit',
+      'soft threshold'
     ]);
     await screenshots(page, 'amber', async () => {
       await panel.locator('.jp-heapscope-Panel-tab[data-view="timeline"]').click();
