@@ -6,7 +6,8 @@
  *
  * The viewer (lib/report/viewer-entry.js, compiled by tsc) is bundled with rspack into one
  * classic script; the page is assembled by lib/report/page.js (bundled for Node in the same run),
- * with plotly's basic bundle and report.css inlined and their hashes in the Content-Security-Policy.
+ * with plotly's basic bundle and the stylesheet (stylesheet.ts: the panel's shared style files and
+ * report.css) inlined and their hashes in the Content-Security-Policy.
  *
  * Usage (after tsc): node lab-extension/report/build-assets.js [--dev]
  */
@@ -65,13 +66,17 @@ async function main() {
   try {
     await bundle(outDir);
     const { buildReportTemplate } = require(path.join(outDir, 'page.js'));
+    const { reportStylesheet } = require(path.join(LIB, 'stylesheet.js'));
     const parts = {
       version: require(path.join(ROOT, 'package.json')).version,
       // The viewer draws scatter traces only: plotly's basic bundle (scatter, bar, pie) is a
       // quarter of the full one.
       plotly: fs.readFileSync(require.resolve('plotly.js-basic-dist-min/plotly-basic.min.js'), 'utf-8'),
       viewer: fs.readFileSync(path.join(outDir, 'viewer.js'), 'utf-8').trim(),
-      css: fs.readFileSync(path.join(__dirname, 'report.css'), 'utf-8').trim()
+      css: reportStylesheet(
+        file => fs.readFileSync(path.join(ROOT, 'style', file), 'utf-8'),
+        fs.readFileSync(path.join(__dirname, 'report.css'), 'utf-8')
+      )
     };
     const sha256 = text => createHash('sha256').update(text, 'utf8').digest('base64');
     const page = buildReportTemplate(parts, sha256);

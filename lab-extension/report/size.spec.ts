@@ -14,6 +14,7 @@ import { cellPayload, statusPayload } from '../testing/fixtures';
 import { renderReportHtml, templateVersion } from './html';
 import { buildReportTemplate } from './page';
 import { buildReport, IReport } from './report';
+import { reportStylesheet } from './stylesheet';
 
 const sha256 = (text: string) => crypto.createHash('sha256').update(text, 'utf8').digest('base64');
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -24,7 +25,10 @@ const template = buildReportTemplate(
     version: VERSION,
     plotly: fs.readFileSync(require.resolve('plotly.js-basic-dist-min/plotly-basic.min.js'), 'utf-8'),
     viewer: `/* viewer stand-in */${'x'.repeat(48_000)}`,
-    css: fs.readFileSync(path.join(__dirname, 'report.css'), 'utf-8')
+    css: reportStylesheet(
+      file => fs.readFileSync(path.join(ROOT, 'style', file), 'utf-8'),
+      fs.readFileSync(path.join(__dirname, 'report.css'), 'utf-8')
+    )
   },
   sha256
 );
