@@ -394,7 +394,8 @@ class MemoryGuard:
             self._wake.wait(SNAPSHOT_PERIOD)
             # At most one whole snapshot a second: a Run All of small cells starts and ends many runs a
             # second, and each write competes with the cells for the GIL. The runs that end meanwhile are
-            # in the run-start companion (_write_snapshot_locked), so a kill loses none of them.
+            # in the companion, rewritten at each run start and end (_write_snapshot_locked), so a kill
+            # loses none of them.
             if self._stopped.wait(self._written_at + SNAPSHOT_PERIOD - time.monotonic()):
                 return
             self._wake.clear()
