@@ -163,6 +163,27 @@ def test_children_are_not_profiled(heapscope_kernel, tmp_path):
     assert all(s["bytes"] < N / 2 for s in record["top_at_peak"])
 
 
+def test_live_rss_beside_the_heap_while_a_cell_runs(heapscope_kernel):
+    """The ticks of a running cell carry RSS readings (one a batch, from /proc): a cell that touches the pages
+    of a 300 MB array 30 MB at a time, slowly, shows RSS climbing while it runs, not only at its end."""
+    kernel = heapscope_kernel
+    comm_id, _ = open_comm(kernel)
+    code = (
+        "import time\nimport numpy as np\nbuf = np.empty(300_000_000, dtype=np.uint8)  # pages not touched yet\n"
+        "for i in range(0, len(buf), 30_000_000):\n    buf[i:i + 30_000_000] = 1\n    time.sleep(0.15)"
+    )
+    record = run(kernel, comm_id, code, "rss-live")
+    messages = [d for d in kernel.comm_data(comm_id) if d["type"] == "ticks" and d["seq"] == record["seq"]]
+    rss = [r for d in messages for r in d.get("rss", [])]
+    assert len(rss) >= 5, messages
+    times = [t for t, _ in rss]
+    assert times == sorted(times) and all(record["started_at"] <= t <= record["ended_at"] + 1 for t in times)
+    values = [b for _, b in rss]
+    assert max(values) - min(values) > 150e6, values  # it climbed while the cell ran
+    assert record["rss_start_bytes"] <= min(values) + 50e6 and max(values) <= record["rss_peak_bytes"] + 50e6
+    all_valid(kernel, comm_id)
+
+
 def test_mode_switch_applies_at_the_next_cell(heapscope_kernel):
     kernel = heapscope_kernel
     comm_id, history = open_comm(kernel)

@@ -170,6 +170,9 @@ def test_error_messages_are_short_and_never_raise():
 def test_ticks_leave_out_readings_that_are_not_finite():
     msg = protocol.ticks_message(3, [(1.5, 10), (float("nan"), 11), (float("inf"), 12), (2.5, 13)])
     assert msg["ticks"] == [[1.5, 10], [2.5, 13]] and protocol.validate_outgoing(msg) is None
+    assert "rss" not in msg
+    msg = protocol.ticks_message(3, [(1.5, 10)], rss=[(float("nan"), 5), (1.6, 900)])
+    assert msg["rss"] == [[1.6, 900]] and protocol.validate_outgoing(msg) is None
 
 
 def test_incoming_integers_are_made_int():

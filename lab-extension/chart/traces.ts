@@ -424,19 +424,22 @@ export function themedLayout(theme: IChartTheme): Partial<Layout> {
  * @param running - the running cell.
  * @param ticks - its ticks, oldest first.
  * @param slot - the running cell's x position.
+ * @param start - the value at the cell's start, drawn at the slot's left edge (the heap's by
+ *   default; null: none, as for RSS readings, which the cell's start does not carry).
  * @returns the line's points, starting at the cell's start.
  */
 export function liveLine(
   running: ICellStart,
   ticks: ReadonlyArray<HeapTick>,
-  slot: number
+  slot: number,
+  start: number | null = running.start_bytes
 ): { x: number[]; y: number[] } {
   const t0 = Math.min(running.started_at, ticks.length > 0 ? ticks[0][0] : running.started_at);
   const t1 = ticks.length > 0 ? ticks[ticks.length - 1][0] : t0;
   const span = t1 - t0 > 1e-6 ? t1 - t0 : 1;
   const step = Math.max(1, Math.ceil(ticks.length / MAX_LIVE_POINTS));
-  const x = [slot - SLOT_OFFSET];
-  const y = [running.start_bytes];
+  const x = start === null ? [] : [slot - SLOT_OFFSET];
+  const y = start === null ? [] : [start];
   for (let i = 0; i < ticks.length; i += step) {
     const at = i + step >= ticks.length ? ticks.length - 1 : i;
     x.push(slot - SLOT_OFFSET + (2 * SLOT_OFFSET * (ticks[at][0] - t0)) / span);

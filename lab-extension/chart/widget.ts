@@ -156,7 +156,16 @@ export class HeapChart extends PlotWidget {
     );
     // The memory guard (issue 12): RSS beside the heap, the limit and the soft threshold.
     const slots = this._series.runs.length + (model.running ? 1 : 0);
-    return addGuardTraces(figure, this._series.runs, slots, model.status, resolveGuardColours(this.node), this._scale);
+    const live = model.running ? { running: model.running, rss: model.rssTicks } : null;
+    return addGuardTraces(
+      figure,
+      this._series.runs,
+      slots,
+      model.status,
+      resolveGuardColours(this.node),
+      this._scale,
+      live
+    );
   }
 
   protected onDrawn(plotly: PlotlyModule): void {

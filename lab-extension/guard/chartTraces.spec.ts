@@ -45,6 +45,29 @@ describe('rssLine', () => {
   });
 });
 
+describe('rssLine with a running cell', () => {
+  it('spreads the running cell’s RSS readings over its slot, after a break', () => {
+    const running = { seq: 9, cell_id: 'r', execution_count: 9, started_at: 100, start_bytes: 100 * MB };
+    const rss: Array<[number, number]> = [
+      [100, 600 * MB],
+      [101, 650 * MB],
+      [102, 700 * MB]
+    ];
+    const line = rssLine(runs(), { running, rss });
+    const slot = runs().length;
+    const live = line.x.slice(line.x.lastIndexOf(null) + 1) as number[];
+    expect(live).toHaveLength(3);
+    expect(live[0]).toBeCloseTo(slot - 0.3); // the first reading, at the cell's start
+    expect(live[2]).toBeCloseTo(slot + 0.3);
+    expect(line.y.slice(-3)).toEqual([600 * MB, 650 * MB, 700 * MB]);
+    expect(line.top).toBe(700 * MB);
+    // Without finished RSS figures, the live readings alone make the line.
+    const only = rssLine([], { running, rss });
+    expect(only.x[0]).toBeCloseTo(-0.3);
+    expect(only.count).toBe(3);
+  });
+});
+
 describe('addGuardTraces', () => {
   const build = (status: ReturnType<typeof statusPayload> | null, scale: 'linear' | 'log' | 'clip' = 'linear') => {
     const cells = runs();

@@ -4,10 +4,11 @@
  */
 import type { Annotation, Data, Layout } from 'plotly.js-dist-min';
 
-import type { ICellRun, IProfilerStatus } from '../comm/protocol';
+import type { HeapTick, ICellRun, ICellStart, IProfilerStatus } from '../comm/protocol';
 import { formatBytes } from '../format/bytes';
 import { byteTicks, logByteTicks, ScaleMode } from '../chart/scale';
 import { SLOT_OFFSET } from '../chart/series';
+import { liveLine } from '../chart/traces';
 import { limitText, percentText } from './text';
 
 /**
@@ -60,12 +61,31 @@ export const FALLBACK_GUARD_COLOURS: IGuardColours = {
 };
 
 /**
+ * The running cell's RSS readings, for the live part of the RSS line.
+ */
+export interface ILiveRss {
+  /**
+   * The running cell.
+   */
+  readonly running: ICellStart;
+  /**
+   * Its RSS readings (`ticks.rss`), oldest first.
+   */
+  readonly rss: ReadonlyArray<HeapTick>;
+}
+
+/**
  * The RSS line: start (x − 0.3), peak (x) and end (x + 0.3) of every run that has RSS figures,
- * broken (null) around runs without them.
+ * broken (null) around runs without them; then the running cell's RSS readings spread over its slot
+ * (x = runs.length) by time, as the heap's live line is.
  *
  * @param runs - the runs drawn, run i at x = i.
+ * @param live - the running cell's RSS readings, if any.
  */
-export function rssLine(runs: ReadonlyArray<ICellRun>): {
+export function rssLine(
+  runs: ReadonlyArray<ICellRun>,
+  live: ILiveRss | null = null
+): {
   x: Array<number | null>;
   y: Array<number | null>;
   top: number;
@@ -91,6 +111,17 @@ export function rssLine(runs: ReadonlyArray<ICellRun>): {
     top = Math.max(top, peak);
     count++;
   });
+  if (live && live.rss.length > 0) {
+    const line = liveLine(live.running, live.rss, runs.length, null);
+    if (x.length > 0 && x[x.length - 1] !== null) {
+      x.push(null);
+      y.push(null);
+    }
+    x.push(...line.x);
+    y.push(...line.y);
+    top = Math.max(top, ...line.y);
+    count += line.x.length;
+  }
   return { x, y, top, count };
 }
 
@@ -116,6 +147,7 @@ export function limitInView(dataTop: number, limit: number, usage = 0): boolean 
  * @param status - the kernel's status (its `memory_limit` and `guard`).
  * @param colours - concrete colours.
  * @param scale - the y scale of the figure.
+ * @param live - the running cell's RSS readings, drawn in its slot.
  * @returns the figure.
  */
 export function addGuardTraces<F extends { data: Data[]; layout: Partial<Layout> }>(
@@ -124,9 +156,10 @@ export function addGuardTraces<F extends { data: Data[]; layout: Partial<Layout>
   slots: number,
   status: IProfilerStatus | null,
   colours: IGuardColours = FALLBACK_GUARD_COLOURS,
-  scale: ScaleMode = 'linear'
+  scale: ScaleMode = 'linear',
+  live: ILiveRss | null = null
 ): F {
-  const rss = rssLine(runs);
+  const rss = rssLine(runs, live);
   const limit = status?.memory_limit ?? null;
   const soft = status?.guard && status.guard.on && limit ? status.guard.soft * limit.bytes : null;
   const layout = { ...figure.layout };

@@ -142,6 +142,23 @@ describe('HeapModel', () => {
     expect(model.ticks).toEqual([]);
   });
 
+  it('keeps the running cell’s RSS readings beside its ticks, and drops them when it ends', () => {
+    const { model } = watchedModel();
+    model.apply({ type: 'ticks', seq: 1, ticks: [[1, 10]], rss: [[1, 500]] });
+    expect(model.rssTicks).toEqual([]);
+    model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'a', seq: 2 }) });
+    model.apply({ type: 'ticks', seq: 2, ticks: [[1, 10]], rss: [[1.1, 500]] });
+    model.apply({ type: 'ticks', seq: 9, ticks: [[2, 99]], rss: [[2, 999]] });
+    model.apply({ type: 'ticks', seq: 2, ticks: [[2, 20]] }); // (a kernel that sends no RSS)
+    model.apply({ type: 'ticks', seq: 2, ticks: [[3, 30]], rss: [[3.1, 700]] });
+    expect(model.rssTicks).toEqual([
+      [1.1, 500],
+      [3.1, 700]
+    ]);
+    model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'a', seq: 2 }) });
+    expect(model.rssTicks).toEqual([]);
+  });
+
   it('lists cells without an id but does not index them', () => {
     const { model } = watchedModel();
     model.apply({ type: 'cell', cell: cellPayload({ cell_id: null }) });

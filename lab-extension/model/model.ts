@@ -42,6 +42,14 @@ export class HeapModel implements IDisposable {
   }
 
   /**
+   * The running cell's RSS readings (`ticks.rss`), oldest first (empty when no cell runs or the
+   * kernel sends none).
+   */
+  get rssTicks(): ReadonlyArray<HeapTick> {
+    return this._rssTicks;
+  }
+
+  /**
    * The highest heap among the running cell's start and its live ticks (0 when no cell runs).
    */
   get livePeak(): number {
@@ -149,6 +157,7 @@ export class HeapModel implements IDisposable {
       case 'cell_start':
         this._running = message.cell;
         this._ticks = [];
+        this._rssTicks = [];
         this._livePeak = message.cell.start_bytes;
         this._emit('cell-start', message.cell.cell_id);
         break;
@@ -167,6 +176,12 @@ export class HeapModel implements IDisposable {
         if (this._ticks.length > 2 * Private.MAX_TICKS) {
           this._ticks.splice(0, this._ticks.length - Private.MAX_TICKS);
         }
+        for (const reading of message.rss ?? []) {
+          this._rssTicks.push(reading);
+        }
+        if (this._rssTicks.length > 2 * Private.MAX_TICKS) {
+          this._rssTicks.splice(0, this._rssTicks.length - Private.MAX_TICKS);
+        }
         this._emit('ticks', running.cell_id);
         break;
       }
@@ -178,6 +193,7 @@ export class HeapModel implements IDisposable {
         this._status = message.status;
         this._running = message.running;
         this._ticks = [];
+        this._rssTicks = [];
         this._livePeak = message.running?.start_bytes ?? 0;
         this._cells = [];
         this._cellsVersion++;
@@ -219,6 +235,7 @@ export class HeapModel implements IDisposable {
     this._status = null;
     this._running = null;
     this._ticks = [];
+    this._rssTicks = [];
     this._livePeak = 0;
     this._cells = [];
     this._cellsVersion++;
@@ -250,6 +267,7 @@ export class HeapModel implements IDisposable {
     if (this._running && Private.sameRun(this._running, cell)) {
       this._running = null;
       this._ticks = [];
+      this._rssTicks = [];
       this._livePeak = 0;
     }
     const runs = cell.cell_id === null ? null : (this._byCellId.get(cell.cell_id) ?? []);
@@ -294,6 +312,7 @@ export class HeapModel implements IDisposable {
   private _status: IProfilerStatus | null = null;
   private _running: ICellStart | null = null;
   private _ticks: HeapTick[] = [];
+  private _rssTicks: HeapTick[] = [];
   private _livePeak = 0;
   private _cells: ICellRun[] = [];
   private _cellsVersion = 0;

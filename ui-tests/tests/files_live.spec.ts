@@ -72,16 +72,18 @@ test('a running cell’s badge and the live line update while it runs', async ({
       const node = document.querySelector(`.jp-heapscope-badge[data-cell-id="${cellId}"]`);
       const plot = document.querySelector('#heapscope-panel .jp-heapscope-Chart-plot') as any;
       const live = (plot?.data ?? []).find((trace: any) => String(trace.name).toLowerCase() === 'live');
+      const rss = (plot?.data ?? []).find((trace: any) => trace.name === 'RSS');
       w.__hsLive.push({
         text: node?.textContent ?? null,
         running: !!node?.classList.contains('jp-mod-running'),
-        live: live && Array.isArray(live.x) ? live.x.length : 0
+        live: live && Array.isArray(live.x) ? live.x.length : 0,
+        rss: rss && Array.isArray(rss.x) ? rss.x.filter((x: number | null) => x !== null).length : 0
       });
     }, 40);
   }, liveCell.id);
   await page.notebook.runCell(liveCell.index);
   await expect(badge(page, liveCell.id)).not.toHaveClass(/jp-mod-running/);
-  const records: { text: string | null; running: boolean; live: number }[] = await page.evaluate(() => {
+  const records: { text: string | null; running: boolean; live: number; rss: number }[] = await page.evaluate(() => {
     const w = window as any;
     clearInterval(w.__hsLiveTimer);
     return w.__hsLive;
@@ -97,6 +99,10 @@ test('a running cell’s badge and the live line update while it runs', async ({
   const distinct = [...new Set(counts)];
   expect(distinct.length).toBeGreaterThanOrEqual(3);
   expect(distinct).toEqual([...distinct].sort((a, b) => a - b));
+  // RSS is live too: its line gained readings while the cell ran (one per batch of ticks).
+  const rssCounts = [...new Set(running.map(r => r.rss).filter(n => n > 0))];
+  expect(rssCounts.length).toBeGreaterThanOrEqual(3);
+  expect(rssCounts).toEqual([...rssCounts].sort((a, b) => a - b));
 
   // The finished badge agrees with what the cell kept: its loop's chunks (from the cell's source).
   const rounds = Number(/range\((\d+)\)/.exec(liveCell.source)![1]);

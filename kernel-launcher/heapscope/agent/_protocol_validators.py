@@ -878,6 +878,18 @@ def validate_https___heapscope_invalid_protocol_kernel_ticks_schema_json(data, c
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".ticks must contain less than or equal to 10000 items")
                 for data__ticks_x, data__ticks_item in enumerate(data__ticks):
                     validate_https___heapscope_invalid_protocol_defs_schema_json___defs_tick(data__ticks_item, custom_formats, (name_prefix or "data") + ".ticks[{data__ticks_x}]".format(**locals()))
+        if "rss" in data_keys:
+            data_keys.remove("rss")
+            data__rss = data["rss"]
+            if not isinstance(data__rss, (list, tuple)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss must be array")
+            data__rss_is_list = isinstance(data__rss, (list, tuple))
+            if data__rss_is_list:
+                data__rss_len = len(data__rss)
+                if data__rss_len > 10000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".rss must contain less than or equal to 10000 items")
+                for data__rss_x, data__rss_item in enumerate(data__rss):
+                    validate_https___heapscope_invalid_protocol_defs_schema_json___defs_tick(data__rss_item, custom_formats, (name_prefix or "data") + ".rss[{data__rss_x}]".format(**locals()))
     return data
 
 def validate_https___heapscope_invalid_protocol_defs_schema_json___defs_tick(data, custom_formats={}, name_prefix=None):

@@ -22,7 +22,7 @@ import time
 from collections import OrderedDict
 from typing import Any, ContextManager, Dict, List, Optional, Tuple
 
-from . import protocol
+from . import limits, protocol
 from .cells import CellMap, RunOrigin
 from .comm import CommHub, echo, short
 from .engine import Engine
@@ -399,7 +399,9 @@ class Agent:
         return None if running is None else (running["seq"], running["started_at"])
 
     def _send_samples(self, seq: int, samples: list) -> None:
-        self.broadcast(protocol.ticks_message(seq, samples))
+        # RSS beside the heap while the cell runs: one reading per batch (~7 a second), from /proc.
+        rss = limits.rss_bytes()
+        self.broadcast(protocol.ticks_message(seq, samples, rss=[(time.time(), rss)] if rss > 0 else []))
 
     def on_hook_failure(self, where: str, exc: BaseException) -> None:
         log.error("heapscope: %s failed", where, exc_info=exc)

@@ -10,7 +10,7 @@ must never raise into the kernel. :func:`clip` cuts kernel text to the schema's 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional
 
 from . import _protocol_validators as _v
 
@@ -87,11 +87,19 @@ def error_message(text: str) -> dict:
     return _message("error", message=clip(str(text), "Message"))
 
 
-def ticks_message(seq: Optional[int], ticks: list) -> dict:
-    """The ticker's readings ``[(unix time, current bytes), ...]`` of the running cell ``seq``. A reading
-    whose time is not finite is left out: JSON has no NaN, and the generated (fastjsonschema) checks compare
-    numbers with ``<``/``>``, which NaN passes."""
-    return _message("ticks", seq=seq, ticks=[[float(t), int(b)] for t, b in ticks if math.isfinite(t)])
+def ticks_message(seq: Optional[int], ticks: list, rss: Optional[list] = None) -> dict:
+    """The ticker's readings ``[(unix time, current bytes), ...]`` of the running cell ``seq``, and RSS
+    readings ``[(unix time, rss bytes), ...]`` when given. A reading whose time is not finite is left out:
+    JSON has no NaN, and the generated (fastjsonschema) checks compare numbers with ``<``/``>``, which NaN
+    passes."""
+
+    def finite(readings: list) -> list:
+        return [[float(t), int(b)] for t, b in readings if math.isfinite(t)]
+
+    fields: Dict[str, Any] = {"seq": seq, "ticks": finite(ticks)}
+    if rss is not None:
+        fields["rss"] = finite(rss)
+    return _message("ticks", **fields)
 
 
 #: Protocol 1's name of :func:`ticks_message` (it builds a ``ticks`` message): kept only until every caller

@@ -1235,6 +1235,12 @@ export interface TicksMessage {
    * @maxItems 10000
    */
   ticks: Tick[];
+  /**
+   * The process's resident set size while the cell runs, as [unix time, RSS bytes] readings, oldest first: one per message, read when it is sent (the heap's ticks come from the ticker, RSS from /proc). Absent from kernels before it was added.
+   *
+   * @maxItems 10000
+   */
+  rss?: Tick[];
 }
 /**
  * The memory budget in force for this notebook cell (docs/ci.md): its metadata `heapscope.max_peak` / `heapscope.max_retained`, else the command line's --max-peak / --max-retained. Present only on notebook cells that have at least one limit. Byte counts; null: no limit.

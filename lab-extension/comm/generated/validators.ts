@@ -3780,7 +3780,7 @@ return errors === 0;
 }
 validate196.evaluated = {"props":{"protocol":true,"type":true,"status":true,"cells":true,"running":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema65 = {"$id":"https://heapscope.invalid/protocol/kernel/ticks.schema.json","type":"object","required":["protocol","type","seq","ticks"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"ticks"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/SeqOrNull.json"},"ticks":{"type":"array","maxItems":10000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Tick.json"}}}};
+const schema65 = {"$id":"https://heapscope.invalid/protocol/kernel/ticks.schema.json","type":"object","required":["protocol","type","seq","ticks"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"ticks"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/SeqOrNull.json"},"ticks":{"type":"array","maxItems":10000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Tick.json"}},"rss":{"type":"array","maxItems":10000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/Tick.json"}}}};
 const schema66 = {"$id":"https://heapscope.invalid/protocol/defs/Tick.json","type":"array","minItems":2,"maxItems":2,"prefixItems":[{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}],"items":false,"tsType":"[number, number]"};
 
 function validate219(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -3936,6 +3936,43 @@ var valid0 = _errs4 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.rss !== undefined){
+let data5 = data.rss;
+const _errs7 = errors;
+if(errors === _errs7){
+if(Array.isArray(data5)){
+if(data5.length > 10000){
+validate216.errors = [{instancePath:instancePath+"/rss",schemaPath:"#/properties/rss/maxItems",keyword:"maxItems",params:{limit: 10000},message:"must NOT have more than 10000 items"}];
+return false;
+}
+else {
+var valid2 = true;
+const len1 = data5.length;
+for(let i1=0; i1<len1; i1++){
+const _errs9 = errors;
+if(!(validate219(data5[i1], {instancePath:instancePath+"/rss/" + i1,parentData:data5,parentDataProperty:i1,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate219.errors : vErrors.concat(validate219.errors);
+errors = vErrors.length;
+}
+var valid2 = _errs9 === errors;
+if(!valid2){
+break;
+}
+}
+}
+}
+else {
+validate216.errors = [{instancePath:instancePath+"/rss",schemaPath:"#/properties/rss/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+}
 }
 }
 }
@@ -3949,15 +3986,15 @@ return false;
 validate216.errors = vErrors;
 return errors === 0;
 }
-validate216.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"ticks":true},"dynamicProps":false,"dynamicItems":false};
+validate216.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"ticks":true,"rss":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema67 = {"$id":"https://heapscope.invalid/protocol/kernel/cell_detail.schema.json","type":"object","required":["protocol","type","seq","cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_detail"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"cell":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"}}}};
 
-function validate224(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate225(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/cell_detail.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate224.evaluated;
+const evaluated0 = validate225.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3968,7 +4005,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.seq === undefined) && (missing0 = "seq"))) || ((data.cell === undefined) && (missing0 = "cell"))){
-validate224.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate225.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -3987,7 +4024,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("cell_detail" !== data.type){
-validate224.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
+validate225.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4077,7 +4114,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate224.errors = vErrors;
+validate225.errors = vErrors;
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -4091,22 +4128,22 @@ var valid0 = true;
 }
 }
 else {
-validate224.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate225.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate224.errors = vErrors;
+validate225.errors = vErrors;
 return errors === 0;
 }
-validate224.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"cell":true},"dynamicProps":false,"dynamicItems":false};
+validate225.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"cell":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema68 = {"$id":"https://heapscope.invalid/protocol/kernel/holders_progress.schema.json","type":"object","required":["protocol","type","phase","done","total"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders_progress"},"phase":{"enum":["walk","sizes","holders"]},"done":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"},"total":{"$ref":"https://heapscope.invalid/protocol/defs/Count.json"}}};
 
-function validate229(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate230(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/holders_progress.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate229.evaluated;
+const evaluated0 = validate230.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4117,7 +4154,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.phase === undefined) && (missing0 = "phase"))) || ((data.done === undefined) && (missing0 = "done"))) || ((data.total === undefined) && (missing0 = "total"))){
-validate229.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate230.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4136,7 +4173,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("holders_progress" !== data.type){
-validate229.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders_progress"},message:"must be equal to constant"}];
+validate230.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders_progress"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4149,7 +4186,7 @@ if(data.phase !== undefined){
 let data2 = data.phase;
 const _errs3 = errors;
 if(!(((data2 === "walk") || (data2 === "sizes")) || (data2 === "holders"))){
-validate229.errors = [{instancePath:instancePath+"/phase",schemaPath:"#/properties/phase/enum",keyword:"enum",params:{allowedValues: schema68.properties.phase.enum},message:"must be equal to one of the allowed values"}];
+validate230.errors = [{instancePath:instancePath+"/phase",schemaPath:"#/properties/phase/enum",keyword:"enum",params:{allowedValues: schema68.properties.phase.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -4188,14 +4225,14 @@ var valid0 = true;
 }
 }
 else {
-validate229.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate230.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate229.errors = vErrors;
+validate230.errors = vErrors;
 return errors === 0;
 }
-validate229.evaluated = {"props":{"protocol":true,"type":true,"phase":true,"done":true,"total":true},"dynamicProps":false,"dynamicItems":false};
+validate230.evaluated = {"props":{"protocol":true,"type":true,"phase":true,"done":true,"total":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema69 = {"$id":"https://heapscope.invalid/protocol/kernel/holders.schema.json","type":"object","required":["protocol","type","holders"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders"},"holders":{"$ref":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json"},"reason":{"$ref":"https://heapscope.invalid/protocol/defs/Reason.json"}}};
 const schema70 = {"$id":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json","if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Holders.json"}};
@@ -4203,8 +4240,65 @@ const schema71 = {"$id":"https://heapscope.invalid/protocol/defs/Holders.json","
 const schema72 = {"$id":"https://heapscope.invalid/protocol/defs/Holder.json","type":"object","required":["name","kind","type","cell_id","bytes","reachable_bytes","sites"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"},"kind":{"$ref":"https://heapscope.invalid/protocol/defs/HolderKind.json"},"type":{"$ref":"https://heapscope.invalid/protocol/defs/FunctionName.json"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"},"execution_count":{"$ref":"https://heapscope.invalid/protocol/defs/ExecutionCount.json"},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"reachable_bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"},"sites":{"$ref":"https://heapscope.invalid/protocol/defs/Sites.json"}}};
 const schema73 = {"$id":"https://heapscope.invalid/protocol/defs/HolderName.json","type":"string","maxLength":1024,"pattern":"^[^\\ud800-\\udfff]*$"};
 
-function validate239(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate240(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/HolderName.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate240.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(typeof data === "string"){
+if(func1(data) > 1024){
+validate240.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"}];
+return false;
+}
+else {
+if(!pattern3.test(data)){
+validate240.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+return false;
+}
+}
+}
+else {
+validate240.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+validate240.errors = vErrors;
+return errors === 0;
+}
+validate240.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+const schema74 = {"$id":"https://heapscope.invalid/protocol/defs/HolderKind.json","enum":["variable","output","traceback","other"]};
+
+function validate242(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/HolderKind.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate242.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(!((((data === "variable") || (data === "output")) || (data === "traceback")) || (data === "other"))){
+validate242.errors = [{instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema74.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+validate242.errors = vErrors;
+return errors === 0;
+}
+validate242.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+
+function validate239(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://heapscope.invalid/protocol/defs/Holder.json" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate239.evaluated;
@@ -4215,74 +4309,17 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(errors === 0){
-if(typeof data === "string"){
-if(func1(data) > 1024){
-validate239.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"}];
-return false;
-}
-else {
-if(!pattern3.test(data)){
-validate239.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
-return false;
-}
-}
-}
-else {
-validate239.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-validate239.errors = vErrors;
-return errors === 0;
-}
-validate239.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-const schema74 = {"$id":"https://heapscope.invalid/protocol/defs/HolderKind.json","enum":["variable","output","traceback","other"]};
-
-function validate241(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://heapscope.invalid/protocol/defs/HolderKind.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate241.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(!((((data === "variable") || (data === "output")) || (data === "traceback")) || (data === "other"))){
-validate241.errors = [{instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema74.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-validate241.errors = vErrors;
-return errors === 0;
-}
-validate241.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-
-function validate238(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://heapscope.invalid/protocol/defs/Holder.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate238.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((((data.name === undefined) && (missing0 = "name")) || ((data.kind === undefined) && (missing0 = "kind"))) || ((data.type === undefined) && (missing0 = "type"))) || ((data.cell_id === undefined) && (missing0 = "cell_id"))) || ((data.bytes === undefined) && (missing0 = "bytes"))) || ((data.reachable_bytes === undefined) && (missing0 = "reachable_bytes"))) || ((data.sites === undefined) && (missing0 = "sites"))){
-validate238.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate239.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.name !== undefined){
 const _errs1 = errors;
-if(!(validate239(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate239.errors : vErrors.concat(validate239.errors);
+if(!(validate240(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate240.errors : vErrors.concat(validate240.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -4293,8 +4330,8 @@ var valid0 = true;
 if(valid0){
 if(data.kind !== undefined){
 const _errs2 = errors;
-if(!(validate241(data.kind, {instancePath:instancePath+"/kind",parentData:data,parentDataProperty:"kind",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate241.errors : vErrors.concat(validate241.errors);
+if(!(validate242(data.kind, {instancePath:instancePath+"/kind",parentData:data,parentDataProperty:"kind",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate242.errors : vErrors.concat(validate242.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs2 === errors;
@@ -4384,22 +4421,22 @@ var valid0 = true;
 }
 }
 else {
-validate238.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate239.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate238.errors = vErrors;
+validate239.errors = vErrors;
 return errors === 0;
 }
-validate238.evaluated = {"props":{"name":true,"kind":true,"type":true,"cell_id":true,"execution_count":true,"bytes":true,"reachable_bytes":true,"sites":true},"dynamicProps":false,"dynamicItems":false};
+validate239.evaluated = {"props":{"name":true,"kind":true,"type":true,"cell_id":true,"execution_count":true,"bytes":true,"reachable_bytes":true,"sites":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema75 = {"$id":"https://heapscope.invalid/protocol/defs/SharedHolders.json","type":"object","required":["names","bytes"],"properties":{"names":{"type":"array","minItems":2,"maxItems":1000,"items":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"}},"bytes":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}};
 
-function validate250(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate251(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/SharedHolders.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate250.evaluated;
+const evaluated0 = validate251.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4410,7 +4447,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.names === undefined) && (missing0 = "names")) || ((data.bytes === undefined) && (missing0 = "bytes"))){
-validate250.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate251.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4420,12 +4457,12 @@ const _errs1 = errors;
 if(errors === _errs1){
 if(Array.isArray(data0)){
 if(data0.length > 1000){
-validate250.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+validate251.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 if(data0.length < 2){
-validate250.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items"}];
+validate251.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items"}];
 return false;
 }
 else {
@@ -4433,8 +4470,8 @@ var valid1 = true;
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
 const _errs3 = errors;
-if(!(validate239(data0[i0], {instancePath:instancePath+"/names/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate239.errors : vErrors.concat(validate239.errors);
+if(!(validate240(data0[i0], {instancePath:instancePath+"/names/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate240.errors : vErrors.concat(validate240.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs3 === errors;
@@ -4446,7 +4483,7 @@ break;
 }
 }
 else {
-validate250.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate251.errors = [{instancePath:instancePath+"/names",schemaPath:"#/properties/names/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -4471,21 +4508,21 @@ var valid0 = true;
 }
 }
 else {
-validate250.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate251.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate250.errors = vErrors;
+validate251.errors = vErrors;
 return errors === 0;
 }
-validate250.evaluated = {"props":{"names":true,"bytes":true},"dynamicProps":false,"dynamicItems":false};
+validate251.evaluated = {"props":{"names":true,"bytes":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate237(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate238(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/Holders.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate237.evaluated;
+const evaluated0 = validate238.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4496,7 +4533,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.holders === undefined) && (missing0 = "holders")) || ((data.shared === undefined) && (missing0 = "shared"))){
-validate237.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate238.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4506,7 +4543,7 @@ const _errs1 = errors;
 if(errors === _errs1){
 if(Array.isArray(data0)){
 if(data0.length > 1000){
-validate237.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+validate238.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
@@ -4514,8 +4551,8 @@ var valid1 = true;
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
 const _errs3 = errors;
-if(!(validate238(data0[i0], {instancePath:instancePath+"/holders/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate238.errors : vErrors.concat(validate238.errors);
+if(!(validate239(data0[i0], {instancePath:instancePath+"/holders/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate239.errors : vErrors.concat(validate239.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs3 === errors;
@@ -4526,7 +4563,7 @@ break;
 }
 }
 else {
-validate237.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate238.errors = [{instancePath:instancePath+"/holders",schemaPath:"#/properties/holders/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -4542,7 +4579,7 @@ const _errs4 = errors;
 if(errors === _errs4){
 if(Array.isArray(data2)){
 if(data2.length > 100){
-validate237.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"}];
+validate238.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"}];
 return false;
 }
 else {
@@ -4550,8 +4587,8 @@ var valid2 = true;
 const len1 = data2.length;
 for(let i1=0; i1<len1; i1++){
 const _errs6 = errors;
-if(!(validate250(data2[i1], {instancePath:instancePath+"/shared/" + i1,parentData:data2,parentDataProperty:i1,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate250.errors : vErrors.concat(validate250.errors);
+if(!(validate251(data2[i1], {instancePath:instancePath+"/shared/" + i1,parentData:data2,parentDataProperty:i1,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate251.errors : vErrors.concat(validate251.errors);
 errors = vErrors.length;
 }
 var valid2 = _errs6 === errors;
@@ -4562,7 +4599,7 @@ break;
 }
 }
 else {
-validate237.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate238.errors = [{instancePath:instancePath+"/shared",schemaPath:"#/properties/shared/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -4590,18 +4627,18 @@ const _errs8 = errors;
 if(errors === _errs8){
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 1000000 || isNaN(data5)){
-validate237.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"}];
+validate238.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"}];
 return false;
 }
 else {
 if(data5 < 0 || isNaN(data5)){
-validate237.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate238.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 else {
-validate237.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+validate238.errors = [{instancePath:instancePath+"/seconds",schemaPath:"#/properties/seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
 }
@@ -4629,21 +4666,21 @@ var valid0 = true;
 }
 }
 else {
-validate237.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate238.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate237.errors = vErrors;
+validate238.errors = vErrors;
 return errors === 0;
 }
-validate237.evaluated = {"props":{"holders":true,"shared":true,"objects":true,"seconds":true,"at":true},"dynamicProps":false,"dynamicItems":false};
+validate238.evaluated = {"props":{"holders":true,"shared":true,"objects":true,"seconds":true,"at":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate236(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate237(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/HoldersOrNull.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate236.evaluated;
+const evaluated0 = validate237.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4675,8 +4712,8 @@ vErrors = null;
 }
 if(!_valid0){
 const _errs3 = errors;
-if(!(validate237(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate237.errors : vErrors.concat(validate237.errors);
+if(!(validate238(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate238.errors : vErrors.concat(validate238.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -4699,21 +4736,21 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate236.errors = vErrors;
+validate237.errors = vErrors;
 return false;
 }
-validate236.errors = vErrors;
+validate237.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate236.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate237.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate234(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate235(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/holders.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate234.evaluated;
+const evaluated0 = validate235.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4724,7 +4761,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.holders === undefined) && (missing0 = "holders"))){
-validate234.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate235.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4743,7 +4780,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("holders" !== data.type){
-validate234.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
+validate235.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4754,8 +4791,8 @@ var valid0 = true;
 if(valid0){
 if(data.holders !== undefined){
 const _errs3 = errors;
-if(!(validate236(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
+if(!(validate237(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate237.errors : vErrors.concat(validate237.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -4781,22 +4818,22 @@ var valid0 = true;
 }
 }
 else {
-validate234.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate235.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate234.errors = vErrors;
+validate235.errors = vErrors;
 return errors === 0;
 }
-validate234.evaluated = {"props":{"protocol":true,"type":true,"holders":true,"reason":true},"dynamicProps":false,"dynamicItems":false};
+validate235.evaluated = {"props":{"protocol":true,"type":true,"holders":true,"reason":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema76 = {"$id":"https://heapscope.invalid/protocol/kernel/holder_released.schema.json","type":"object","required":["protocol","type","name","released"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holder_released"},"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"},"released":{"type":"boolean"}}};
 
-function validate260(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate261(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/holder_released.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate260.evaluated;
+const evaluated0 = validate261.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4807,7 +4844,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.name === undefined) && (missing0 = "name"))) || ((data.released === undefined) && (missing0 = "released"))){
-validate260.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate261.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4826,7 +4863,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("holder_released" !== data.type){
-validate260.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holder_released"},message:"must be equal to constant"}];
+validate261.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holder_released"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4837,8 +4874,8 @@ var valid0 = true;
 if(valid0){
 if(data.name !== undefined){
 const _errs3 = errors;
-if(!(validate239(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate239.errors : vErrors.concat(validate239.errors);
+if(!(validate240(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate240.errors : vErrors.concat(validate240.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -4850,7 +4887,7 @@ if(valid0){
 if(data.released !== undefined){
 const _errs4 = errors;
 if(typeof data.released !== "boolean"){
-validate260.errors = [{instancePath:instancePath+"/released",schemaPath:"#/properties/released/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+validate261.errors = [{instancePath:instancePath+"/released",schemaPath:"#/properties/released/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -4864,22 +4901,22 @@ var valid0 = true;
 }
 }
 else {
-validate260.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate261.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate260.errors = vErrors;
+validate261.errors = vErrors;
 return errors === 0;
 }
-validate260.evaluated = {"props":{"protocol":true,"type":true,"name":true,"released":true},"dynamicProps":false,"dynamicItems":false};
+validate261.evaluated = {"props":{"protocol":true,"type":true,"name":true,"released":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema77 = {"$id":"https://heapscope.invalid/protocol/kernel/retained_by_cell.schema.json","type":"object","required":["protocol","type","retained_by_cell"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"}}};
 
-function validate264(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate265(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/retained_by_cell.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate264.evaluated;
+const evaluated0 = validate265.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4890,7 +4927,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.retained_by_cell === undefined) && (missing0 = "retained_by_cell"))){
-validate264.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate265.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4909,7 +4946,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("retained_by_cell" !== data.type){
-validate264.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
+validate265.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4934,22 +4971,22 @@ var valid0 = true;
 }
 }
 else {
-validate264.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate265.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate264.errors = vErrors;
+validate265.errors = vErrors;
 return errors === 0;
 }
-validate264.evaluated = {"props":{"protocol":true,"type":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
+validate265.evaluated = {"props":{"protocol":true,"type":true,"retained_by_cell":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema78 = {"$id":"https://heapscope.invalid/protocol/kernel/error.schema.json","type":"object","required":["protocol","type","message"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"error"},"message":{"$ref":"https://heapscope.invalid/protocol/defs/Message.json"}}};
 
-function validate268(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate269(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/kernel/error.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate268.evaluated;
+const evaluated0 = validate269.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4960,7 +4997,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.message === undefined) && (missing0 = "message"))){
-validate268.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate269.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -4979,7 +5016,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("error" !== data.type){
-validate268.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "error"},message:"must be equal to constant"}];
+validate269.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "error"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -5004,14 +5041,14 @@ var valid0 = true;
 }
 }
 else {
-validate268.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate269.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate268.errors = vErrors;
+validate269.errors = vErrors;
 return errors === 0;
 }
-validate268.evaluated = {"props":{"protocol":true,"type":true,"message":true},"dynamicProps":false,"dynamicItems":false};
+validate269.evaluated = {"props":{"protocol":true,"type":true,"message":true},"dynamicProps":false,"dynamicItems":false};
 
 
 function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -5450,6 +5487,7 @@ props4.protocol = true;
 props4.type = true;
 props4.seq = true;
 props4.ticks = true;
+props4.rss = true;
 }
 }
 if(!valid9){
@@ -5530,8 +5568,8 @@ vErrors = null;
 }
 if(_valid5){
 const _errs36 = errors;
-if(!(validate224(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate224.errors : vErrors.concat(validate224.errors);
+if(!(validate225(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate225.errors : vErrors.concat(validate225.errors);
 errors = vErrors.length;
 }
 var _valid5 = _errs36 === errors;
@@ -5622,8 +5660,8 @@ vErrors = null;
 }
 if(_valid6){
 const _errs42 = errors;
-if(!(validate229(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate229.errors : vErrors.concat(validate229.errors);
+if(!(validate230(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate230.errors : vErrors.concat(validate230.errors);
 errors = vErrors.length;
 }
 var _valid6 = _errs42 === errors;
@@ -5715,8 +5753,8 @@ vErrors = null;
 }
 if(_valid7){
 const _errs48 = errors;
-if(!(validate234(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate234.errors : vErrors.concat(validate234.errors);
+if(!(validate235(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate235.errors : vErrors.concat(validate235.errors);
 errors = vErrors.length;
 }
 var _valid7 = _errs48 === errors;
@@ -5807,8 +5845,8 @@ vErrors = null;
 }
 if(_valid8){
 const _errs54 = errors;
-if(!(validate260(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate260.errors : vErrors.concat(validate260.errors);
+if(!(validate261(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate261.errors : vErrors.concat(validate261.errors);
 errors = vErrors.length;
 }
 var _valid8 = _errs54 === errors;
@@ -5899,8 +5937,8 @@ vErrors = null;
 }
 if(_valid9){
 const _errs60 = errors;
-if(!(validate264(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate264.errors : vErrors.concat(validate264.errors);
+if(!(validate265(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate265.errors : vErrors.concat(validate265.errors);
 errors = vErrors.length;
 }
 var _valid9 = _errs60 === errors;
@@ -5990,8 +6028,8 @@ vErrors = null;
 }
 if(_valid10){
 const _errs66 = errors;
-if(!(validate268(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate268.errors : vErrors.concat(validate268.errors);
+if(!(validate269(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate269.errors : vErrors.concat(validate269.errors);
 errors = vErrors.length;
 }
 var _valid10 = _errs66 === errors;
@@ -6088,15 +6126,15 @@ return errors === 0;
 }
 validate52.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-export const validateBrowserMessage = validate273;
+export const validateBrowserMessage = validate274;
 const schema79 = {"$id":"https://heapscope.invalid/protocol/browser.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"enum":["sync","clear","configure","cell_detail","holders","release_holder","retained_by_cell","release_memory"]}},"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"sync"}}},"then":{"$ref":"browser/sync.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"clear"}}},"then":{"$ref":"browser/clear.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"configure"}}},"then":{"$ref":"browser/configure.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"cell_detail"}}},"then":{"$ref":"browser/cell_detail.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"holders"}}},"then":{"$ref":"browser/holders.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"release_holder"}}},"then":{"$ref":"browser/release_holder.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"retained_by_cell"}}},"then":{"$ref":"browser/retained_by_cell.schema.json"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"release_memory"}}},"then":{"$ref":"browser/release_memory.schema.json"}}]};
 const schema80 = {"$id":"https://heapscope.invalid/protocol/browser/sync.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"sync"}}};
 
-function validate274(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate275(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/sync.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate274.evaluated;
+const evaluated0 = validate275.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6107,7 +6145,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate274.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate275.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6126,7 +6164,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("sync" !== data.type){
-validate274.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "sync"},message:"must be equal to constant"}];
+validate275.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "sync"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6138,22 +6176,22 @@ var valid0 = true;
 }
 }
 else {
-validate274.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate275.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate274.errors = vErrors;
+validate275.errors = vErrors;
 return errors === 0;
 }
-validate274.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
+validate275.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema81 = {"$id":"https://heapscope.invalid/protocol/browser/clear.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"clear"}}};
 
-function validate277(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate278(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/clear.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate277.evaluated;
+const evaluated0 = validate278.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6164,7 +6202,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate277.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate278.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6183,7 +6221,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("clear" !== data.type){
-validate277.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "clear"},message:"must be equal to constant"}];
+validate278.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "clear"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6195,22 +6233,22 @@ var valid0 = true;
 }
 }
 else {
-validate277.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate278.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate277.errors = vErrors;
+validate278.errors = vErrors;
 return errors === 0;
 }
-validate277.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
+validate278.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema82 = {"$id":"https://heapscope.invalid/protocol/browser/configure.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"configure"},"mode":{"$ref":"https://heapscope.invalid/protocol/defs/Mode.json"},"top_n":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"},"guard":{"type":"boolean"},"guard_hard":{"$ref":"https://heapscope.invalid/protocol/defs/Fraction.json"},"guard_soft":{"$ref":"https://heapscope.invalid/protocol/defs/Fraction.json"}}};
 
-function validate280(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate281(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/configure.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate280.evaluated;
+const evaluated0 = validate281.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6221,7 +6259,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate280.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate281.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6240,7 +6278,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("configure" !== data.type){
-validate280.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "configure"},message:"must be equal to constant"}];
+validate281.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "configure"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6276,7 +6314,7 @@ if(valid0){
 if(data.guard !== undefined){
 const _errs5 = errors;
 if(typeof data.guard !== "boolean"){
-validate280.errors = [{instancePath:instancePath+"/guard",schemaPath:"#/properties/guard/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+validate281.errors = [{instancePath:instancePath+"/guard",schemaPath:"#/properties/guard/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -6317,22 +6355,22 @@ var valid0 = true;
 }
 }
 else {
-validate280.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate281.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate280.errors = vErrors;
+validate281.errors = vErrors;
 return errors === 0;
 }
-validate280.evaluated = {"props":{"protocol":true,"type":true,"mode":true,"top_n":true,"guard":true,"guard_hard":true,"guard_soft":true},"dynamicProps":false,"dynamicItems":false};
+validate281.evaluated = {"props":{"protocol":true,"type":true,"mode":true,"top_n":true,"guard":true,"guard_hard":true,"guard_soft":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema83 = {"$id":"https://heapscope.invalid/protocol/browser/cell_detail.schema.json","type":"object","required":["protocol","type","seq"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"cell_detail"},"seq":{"$ref":"https://heapscope.invalid/protocol/defs/Seq.json"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
 
-function validate287(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate288(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/cell_detail.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate287.evaluated;
+const evaluated0 = validate288.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6343,7 +6381,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.seq === undefined) && (missing0 = "seq"))){
-validate287.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate288.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6362,7 +6400,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("cell_detail" !== data.type){
-validate287.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
+validate288.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "cell_detail"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6400,22 +6438,22 @@ var valid0 = true;
 }
 }
 else {
-validate287.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate288.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate287.errors = vErrors;
+validate288.errors = vErrors;
 return errors === 0;
 }
-validate287.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
+validate288.evaluated = {"props":{"protocol":true,"type":true,"seq":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema84 = {"$id":"https://heapscope.invalid/protocol/browser/holders.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"holders"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
 
-function validate292(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate293(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/holders.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate292.evaluated;
+const evaluated0 = validate293.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6426,7 +6464,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate292.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate293.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6445,7 +6483,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("holders" !== data.type){
-validate292.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
+validate293.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "holders"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6470,22 +6508,22 @@ var valid0 = true;
 }
 }
 else {
-validate292.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate293.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate292.errors = vErrors;
+validate293.errors = vErrors;
 return errors === 0;
 }
-validate292.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
+validate293.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema85 = {"$id":"https://heapscope.invalid/protocol/browser/release_holder.schema.json","type":"object","required":["protocol","type","name"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"release_holder"},"name":{"$ref":"https://heapscope.invalid/protocol/defs/HolderName.json"}}};
 
-function validate296(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate297(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/release_holder.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate296.evaluated;
+const evaluated0 = validate297.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6496,7 +6534,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.name === undefined) && (missing0 = "name"))){
-validate296.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate297.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6515,7 +6553,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("release_holder" !== data.type){
-validate296.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "release_holder"},message:"must be equal to constant"}];
+validate297.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "release_holder"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6526,8 +6564,8 @@ var valid0 = true;
 if(valid0){
 if(data.name !== undefined){
 const _errs3 = errors;
-if(!(validate239(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate239.errors : vErrors.concat(validate239.errors);
+if(!(validate240(data.name, {instancePath:instancePath+"/name",parentData:data,parentDataProperty:"name",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate240.errors : vErrors.concat(validate240.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -6540,22 +6578,22 @@ var valid0 = true;
 }
 }
 else {
-validate296.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate297.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate296.errors = vErrors;
+validate297.errors = vErrors;
 return errors === 0;
 }
-validate296.evaluated = {"props":{"protocol":true,"type":true,"name":true},"dynamicProps":false,"dynamicItems":false};
+validate297.evaluated = {"props":{"protocol":true,"type":true,"name":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema86 = {"$id":"https://heapscope.invalid/protocol/browser/retained_by_cell.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"retained_by_cell"},"limit":{"$ref":"https://heapscope.invalid/protocol/defs/Limit.json"}}};
 
-function validate300(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate301(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/retained_by_cell.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate300.evaluated;
+const evaluated0 = validate301.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6566,7 +6604,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate300.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate301.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6585,7 +6623,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("retained_by_cell" !== data.type){
-validate300.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
+validate301.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "retained_by_cell"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6610,22 +6648,22 @@ var valid0 = true;
 }
 }
 else {
-validate300.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate301.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate300.errors = vErrors;
+validate301.errors = vErrors;
 return errors === 0;
 }
-validate300.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
+validate301.evaluated = {"props":{"protocol":true,"type":true,"limit":true},"dynamicProps":false,"dynamicItems":false};
 
 const schema87 = {"$id":"https://heapscope.invalid/protocol/browser/release_memory.schema.json","type":"object","required":["protocol","type"],"properties":{"protocol":{"$ref":"https://heapscope.invalid/protocol/defs/ProtocolVersion.json"},"type":{"const":"release_memory"}}};
 
-function validate304(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate305(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser/release_memory.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate304.evaluated;
+const evaluated0 = validate305.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6636,7 +6674,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.protocol === undefined) && (missing0 = "protocol")) || ((data.type === undefined) && (missing0 = "type"))){
-validate304.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate305.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6655,7 +6693,7 @@ if(valid0){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("release_memory" !== data.type){
-validate304.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "release_memory"},message:"must be equal to constant"}];
+validate305.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "release_memory"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6667,21 +6705,21 @@ var valid0 = true;
 }
 }
 else {
-validate304.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate305.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate304.errors = vErrors;
+validate305.errors = vErrors;
 return errors === 0;
 }
-validate304.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
+validate305.evaluated = {"props":{"protocol":true,"type":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate273(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate274(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/browser.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate273.evaluated;
+const evaluated0 = validate274.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6743,8 +6781,8 @@ vErrors = null;
 }
 if(_valid0){
 const _errs6 = errors;
-if(!(validate274(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate274.errors : vErrors.concat(validate274.errors);
+if(!(validate275(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate275.errors : vErrors.concat(validate275.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs6 === errors;
@@ -6764,7 +6802,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate273.errors = vErrors;
+validate274.errors = vErrors;
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -6824,8 +6862,8 @@ vErrors = null;
 }
 if(_valid1){
 const _errs12 = errors;
-if(!(validate277(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate277.errors : vErrors.concat(validate277.errors);
+if(!(validate278(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate278.errors : vErrors.concat(validate278.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs12 === errors;
@@ -6845,7 +6883,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate273.errors = vErrors;
+validate274.errors = vErrors;
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -6914,8 +6952,8 @@ vErrors = null;
 }
 if(_valid2){
 const _errs18 = errors;
-if(!(validate280(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate280.errors : vErrors.concat(validate280.errors);
+if(!(validate281(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate281.errors : vErrors.concat(validate281.errors);
 errors = vErrors.length;
 }
 var _valid2 = _errs18 === errors;
@@ -6940,7 +6978,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate273.errors = vErrors;
+validate274.errors = vErrors;
 return false;
 }
 var valid0 = _errs13 === errors;
@@ -7009,8 +7047,8 @@ vErrors = null;
 }
 if(_valid3){
 const _errs24 = errors;
-if(!(validate287(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate287.errors : vErrors.concat(validate287.errors);
+if(!(validate288(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate288.errors : vErrors.concat(validate288.errors);
 errors = vErrors.length;
 }
 var _valid3 = _errs24 === errors;
@@ -7032,7 +7070,7 @@ else {
 vErrors.push(err15);
 }
 errors++;
-validate273.errors = vErrors;
+validate274.errors = vErrors;
 return false;
 }
 var valid0 = _errs19 === errors;
@@ -7101,8 +7139,8 @@ vErrors = null;
 }
 if(_valid4){
 const _errs30 = errors;
-if(!(validate292(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate292.errors : vErrors.concat(validate292.errors);
+if(!(validate293(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate293.errors : vErrors.concat(validate293.errors);
 errors = vErrors.length;
 }
 var _valid4 = _errs30 === errors;
@@ -7123,7 +7161,7 @@ else {
 vErrors.push(err19);
 }
 errors++;
-validate273.errors = vErrors;
+validate274.errors = vErrors;
 return false;
 }
 var valid0 = _errs25 === errors;
@@ -7192,8 +7230,8 @@ vErrors = null;
 }
 if(_valid5){
 const _errs36 = errors;
-if(!(validate296(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate296.errors : vErrors.concat(validate296.errors);
+if(!(validate297(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate297.errors : vErrors.concat(validate297.errors);
 errors = vErrors.length;
 }
 var _valid5 = _errs36 === errors;
@@ -7214,7 +7252,7 @@ else {
 vErrors.push(err23);
 }
 errors++;
-validate273.errors = vErrors;
+validate274.errors = vErrors;
 return false;
 }
 var valid0 = _errs31 === errors;
@@ -7283,8 +7321,8 @@ vErrors = null;
 }
 if(_valid6){
 const _errs42 = errors;
-if(!(validate300(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate300.errors : vErrors.concat(validate300.errors);
+if(!(validate301(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate301.errors : vErrors.concat(validate301.errors);
 errors = vErrors.length;
 }
 var _valid6 = _errs42 === errors;
@@ -7305,7 +7343,7 @@ else {
 vErrors.push(err27);
 }
 errors++;
-validate273.errors = vErrors;
+validate274.errors = vErrors;
 return false;
 }
 var valid0 = _errs37 === errors;
@@ -7374,8 +7412,8 @@ vErrors = null;
 }
 if(_valid7){
 const _errs48 = errors;
-if(!(validate304(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate304.errors : vErrors.concat(validate304.errors);
+if(!(validate305(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate305.errors : vErrors.concat(validate305.errors);
 errors = vErrors.length;
 }
 var _valid7 = _errs48 === errors;
@@ -7395,7 +7433,7 @@ else {
 vErrors.push(err31);
 }
 errors++;
-validate273.errors = vErrors;
+validate274.errors = vErrors;
 return false;
 }
 var valid0 = _errs43 === errors;
@@ -7421,7 +7459,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing8;
 if(((data.protocol === undefined) && (missing8 = "protocol")) || ((data.type === undefined) && (missing8 = "type"))){
-validate273.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"}];
+validate274.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"}];
 return false;
 }
 else {
@@ -7446,7 +7484,7 @@ if(data.type !== undefined){
 let data9 = data.type;
 const _errs50 = errors;
 if(!((((((((data9 === "sync") || (data9 === "clear")) || (data9 === "configure")) || (data9 === "cell_detail")) || (data9 === "holders")) || (data9 === "release_holder")) || (data9 === "retained_by_cell")) || (data9 === "release_memory"))){
-validate273.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema79.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate274.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema79.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid17 = _errs50 === errors;
@@ -7458,25 +7496,25 @@ var valid17 = true;
 }
 }
 else {
-validate273.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate274.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate273.errors = vErrors;
+validate274.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate273.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate274.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-export const validateReport = validate308;
+export const validateReport = validate309;
 const schema88 = {"$id":"https://heapscope.invalid/protocol/report.schema.json","type":"object","required":["heapscope_report","generator","target","kernel","outcome","cells"],"properties":{"heapscope_report":{"const":2},"generator":{"type":"object","required":["name","version"],"properties":{"name":{"const":"heapscope"},"version":{"$ref":"https://heapscope.invalid/protocol/defs/ShortText.json"}}},"created_at":{"$ref":"https://heapscope.invalid/protocol/defs/Time.json"},"target":{"type":"object","required":["kind","path"],"properties":{"kind":{"enum":["notebook","script"]},"path":{"type":["string","null"],"maxLength":4096,"pattern":"^[^\\ud800-\\udfff]*$"}}},"kernel":{"type":"object","required":["name","status"],"properties":{"name":{"$ref":"https://heapscope.invalid/protocol/defs/ShortTextOrNull.json"},"status":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Status.json"}}}},"outcome":{"type":"object","required":["status","message","failed_cell"],"properties":{"status":{"enum":["ok","error","unprofiled"]},"message":{"$ref":"https://heapscope.invalid/protocol/defs/LongText.json"},"failed_cell":{"if":{"type":"null"},"else":{"type":"object","required":["index","cell_id"],"properties":{"index":{"$ref":"#/$defs/Index"},"cell_id":{"$ref":"https://heapscope.invalid/protocol/defs/CellId.json"}}}}}},"cells":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/ReportCell"}},"holders":{"$ref":"https://heapscope.invalid/protocol/defs/HoldersOrNull.json"},"retained_by_cell":{"$ref":"https://heapscope.invalid/protocol/defs/RetainedByCell.json"},"memory_limit":{"$ref":"https://heapscope.invalid/protocol/defs/MemoryLimitOrNull.json"}},"$defs":{"Index":{"type":"integer","minimum":0,"maximum":9007199254740991},"ReportCell":{"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]},"Budget":{"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}}}};
 const schema89 = {"$id":"https://heapscope.invalid/protocol/defs/LongText.json","type":["string","null"],"maxLength":65536,"pattern":"^[^\\ud800-\\udfff]*$"};
 
-function validate313(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate314(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/defs/LongText.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate313.evaluated;
+const evaluated0 = validate314.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7484,34 +7522,34 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((typeof data !== "string") && (data !== null)){
-validate313.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema89.type},message:"must be string,null"}];
+validate314.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema89.type},message:"must be string,null"}];
 return false;
 }
 if(errors === 0){
 if(typeof data === "string"){
 if(func1(data) > 65536){
-validate313.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
+validate314.errors = [{instancePath,schemaPath:"#/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
 return false;
 }
 else {
 if(!pattern3.test(data)){
-validate313.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+validate314.errors = [{instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
 return false;
 }
 }
 }
 }
-validate313.errors = vErrors;
+validate314.errors = vErrors;
 return errors === 0;
 }
-validate313.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate314.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 const schema90 = {"type":"integer","minimum":0,"maximum":9007199254740991};
 
-function validate315(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate316(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate315.evaluated;
+const evaluated0 = validate316.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7519,35 +7557,35 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-validate315.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate316.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === 0){
 if((typeof data == "number") && (isFinite(data))){
 if(data > 9007199254740991 || isNaN(data)){
-validate315.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate316.errors = [{instancePath,schemaPath:"#/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data < 0 || isNaN(data)){
-validate315.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate316.errors = [{instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-validate315.errors = vErrors;
+validate316.errors = vErrors;
 return errors === 0;
 }
-validate315.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate316.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 const schema91 = {"allOf":[{"$ref":"https://heapscope.invalid/protocol/defs/CellRun.json"},{"type":"object","properties":{"index":{"if":{"type":"null"},"else":{"$ref":"#/$defs/Index"}},"budget":{"$ref":"#/$defs/Budget"},"over_budget":{"type":"array","maxItems":2,"uniqueItems":true,"items":{"enum":["max_peak","max_retained"]}}}}]};
 const schema92 = {"type":"object","required":["max_peak","max_retained"],"properties":{"max_peak":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}},"max_retained":{"if":{"type":"null"},"else":{"$ref":"https://heapscope.invalid/protocol/defs/Bytes.json"}}}};
 
-function validate321(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate322(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate321.evaluated;
+const evaluated0 = validate322.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7558,7 +7596,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.max_peak === undefined) && (missing0 = "max_peak")) || ((data.max_retained === undefined) && (missing0 = "max_retained"))){
-validate321.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate322.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -7606,7 +7644,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate321.errors = vErrors;
+validate322.errors = vErrors;
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -7659,7 +7697,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate321.errors = vErrors;
+validate322.errors = vErrors;
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -7671,21 +7709,21 @@ var valid0 = true;
 }
 }
 else {
-validate321.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate322.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate321.errors = vErrors;
+validate322.errors = vErrors;
 return errors === 0;
 }
-validate321.evaluated = {"props":{"max_peak":true,"max_retained":true},"dynamicProps":false,"dynamicItems":false};
+validate322.evaluated = {"props":{"max_peak":true,"max_retained":true},"dynamicProps":false,"dynamicItems":false};
 
 import func0 from "ajv/dist/runtime/equal";
 
-function validate318(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate319(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate318.evaluated;
+const evaluated0 = validate319.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7730,8 +7768,8 @@ vErrors = null;
 }
 if(!_valid0){
 const _errs7 = errors;
-if(!(validate315(data0, {instancePath:instancePath+"/index",parentData:data,parentDataProperty:"index",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate315.errors : vErrors.concat(validate315.errors);
+if(!(validate316(data0, {instancePath:instancePath+"/index",parentData:data,parentDataProperty:"index",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate316.errors : vErrors.concat(validate316.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs7 === errors;
@@ -7746,7 +7784,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate318.errors = vErrors;
+validate319.errors = vErrors;
 return false;
 }
 var valid1 = _errs3 === errors;
@@ -7757,8 +7795,8 @@ var valid1 = true;
 if(valid1){
 if(data.budget !== undefined){
 const _errs8 = errors;
-if(!(validate321(data.budget, {instancePath:instancePath+"/budget",parentData:data,parentDataProperty:"budget",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate321.errors : vErrors.concat(validate321.errors);
+if(!(validate322(data.budget, {instancePath:instancePath+"/budget",parentData:data,parentDataProperty:"budget",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate322.errors : vErrors.concat(validate322.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs8 === errors;
@@ -7773,7 +7811,7 @@ const _errs9 = errors;
 if(errors === _errs9){
 if(Array.isArray(data2)){
 if(data2.length > 2){
-validate318.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"}];
+validate319.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"}];
 return false;
 }
 else {
@@ -7783,7 +7821,7 @@ for(let i0=0; i0<len0; i0++){
 let data3 = data2[i0];
 const _errs11 = errors;
 if(!((data3 === "max_peak") || (data3 === "max_retained"))){
-validate318.errors = [{instancePath:instancePath+"/over_budget/" + i0,schemaPath:"#/allOf/1/properties/over_budget/items/enum",keyword:"enum",params:{allowedValues: schema91.allOf[1].properties.over_budget.items.enum},message:"must be equal to one of the allowed values"}];
+validate319.errors = [{instancePath:instancePath+"/over_budget/" + i0,schemaPath:"#/allOf/1/properties/over_budget/items/enum",keyword:"enum",params:{allowedValues: schema91.allOf[1].properties.over_budget.items.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid3 = _errs11 === errors;
@@ -7799,7 +7837,7 @@ outer0:
 for(;i1--;){
 for(j0 = i1; j0--;){
 if(func0(data2[i1], data2[j0])){
-validate318.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"}];
+validate319.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"}];
 return false;
 break outer0;
 }
@@ -7810,7 +7848,7 @@ break outer0;
 }
 }
 else {
-validate318.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate319.errors = [{instancePath:instancePath+"/over_budget",schemaPath:"#/allOf/1/properties/over_budget/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -7823,23 +7861,23 @@ var valid1 = true;
 }
 }
 else {
-validate318.errors = [{instancePath,schemaPath:"#/allOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate319.errors = [{instancePath,schemaPath:"#/allOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
 var valid0 = _errs1 === errors;
 }
-validate318.errors = vErrors;
+validate319.errors = vErrors;
 return errors === 0;
 }
-validate318.evaluated = {"props":{"index":true,"budget":true,"over_budget":true,"seq":true,"cell_id":true,"execution_count":true,"source":true,"start_bytes":true,"peak_bytes":true,"end_bytes":true,"status":true,"mode":true,"started_at":true,"ended_at":true,"allocated_bytes":true,"freed_bytes":true,"alloc_count":true,"free_count":true,"top_at_peak":true,"retained":true,"rss_start_bytes":true,"rss_peak_bytes":true,"rss_end_bytes":true,"guard_stop":true,"post_mortem":true},"dynamicProps":false,"dynamicItems":false};
+validate319.evaluated = {"props":{"index":true,"budget":true,"over_budget":true,"seq":true,"cell_id":true,"execution_count":true,"source":true,"start_bytes":true,"peak_bytes":true,"end_bytes":true,"status":true,"mode":true,"started_at":true,"ended_at":true,"allocated_bytes":true,"freed_bytes":true,"alloc_count":true,"free_count":true,"top_at_peak":true,"retained":true,"rss_start_bytes":true,"rss_peak_bytes":true,"rss_end_bytes":true,"guard_stop":true,"post_mortem":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate308(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate309(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://heapscope.invalid/protocol/report.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate308.evaluated;
+const evaluated0 = validate309.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7850,14 +7888,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((((data.heapscope_report === undefined) && (missing0 = "heapscope_report")) || ((data.generator === undefined) && (missing0 = "generator"))) || ((data.target === undefined) && (missing0 = "target"))) || ((data.kernel === undefined) && (missing0 = "kernel"))) || ((data.outcome === undefined) && (missing0 = "outcome"))) || ((data.cells === undefined) && (missing0 = "cells"))){
-validate308.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate309.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.heapscope_report !== undefined){
 const _errs1 = errors;
 if(2 !== data.heapscope_report){
-validate308.errors = [{instancePath:instancePath+"/heapscope_report",schemaPath:"#/properties/heapscope_report/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant"}];
+validate309.errors = [{instancePath:instancePath+"/heapscope_report",schemaPath:"#/properties/heapscope_report/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -7873,14 +7911,14 @@ if(errors === _errs2){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 let missing1;
 if(((data1.name === undefined) && (missing1 = "name")) || ((data1.version === undefined) && (missing1 = "version"))){
-validate308.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate309.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 if(data1.name !== undefined){
 const _errs4 = errors;
 if("heapscope" !== data1.name){
-validate308.errors = [{instancePath:instancePath+"/generator/name",schemaPath:"#/properties/generator/properties/name/const",keyword:"const",params:{allowedValue: "heapscope"},message:"must be equal to constant"}];
+validate309.errors = [{instancePath:instancePath+"/generator/name",schemaPath:"#/properties/generator/properties/name/const",keyword:"const",params:{allowedValue: "heapscope"},message:"must be equal to constant"}];
 return false;
 }
 var valid1 = _errs4 === errors;
@@ -7904,7 +7942,7 @@ var valid1 = true;
 }
 }
 else {
-validate308.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate309.errors = [{instancePath:instancePath+"/generator",schemaPath:"#/properties/generator/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -7933,7 +7971,7 @@ if(errors === _errs7){
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 let missing2;
 if(((data5.kind === undefined) && (missing2 = "kind")) || ((data5.path === undefined) && (missing2 = "path"))){
-validate308.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+validate309.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
@@ -7941,7 +7979,7 @@ if(data5.kind !== undefined){
 let data6 = data5.kind;
 const _errs9 = errors;
 if(!((data6 === "notebook") || (data6 === "script"))){
-validate308.errors = [{instancePath:instancePath+"/target/kind",schemaPath:"#/properties/target/properties/kind/enum",keyword:"enum",params:{allowedValues: schema88.properties.target.properties.kind.enum},message:"must be equal to one of the allowed values"}];
+validate309.errors = [{instancePath:instancePath+"/target/kind",schemaPath:"#/properties/target/properties/kind/enum",keyword:"enum",params:{allowedValues: schema88.properties.target.properties.kind.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid2 = _errs9 === errors;
@@ -7954,18 +7992,18 @@ if(data5.path !== undefined){
 let data7 = data5.path;
 const _errs10 = errors;
 if((typeof data7 !== "string") && (data7 !== null)){
-validate308.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/type",keyword:"type",params:{type: schema88.properties.target.properties.path.type},message:"must be string,null"}];
+validate309.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/type",keyword:"type",params:{type: schema88.properties.target.properties.path.type},message:"must be string,null"}];
 return false;
 }
 if(errors === _errs10){
 if(typeof data7 === "string"){
 if(func1(data7) > 4096){
-validate308.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+validate309.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
 return false;
 }
 else {
 if(!pattern3.test(data7)){
-validate308.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
+validate309.errors = [{instancePath:instancePath+"/target/path",schemaPath:"#/properties/target/properties/path/pattern",keyword:"pattern",params:{pattern: "^[^\\ud800-\\udfff]*$"},message:"must match pattern \""+"^[^\\ud800-\\udfff]*$"+"\""}];
 return false;
 }
 }
@@ -7980,7 +8018,7 @@ var valid2 = true;
 }
 }
 else {
-validate308.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate309.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -7997,7 +8035,7 @@ if(errors === _errs12){
 if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
 let missing3;
 if(((data8.name === undefined) && (missing3 = "name")) || ((data8.status === undefined) && (missing3 = "status"))){
-validate308.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
+validate309.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
 return false;
 }
 else {
@@ -8057,7 +8095,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate308.errors = vErrors;
+validate309.errors = vErrors;
 return false;
 }
 var valid3 = _errs15 === errors;
@@ -8069,7 +8107,7 @@ var valid3 = true;
 }
 }
 else {
-validate308.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate309.errors = [{instancePath:instancePath+"/kernel",schemaPath:"#/properties/kernel/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -8086,7 +8124,7 @@ if(errors === _errs20){
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 let missing4;
 if((((data11.status === undefined) && (missing4 = "status")) || ((data11.message === undefined) && (missing4 = "message"))) || ((data11.failed_cell === undefined) && (missing4 = "failed_cell"))){
-validate308.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+validate309.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
 return false;
 }
 else {
@@ -8094,7 +8132,7 @@ if(data11.status !== undefined){
 let data12 = data11.status;
 const _errs22 = errors;
 if(!(((data12 === "ok") || (data12 === "error")) || (data12 === "unprofiled"))){
-validate308.errors = [{instancePath:instancePath+"/outcome/status",schemaPath:"#/properties/outcome/properties/status/enum",keyword:"enum",params:{allowedValues: schema88.properties.outcome.properties.status.enum},message:"must be equal to one of the allowed values"}];
+validate309.errors = [{instancePath:instancePath+"/outcome/status",schemaPath:"#/properties/outcome/properties/status/enum",keyword:"enum",params:{allowedValues: schema88.properties.outcome.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid5 = _errs22 === errors;
@@ -8105,8 +8143,8 @@ var valid5 = true;
 if(valid5){
 if(data11.message !== undefined){
 const _errs23 = errors;
-if(!(validate313(data11.message, {instancePath:instancePath+"/outcome/message",parentData:data11,parentDataProperty:"message",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate313.errors : vErrors.concat(validate313.errors);
+if(!(validate314(data11.message, {instancePath:instancePath+"/outcome/message",parentData:data11,parentDataProperty:"message",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate314.errors : vErrors.concat(validate314.errors);
 errors = vErrors.length;
 }
 var valid5 = _errs23 === errors;
@@ -8147,14 +8185,14 @@ if(errors === _errs28){
 if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
 let missing5;
 if(((data14.index === undefined) && (missing5 = "index")) || ((data14.cell_id === undefined) && (missing5 = "cell_id"))){
-validate308.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
+validate309.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
 return false;
 }
 else {
 if(data14.index !== undefined){
 const _errs30 = errors;
-if(!(validate315(data14.index, {instancePath:instancePath+"/outcome/failed_cell/index",parentData:data14,parentDataProperty:"index",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate315.errors : vErrors.concat(validate315.errors);
+if(!(validate316(data14.index, {instancePath:instancePath+"/outcome/failed_cell/index",parentData:data14,parentDataProperty:"index",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate316.errors : vErrors.concat(validate316.errors);
 errors = vErrors.length;
 }
 var valid7 = _errs30 === errors;
@@ -8178,7 +8216,7 @@ var valid7 = true;
 }
 }
 else {
-validate308.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate309.errors = [{instancePath:instancePath+"/outcome/failed_cell",schemaPath:"#/properties/outcome/properties/failed_cell/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -8199,7 +8237,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate308.errors = vErrors;
+validate309.errors = vErrors;
 return false;
 }
 var valid5 = _errs24 === errors;
@@ -8212,7 +8250,7 @@ var valid5 = true;
 }
 }
 else {
-validate308.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate309.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -8228,7 +8266,7 @@ const _errs32 = errors;
 if(errors === _errs32){
 if(Array.isArray(data17)){
 if(data17.length > 100000){
-validate308.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
+validate309.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
 return false;
 }
 else {
@@ -8236,8 +8274,8 @@ var valid8 = true;
 const len0 = data17.length;
 for(let i0=0; i0<len0; i0++){
 const _errs34 = errors;
-if(!(validate318(data17[i0], {instancePath:instancePath+"/cells/" + i0,parentData:data17,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate318.errors : vErrors.concat(validate318.errors);
+if(!(validate319(data17[i0], {instancePath:instancePath+"/cells/" + i0,parentData:data17,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate319.errors : vErrors.concat(validate319.errors);
 errors = vErrors.length;
 }
 var valid8 = _errs34 === errors;
@@ -8248,7 +8286,7 @@ break;
 }
 }
 else {
-validate308.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate309.errors = [{instancePath:instancePath+"/cells",schemaPath:"#/properties/cells/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -8260,8 +8298,8 @@ var valid0 = true;
 if(valid0){
 if(data.holders !== undefined){
 const _errs35 = errors;
-if(!(validate236(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
+if(!(validate237(data.holders, {instancePath:instancePath+"/holders",parentData:data,parentDataProperty:"holders",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate237.errors : vErrors.concat(validate237.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs35 === errors;
@@ -8305,14 +8343,14 @@ var valid0 = true;
 }
 }
 else {
-validate308.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate309.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate308.errors = vErrors;
+validate309.errors = vErrors;
 return errors === 0;
 }
-validate308.evaluated = {"props":{"heapscope_report":true,"generator":true,"created_at":true,"target":true,"kernel":true,"outcome":true,"cells":true,"holders":true,"retained_by_cell":true,"memory_limit":true},"dynamicProps":false,"dynamicItems":false};
+validate309.evaluated = {"props":{"heapscope_report":true,"generator":true,"created_at":true,"target":true,"kernel":true,"outcome":true,"cells":true,"holders":true,"retained_by_cell":true,"memory_limit":true},"dynamicProps":false,"dynamicItems":false};
 
 export const validateStatus = validate56;
 
