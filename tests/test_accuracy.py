@@ -2,7 +2,8 @@
 
 Known allocations, each in its own cell, are looked up by (cell id, line within the cell) in the cell's
 ``top_at_peak`` / ``retained`` sites; the expected sizes are read from the workload itself in the kernel
-(``nbytes``, ``memory_usage``, ``sys.getsizeof``), never written down here. Large allocations: within 1 %;
+(``nbytes``, ``memory_usage``, ``sys.getsizeof``), never written down here. Large allocations: within 1 %
+(a cell's net: 1 % and one pymalloc arena another thread may map meanwhile);
 a list of 1 M small dicts: within 5 % in exact mode and 10 % in default mode (sampled).
 
 Environments whose kernelspec is missing are skipped locally (run scripts/test-envs.sh) and fail in CI.
@@ -22,6 +23,7 @@ from kernel_session import KernelSession, of_type
 MB = 1_000_000
 N_FLOATS = 8_000_000  # 64 MB of float64
 N_DICTS = 1_000_000
+PYMALLOC_ARENA = 1 << 20  # Python 3.10+ (256 KiB before)
 
 CELLS = [
     ("imports", "import sys, threading\nimport numpy as np\nimport pandas as pd"),
@@ -119,7 +121,10 @@ def test_messages_are_valid(workload):
 def test_large_allocations_at_their_line(workload, cell_id):
     record, expected = workload["records"][cell_id], workload["expected"][cell_id]
     assert within(at(record["retained"], cell_id, 1), expected, 0.01), record["retained"][:3]
-    assert within(record["end_bytes"] - record["start_bytes"], expected, 0.01)
+    # The cell's net is the whole heap's: a pymalloc arena (1 MiB) that another thread (iopub, IPython's
+    # history, the agent's) maps while the cell runs is in it too (seen once in CI: +1,049,816 bytes).
+    net = record["end_bytes"] - record["start_bytes"]
+    assert abs(net - expected) <= 0.01 * expected + PYMALLOC_ARENA, (net, expected)
     if cell_id != "df":
         assert within(at(record["top_at_peak"], cell_id, 1), expected, 0.01), record["top_at_peak"][:3]
 

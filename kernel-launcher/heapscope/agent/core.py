@@ -102,7 +102,9 @@ class Agent:
         if shim is not None:  # the memory guard and the post-mortem snapshot (agent/guard.py)
             self.guard = _memory_guard(self)
         if self.engine is not None:
-            self.live = TickRelay(self.engine.ticks, self._send_samples, self._running_cell, idle=self._relay_round)
+            self.live = TickRelay(
+                self.engine.ticks, self._send_samples, self._running_cell, idle=self._relay_round, work=self._agent_work
+            )
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -511,7 +513,7 @@ def _memory_guard(agent: Agent) -> Optional[MemoryGuard]:
         log.warning("heapscope: no post-mortem snapshots (%s)", echo(exc))
         snapshots = None
     try:
-        guard = MemoryGuard(top_sites=top_sites, on_warning=warn, snapshots=snapshots)
+        guard = MemoryGuard(top_sites=top_sites, on_warning=warn, snapshots=snapshots, work=agent._agent_work)
     except Exception as exc:
         log.warning("heapscope: the memory guard is off (%s)", echo(exc))
         return None

@@ -14,13 +14,14 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import json
 import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, ContextManager, Dict, List, Mapping, Optional, Tuple
 
 from . import limits
 from .postmortem import PREFIX as PREFIX
@@ -153,11 +154,14 @@ class MemoryGuard:
         on_warning: Optional[Callable[[], None]] = None,
         snapshots: Optional[Snapshots] = None,
         limit: Optional[limits.Limit] = None,
+        work: Optional[Callable[[], ContextManager[None]]] = None,
     ):
         self.on, self.hard, self.soft, self.problems = settings_from_env(environ)
         self.limit = limit if limit is not None else limits.effective_limit()
         self._c = _CGuard.bind()
         self._top_sites = top_sites
+        # The snapshot thread's allocations are profiler memory, not the running cell's (Engine.agent_work).
+        self._work = work if work is not None else contextlib.nullcontext
         self._on_warning = on_warning
         self.snapshots = snapshots
         self.warning: Optional[dict] = None
@@ -402,7 +406,8 @@ class MemoryGuard:
             if self._stop:
                 return
             try:
-                self._tick()
+                with self._work():
+                    self._tick()
             except Exception:
                 log.debug("heapscope: guard tick failed", exc_info=True)
 

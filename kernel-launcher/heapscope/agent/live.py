@@ -10,9 +10,10 @@ only while a cell runs; samples taken between cells are drained and dropped.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, ContextManager, List, Optional, Tuple
 
 log = logging.getLogger("heapscope.agent")
 
@@ -35,7 +36,10 @@ class TickRelay:
         running: Callable[[], Optional[Tuple[int, float]]],
         interval: float = INTERVAL,
         idle: Optional[Callable[[], Optional[bool]]] = None,
+        work: Optional[Callable[[], ContextManager[None]]] = None,
     ):
+        # This thread's allocations (batches, messages) are profiler memory, not the running cell's.
+        self._work = work if work is not None else contextlib.nullcontext
         # Called on every round (sends what the comm hub kept back while memory was short, a status that is
         # due); returns True when it wants the next round soon.
         self._idle = idle
@@ -87,9 +91,10 @@ class TickRelay:
             if self._stop.is_set():
                 return
             try:
-                busy = self._pump()
-                if self._idle is not None and self._idle():
-                    busy = True
+                with self._work():
+                    busy = self._pump()
+                    if self._idle is not None and self._idle():
+                        busy = True
                 self._failures = 0
             except MemoryError:  # a memory limit reached: skip this round, this thread is not at fault
                 continue
