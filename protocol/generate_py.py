@@ -26,8 +26,6 @@ DEFS = BASE + "defs.schema.json#/$defs/"
 
 #: Public name in the generated module -> the schema (by URI) it validates.
 ENTRIES = {
-    "validate_kernel_message": BASE + "kernel.schema.json",
-    "validate_browser_message": BASE + "browser.schema.json",
     "validate_report": BASE + "report.schema.json",
     "validate_status": DEFS + "Status",
     "validate_cell_start": DEFS + "CellStart",
@@ -41,7 +39,8 @@ ENTRIES = {
 def by_type(schemas: dict, side: str) -> dict:
     """Message type -> the URI of its own schema (``kernel/<type>.schema.json``): the same checks as the
     side's schema for a message of that type (whose ``allOf`` of ``if``/``then`` tries every type, one
-    exception each), which protocol.validate calls once it has checked ``protocol`` and ``type``."""
+    exception each), which protocol.validate calls once it has checked ``protocol`` and ``type`` (what the
+    side's schema adds). So the side's schema itself is not compiled."""
     kinds = schemas[BASE + f"{side}.schema.json"]["properties"]["type"]["enum"]
     return {kind: BASE + f"{side}/{kind}.schema.json" for kind in kinds}
 
