@@ -32,7 +32,7 @@ from .holders_walk import MAX_SHARED as MAX_SHARED
 from .holders_walk import PROGRESS_EVERY as PROGRESS_EVERY
 from .holders_walk import Progress as Progress
 from .holders_walk import Scan as Scan
-from .holders_walk import _is, _module_dict, _ModuleType, walk_holders
+from .holders_walk import _is, _module_dict, _ModuleType, bridge_function, walk_holders
 from .holders_walk import block_size as block_size
 
 log = logging.getLogger("heapscope.agent")
@@ -175,14 +175,9 @@ def _changed_py(ns: Dict[Any, Any], ids: Dict[str, int]) -> Tuple[List[str], Lis
     return changed, removed
 
 
-try:  # (absolute: mypy would type `from .. import _bridge` by heapscope's module __getattr__, a str)
-    import heapscope._bridge as _bridge_mod
-
-    _changed: Callable[[Dict[Any, Any], Dict[str, int]], Tuple[List[str], List[str]]] = getattr(
-        _bridge_mod, "bindings_changed", _changed_py
-    )
-except Exception:  # not built for this Python, or failing
-    _changed = _changed_py
+_changed: Callable[[Dict[Any, Any], Dict[str, int]], Tuple[List[str], List[str]]] = (
+    bridge_function("bindings_changed") or _changed_py
+)
 
 
 class Bindings:

@@ -196,13 +196,19 @@ def _calibrate_leaf() -> int:
     return c
 
 
-try:  # the C walk (shim/bridge/walk.c); without a bridge built for this Python, the walk below
-    # (absolute: mypy would type `from .. import _bridge` by heapscope's module __getattr__, a str)
-    import heapscope._bridge as _bridge_mod
+def bridge_function(name: str) -> Optional[Callable[..., Any]]:
+    """``heapscope._bridge.<name>``, or None when the bridge is not built for this Python or fails to import
+    (the callers then use their Python twin)."""
+    try:
+        # (absolute: mypy would type `from .. import _bridge` by heapscope's module __getattr__, a str)
+        import heapscope._bridge as bridge
+    except Exception:
+        return None
+    return getattr(bridge, name, None)
 
-    _c_walk: Optional[Callable[..., dict]] = getattr(_bridge_mod, "holders_walk", None)
-except Exception:  # (not built for this Python, or failing: the Python walk)
-    _c_walk = None
+
+#: The C walk (shim/bridge/walk.c); without a bridge, the walk below.
+_c_walk: Optional[Callable[..., dict]] = bridge_function("holders_walk")
 
 #: Which walk :func:`walk_holders` uses when not told: "c" when the bridge has it, else "python".
 DEFAULT_ENGINE = "c" if _c_walk is not None else "python"
