@@ -175,10 +175,9 @@ class MemoryGuard:
         self._files_read_at: Optional[float] = None  # ... at this time.monotonic()
         self._oom_kills = limits.oom_kills(self.limit)
         self._wake = threading.Event()
-        self._stopped = threading.Event()
+        self._stopped = threading.Event()  # set by close(): the snapshot thread ends, nothing more is written
         self._dirty = False  # the snapshot thread writes soon (a run started or ended)
         self._write_lock = threading.Lock()  # a write and the removal at exit never overlap
-        self._stop = False
         self._thread: Optional[threading.Thread] = None
         self._top_at: int = 0
         self._apply()
@@ -331,7 +330,7 @@ class MemoryGuard:
             "message": message,
         }
         if refused:
-            stop["request_bytes"] = int(info.get("refused_request") or 0)
+            stop["request_bytes"] = request
         return stop
 
     def run_finished(self, run: Mapping[str, Any]) -> None:
@@ -384,7 +383,6 @@ class MemoryGuard:
     def close(self) -> None:
         """A clean exit: the snapshot goes."""
         with self._write_lock:
-            self._stop = True
             self._stopped.set()
             self._wake.set()
             if self.snapshots is not None:
@@ -394,7 +392,7 @@ class MemoryGuard:
                     pass
 
     def _loop(self) -> None:
-        while not self._stop:
+        while not self._stopped.is_set():
             self._wake.wait(SNAPSHOT_PERIOD)
             # At most one whole snapshot a second: a Run All of small cells starts and ends many runs a
             # second, and each write competes with the cells for the GIL. The runs that end meanwhile are
@@ -403,8 +401,6 @@ class MemoryGuard:
             if self._stopped.wait(self._written_at + SNAPSHOT_PERIOD - time.monotonic()):
                 return
             self._wake.clear()
-            if self._stop:
-                return
             try:
                 with self._work():
                     self._tick()
@@ -445,7 +441,7 @@ class MemoryGuard:
         self, heap: Optional[int] = None, info: Optional[Mapping[str, int]] = None, running_only: bool = False
     ) -> None:
         with self._write_lock:
-            if not self._stop:
+            if not self._stopped.is_set():
                 self._write_snapshot_locked(heap, info, running_only)
 
     def _write_snapshot_locked(
