@@ -249,19 +249,26 @@ static uint64_t block_size(uint64_t n)
     return b < 24 ? 24 : b;
 }
 
-/* A size callback's answer as bytes (>= 0); -1 on error. */
-static int64_t as_bytes(PyObject *r)
+/* A call's result (a new reference, or NULL) as an integer in *v, the result released; -1 with an
+   exception set. */
+static int as_integer(PyObject *r, long long *v)
 {
     if (!r)
         return -1;
-    long long v = PyLong_AsLongLong(r);
+    *v = PyLong_AsLongLong(r);
     Py_DECREF(r);
-    if (v == -1 && PyErr_Occurred())
+    return *v == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* A size callback's answer as bytes (>= 0); -1 on error. */
+static int64_t as_bytes(PyObject *r)
+{
+    long long v;
+    if (as_integer(r, &v) < 0)
         return -1;
     return v < 0 ? 0 : v;
 }
 
-/* The bytes of o of kind k (0-3), rounded to the allocator's block; -1 with an exception set. */
 /* sys.getsizeof(o) (>= 0), or -1 with an exception set. The first object of a type is sized by
    getsizeof itself and by the type's __sizeof__ when that is a method descriptor (C code, kind 0): the
    difference is the type's constant, and its later objects call the descriptor only (no bound method, no
@@ -274,12 +281,8 @@ static int64_t getsizeof_of(hs_walk *w, PyObject *o)
         hs_sizer *z = &AT(w->sizer, hs_sizer, s);
         if (!z->descr)
             return as_bytes(PyObject_CallOneArg(w->getsizeof, o));
-        PyObject *r = PyObject_CallOneArg(z->descr, o);
-        if (!r)
-            return -1;
-        long long v = PyLong_AsLongLong(r);
-        Py_DECREF(r);
-        if (v == -1 && PyErr_Occurred())
+        long long v;
+        if (as_integer(PyObject_CallOneArg(z->descr, o), &v) < 0)
             return -1;
         if (v < 0) { /* (getsizeof's own check) */
             PyErr_SetString(PyExc_ValueError, "__sizeof__() should return >= 0");
@@ -293,10 +296,8 @@ static int64_t getsizeof_of(hs_walk *w, PyObject *o)
     hs_sizer z = {NULL, 0};
     PyObject *d = _PyType_Lookup(t, w->sizeof_name); /* (borrowed; a dict look-up along the MRO) */
     if (d && Py_IS_TYPE(d, &PyMethodDescr_Type)) {
-        PyObject *r = PyObject_CallOneArg(d, o);
-        long long v = r ? PyLong_AsLongLong(r) : -1;
-        Py_XDECREF(r);
-        if (r && !(v == -1 && PyErr_Occurred()) && v >= 0 && v <= g) {
+        long long v;
+        if (as_integer(PyObject_CallOneArg(d, o), &v) == 0 && v >= 0 && v <= g) {
             z.descr = d;
             z.head = g - v;
             Py_INCREF(d);
@@ -316,6 +317,7 @@ static int64_t getsizeof_of(hs_walk *w, PyObject *o)
     return g;
 }
 
+/* The bytes of o of kind k (0-3), rounded to the allocator's block; -1 with an exception set. */
 static int64_t size_of(hs_walk *w, PyObject *o, int k)
 {
     if (k == 0) {
