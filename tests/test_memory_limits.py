@@ -205,6 +205,12 @@ def test_snapshots_of_a_connection_file_that_is_gone_are_swept_at_once(tmp_path)
     assert not (tmp_path / gone.name).exists() and (tmp_path / here.name).exists()
 
 
+def _companion_line(snaps: guard.Snapshots, head: dict, written_at: float, running: dict) -> None:
+    """A run start as the guard writes it into the companion (after its head line, when it starts afresh)."""
+    start = (json.dumps({**head, "written_at": written_at, "running": None}) + "\n").encode()
+    snaps.append((json.dumps({"written_at": written_at, "running": running}) + "\n").encode(), lambda: start)
+
+
 def test_the_run_written_at_its_start_overrides_an_older_snapshot(tmp_path):
     """The run that just started is written on the cell's path into the snapshot's small companion file
     (the whole snapshot, history included, is the snapshot thread's): the next kernel takes the running run
@@ -214,9 +220,9 @@ def test_the_run_written_at_its_start_overrides_an_older_snapshot(tmp_path):
     head = {"version": 1, "key": key, "pid": 2**22 + 12345, "memory_limit": None, "oom_kills": None}
     history = [{"cell_id": "c1", "execution_count": 1, "source": "a = 1", "status": "ok"}]
     finished = {**head, "written_at": 100.0, "running": None, "history": history}
-    started = {**head, "written_at": 101.0, "running": {"seq": 2, "cell_id": "c2", "source": "crash()", "at": 101.0}}
+    running = {"seq": 2, "cell_id": "c2", "source": "crash()", "at": 101.0}
     snaps.write(json.dumps(finished).encode())
-    snaps.write(json.dumps(started).encode(), running_only=True)
+    _companion_line(snaps, head, 101.0, running)
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) == 2 and all(p.stat().st_mode & 0o777 == 0o600 for p in tmp_path.iterdir()), files
     snaps.name = None  # the next kernel
@@ -228,7 +234,7 @@ def test_the_run_written_at_its_start_overrides_an_older_snapshot(tmp_path):
 
     # A companion older than the snapshot (the run ended and the thread wrote after it) is not taken.
     snaps = guard.Snapshots(key, folder=str(tmp_path))
-    snaps.write(json.dumps({**started, "written_at": 50.0}).encode(), running_only=True)
+    _companion_line(snaps, head, 50.0, running)
     snaps.write(json.dumps(finished).encode())
     snaps.name = None
     dead = guard.Snapshots(key, folder=str(tmp_path)).take_dead()
@@ -279,23 +285,58 @@ def test_runs_that_end_between_two_whole_snapshots_are_not_lost(tmp_path):
 
 
 def test_a_companion_cut_short_by_a_kill_is_still_read(tmp_path):
-    """The companion is rewritten in place (write, then cut to length): a kernel killed between the two
-    leaves the older, longer content's tail after the new run, and the next kernel still reads the new run."""
+    """The companion grows by a line at each run start and end: a kernel killed in the middle of a write
+    leaves a cut last line, and the next kernel reads the lines before it."""
     from heapscope import files
 
     key = "session:cut.ipynb"
     snaps = guard.Snapshots(key, folder=str(tmp_path))
     head = {"version": 1, "key": key, "pid": 2**22 + 4321, "memory_limit": None, "oom_kills": None}
     snaps.write(json.dumps({**head, "written_at": 100.0, "running": None, "history": []}).encode())
-    long_run = {**head, "written_at": 101.0, "running": {"seq": 1, "source": "x" * 500, "at": 101.0}}
-    snaps.write(json.dumps(long_run).encode(), running_only=True)
-    short = json.dumps({**head, "written_at": 102.0, "running": {"seq": 2, "source": "y()", "at": 102.0}}).encode()
-    os.pwrite(snaps._running_fd, short, 0)  # killed before the cut
+    start = (json.dumps({**head, "written_at": 101.0, "running": None}) + "\n").encode()
+    first = {"seq": 1, "source": "x()", "at": 101.0}
+    snaps.append((json.dumps({"written_at": 101.0, "running": first}) + "\n").encode(), lambda: start)
+    second = json.dumps({"written_at": 102.0, "running": None, "ended": {"seq": 1, "status": "ok"}}).encode()
+    snaps.append(second[: len(second) // 2], lambda: b"")  # killed in the middle of the write
     companion = tmp_path / (snaps.name[: -len(".json")] + ".running.json")
-    assert companion.stat().st_size > len(short) and companion.stat().st_mode & 0o777 == 0o600
-    with pytest.raises(ValueError):
-        json.loads(companion.read_bytes())
-    assert files.first_json(companion.read_bytes())["running"]["seq"] == 2
+    assert companion.stat().st_mode & 0o777 == 0o600
+    assert [line["written_at"] for line in files.json_lines(companion.read_bytes())] == [101.0, 101.0]
     dead = guard.Snapshots(key, folder=str(tmp_path)).take_dead()
-    assert guard.killed_run(dead[0], "unknown")["source"] == "y()"
+    assert guard.killed_run(dead[0], "unknown")["source"] == "x()"
     assert not list(tmp_path.iterdir())
+
+
+def test_the_companion_grows_by_a_line_and_starts_afresh_after_a_whole_snapshot(tmp_path):
+    """A Run All of small cells: each run start and end adds one line to the companion (its size does not
+    grow with the runs since the last whole snapshot); the next whole snapshot cuts it back."""
+    key = "session:lines.ipynb"
+    limit = limits.Limit(bytes=8 * GB, source="machine")
+    g = guard.MemoryGuard(environ={}, snapshots=guard.Snapshots(key, folder=str(tmp_path)), limit=limit)
+    g._write_snapshot()  # the whole snapshot, as the guard's thread writes it at start
+    companion = tmp_path / (g.snapshots.name[: -len(".json")] + ".running.json")
+    sizes = []
+    for seq in range(1, 41):
+        g.run_started({"seq": seq, "started_at": float(seq), "start_bytes": 0}, source=f"cell_{seq}()")
+        g.run_ended("ok")
+        g.run_finished({"seq": seq, "status": "ok", "source": f"cell_{seq}()"})
+        sizes.append(companion.stat().st_size)
+    steps = [b - a for a, b in zip(sizes, sizes[1:])]
+    assert max(steps) - min(steps) <= 8, steps  # the same few hundred bytes a run, whatever came before
+    # The next kernel (the same pid here, so read as a dead one's): every run, none twice, none open.
+    recovered = guard.Snapshots(key, folder=str(tmp_path)).take_dead()
+    assert [r["seq"] for r in recovered[0]["history"]] == list(range(1, 41))
+    assert recovered[0]["running"] is None
+    # After a whole snapshot, the first line cuts the companion back to its start.
+    g2 = guard.MemoryGuard(environ={}, snapshots=guard.Snapshots(key, folder=str(tmp_path)), limit=limit)
+    for seq in range(1, 21):
+        g2.run_started({"seq": seq, "started_at": float(seq), "start_bytes": 0}, source="x")
+        g2.run_ended("ok")
+        g2.run_finished({"seq": seq, "status": "ok"})
+    companion2 = tmp_path / (g2.snapshots.name[: -len(".json")] + ".running.json")
+    long = companion2.stat().st_size
+    g2._write_snapshot()
+    g2.run_started({"seq": 21, "started_at": 21.0, "start_bytes": 0}, source="x")
+    assert companion2.stat().st_size < long / 4
+    recovered = guard.Snapshots(key, folder=str(tmp_path)).take_dead()
+    assert [r["seq"] for r in recovered[0]["history"]] == list(range(1, 21))
+    assert recovered[0]["running"]["seq"] == 21

@@ -24,7 +24,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import IO, Any, Iterator, Optional, Union
+from typing import IO, Any, Iterator, List, Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -220,7 +220,7 @@ def create_private(name: str, data: bytes = b"", *, folder: Optional[PathLike] =
 
 def open_private(name: str, *, folder: Optional[PathLike] = None) -> int:
     """A descriptor of the new, empty state file ``name`` (created as :func:`create_private` does), for a
-    file rewritten in place many times (:func:`rewrite_private`); the caller closes it."""
+    file written many times (:func:`append_private`); the caller closes it."""
     fd = _create_exclusive(_state_path(name, folder), PRIVATE_MODE)
     try:
         os.fchmod(fd, PRIVATE_MODE)
@@ -230,22 +230,29 @@ def open_private(name: str, *, folder: Optional[PathLike] = None) -> int:
     return fd
 
 
-def rewrite_private(fd: int, data: bytes) -> None:
-    """Replace the content of the state file open as ``fd`` (:func:`open_private`): written over the old
-    content, then cut to its length. Not atomic: a process killed between the two leaves the old content's
-    tail after the new one, so readers take the first JSON value (:func:`first_json`). Two system calls,
-    where :func:`write_private` makes a temporary file and renames it."""
+def append_private(fd: int, data: bytes, offset: int) -> int:
+    """Write ``data`` at ``offset`` of the state file open as ``fd`` (:func:`open_private`); returns the offset
+    after it. For a file of JSON lines that grows by a line at a time (:func:`json_lines` reads it back): a
+    process killed in the middle of a write leaves a cut last line, which readers skip."""
     view = memoryview(data)
-    offset = 0
-    while offset < len(view):
-        offset += os.pwrite(fd, view[offset:], offset)
-    os.ftruncate(fd, len(view))
+    done = 0
+    while done < len(view):
+        done += os.pwrite(fd, view[done:], offset + done)
+    return offset + done
 
 
-def first_json(raw: bytes) -> Any:
-    """The first JSON value in ``raw`` (what follows it is ignored: see :func:`rewrite_private`); raises
-    ``ValueError``."""
-    return json.JSONDecoder().raw_decode(raw.decode("utf-8", "surrogatepass"))[0]
+def json_lines(raw: bytes) -> List[Any]:
+    """The JSON values of ``raw``, one a line (:func:`append_private`), up to the first line that is not one
+    (cut short by a kill, or never finished)."""
+    out: List[Any] = []
+    for line in raw.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line.decode("utf-8", "surrogatepass")))
+        except ValueError:
+            break
+    return out
 
 
 def write_private(name: str, data: bytes, *, folder: Optional[PathLike] = None, durable: bool = True) -> Path:

@@ -349,7 +349,7 @@ class MemoryGuard:
             self._unwritten = min(self._unwritten + 1, SNAPSHOT_RUNS)
         # The companion now says the run ended (no run open, this one among its recent runs): a kill before
         # the snapshot thread's next whole snapshot must not make it a killed run.
-        self._write_snapshot(running_only=True)
+        self._write_snapshot(running_only=True, ended=encoded)
         self._dirty = True
         self._wake.set()
 
@@ -438,14 +438,20 @@ class MemoryGuard:
         self._write_snapshot(info=info)
 
     def _write_snapshot(
-        self, heap: Optional[int] = None, info: Optional[Mapping[str, int]] = None, running_only: bool = False
+        self,
+        heap: Optional[int] = None,
+        info: Optional[Mapping[str, int]] = None,
+        running_only: bool = False,
+        ended: Optional[str] = None,
     ) -> None:
+        """The whole snapshot, or (``running_only``) a line of its companion: the open run, and the run that
+        just ``ended`` (encoded)."""
         with self._write_lock:
             if not self._stopped.is_set():
-                self._write_snapshot_locked(heap, info, running_only)
+                self._write_snapshot_locked(heap, info, running_only, ended)
 
     def _write_snapshot_locked(
-        self, heap: Optional[int], info: Optional[Mapping[str, int]], running_only: bool = False
+        self, heap: Optional[int], info: Optional[Mapping[str, int]], running_only: bool, ended: Optional[str]
     ) -> None:
         snaps = self.snapshots
         if snaps is None:
@@ -497,10 +503,12 @@ class MemoryGuard:
             "events_path": self.limit.events_path if self.limit is not None else None,
             "running": running,
         }
-        text = json.dumps(head, separators=(",", ":"))
-        data = text[:-1] + (',"recent":[' if running_only else ',"history":[') + ",".join(runs) + "]}"
         try:
-            snaps.write(data.encode("utf-8", "surrogatepass"), running_only=running_only)
+            if running_only:
+                snaps.append(_companion_line(head, ended), lambda: _companion_start(head, runs))
+            else:
+                text = json.dumps(head, separators=(",", ":"))
+                snaps.write((text[:-1] + ',"history":[' + ",".join(runs) + "]}").encode("utf-8", "surrogatepass"))
         except (OSError, ValueError):
             log.debug("heapscope: could not write the post-mortem snapshot", exc_info=True)
             return
@@ -519,3 +527,19 @@ class MemoryGuard:
     def recover(self) -> List[dict]:
         """Dead kernels' runs for this notebook: their finished runs, then the killed one."""
         return recover_runs(self.snapshots) if self.snapshots is not None else []
+
+
+def _companion_line(head: Mapping[str, Any], ended: Optional[str]) -> bytes:
+    """A line of the companion: its time, the open run (or ``null``) and the run that ``ended`` (encoded)."""
+    text = json.dumps({"written_at": head["written_at"], "running": head["running"]}, separators=(",", ":"))
+    if ended is not None:
+        text = text[:-1] + ',"ended":' + ended + "}"
+    return (text + "\n").encode("utf-8", "surrogatepass")
+
+
+def _companion_start(head: Mapping[str, Any], runs: List[str]) -> bytes:
+    """The companion's first lines: the snapshot's head, then the runs that ended since the whole snapshot
+    was last encoded (the next kernel merges them with its history, by seq)."""
+    lines = [json.dumps({**head, "running": None}, separators=(",", ":"))]
+    lines.extend('{"ended":' + run + "}" for run in runs)
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")
