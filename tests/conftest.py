@@ -3,6 +3,7 @@ see tests/README.md)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional
@@ -10,6 +11,8 @@ from typing import Callable, Dict, Iterator, List, Optional
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Every kernel the tests start validates each message it sends against its schema (heapscope._env).
+os.environ.setdefault("HEAPSCOPE_CHECK_MESSAGES", "1")
 
 from kernel_session import KernelSession
 

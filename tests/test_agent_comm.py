@@ -258,3 +258,31 @@ def test_configure_switches_the_guard_and_sets_its_thresholds(heapscope_kernel):
     assert tuned["reason"] != "switched off", tuned
     untouched = configured(mode="default")  # no guard fields: the guard stays as it was
     assert untouched == tuned, untouched
+
+
+# --- checking what the agent sends ---------------------------------------------------------------------
+
+BOGUS_STATUS = (
+    f"import heapscope.agent as _a\n_a._agent.broadcast({{'protocol': {V!r}, 'type': 'status', 'status': 'bogus'}})"
+)
+
+
+@pytest.mark.parametrize("check", ["1", "0"])
+def test_what_the_agent_sends_is_checked_against_its_schema_when_asked(start_kernel, check):
+    """``HEAPSCOPE_CHECK_MESSAGES=1`` (every test kernel): a message its schema refuses leaves as an
+    ``error`` saying why. Without it (users' kernels), messages leave unchecked: the extension validates
+    everything it receives, and checking each cell's messages again cost ~0.3 ms a cell."""
+    kernel = start_kernel("heapscope", env={"HEAPSCOPE_CHECK_MESSAGES": check})
+    comm_id = open_comm(kernel)
+    mark = kernel.mark()
+    kernel.execute(BOGUS_STATUS)
+    if check == "1":
+        error = kernel.wait_comm(comm_id, of_type("error"), after=mark)
+        assert "invalid" in error["message"] and "status" in error["message"], error
+        assert validate_outgoing(error) is None
+    else:
+        sent = kernel.wait_comm(comm_id, of_type("status"), after=mark)
+        assert sent["status"] == "bogus" and validate_outgoing(sent) is not None
+    # Either way the channel goes on.
+    kernel.execute("x = 1", cell_id="after")
+    assert validate_outgoing(kernel.wait_comm(comm_id, of_type("cell", cell_id="after"), after=mark)) is None

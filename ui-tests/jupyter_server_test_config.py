@@ -7,6 +7,8 @@ import shutil
 from jupyterlab.galata import configure_jupyter_server
 
 configure_jupyter_server(c)  # noqa: F821
+# The kernels of this server validate each message they send against its schema (heapscope._env).
+os.environ.setdefault("HEAPSCOPE_CHECK_MESSAGES", "1")
 # The root under $HOME, as most users have it: jupyter_server then reports it as `~/…`, and the
 # file links (files_live.spec.ts) must still appear. JUPYTERLAB_GALATA_ROOT_DIR still overrides.
 # One fixed folder, emptied at each start (one Galata server runs at a time: fixed port, flock), so
