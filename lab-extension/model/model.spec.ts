@@ -42,6 +42,16 @@ describe('HeapModel', () => {
     ]);
   });
 
+  it('takes a run it saw no cell_start of (a cell shorter than the agent\u2019s START_AFTER)', () => {
+    const { model, changes } = watchedModel();
+    const quick = cellPayload({ cell_id: 'q', seq: 1 });
+    model.apply({ type: 'cell', cell: quick });
+    expect(model.running).toBeNull();
+    expect(model.cells).toEqual([quick]);
+    expect(model.lastRun('q')).toBe(quick);
+    expect(changes).toEqual([{ kind: 'cell', cellId: 'q' }]);
+  });
+
   it('keeps the running cell when another cell finishes', () => {
     const { model } = watchedModel();
     model.apply({ type: 'cell_start', cell: cellStartPayload({ cell_id: 'b' }) });

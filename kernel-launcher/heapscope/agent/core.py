@@ -49,6 +49,9 @@ LIVE_HZ = 20
 MAX_WARNINGS = 20
 #: Seconds between two status messages sent after cells (a Run All of small cells sends one per interval).
 STATUS_EVERY = 0.5
+#: Seconds a cell runs before its ``cell_start`` goes out (from the tick relay, before the cell's first ticks).
+#: A shorter cell's ``cell`` message says everything: a Run All of small cells sends one message a cell.
+START_AFTER = 0.1
 
 
 class Agent:
@@ -96,6 +99,7 @@ class Agent:
         self._send_lock = threading.RLock()
         self._status_at = 0.0  # time.monotonic() of the last status sent after a cell
         self._status_due = False  # a status after a cell waits for the tick relay
+        self._start_due: Optional[dict] = None  # the open cell's cell_start, until it has run START_AFTER
         self.hooks = CellHooks(shell, self.on_cell_start, self.on_cell_end, self.on_hook_failure)
         self.hub = CommHub(protocol.COMM_TARGET, self.on_comm_open, self.on_comm_message)
         self.holders = HoldersService(self)  # who holds the heap (agent/holders.py)
@@ -105,7 +109,12 @@ class Agent:
             self.guard = _memory_guard(self)
         if self.engine is not None:
             self.live = TickRelay(
-                self.engine.ticks, self._send_samples, self._running_cell, idle=self._relay_round, work=self._agent_work
+                self.engine.ticks,
+                self._send_samples,
+                self._running_cell,
+                idle=self._relay_round,
+                work=self._agent_work,
+                hold=START_AFTER,
             )
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -266,7 +275,10 @@ class Agent:
             if run_id is not None:
                 run = RunOrigin(run_id, cell.cell_id, cell.execution_count, payload["seq"], cell.filename)
                 self.cells.record(run, owns_run=owns)
-            self.broadcast(protocol.cell_start_message(payload))
+            self._send_start()  # an enclosing cell's, still waiting: it has run long enough
+            self._start_due = payload
+            if self.live is None:  # no relay to send it later
+                self._send_start()
         if owns and self.guard is not None:
             try:
                 self.guard.run_started(payload, cell.source, self.mode)
@@ -300,6 +312,11 @@ class Agent:
             return
         with self._send_lock:
             closing = self.ledger.closing(end.key)
+            due = self._start_due
+            # Ended before START_AFTER: its cell_start never went out, and no ticks are wanted.
+            unannounced = closing is not None and due is not None and due.get("seq") == closing.seq
+            if unannounced:
+                self._start_due = None
             # Totals are read first: closing the engine's run_id allocates (its site list), and that is
             # the profiler's memory, not the cell's.
             counters = shim.stats()
@@ -307,7 +324,7 @@ class Agent:
             outermost = closing is not None and self.ledger.depth() == 1
             try:
                 if closing is not None and outermost and self._run_id is not None:
-                    sites = self._close_engine_run(closing.seq)
+                    sites = self._close_engine_run(closing.seq, ticks=not unannounced)
             except Exception as exc:  # e.g. MemoryError under a memory limit: the record goes without sites
                 log.warning("heapscope: the sites of a cell are missing (%s)", echo(exc))
             finally:
@@ -354,21 +371,31 @@ class Agent:
         self._status_at = time.monotonic()
         self.broadcast(protocol.status_message(self.status()))
 
+    def _send_start(self, after: float = 0.0) -> None:
+        """Send the open cell's ``cell_start`` if it waits and the cell started ``after`` seconds ago or more."""
+        with self._send_lock:
+            payload = self._start_due
+            if payload is not None and time.time() - payload["started_at"] >= after:
+                self._start_due = None
+                self.broadcast(protocol.cell_start_message(payload))
+
     def _relay_round(self) -> bool:
-        """A round of the tick relay's thread: what the comm hub kept back, a status that is due. True
-        while a status waits (the relay comes back soon)."""
+        """A round of the tick relay's thread: a ``cell_start`` that is due, what the comm hub kept back, a
+        status that is due. True while a status waits (the relay comes back soon)."""
+        self._send_start(START_AFTER)
         self.hub.flush()
         if self._status_due and time.monotonic() - self._status_at >= STATUS_EVERY:
             self._send_status()
         return self._status_due
 
-    def _close_engine_run(self, seq: int) -> Optional[dict]:
-        """End the engine run_id of the outermost cell: its top sites (kept raw for cell_detail)."""
+    def _close_engine_run(self, seq: int, ticks: bool = True) -> Optional[dict]:
+        """End the engine run_id of the outermost cell: its top sites (kept raw for cell_detail). ``ticks``:
+        send its last samples first (the browser shows them while the cell runs)."""
         engine, resolver, run_id = self.engine, self.resolver, self._run_id
         self._run_id = None
         if engine is None or resolver is None or run_id is None:
             return None
-        if self.live is not None:
+        if self.live is not None and ticks:
             try:
                 self.live.flush()
             except MemoryError:  # the last ticks are lost; the close goes on
@@ -403,6 +430,8 @@ class Agent:
         return None if running is None else (running["seq"], running["started_at"])
 
     def _send_samples(self, seq: int, samples: list) -> None:
+        if self._start_due is not None:  # the relay's round sends it first; the browser would drop these
+            return
         # RSS beside the heap while the cell runs: one reading per batch (~7 a second), from /proc.
         rss = limits.rss_bytes()
         self.broadcast(protocol.ticks_message(seq, samples, rss=[(time.time(), rss)] if rss > 0 else []))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from typing import Callable, ContextManager, List, Optional, Tuple
 
 log = logging.getLogger("heapscope.agent")
@@ -37,6 +38,7 @@ class TickRelay:
         interval: float = INTERVAL,
         idle: Optional[Callable[[], Optional[bool]]] = None,
         work: Optional[Callable[[], ContextManager[None]]] = None,
+        hold: float = 0.0,
     ):
         # This thread's allocations (batches, messages) are profiler memory, not the running cell's.
         self._work = work if work is not None else contextlib.nullcontext
@@ -47,6 +49,8 @@ class TickRelay:
         self._send = send
         self._running = running
         self.interval = interval
+        # A cell's samples wait until it has run this long (seconds): a shorter cell gets no ticks at all.
+        self.hold = hold
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()  # one drain-and-send at a time (thread vs. flush at cell end)
@@ -73,8 +77,10 @@ class TickRelay:
 
     def _pump(self) -> bool:
         with self._lock:
-            samples = self._drain()
             running = self._running()
+            if running is not None and time.time() - running[1] < self.hold:
+                return True  # left in the native ring: the next round sends them if the cell still runs
+            samples = self._drain()
             if running is None or not samples:
                 return running is not None
             seq, started_at = running
@@ -92,9 +98,9 @@ class TickRelay:
                 return
             try:
                 with self._work():
-                    busy = self._pump()
-                    if self._idle is not None and self._idle():
-                        busy = True
+                    # The round's other work first: it sends a cell_start that is due before the cell's ticks.
+                    wants = self._idle is not None and bool(self._idle())
+                    busy = self._pump() or wants
                 self._failures = 0
             except MemoryError:  # a memory limit reached: skip this round, this thread is not at fault
                 continue

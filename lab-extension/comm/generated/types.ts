@@ -1110,7 +1110,7 @@ export interface CellDetailMessage {
   cell: null | CellRun;
 }
 /**
- * Sent when a run starts (IPython's pre_run_cell).
+ * Sent when a run has lasted 0.1 s (START_AFTER in the agent), before its first ticks: a run that ends sooner has none, and its cell message is the first the browser hears of it (a Run All of small cells sends one message a cell).
  *
  * This interface was referenced by `ProtocolTypes`'s JSON-Schema
  * via the `definition` "CellStartMessage".
