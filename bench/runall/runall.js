@@ -442,9 +442,16 @@ async function main() {
     }
     const wall = median(runs.map(r => r.wall));
     const ratio = stock ? `${(wall / stock).toFixed(2)}x stock` : '';
+    // Paired with the stock run of the same round: on a machine whose speed drifts between rounds, the
+    // spread of these says more than the ratio of the medians.
+    const paired = results.runs.stock && tag !== 'stock' ? runs.map((r, i) => r.wall / results.runs.stock[i].wall) : [];
+    const pairedText = paired.length
+      ? `; paired ${median(paired).toFixed(2)}x (${Math.min(...paired).toFixed(2)}–${Math.max(...paired).toFixed(2)})`
+      : '';
     lines.push(
       `  ${label} ${wall.toFixed(2)} s  ${ratio.padEnd(11)}  long tasks ${median(runs.map(r => r.longTasks))}, ` +
-        `longest ${median(runs.map(r => r.longest)).toFixed(0)} ms`
+        `longest ${median(runs.map(r => r.longest)).toFixed(0)} ms (max ${Math.max(...runs.map(r => r.longest)).toFixed(0)})` +
+        pairedText
     );
   }
   const session = results.session;
