@@ -1,7 +1,7 @@
 import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { HeapChart, MIN_REDRAW_MS } from './widget';
+import { HeapChart, MAX_DRAW_SHARE, MIN_REDRAW_MS } from './widget';
 import { HeapModel } from '../model/model';
 import { cellPayload, cellStartPayload, statusPayload } from '../testing/fixtures';
 
@@ -107,6 +107,31 @@ describe('HeapChart', () => {
     expect(last[0].x).toHaveLength(62);
     // The same arrays, grown in place.
     expect(last[0].x).toBe(calls[0][1][0].x);
+  });
+
+  it('spaces its redraws by its own draw time: drawing takes at most MAX_DRAW_SHARE of the run', async () => {
+    const drawMs = 40; // a large chart: each draw takes this long
+    plotly.react.mockImplementation(() => new Promise<void>(resolve => setTimeout(resolve, drawMs)));
+    try {
+      Widget.attach(chart, document.body);
+      const model = modelWithCells();
+      chart.model = model;
+      await settle(drawMs);
+      const started = Date.now();
+      for (let i = 0; i < 60; i++) {
+        model.apply({ type: 'cell', cell: cellPayload({ cell_id: `c${i}`, seq: 10 + i, started_at: 10 + i }) });
+        await new Promise(resolve => setTimeout(resolve, 20));
+      }
+      await settle(drawMs);
+      const elapsed = Date.now() - started;
+      const draws = plotly.react.mock.calls.length - 1;
+      const spacing = drawMs / MAX_DRAW_SHARE; // >= 800 ms, where the base rate would allow 250 ms
+      expect(draws).toBeGreaterThanOrEqual(1);
+      expect(draws).toBeLessThanOrEqual(Math.ceil(elapsed / spacing) + 1);
+      expect(draws).toBeLessThan(Math.floor(elapsed / MIN_REDRAW_MS));
+    } finally {
+      plotly.react.mockImplementation(() => Promise.resolve());
+    }
   });
 
   it('does not draw while hidden and catches up once when shown', async () => {
