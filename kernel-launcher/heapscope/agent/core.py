@@ -114,7 +114,7 @@ class Agent:
                 self._running_cell,
                 idle=self._relay_round,
                 work=self._agent_work,
-                hold=START_AFTER,
+                held=lambda: self._start_due is not None,
             )
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -430,8 +430,6 @@ class Agent:
         return None if running is None else (running["seq"], running["started_at"])
 
     def _send_samples(self, seq: int, samples: list) -> None:
-        if self._start_due is not None:  # the relay's round sends it first; the browser would drop these
-            return
         # RSS beside the heap while the cell runs: one reading per batch (~7 a second), from /proc.
         rss = limits.rss_bytes()
         self.broadcast(protocol.ticks_message(seq, samples, rss=[(time.time(), rss)] if rss > 0 else []))

@@ -5,7 +5,9 @@ its ring holds ~7 minutes. This Python thread needs the GIL to drain it and send
 the GIL in C code, samples keep being *taken* but reach the browser in one batch when the GIL is free
 again (each sample carries its own time, so the plot is right, only late). jupyter_server drops iopub
 floods, so at most one message per ``interval`` (default 0.15 s, ~7 messages per second) is sent, and
-only while a cell runs; samples taken between cells are drained and dropped.
+only while a cell runs; samples taken between cells are drained and dropped. A cell's samples wait in
+the ring until the browser has been told the cell runs (its ``cell_start``, sent once it has run 0.1 s):
+a shorter cell gets no ticks.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from typing import Callable, ContextManager, List, Optional, Tuple
 
 log = logging.getLogger("heapscope.agent")
@@ -38,7 +39,7 @@ class TickRelay:
         interval: float = INTERVAL,
         idle: Optional[Callable[[], Optional[bool]]] = None,
         work: Optional[Callable[[], ContextManager[None]]] = None,
-        hold: float = 0.0,
+        held: Optional[Callable[[], bool]] = None,
     ):
         # This thread's allocations (batches, messages) are profiler memory, not the running cell's.
         self._work = work if work is not None else contextlib.nullcontext
@@ -49,8 +50,9 @@ class TickRelay:
         self._send = send
         self._running = running
         self.interval = interval
-        # A cell's samples wait until it has run this long (seconds): a shorter cell gets no ticks at all.
-        self.hold = hold
+        # True while the running cell's samples must wait (the browser has not been told it runs yet): they
+        # stay in the native ring, and a cell that ends meanwhile gets no ticks at all.
+        self._held = held
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()  # one drain-and-send at a time (thread vs. flush at cell end)
@@ -78,8 +80,8 @@ class TickRelay:
     def _pump(self) -> bool:
         with self._lock:
             running = self._running()
-            if running is not None and time.time() - running[1] < self.hold:
-                return True  # left in the native ring: the next round sends them if the cell still runs
+            if running is not None and self._held is not None and self._held():
+                return True  # left in the native ring: a later round sends them if the cell still runs
             samples = self._drain()
             if running is None or not samples:
                 return running is not None
