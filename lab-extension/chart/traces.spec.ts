@@ -144,6 +144,9 @@ describe('buildHeapFigure', () => {
       (buildHeapFigure({ cells: cells(n), running: null }, THEME).layout.xaxis!.rangeslider as any).visible;
     expect([29, 30, 150, 151].map(slider)).toEqual([false, true, true, false]);
     expect(RANGE_SLIDER_MAX_SLOTS).toBe(150);
+    // Not while runs arrive in a burst (the widget says so).
+    const held = buildHeapFigure({ cells: cells(40), running: null }, THEME, { rangeSlider: false });
+    expect((held.layout.xaxis!.rangeslider as any).visible).toBe(false);
   });
 
   it('uses concrete theme colours, never CSS variables', () => {

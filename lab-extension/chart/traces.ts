@@ -75,6 +75,11 @@ export interface IHeapChartOptions {
    * Arrays kept from the previous draw (see {@link HeapSeries}); default: new ones.
    */
   series?: HeapSeries;
+  /**
+   * Whether the range slider may show (default true): not while runs arrive in a burst, when it
+   * would draw every trace twice and replot in full as the runs cross its limits.
+   */
+  rangeSlider?: boolean;
 }
 
 /**
@@ -378,7 +383,7 @@ export function buildHeapFigure(
         fixedrange: false,
         linecolor: theme.grid,
         rangeslider:
-          slots >= RANGE_SLIDER_SLOTS && slots <= RANGE_SLIDER_MAX_SLOTS
+          options.rangeSlider !== false && slots >= RANGE_SLIDER_SLOTS && slots <= RANGE_SLIDER_MAX_SLOTS
             ? { visible: true, thickness: 0.08, bgcolor: theme.background, bordercolor: theme.grid, borderwidth: 1 }
             : { visible: false }
       },

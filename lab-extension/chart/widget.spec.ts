@@ -1,7 +1,7 @@
 import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { HeapChart, MAX_DRAW_SHARE, MIN_REDRAW_MS } from './widget';
+import { BURST_GAP_MS, HeapChart, MAX_DRAW_SHARE, MIN_REDRAW_MS } from './widget';
 import { HeapModel } from '../model/model';
 import { cellPayload, cellStartPayload, statusPayload } from '../testing/fixtures';
 
@@ -132,6 +132,36 @@ describe('HeapChart', () => {
     } finally {
       plotly.react.mockImplementation(() => Promise.resolve());
     }
+  });
+
+  it('hides the range slider while runs arrive in a burst, and brings it back after', async () => {
+    const slider = (call: number) => {
+      const calls = plotly.react.mock.calls as unknown as any[][];
+      return calls[call < 0 ? calls.length + call : call][2].xaxis.rangeslider.visible;
+    };
+    Widget.attach(chart, document.body);
+    const model = new HeapModel();
+    const runs = Array.from({ length: 40 }, (_, i) => cellPayload({ cell_id: `r${i}`, seq: i, started_at: i }));
+    model.apply({ type: 'history', status: statusPayload(), cells: runs, running: null });
+    chart.model = model;
+    await settle();
+    expect(slider(-1)).toBe(true);
+    // One run on its own (a cell run by hand): no burst, the slider stays.
+    model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'one', seq: 100, started_at: 100 }) });
+    await settle(MIN_REDRAW_MS);
+    expect(slider(-1)).toBe(true);
+    await new Promise(resolve => setTimeout(resolve, BURST_GAP_MS));
+    // A Run All: runs 20 ms apart.
+    for (let i = 0; i < 10; i++) {
+      model.apply({ type: 'cell', cell: cellPayload({ cell_id: `b${i}`, seq: 200 + i, started_at: 200 + i }) });
+      await new Promise(resolve => setTimeout(resolve, 20));
+    }
+    await settle(MIN_REDRAW_MS);
+    const during = plotly.react.mock.calls.length;
+    expect(slider(-1)).toBe(false);
+    await settle(BURST_GAP_MS);
+    expect(plotly.react.mock.calls.length).toBeGreaterThan(during);
+    expect(slider(-1)).toBe(true);
   });
 
   it('does not draw while hidden and catches up once when shown', async () => {

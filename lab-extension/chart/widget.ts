@@ -38,6 +38,13 @@ export const MIN_REDRAW_MS = 250;
 export const MAX_DRAW_SHARE = 0.05;
 
 /**
+ * Runs that arrive less than this many milliseconds apart are a burst (Run All): the range slider
+ * hides until the burst has been over this long. With it, a Run All of 300 small cells had single
+ * draws over 200 ms (the slider draws every trace twice, and its coming and going replots in full).
+ */
+export const BURST_GAP_MS = 1000;
+
+/**
  * A chart of the heap across executed cells.
  *
  * #### Notes
@@ -128,6 +135,7 @@ export class HeapChart extends PlotWidget {
     this._model?.changed.disconnect(this._onModelChanged, this);
     this._model = null;
     this._throttle.dispose();
+    this._endBurst();
     Signal.clearData(this);
     super.dispose();
   }
@@ -153,7 +161,13 @@ export class HeapChart extends PlotWidget {
         now: heapNowAfterLastRun(model)
       },
       theme,
-      { scale: this._scale, plotWidth: this._plotWidth(), view: this._view, series: this._series }
+      {
+        scale: this._scale,
+        plotWidth: this._plotWidth(),
+        view: this._view,
+        series: this._series,
+        rangeSlider: this._burstTimer === null
+      }
     );
     // The memory guard (issue 12): RSS beside the heap, the limit and the soft threshold.
     const slots = this._series.runs.length + (model.running ? 1 : 0);
@@ -256,11 +270,41 @@ export class HeapChart extends PlotWidget {
     if (args.kind === 'history' || args.kind === 'clear') {
       this._view = null;
     }
+    if (args.kind === 'cell') {
+      this._noteRun();
+    }
     // Hidden: nothing to do, the chart draws when shown.
     if (!this.isVisible) {
       return;
     }
     this._throttle.request();
+  }
+
+  /**
+   * A run arrived: one less than {@link BURST_GAP_MS} after the last starts or extends a burst, which
+   * ends (and brings the range slider back) {@link BURST_GAP_MS} after the last run.
+   */
+  private _noteRun(): void {
+    const now = performance.now();
+    const burst = this._burstTimer !== null || now - this._lastRunAt < BURST_GAP_MS;
+    this._lastRunAt = now;
+    if (!burst) {
+      return;
+    }
+    this._endBurst();
+    this._burstTimer = window.setTimeout(() => {
+      this._burstTimer = null;
+      if (this.isVisible) {
+        this._throttle.request();
+      }
+    }, BURST_GAP_MS);
+  }
+
+  private _endBurst(): void {
+    if (this._burstTimer !== null) {
+      window.clearTimeout(this._burstTimer);
+      this._burstTimer = null;
+    }
   }
 
   /**
@@ -313,6 +357,8 @@ export class HeapChart extends PlotWidget {
   private _baseInterval = MIN_REDRAW_MS;
   private _cellClicked = new Signal<this, ICellRun>(this);
   private _heapNow: number | null = null;
+  private _lastRunAt = -Infinity;
+  private _burstTimer: number | null = null;
   private _guardKey = '';
 }
 
