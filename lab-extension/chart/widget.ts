@@ -13,7 +13,7 @@ import { heapNowAfterLastRun } from '../holders/now';
 import { budgetState } from '../budget/state';
 import { Throttle } from '../util/throttle';
 import { xTicks } from './labels';
-import { loadPlotly, PlotlyModule } from './plotlyLoader';
+import { loadPlotly, PlotlyModule, warmUpPlotly } from './plotlyLoader';
 import { IPlotFigure, PlotWidget } from './plotWidget';
 import { ScaleMode, SCALE_MODES } from './scale';
 import { escapePlotlyText, HeapSeries } from './series';
@@ -386,11 +386,18 @@ namespace Private {
       return;
     }
     preloading = true;
-    const load = () => void loadPlotly().catch(() => (preloading = false));
+    const load = () =>
+      void loadPlotly()
+        .then(plotly => whenIdle(() => void warmUpPlotly(plotly)))
+        .catch(() => (preloading = false));
+    whenIdle(load);
+  }
+
+  function whenIdle(fn: () => void): void {
     if (typeof requestIdleCallback === 'function') {
-      requestIdleCallback(load, { timeout: 10000 });
+      requestIdleCallback(fn, { timeout: 10000 });
     } else {
-      setTimeout(load, 1000);
+      setTimeout(fn, 1000);
     }
   }
 
