@@ -164,6 +164,31 @@ describe('HeapChart', () => {
     expect(slider(-1)).toBe(true);
   });
 
+  it('redraws for a new width soon, even when a slow draw spaced its next redraw far apart', async () => {
+    const drawMs = 60; // the next draw for cells would wait drawMs / MAX_DRAW_SHARE = 1.2 s
+    plotly.react.mockImplementation(() => new Promise<void>(resolve => setTimeout(resolve, drawMs)));
+    try {
+      Widget.attach(chart, document.body);
+      const model = modelWithCells();
+      chart.model = model;
+      await settle(drawMs);
+      model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'c', seq: 3, started_at: 3 }) });
+      await settle(drawMs); // a redraw for the cell: the next one for cells waits 1.2 s
+      const drawn = plotly.react.mock.calls.length;
+      expect(drawn).toBe(2);
+      // The sidebar is made wider: the plot node's width changes (jsdom lays nothing out).
+      Object.defineProperty(chart.node.querySelector('.jp-heapscope-Chart-plot')!, 'clientWidth', { value: 900 });
+      MessageLoop.sendMessage(chart, Widget.ResizeMessage.UnknownSize);
+      await new Promise(resolve => setTimeout(resolve, drawMs + 100));
+      MessageLoop.flush();
+      await settle(drawMs);
+      expect(drawMs + 300).toBeLessThan(drawMs / MAX_DRAW_SHARE);
+      expect(plotly.react.mock.calls.length).toBe(drawn + 1);
+    } finally {
+      plotly.react.mockImplementation(() => Promise.resolve());
+    }
+  });
+
   it('does not draw while hidden and catches up once when shown', async () => {
     Widget.attach(chart, document.body);
     const model = modelWithCells();

@@ -210,9 +210,11 @@ export class HeapChart extends PlotWidget {
     const before = this._width;
     this._width = 0;
     super.onResize(msg);
-    // Another width fits another number of labels.
+    // Another width fits another number of labels: redraw now (Lumino runs one update a frame), not
+    // after the spacing the throttle keeps while cells run (a second or more after a slow draw).
     if (this.isVisible && this.plotted && Math.abs(this._plotWidth() - before) > 20) {
-      this._throttle.request();
+      this._throttle.cancel();
+      this.update();
     }
   }
 

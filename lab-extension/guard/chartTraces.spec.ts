@@ -116,7 +116,8 @@ describe('addGuardTraces', () => {
     expect(trace(figure.data, GUARD_TRACE_NAMES.limit).visible).toBe('legendonly');
     expect(trace(figure.data, GUARD_TRACE_NAMES.soft)).toBeUndefined();
     expect((figure.layout.yaxis as any).range[1]).toBeLessThan(1e9);
-    expect(figure.layout.annotations!.map(a => a.text)).toEqual(['limit 16 GB (cgroup) ↑']);
+    expect(figure.layout.annotations!.map(a => a.text)).toEqual(['limit 16 GB ↑']);
+    expect(figure.layout.annotations![0].hovertext).toBe('limit 16 GB (cgroup), above the heap drawn');
     // Clipped outliers keep their own note only.
     const cells = Array.from({ length: 10 }, (_, i) =>
       cellPayload({ seq: i + 1, start_bytes: 1e8, peak_bytes: i === 5 ? 9e9 : 1.1e8, end_bytes: 1e8 })

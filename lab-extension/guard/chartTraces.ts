@@ -247,7 +247,9 @@ export function addGuardTraces<F extends { data: Data[]; layout: Partial<Layout>
       xanchor: 'left',
       yanchor: 'top',
       showarrow: false,
-      text: `limit ${limitText(limit)} ↑`,
+      // Short enough for the 250 px panel; the source is in the hover text and the status line above.
+      text: `limit ${formatBytes(limit.bytes)} ↑`,
+      hovertext: `limit ${limitText(limit)}, above the heap drawn`,
       font: { size: 10, color: colours.foreground },
       bgcolor: colours.background
     };

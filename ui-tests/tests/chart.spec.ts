@@ -52,8 +52,14 @@ test('legend, axis titles, labels and the log and clip-outliers scales', async (
   await expect(legend).toHaveText(['peak', 'start', 'end', 'live', 'RSS', 'limit']);
   await expect(page.locator(`${CHART} .g-ytitle`)).toContainText('bytes');
   await expect(page.locator(`${CHART} .g-xtitle`)).toContainText('cell runs');
-  // The first label is the first line of code, not the comment.
-  await expect(page.locator(`${CHART} .xtick text`).first()).toContainText('import math');
+  // At 250 px twelve labels with code would overlap: the run counts alone, thinned. The chart redraws
+  // for a new width at once (not after the spacing it keeps while cells run).
+  const firstLabel = page.locator(`${CHART} .xtick text`).first();
+  await page.sidebar.setWidth(250, 'right');
+  await expect(firstLabel).toHaveText('[1]', { timeout: 2000 });
+  // At 800 px the first label is the first line of code, not the comment.
+  await page.sidebar.setWidth(800, 'right');
+  await expect(firstLabel).toContainText('import math', { timeout: 2000 });
   // Twelve runs: no range slider.
   await expect(page.locator(`${CHART} .rangeslider-container`)).toHaveCount(0);
 
