@@ -109,14 +109,23 @@ describe('HeapChart', () => {
     expect(last[0].x).toBe(calls[0][1][0].x);
   });
 
-  it('spaces its redraws by its own draw time: drawing takes at most MAX_DRAW_SHARE of the run', async () => {
-    const drawMs = 40; // a large chart: each draw takes this long
+  /** Attach the chart to a model of two runs, with plotly taking `drawMs` a draw; then `check(model)`. */
+  async function withSlowDraws(drawMs: number, check: (model: HeapModel) => Promise<void>): Promise<void> {
     plotly.react.mockImplementation(() => new Promise<void>(resolve => setTimeout(resolve, drawMs)));
     try {
       Widget.attach(chart, document.body);
       const model = modelWithCells();
       chart.model = model;
       await settle(drawMs);
+      await check(model);
+    } finally {
+      plotly.react.mockImplementation(() => Promise.resolve());
+    }
+  }
+
+  it('spaces its redraws by its own draw time: drawing takes at most MAX_DRAW_SHARE of the run', async () => {
+    const drawMs = 40; // a large chart: each draw takes this long
+    await withSlowDraws(drawMs, async model => {
       const started = Date.now();
       for (let i = 0; i < 60; i++) {
         model.apply({ type: 'cell', cell: cellPayload({ cell_id: `c${i}`, seq: 10 + i, started_at: 10 + i }) });
@@ -129,9 +138,7 @@ describe('HeapChart', () => {
       expect(draws).toBeGreaterThanOrEqual(1);
       expect(draws).toBeLessThanOrEqual(Math.ceil(elapsed / spacing) + 1);
       expect(draws).toBeLessThan(Math.floor(elapsed / MIN_REDRAW_MS));
-    } finally {
-      plotly.react.mockImplementation(() => Promise.resolve());
-    }
+    });
   });
 
   it('hides the range slider while runs arrive in a burst, and brings it back after', async () => {
@@ -166,12 +173,7 @@ describe('HeapChart', () => {
 
   it('redraws for a new width soon, even when a slow draw spaced its next redraw far apart', async () => {
     const drawMs = 60; // the next draw for cells would wait drawMs / MAX_DRAW_SHARE = 1.2 s
-    plotly.react.mockImplementation(() => new Promise<void>(resolve => setTimeout(resolve, drawMs)));
-    try {
-      Widget.attach(chart, document.body);
-      const model = modelWithCells();
-      chart.model = model;
-      await settle(drawMs);
+    await withSlowDraws(drawMs, async model => {
       model.apply({ type: 'cell', cell: cellPayload({ cell_id: 'c', seq: 3, started_at: 3 }) });
       await settle(drawMs); // a redraw for the cell: the next one for cells waits 1.2 s
       const drawn = plotly.react.mock.calls.length;
@@ -184,9 +186,7 @@ describe('HeapChart', () => {
       await settle(drawMs);
       expect(drawMs + 300).toBeLessThan(drawMs / MAX_DRAW_SHARE);
       expect(plotly.react.mock.calls.length).toBe(drawn + 1);
-    } finally {
-      plotly.react.mockImplementation(() => Promise.resolve());
-    }
+    });
   });
 
   it('does not draw while hidden and catches up once when shown', async () => {
