@@ -82,7 +82,7 @@ class Snapshots:
         self.folder = folder if folder is not None else str(files.runtime_dir())
         self.prefix = PREFIX + _key_hash(key) + "-"
         self.name: Optional[str] = None
-        self._running_fd = -1  # the companion, rewritten in place ...
+        self._running_fd = -1  # the companion, appended to a line at a time ...
         self._running_of: Optional[str] = None  # ... of this snapshot
         self._offset = 0  # the companion's length
         self._companion_fresh = False  # the companion has had its start since the last whole snapshot
