@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import resource
@@ -306,9 +307,14 @@ def test_a_companion_cut_short_by_a_kill_is_still_read(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_the_companion_grows_by_a_line_and_starts_afresh_after_a_whole_snapshot(tmp_path):
+def test_the_companion_grows_by_a_line_and_starts_afresh_after_a_whole_snapshot(tmp_path, monkeypatch):
     """A Run All of small cells: each run start and end adds one line to the companion (its size does not
     grow with the runs since the last whole snapshot); the next whole snapshot cuts it back."""
+    # Times and RSS of one width: the lines then differ only by the runs' numbers, not by how many digits
+    # a float's repr or the RSS happened to take (which made the size check below fail now and then).
+    clock = itertools.count(1_764_900_000.25)  # a second a call: "newer" stays true, the width the same
+    monkeypatch.setattr(guard.time, "time", lambda: next(clock))
+    monkeypatch.setattr(limits, "rss_bytes", lambda: 123_456_789)
     key = "session:lines.ipynb"
     limit = limits.Limit(bytes=8 * GB, source="machine")
     g = guard.MemoryGuard(environ={}, snapshots=guard.Snapshots(key, folder=str(tmp_path)), limit=limit)
